@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm test`: every suite of BN Lab, from a clean checkout.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash .ci/setup.sh
+bash .ci/build-native.sh
+echo "== native doctest suite (CTest)"
+ctest --test-dir build/native -j "$(nproc)" --output-on-failure

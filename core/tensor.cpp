@@ -1,0 +1,18 @@
+#include "tensor.h"
+
+#include "error.h"
+
+namespace bnlab {
+
+std::string Shape::str() const {
+  return "(" + std::to_string(n) + ", " + std::to_string(c) + ", " + std::to_string(h) + ", " +
+         std::to_string(w) + ")";
+}
+
+void Tensor::reshape(Shape shape) {
+  if (shape.size() != shape_.size())
+    throw Error("cannot reshape " + shape_.str() + " to " + shape.str() + ": sizes differ");
+  shape_ = shape;
+}
+
+}  // namespace bnlab
