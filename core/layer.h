@@ -21,16 +21,21 @@ enum class Mode { Train, Eval };
 
 // A learned tensor and its gradient, named as PyTorch names it inside the module
 // ("weight", "bias"; for normalizers gamma is "weight" and beta is "bias").
+// dims is the number of dimensions PyTorch gives it (4 for a conv weight [out, in, kh, kw] stored
+// as Shape{out, in, kh, kw}; 2 for a linear weight [out, in] stored as Shape{out, in, 1, 1};
+// 1 for a bias or gamma [C] stored as Shape{C, 1, 1, 1}), so that saved states carry torch shapes.
 struct Param {
   std::string name;
   Tensor* value;
   Tensor* grad;
+  int dims;
 };
 
 // A tensor that is state but not learned ("running_mean", "running_var").
 struct Buffer {
   std::string name;
   Tensor* value;
+  int dims;
 };
 
 // An integer state ("num_batches_tracked").
