@@ -1,0 +1,75 @@
+// A network built from a spec: a flat list of layers, forward in order, backward reversed.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "layer.h"
+#include "spec.h"
+
+namespace bnlab {
+
+// A parameter, buffer or counter under its full PyTorch-style name ("conv1.weight",
+// "bn1.running_mean", "bn1.num_batches_tracked").
+struct NamedParam {
+  std::string name;
+  Param param;
+};
+struct NamedBuffer {
+  std::string name;
+  Buffer buffer;
+};
+struct NamedCounter {
+  std::string name;
+  Counter counter;
+};
+
+class Model {
+ public:
+  // input: the shape of one example (1, C, H, W); num_classes: outputs of the final fc.
+  // Throws Error when the spec does not fit the input (naming the layer) or the config is bad.
+  Model(const Config& config, Shape input, int num_classes);
+
+  // Draws the initial weights of conv and fc layers from stream_seed(seed, Stream::Init) under
+  // config.init; normalizers start at gamma 1, beta 0, running mean 0, running var 1. Layers
+  // are drawn in order and normalizers draw nothing, so a model with and without BN (or with
+  // the other placement) starts from the same conv/fc weights.
+  void init_weights(uint32_t seed);
+
+  // x: (N, C, H, W); returns the logits (N, K, 1, 1).
+  const Tensor& forward(const Tensor& x, Mode mode);
+  // dlogits: dL/dlogits of the last forward; accumulates every parameter gradient.
+  void backward(const Tensor& dlogits);
+  void zero_grad();
+
+  int num_layers() const { return int(layers_.size()); }
+  Layer& layer(int i) { return *layers_[size_t(i)]; }
+  // "conv1", "bn2", "fc1", or the kind plus index for parameterless layers ("relu3").
+  const std::string& layer_name(int i) const { return names_[size_t(i)]; }
+  // The input the layer saw in the last forward (the data for layer 0).
+  const Tensor& layer_input(int i) const { return *inputs_[size_t(i)]; }
+  Shape input_shape() const { return input_; }
+  int num_classes() const { return num_classes_; }
+
+  const std::vector<NamedParam>& params() const { return params_; }
+  const std::vector<NamedBuffer>& buffers() const { return buffers_; }
+  const std::vector<NamedCounter>& counters() const { return counters_; }
+  int64_t num_params() const;
+  // One line per layer: name, output shape, parameter count.
+  std::string describe() const;
+
+ private:
+  Config config_;
+  Shape input_;
+  int num_classes_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<std::string> names_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<NamedParam> params_;
+  std::vector<NamedBuffer> buffers_;
+  std::vector<NamedCounter> counters_;
+};
+
+}  // namespace bnlab
