@@ -30,6 +30,10 @@ struct EvalMetrics {
   int count = 0;          // examples evaluated
 };
 
+// The data a config names: mnist (IDX files in data_dir, made by the build), shapes and shift
+// (generated from the seed), idx (the config's four IDX paths). Throws Error with the reason.
+std::shared_ptr<const DataSplit> load_data(const Config& config, const std::string& data_dir);
+
 class Trainer {
  public:
   // data is shared (two trainers of a comparison read one copy). Throws Error for a bad config
