@@ -26,6 +26,7 @@ ReferenceBench::ReferenceBench(bool with_bn) : with_bn_(with_bn) {
   auto data = std::make_shared<DataSplit>();
   Dataset& train = data->train;
   train.name = "reference";
+  for (int k = 0; k < kClasses; ++k) train.class_names.push_back(std::to_string(k));
   train.images.resize(size_t(kBatch) * 784);
   for (float& v : train.images) v = float(rng.normal());
   for (int i = 0; i < kBatch; ++i) train.labels.push_back(int(rng.uniform() * kClasses));

@@ -35,6 +35,8 @@ struct Shape {
 
 // A shaped float buffer. resize() keeps the allocation when it is large enough, so a layer that
 // resizes its members to the same shape every step allocates only on its first step.
+// The storage is aligned for Eigen's widest packets: Eigen picks its vectorized paths (and so
+// its summation order) by address, and identical runs must give identical bits.
 class Tensor {
  public:
   Tensor() = default;
@@ -70,7 +72,7 @@ class Tensor {
     return size_t(((int64_t(n) * shape_.c + c) * shape_.h + h) * shape_.w + w);
   }
   Shape shape_;
-  std::vector<float> data_;
+  std::vector<float, Eigen::aligned_allocator<float>> data_;
 };
 
 }  // namespace bnlab
