@@ -86,11 +86,15 @@ TEST_CASE("maxpool adds the gradients of overlapping windows that share a maximu
 }
 
 TEST_CASE("maxpool propagates NaN instead of pooling it away") {
+  // PyTorch 1.13 max_pool2d(x, 2) on this input gives (nan, nan) and, for dy = (1, 2), puts the
+  // gradient on the window's last NaN in row-major order: dx = [[0, 0, 0, 2], [1, 0, 0, 0]].
   const float nan = std::numeric_limits<float>::quiet_NaN();
   MaxPool2d pool(2);
-  const Tensor& y = pool.forward(tensor_of(Shape{1, 1, 2, 4}, {1, 2, nan, 0, 3, nan, 1, 1}), Mode::Train);
+  const Tensor& y = pool.forward(tensor_of(Shape{1, 1, 2, 4}, {1, nan, 2, nan, nan, 3, 5, 1}), Mode::Train);
   CHECK(std::isnan(y[0]));
   CHECK(std::isnan(y[1]));
+  check_close(pool.backward(tensor_of(Shape{1, 1, 1, 2}, {1, 2})),
+              tensor_of(Shape{1, 1, 2, 4}, {0, 0, 0, 2, 1, 0, 0, 0}), 0, 0, "dx");
 }
 
 TEST_CASE("avgpool.forward matches PyTorch on a strided 3x3 example") {
