@@ -1,0 +1,227 @@
+#include "batchnorm.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "error.h"
+
+namespace bnlab {
+
+namespace {
+
+// The H*W plane of sample n and channel c: contiguous in NCHW, so every loop below runs over
+// whole planes with Eigen's vectorized array expressions.
+Eigen::Map<const Eigen::ArrayXf> plane(const Tensor& t, int n, int c) {
+  const Shape& s = t.shape();
+  return Eigen::Map<const Eigen::ArrayXf>(t.data() + (int64_t(n) * s.c + c) * s.spatial(),
+                                          s.spatial());
+}
+Eigen::Map<Eigen::ArrayXf> plane(Tensor& t, int n, int c) {
+  const Shape& s = t.shape();
+  return Eigen::Map<Eigen::ArrayXf>(t.data() + (int64_t(n) * s.c + c) * s.spatial(),
+                                    s.spatial());
+}
+
+}  // namespace
+
+BatchNorm::BatchNorm(int channels, const NormConfig& config)
+    : channels_(channels),
+      kind_(config.kind),
+      eps_(config.eps),
+      momentum_(config.momentum),
+      cumulative_(config.cumulative),
+      affine_(config.affine),
+      track_running_stats_(config.track_running_stats),
+      r_max_(config.r_max),
+      d_max_(config.d_max),
+      ghost_batch_(config.ghost_batch) {
+  validate_norm_config(config);
+  if (kind_ != NormKind::Batch && kind_ != NormKind::Renorm && kind_ != NormKind::Ghost)
+    throw Error("BatchNorm: the kind must be batch, renorm or ghost, not " +
+                norm_kind_name(kind_));
+  if (channels < 1) throw Error("BatchNorm: channels must be >= 1, got " + std::to_string(channels));
+  const Shape per_channel{channels, 1, 1, 1};
+  gamma_ = Tensor(per_channel, 1.f);
+  beta_ = Tensor(per_channel, 0.f);
+  dgamma_ = Tensor(per_channel, 0.f);
+  dbeta_ = Tensor(per_channel, 0.f);
+  running_mean_ = Tensor(per_channel, 0.f);
+  running_var_ = Tensor(per_channel, 1.f);
+  r_ = Tensor(per_channel, 1.f);
+  d_ = Tensor(per_channel, 0.f);
+  batch_mean_ = Tensor(per_channel, 0.f);
+  batch_var_ = Tensor(per_channel, 0.f);
+}
+
+std::string BatchNorm::kind() const {
+  switch (kind_) {
+    case NormKind::Renorm: return "brn";
+    case NormKind::Ghost: return "gbn";
+    default: return "bn";
+  }
+}
+
+Shape BatchNorm::output_shape(const Shape& in) const {
+  if (in.c != channels_ || in.n < 1 || in.h < 1 || in.w < 1)
+    throw Error(kind() + ": expected an input (N, " + std::to_string(channels_) +
+                ", H, W) with N, H, W >= 1, got " + in.str());
+  return in;
+}
+
+void BatchNorm::check_batch_size(const Shape& in, int sub_batch) const {
+  // Sub-batches are full except perhaps the last, so the last one is the smallest.
+  const int last = in.n - (in.n - 1) / sub_batch * sub_batch;
+  if (int64_t(last) * in.spatial() > 1) return;
+  std::string message = "BatchNorm (" + kind() +
+                        "): Expected more than 1 value per channel when training, got input size " +
+                        in.str();
+  if (last != in.n)
+    message += ", whose last ghost sub-batch (ghost_batch " + std::to_string(sub_batch) +
+               ") holds a single sample";
+  if (!track_running_stats_)
+    message += " (without running statistics, batch statistics are used in eval mode too)";
+  throw Error(message);
+}
+
+// PyTorch (torch.nn.modules.batchnorm, F.batch_norm): with factor = momentum, or
+// 1 / num_batches_tracked for cumulative averaging,
+//   running_mean = (1 - factor) * running_mean + factor * mean
+//   running_var  = (1 - factor) * running_var  + factor * var * m / (m - 1)   (unbiased)
+void BatchNorm::update_running(int c, double mean, double var, int64_t m, double factor) {
+  running_mean_[c] = float((1.0 - factor) * running_mean_[c] + factor * mean);
+  running_var_[c] =
+      float((1.0 - factor) * running_var_[c] + factor * var * double(m) / double(m - 1));
+}
+
+// Per channel c, over the m values of the batch (or of one Ghost sub-batch):
+//   mean = sum x / m,  var = sum (x - mean)^2 / m   (biased),  xhat = (x - mean) / sqrt(var + eps)
+//   y = gamma * (r * xhat + d) + beta
+// with r = 1, d = 0 except for Batch Renorm in Train mode (SCIENCE.md 3):
+//   sigma = sqrt(running_var + eps),  r = clip(sqrt(var + eps) / sigma, 1/r_max, r_max),
+//   d = clip((mean - running_mean) / sigma, -d_max, d_max)
+// taken from the running estimates before this batch is folded into them.
+// Ghost BN treats each sub-batch exactly as PyTorch treats a batch: its own statistics, and one
+// running update (and one num_batches_tracked increment) per sub-batch, in order; this is what
+// the usual implementation (chunk the batch, call the same nn.BatchNorm on each chunk) does.
+const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
+  const Shape shape = output_shape(x.shape());  // (N, C, H, W)
+  const int C = channels_;
+  used_batch_stats_ = mode == Mode::Train || !track_running_stats_;
+  sub_batch_ = kind_ == NormKind::Ghost && used_batch_stats_ ? std::min(ghost_batch_, shape.n)
+                                                             : shape.n;
+  if (used_batch_stats_) check_batch_size(shape, sub_batch_);
+  const bool update = mode == Mode::Train && track_running_stats_;
+  const bool renorm = kind_ == NormKind::Renorm && used_batch_stats_;
+  const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
+
+  xhat_.resize(shape);
+  y_.resize(shape);
+  inv_std_.resize(Shape{subs, C, 1, 1});
+  r_.setConstant(1.f);
+  d_.setConstant(0.f);
+  batch_mean_.setZero();
+  batch_var_.setZero();
+
+  for (int s = 0; s < subs; ++s) {
+    const int n0 = s * sub_batch_, n1 = std::min(shape.n, n0 + sub_batch_);
+    const int64_t m = int64_t(n1 - n0) * shape.spatial();
+    const double weight = double(n1 - n0) / shape.n;  // of this sub-batch in batch_mean()
+    double factor = momentum_;
+    if (update) {
+      ++num_batches_tracked_;
+      if (cumulative_) factor = 1.0 / double(num_batches_tracked_);
+    }
+    for (int c = 0; c < C; ++c) {
+      double mean = running_mean_[c], var = running_var_[c];
+      if (used_batch_stats_) {
+        // Two passes (the mean, then squared deviations from it): each plane sums in float,
+        // the planes add up in double, which keeps m = 25,088 values exact to about 1e-7.
+        double sum = 0.0;
+        for (int n = n0; n < n1; ++n) sum += plane(x, n, c).sum();
+        mean = sum / double(m);
+        double squares = 0.0;
+        for (int n = n0; n < n1; ++n) squares += (plane(x, n, c) - float(mean)).square().sum();
+        var = squares / double(m);
+      }
+      const double inv_std = 1.0 / std::sqrt(var + eps_);
+      if (renorm) {
+        const double sigma = std::sqrt(double(running_var_[c]) + eps_);
+        r_[c] = float(std::clamp(1.0 / (inv_std * sigma), 1.0 / r_max_, double(r_max_)));
+        d_[c] = float(std::clamp((mean - running_mean_[c]) / sigma, -double(d_max_),
+                                 double(d_max_)));
+      }
+      if (update) update_running(c, mean, var, m, factor);
+      inv_std_[int64_t(s) * C + c] = float(inv_std);
+      batch_mean_[c] += float(weight * mean);
+      batch_var_[c] += float(weight * var);
+
+      const float scale = gamma_[c] * r_[c], shift = gamma_[c] * d_[c] + beta_[c];
+      for (int n = n0; n < n1; ++n) {
+        auto xhat = plane(xhat_, n, c);
+        xhat = (plane(x, n, c) - float(mean)) * float(inv_std);
+        plane(y_, n, c) = scale * xhat + shift;
+      }
+    }
+  }
+  return y_;
+}
+
+// With g = dL/dy and, per channel c (and Ghost sub-batch), the m values that shared statistics:
+//   dbeta  = sum g
+//   dgamma = sum g * (r * xhat + d) = r * sum(g * xhat) + d * sum(g)
+// Batch statistics (Algorithm 1 differentiated through mean and var; Renorm's r and d are
+// constants):
+//   dx_i = gamma * r / sqrt(var + eps) * (g_i - mean(g) - xhat_i * mean(g * xhat))
+// Running statistics (Eval mode): mean and var are constants and the layer is affine:
+//   dx_i = gamma / sqrt(running_var + eps) * g_i
+// The per-channel identities sum dx = 0 and sum dx * xhat = 0 follow from the first form.
+const Tensor& BatchNorm::backward(const Tensor& dy) {
+  const Shape shape = xhat_.shape();  // (N, C, H, W) of the last forward
+  if (dy.shape() != shape)
+    throw Error(kind() + ": backward got dy " + dy.shape().str() + " for an output " +
+                shape.str() + " (call forward first)");
+  const int C = channels_;
+  const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
+  dx_.resize(needs_input_grad_ ? shape : Shape{});
+
+  for (int s = 0; s < subs; ++s) {
+    const int n0 = s * sub_batch_, n1 = std::min(shape.n, n0 + sub_batch_);
+    const double m = double(int64_t(n1 - n0) * shape.spatial());
+    for (int c = 0; c < C; ++c) {
+      double sum_g = 0.0, sum_gx = 0.0;
+      for (int n = n0; n < n1; ++n) {
+        const auto g = plane(dy, n, c);
+        sum_g += g.sum();
+        sum_gx += (g * plane(xhat_, n, c)).sum();
+      }
+      if (affine_) {
+        dgamma_[c] += float(r_[c] * sum_gx + d_[c] * sum_g);
+        dbeta_[c] += float(sum_g);
+      }
+      if (!needs_input_grad_) continue;
+      const float k = gamma_[c] * r_[c] * inv_std_[int64_t(s) * C + c];
+      const float mean_g = used_batch_stats_ ? float(sum_g / m) : 0.f;
+      const float mean_gx = used_batch_stats_ ? float(sum_gx / m) : 0.f;
+      for (int n = n0; n < n1; ++n)
+        plane(dx_, n, c) = k * (plane(dy, n, c) - mean_g - plane(xhat_, n, c) * mean_gx);
+    }
+  }
+  return dx_;
+}
+
+std::vector<Param> BatchNorm::params() {
+  if (!affine_) return {};
+  return {{"weight", &gamma_, &dgamma_, 1}, {"bias", &beta_, &dbeta_, 1}};
+}
+
+std::vector<Buffer> BatchNorm::buffers() {
+  if (!track_running_stats_) return {};
+  return {{"running_mean", &running_mean_, 1}, {"running_var", &running_var_, 1}};
+}
+
+std::vector<Counter> BatchNorm::counters() {
+  if (!track_running_stats_) return {};
+  return {{"num_batches_tracked", &num_batches_tracked_}};
+}
+
+}  // namespace bnlab
