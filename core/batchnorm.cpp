@@ -9,17 +9,15 @@ namespace bnlab {
 
 namespace {
 
-// The H*W plane of sample n and channel c: contiguous in NCHW, so every loop below runs over
-// whole planes with Eigen's vectorized array expressions.
-Eigen::Map<const Eigen::ArrayXf> plane(const Tensor& t, int n, int c) {
-  const Shape& s = t.shape();
-  return Eigen::Map<const Eigen::ArrayXf>(t.data() + (int64_t(n) * s.c + c) * s.spatial(),
-                                          s.spatial());
-}
-Eigen::Map<Eigen::ArrayXf> plane(Tensor& t, int n, int c) {
-  const Shape& s = t.shape();
-  return Eigen::Map<Eigen::ArrayXf>(t.data() + (int64_t(n) * s.c + c) * s.spatial(),
-                                    s.spatial());
+// The total of the H*W per-position sums of channel c, with four partial sums (independent
+// chains, which the compiler may also pack into one vector register).
+double channel_total(const std::vector<double>& sums, int c, int64_t hw) {
+  const double* p = sums.data() + c * hw;
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  int64_t i = 0;
+  for (; i + 4 <= hw; i += 4) s0 += p[i], s1 += p[i + 1], s2 += p[i + 2], s3 += p[i + 3];
+  for (; i < hw; ++i) s0 += p[i];
+  return (s0 + s1) + (s2 + s3);
 }
 
 }  // namespace
@@ -106,6 +104,7 @@ void BatchNorm::update_running(int c, double mean, double var, int64_t m, double
 const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   const Shape shape = output_shape(x.shape());  // (N, C, H, W)
   const int C = channels_;
+  const int64_t hw = shape.spatial(), chw = shape.per_sample();
   used_batch_stats_ = mode == Mode::Train || !track_running_stats_;
   sub_batch_ = kind_ == NormKind::Ghost && used_batch_stats_ ? std::min(ghost_batch_, shape.n)
                                                              : shape.n;
@@ -117,6 +116,9 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   xhat_.resize(shape);
   y_.resize(shape);
   inv_std_.resize(Shape{subs, C, 1, 1});
+  sum_.resize(size_t(chw));
+  sum2_.resize(size_t(chw));
+  mean_.resize(size_t(C));
   r_.setConstant(1.f);
   d_.setConstant(0.f);
   batch_mean_.setZero();
@@ -124,25 +126,39 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
 
   for (int s = 0; s < subs; ++s) {
     const int n0 = s * sub_batch_, n1 = std::min(shape.n, n0 + sub_batch_);
-    const int64_t m = int64_t(n1 - n0) * shape.spatial();
+    const int64_t m = int64_t(n1 - n0) * hw;
     const double weight = double(n1 - n0) / shape.n;  // of this sub-batch in batch_mean()
     double factor = momentum_;
     if (update) {
       ++num_batches_tracked_;
       if (cumulative_) factor = 1.0 / double(num_batches_tracked_);
     }
-    for (int c = 0; c < C; ++c) {
-      double mean = running_mean_[c], var = running_var_[c];
-      if (used_batch_stats_) {
-        // Two passes (the mean, then squared deviations from it): each plane sums in float,
-        // the planes add up in double, which keeps m = 25,088 values exact to about 1e-7.
-        double sum = 0.0;
-        for (int n = n0; n < n1; ++n) sum += plane(x, n, c).sum();
-        mean = sum / double(m);
-        double squares = 0.0;
-        for (int n = n0; n < n1; ++n) squares += (plane(x, n, c) - float(mean)).square().sum();
-        var = squares / double(m);
+    if (used_batch_stats_) {
+      // Two passes in double, the means and then the squared deviations from them. Each adds the
+      // samples elementwise into per-position sums (vectorized whatever H*W is, dense layers
+      // included); each channel then totals its H*W positions.
+      std::fill(sum_.begin(), sum_.end(), 0.0);
+      for (int n = n0; n < n1; ++n) {
+        const float* xn = x.data() + n * chw;
+        for (int64_t j = 0; j < chw; ++j) sum_[size_t(j)] += xn[j];
       }
+      for (int c = 0; c < C; ++c) mean_[size_t(c)] = channel_total(sum_, c, hw) / double(m);
+      std::fill(sum2_.begin(), sum2_.end(), 0.0);
+      for (int n = n0; n < n1; ++n) {
+        const float* xn = x.data() + n * chw;
+        for (int c = 0; c < C; ++c) {
+          const float mean = float(mean_[size_t(c)]);
+          for (int64_t j = c * hw; j < (c + 1) * hw; ++j) {
+            const float dev = xn[j] - mean;
+            sum2_[size_t(j)] += dev * dev;
+          }
+        }
+      }
+    }
+    for (int c = 0; c < C; ++c) {
+      const double mean = used_batch_stats_ ? mean_[size_t(c)] : running_mean_[c];
+      const double var = used_batch_stats_ ? channel_total(sum2_, c, hw) / double(m)
+                                           : running_var_[c];
       const double inv_std = 1.0 / std::sqrt(var + eps_);
       if (renorm) {
         const double sigma = std::sqrt(double(running_var_[c]) + eps_);
@@ -155,11 +171,17 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
       batch_mean_[c] += float(weight * mean);
       batch_var_[c] += float(weight * var);
 
+      const float center = float(mean), inv = float(inv_std);
       const float scale = gamma_[c] * r_[c], shift = gamma_[c] * d_[c] + beta_[c];
       for (int n = n0; n < n1; ++n) {
-        auto xhat = plane(xhat_, n, c);
-        xhat = (plane(x, n, c) - float(mean)) * float(inv_std);
-        plane(y_, n, c) = scale * xhat + shift;
+        const int64_t plane = n * chw + c * hw;  // the H*W values of (n, c)
+        const float* xp = x.data() + plane;
+        float* xhat = xhat_.data() + plane;
+        float* y = y_.data() + plane;
+        for (int64_t i = 0; i < hw; ++i) {
+          xhat[i] = (xp[i] - center) * inv;
+          y[i] = scale * xhat[i] + shift;
+        }
       }
     }
   }
@@ -174,26 +196,34 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
 //   dx_i = gamma * r / sqrt(var + eps) * (g_i - mean(g) - xhat_i * mean(g * xhat))
 // Running statistics (Eval mode): mean and var are constants and the layer is affine:
 //   dx_i = gamma / sqrt(running_var + eps) * g_i
-// The per-channel identities sum dx = 0 and sum dx * xhat = 0 follow from the first form.
+// The first form gives, per channel, sum dx = 0 and sum dx * xhat = 0 (up to a factor
+// eps / (var + eps), since sum xhat^2 = m * var / (var + eps)).
 const Tensor& BatchNorm::backward(const Tensor& dy) {
   const Shape shape = xhat_.shape();  // (N, C, H, W) of the last forward
   if (dy.shape() != shape)
     throw Error(kind() + ": backward got dy " + dy.shape().str() + " for an output " +
                 shape.str() + " (call forward first)");
   const int C = channels_;
+  const int64_t hw = shape.spatial(), chw = shape.per_sample();
   const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
   dx_.resize(needs_input_grad_ ? shape : Shape{});
 
   for (int s = 0; s < subs; ++s) {
     const int n0 = s * sub_batch_, n1 = std::min(shape.n, n0 + sub_batch_);
-    const double m = double(int64_t(n1 - n0) * shape.spatial());
-    for (int c = 0; c < C; ++c) {
-      double sum_g = 0.0, sum_gx = 0.0;
-      for (int n = n0; n < n1; ++n) {
-        const auto g = plane(dy, n, c);
-        sum_g += g.sum();
-        sum_gx += (g * plane(xhat_, n, c)).sum();
+    const double m = double(int64_t(n1 - n0) * hw);
+    // Per-position sums of g and g * xhat over the samples, as in forward.
+    std::fill(sum_.begin(), sum_.end(), 0.0);
+    std::fill(sum2_.begin(), sum2_.end(), 0.0);
+    for (int n = n0; n < n1; ++n) {
+      const float* g = dy.data() + n * chw;
+      const float* xhat = xhat_.data() + n * chw;
+      for (int64_t j = 0; j < chw; ++j) {
+        sum_[size_t(j)] += g[j];
+        sum2_[size_t(j)] += g[j] * xhat[j];
       }
+    }
+    for (int c = 0; c < C; ++c) {
+      const double sum_g = channel_total(sum_, c, hw), sum_gx = channel_total(sum2_, c, hw);
       if (affine_) {
         dgamma_[c] += float(r_[c] * sum_gx + d_[c] * sum_g);
         dbeta_[c] += float(sum_g);
@@ -202,8 +232,13 @@ const Tensor& BatchNorm::backward(const Tensor& dy) {
       const float k = gamma_[c] * r_[c] * inv_std_[int64_t(s) * C + c];
       const float mean_g = used_batch_stats_ ? float(sum_g / m) : 0.f;
       const float mean_gx = used_batch_stats_ ? float(sum_gx / m) : 0.f;
-      for (int n = n0; n < n1; ++n)
-        plane(dx_, n, c) = k * (plane(dy, n, c) - mean_g - plane(xhat_, n, c) * mean_gx);
+      for (int n = n0; n < n1; ++n) {
+        const int64_t plane = n * chw + c * hw;  // the H*W values of (n, c)
+        const float* g = dy.data() + plane;
+        const float* xhat = xhat_.data() + plane;
+        float* dx = dx_.data() + plane;
+        for (int64_t i = 0; i < hw; ++i) dx[i] = k * (g[i] - mean_g - xhat[i] * mean_gx);
+      }
     }
   }
   return dx_;

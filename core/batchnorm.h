@@ -83,6 +83,11 @@ class BatchNorm : public Layer {
   int sub_batch_ = 0; // samples per sub-batch of the last forward (N unless Ghost)
   bool used_batch_stats_ = true;  // last forward normalized with batch (not running) statistics
 
+  // Scratch, reused every call (not needed by backward).
+  std::vector<double> sum_, sum2_;  // {C*H*W}: per-position sums over the samples of a
+                                    //   sub-batch: of x and (x - mean)^2, then g and g * xhat
+  std::vector<double> mean_;        // {C}: batch means of the current sub-batch
+
   Tensor batch_mean_, batch_var_;  // {C, 1, 1, 1}: see batch_mean()
   Tensor y_;   // (N, C, H, W)
   Tensor dx_;  // (N, C, H, W)
