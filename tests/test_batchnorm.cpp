@@ -513,6 +513,10 @@ TEST_CASE("batch renorm corrects the batch statistics towards the running ones")
   NormConfig config = config_of(NormKind::Renorm);
   config.r_max = 3.f;
   config.d_max = 2.f;
+  config.eps = 0.25f;  // large, so that a missing eps in sigma or sigma_B would show
+  const double eps = 0.25;
+  NormConfig bn_config;
+  bn_config.eps = config.eps;
   BatchNorm brn(2, config);
   set_values(brn.gamma(), {1.5f, -0.5f});
   set_values(brn.beta(), {0.2f, 0.4f});
@@ -523,21 +527,23 @@ TEST_CASE("batch renorm corrects the batch statistics towards the running ones")
 
   SUBCASE("forward: r and d by hand, clipped or not, and the running update of BN") {
     std::vector<float> rm, rv;
+    bool clipped = false;
     SUBCASE("inside the clip") {
       rm = {float(s.mean[0]) + 0.3f, float(s.mean[1]) - 0.2f};
       rv = {float(s.var[0]) * 1.7f, float(s.var[1]) * 0.6f};
     }
     SUBCASE("clipped at r_max and d_max") {
       rm = {float(s.mean[0]) - 40.f, float(s.mean[1]) + 40.f};
-      rv = {float(s.var[0]) / 100.f, float(s.var[1]) * 100.f};
+      rv = {float(s.var[0]) / 1000.f, float(s.var[1]) * 100.f};
+      clipped = true;
     }
     set_values(brn.running_mean(), rm);
     set_values(brn.running_var(), rv);
     const Tensor y = brn.forward(x, Mode::Train);
     Tensor y_ref(shape);
     for (int c = 0; c < 2; ++c) {
-      const double sigma = std::sqrt(rv[size_t(c)] + 1e-5);
-      const double sigma_b = std::sqrt(s.var[size_t(c)] + 1e-5);
+      const double sigma = std::sqrt(rv[size_t(c)] + eps);
+      const double sigma_b = std::sqrt(s.var[size_t(c)] + eps);
       const double r = std::min(3.0, std::max(1.0 / 3.0, sigma_b / sigma));
       const double d = std::min(2.0, std::max(-2.0, (s.mean[size_t(c)] - rm[size_t(c)]) / sigma));
       CHECK(brn.renorm_r()[c] == doctest::Approx(r).epsilon(1e-5));
@@ -556,6 +562,19 @@ TEST_CASE("batch renorm corrects the batch statistics towards the running ones")
                 .epsilon(1e-6));
     }
     check_close(y, y_ref, 1e-5, 1e-5, "renorm y");
+    if (clipped) {
+      CHECK(brn.renorm_r()[0] == 3.f);
+      CHECK(brn.renorm_r()[1] == doctest::Approx(1.0 / 3.0));
+      CHECK(brn.renorm_d()[0] == 2.f);
+      CHECK(brn.renorm_d()[1] == -2.f);
+    } else {
+      for (int c = 0; c < 2; ++c) {
+        CHECK(std::fabs(brn.renorm_r()[c] - 1.f) > 0.05f);
+        CHECK(std::fabs(brn.renorm_r()[c]) < 3.f);
+        CHECK(std::fabs(brn.renorm_d()[c]) > 0.05f);
+        CHECK(std::fabs(brn.renorm_d()[c]) < 2.f);
+      }
+    }
   }
   SUBCASE("backward treats r and d as constants: BN's backward with gamma * r and gamma * d + beta") {
     set_values(brn.running_mean(), {float(s.mean[0]) + 0.3f, float(s.mean[1]) - 0.2f});
@@ -563,7 +582,7 @@ TEST_CASE("batch renorm corrects the batch statistics towards the running ones")
     brn.zero_grad();
     const Tensor y = brn.forward(x, Mode::Train);
     const Tensor dx = brn.backward(dy);
-    BatchNorm bn(2, NormConfig());
+    BatchNorm bn(2, bn_config);
     for (int c = 0; c < 2; ++c) {
       REQUIRE(brn.renorm_r()[c] != 1.f);
       REQUIRE(brn.renorm_d()[c] != 0.f);
@@ -580,7 +599,7 @@ TEST_CASE("batch renorm corrects the batch statistics towards the running ones")
         for (int h = 0; h < 2; ++h)
           for (int w = 0; w < 2; ++w) {
             const double xhat =
-                (x.at(n, c, h, w) - s.mean[size_t(c)]) / std::sqrt(s.var[size_t(c)] + 1e-5);
+                (x.at(n, c, h, w) - s.mean[size_t(c)]) / std::sqrt(s.var[size_t(c)] + eps);
             dgamma += dy.at(n, c, h, w) * (brn.renorm_r()[c] * xhat + brn.renorm_d()[c]);
             dbeta += dy.at(n, c, h, w);
           }
@@ -611,7 +630,7 @@ TEST_CASE("batch renorm corrects the batch statistics towards the running ones")
     check_gradients(brn, random_tensor(Shape{4, 2, 2, 3}, 65), 66, options);
   }
   SUBCASE("eval mode is BN's eval mode") {
-    BatchNorm bn(2, NormConfig());
+    BatchNorm bn(2, bn_config);
     for (BatchNorm* layer : {&bn, &brn}) {
       set_values(layer->gamma(), {1.5f, -0.5f});
       set_values(layer->beta(), {0.2f, 0.4f});
