@@ -81,6 +81,33 @@ void BatchNorm::check_batch_size(const Shape& in, int sub_batch) const {
   throw Error(message);
 }
 
+// Two passes in double, the means and then the squared deviations from them. Each adds the
+// samples elementwise into per-position sums (vectorized whatever H*W is, dense layers included);
+// each channel then totals its H*W positions.
+void BatchNorm::batch_statistics(const Tensor& x, int n0, int n1) {
+  const int C = channels_;
+  const int64_t hw = x.shape().spatial(), chw = x.shape().per_sample();
+  const double m = double(int64_t(n1 - n0) * hw);
+  std::fill(sum_.begin(), sum_.end(), 0.0);
+  for (int n = n0; n < n1; ++n) {
+    const float* xn = x.data() + n * chw;
+    for (int64_t j = 0; j < chw; ++j) sum_[size_t(j)] += xn[j];
+  }
+  for (int c = 0; c < C; ++c) mean_[size_t(c)] = channel_total(sum_, c, hw) / m;
+  std::fill(sum_.begin(), sum_.end(), 0.0);
+  for (int n = n0; n < n1; ++n) {
+    const float* xn = x.data() + n * chw;
+    for (int c = 0; c < C; ++c) {
+      const float mean = float(mean_[size_t(c)]);
+      for (int64_t j = c * hw; j < (c + 1) * hw; ++j) {
+        const float dev = xn[j] - mean;
+        sum_[size_t(j)] += dev * dev;
+      }
+    }
+  }
+  for (int c = 0; c < C; ++c) var_[size_t(c)] = channel_total(sum_, c, hw) / m;
+}
+
 // PyTorch (torch.nn.modules.batchnorm, F.batch_norm): with factor = momentum, or
 // 1 / num_batches_tracked for cumulative averaging,
 //   running_mean = (1 - factor) * running_mean + factor * mean
@@ -105,10 +132,12 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   const Shape shape = output_shape(x.shape());  // (N, C, H, W)
   const int C = channels_;
   const int64_t hw = shape.spatial(), chw = shape.per_sample();
-  used_batch_stats_ = mode == Mode::Train || !track_running_stats_;
-  sub_batch_ = kind_ == NormKind::Ghost && used_batch_stats_ ? std::min(ghost_batch_, shape.n)
-                                                             : shape.n;
-  if (used_batch_stats_) check_batch_size(shape, sub_batch_);
+  const bool batch_stats = mode == Mode::Train || !track_running_stats_;
+  const int sub_batch =
+      kind_ == NormKind::Ghost && batch_stats ? std::min(ghost_batch_, shape.n) : shape.n;
+  if (batch_stats) check_batch_size(shape, sub_batch);  // before any state changes
+  used_batch_stats_ = batch_stats;
+  sub_batch_ = sub_batch;
   const bool update = mode == Mode::Train && track_running_stats_;
   const bool renorm = kind_ == NormKind::Renorm && used_batch_stats_;
   const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
@@ -119,6 +148,7 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   sum_.resize(size_t(chw));
   sum2_.resize(size_t(chw));
   mean_.resize(size_t(C));
+  var_.resize(size_t(C));
   r_.setConstant(1.f);
   d_.setConstant(0.f);
   batch_mean_.setZero();
@@ -133,32 +163,10 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
       ++num_batches_tracked_;
       if (cumulative_) factor = 1.0 / double(num_batches_tracked_);
     }
-    if (used_batch_stats_) {
-      // Two passes in double, the means and then the squared deviations from them. Each adds the
-      // samples elementwise into per-position sums (vectorized whatever H*W is, dense layers
-      // included); each channel then totals its H*W positions.
-      std::fill(sum_.begin(), sum_.end(), 0.0);
-      for (int n = n0; n < n1; ++n) {
-        const float* xn = x.data() + n * chw;
-        for (int64_t j = 0; j < chw; ++j) sum_[size_t(j)] += xn[j];
-      }
-      for (int c = 0; c < C; ++c) mean_[size_t(c)] = channel_total(sum_, c, hw) / double(m);
-      std::fill(sum2_.begin(), sum2_.end(), 0.0);
-      for (int n = n0; n < n1; ++n) {
-        const float* xn = x.data() + n * chw;
-        for (int c = 0; c < C; ++c) {
-          const float mean = float(mean_[size_t(c)]);
-          for (int64_t j = c * hw; j < (c + 1) * hw; ++j) {
-            const float dev = xn[j] - mean;
-            sum2_[size_t(j)] += dev * dev;
-          }
-        }
-      }
-    }
+    if (used_batch_stats_) batch_statistics(x, n0, n1);
     for (int c = 0; c < C; ++c) {
       const double mean = used_batch_stats_ ? mean_[size_t(c)] : running_mean_[c];
-      const double var = used_batch_stats_ ? channel_total(sum2_, c, hw) / double(m)
-                                           : running_var_[c];
+      const double var = used_batch_stats_ ? var_[size_t(c)] : running_var_[c];
       const double inv_std = 1.0 / std::sqrt(var + eps_);
       if (renorm) {
         const double sigma = std::sqrt(double(running_var_[c]) + eps_);

@@ -57,6 +57,8 @@ class BatchNorm : public Layer {
  private:
   // Throws PyTorch's error when some (sub-)batch would give one value per channel.
   void check_batch_size(const Shape& in, int sub_batch) const;
+  // Fills mean_ and var_ (biased) with the statistics of samples [n0, n1) of x.
+  void batch_statistics(const Tensor& x, int n0, int n1);
   // Folds one batch statistic into the running estimates (PyTorch's update, SCIENCE.md 2).
   void update_running(int c, double mean, double var, int64_t m, double factor);
 
@@ -86,7 +88,7 @@ class BatchNorm : public Layer {
   // Scratch, reused every call (not needed by backward).
   std::vector<double> sum_, sum2_;  // {C*H*W}: per-position sums over the samples of a
                                     //   sub-batch: of x and (x - mean)^2, then g and g * xhat
-  std::vector<double> mean_;        // {C}: batch means of the current sub-batch
+  std::vector<double> mean_, var_;  // {C}: statistics of the current (sub-)batch
 
   Tensor batch_mean_, batch_var_;  // {C, 1, 1, 1}: see batch_mean()
   Tensor y_;   // (N, C, H, W)

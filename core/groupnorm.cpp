@@ -76,7 +76,8 @@ const Tensor& GroupNorm::forward(const Tensor& x, Mode) {
   for (int n = 0; n < shape.n; ++n) {
     for (int g = 0; g < groups_; ++g) {
       const int c0 = g * per_group, c1 = c0 + per_group;
-      // Two passes, planes summed in float and added up in double (as in BatchNorm).
+      // Two passes (the mean, then squared deviations from it): each plane sums in float with
+      // Eigen's vectorized reduction, and the planes add up in double.
       double sum = 0.0;
       for (int c = c0; c < c1; ++c) sum += plane(x, n, c).sum();
       const float mean = float(sum / m);

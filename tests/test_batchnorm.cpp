@@ -387,6 +387,31 @@ TEST_CASE("batchnorm running statistics follow PyTorch's momentum and counting")
   }
 }
 
+TEST_CASE("batchnorm state copied through params, buffers and counters reproduces the layer") {
+  NormConfig config;
+  SUBCASE("momentum 0.1") {}
+  SUBCASE("cumulative, where num_batches_tracked sets the next factor") { config.cumulative = true; }
+  const Shape shape{6, 3, 2, 2};
+  BatchNorm trained(3, config), restored(3, config);
+  set_values(trained.gamma(), {0.5f, 1.5f, -0.75f});
+  set_values(trained.beta(), {0.1f, -0.2f, 0.3f});
+  for (int step = 0; step < 3; ++step) trained.forward(random_tensor(shape, 90 + step), Mode::Train);
+  auto from_p = trained.params(), to_p = restored.params();
+  auto from_b = trained.buffers(), to_b = restored.buffers();
+  auto from_c = trained.counters(), to_c = restored.counters();
+  REQUIRE(from_p.size() == to_p.size());
+  REQUIRE(from_b.size() == to_b.size());
+  REQUIRE(from_c.size() == to_c.size());
+  for (size_t i = 0; i < from_p.size(); ++i) *to_p[i].value = *from_p[i].value;
+  for (size_t i = 0; i < from_b.size(); ++i) *to_b[i].value = *from_b[i].value;
+  for (size_t i = 0; i < from_c.size(); ++i) *to_c[i].value = *from_c[i].value;
+  const Tensor x = random_tensor(shape, 99);
+  check_equal(restored.forward(x, Mode::Eval), trained.forward(x, Mode::Eval), "eval y");
+  check_equal(restored.forward(x, Mode::Train), trained.forward(x, Mode::Train), "train y");
+  check_equal(restored.running_var(), trained.running_var(), "running_var after one more step");
+  CHECK(restored.num_batches_tracked() == 4);
+}
+
 TEST_CASE("batchnorm without running statistics uses batch statistics in both modes") {
   NormConfig config;
   config.track_running_stats = false;
