@@ -10,7 +10,9 @@
 //   "gbn"   Ghost      each sub-batch of config.ghost_batch consecutive samples on its own
 //
 // Eval mode normalizes with running_mean and running_var; without track_running_stats there are
-// none and batch statistics are used in both modes (as in PyTorch).
+// none and batch statistics are used in both modes (as in PyTorch). Normalizing with batch
+// statistics one value per channel (m = 1) throws PyTorch's "Expected more than 1 value per
+// channel when training"; BatchNorm2d with N = 1 and H*W > 1 is fine.
 #pragma once
 
 #include <cstdint>
@@ -87,7 +89,8 @@ class BatchNorm : public Layer {
 
   // Scratch, reused every call (not needed by backward).
   std::vector<double> sum_, sum2_;  // {C*H*W}: per-position sums over the samples of a
-                                    //   sub-batch: of x and (x - mean)^2, then g and g * xhat
+                                    //   sub-batch; forward: of x, then of (x - mean)^2 (sum_);
+                                    //   backward: of g (sum_) and g * xhat (sum2_)
   std::vector<double> mean_, var_;  // {C}: statistics of the current (sub-)batch
 
   Tensor batch_mean_, batch_var_;  // {C, 1, 1, 1}: see batch_mean()
