@@ -15,7 +15,12 @@ double channel_total(const std::vector<double>& sums, int c, int64_t hw) {
   const double* p = sums.data() + c * hw;
   double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
   int64_t i = 0;
-  for (; i + 4 <= hw; i += 4) s0 += p[i], s1 += p[i + 1], s2 += p[i + 2], s3 += p[i + 3];
+  for (; i + 4 <= hw; i += 4) {
+    s0 += p[i];
+    s1 += p[i + 1];
+    s2 += p[i + 2];
+    s3 += p[i + 3];
+  }
   for (; i < hw; ++i) s0 += p[i];
   return (s0 + s1) + (s2 + s3);
 }

@@ -798,16 +798,16 @@ TEST_CASE("make_normalizer builds the right layer and validates the config") {
   SUBCASE("each invalid field is named") {
     NormConfig config;
     std::string field;
-    SUBCASE("eps 0") { config.eps = 0.f, field = "eps"; }
-    SUBCASE("eps negative") { config.eps = -1e-5f, field = "eps"; }
-    SUBCASE("eps NaN") { config.eps = NAN, field = "eps"; }
-    SUBCASE("momentum above 1") { config.momentum = 1.5f, field = "momentum"; }
-    SUBCASE("momentum negative") { config.momentum = -0.1f, field = "momentum"; }
-    SUBCASE("momentum NaN") { config.momentum = NAN, field = "momentum"; }
-    SUBCASE("groups 0") { config.groups = 0, field = "groups"; }
-    SUBCASE("ghost_batch 1") { config.ghost_batch = 1, field = "ghost_batch"; }
-    SUBCASE("r_max below 1") { config.r_max = 0.5f, field = "r_max"; }
-    SUBCASE("d_max negative") { config.d_max = -1.f, field = "d_max"; }
+    SUBCASE("eps 0") { config.eps = 0.f; field = "eps"; }
+    SUBCASE("eps negative") { config.eps = -1e-5f; field = "eps"; }
+    SUBCASE("eps NaN") { config.eps = NAN; field = "eps"; }
+    SUBCASE("momentum above 1") { config.momentum = 1.5f; field = "momentum"; }
+    SUBCASE("momentum negative") { config.momentum = -0.1f; field = "momentum"; }
+    SUBCASE("momentum NaN") { config.momentum = NAN; field = "momentum"; }
+    SUBCASE("groups 0") { config.groups = 0; field = "groups"; }
+    SUBCASE("ghost_batch 1") { config.ghost_batch = 1; field = "ghost_batch"; }
+    SUBCASE("r_max below 1") { config.r_max = 0.5f; field = "r_max"; }
+    SUBCASE("d_max negative") { config.d_max = -1.f; field = "d_max"; }
     SUBCASE("renorm without running statistics") {
       config.kind = NormKind::Renorm;
       config.track_running_stats = false;

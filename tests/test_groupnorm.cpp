@@ -180,7 +180,10 @@ TEST_CASE("groupnorm backward matches finite differences and sums to zero per gr
     const int64_t block = v.shape.per_sample() / v.groups;
     for (int64_t b = 0; b < dx.size() / block; ++b) {
       double sum = 0.0, scale = 0.0;
-      for (int64_t i = b * block; i < (b + 1) * block; ++i) sum += dx[i], scale += std::fabs(dx[i]);
+      for (int64_t i = b * block; i < (b + 1) * block; ++i) {
+        sum += dx[i];
+        scale += std::fabs(dx[i]);
+      }
       CHECK(std::fabs(sum) < 1e-5 * scale);
     }
   }

@@ -70,13 +70,17 @@ TEST_CASE("noise draws follow the distributions of Santurkar et al.") {
     noise.forward(x, Mode::Train);
     const double mu_t = noise.mu_t(), sigma_t = noise.sigma_t();
     mu_sum += mu_t;
-    mu_min = std::min(mu_min, mu_t), mu_max = std::max(mu_max, mu_t);
-    sigma_min = std::min(sigma_min, sigma_t), sigma_max = std::max(sigma_max, sigma_t);
+    mu_min = std::min(mu_min, mu_t);
+    mu_max = std::max(mu_max, mu_t);
+    sigma_min = std::min(sigma_min, sigma_t);
+    sigma_max = std::max(sigma_max, sigma_t);
     for (int64_t u = 0; u < noise.shift().size(); ++u, ++units) {
       const double dm = noise.shift()[u] - mu_t, ds = noise.scale()[u] - sigma_t;
       dm_max = std::max(dm_max, std::fabs(dm));
-      dm_sum += dm, dm_sq += dm * dm;
-      ds_sum += ds, ds_sq += ds * ds;
+      dm_sum += dm;
+      dm_sq += dm * dm;
+      ds_sum += ds;
+      ds_sq += ds * ds;
     }
   }
   // mu_t ~ U(-0.5, 0.5): mean 0 (standard error 0.29 / sqrt(2000) = 0.0065), range near +-0.5.
