@@ -70,12 +70,15 @@ std::string default_data_dir(const char* argv0) {
   return (slash == std::string::npos ? std::string(".") : exe.substr(0, slash)) + "/data";
 }
 
+// Numbers for CSV and text; json_num for JSON lines, where a NaN or infinite loss is null.
 std::string num(double v) {
   if (std::isnan(v)) return "nan";
   char b[32];
   std::snprintf(b, sizeof b, "%.7g", v);
   return b;
 }
+
+std::string json_num(double v) { return std::isfinite(v) ? num(v) : "null"; }
 
 std::string json_str(const std::string& s) {
   std::string o = "\"";
@@ -94,12 +97,12 @@ struct Row {
 
 void print_row(std::ostream& out, const Row& r, bool jsonl) {
   if (jsonl) {
-    out << "{\"run\":" << json_str(r.run) << ",\"step\":" << r.m.step << ",\"loss\":" << num(r.m.loss)
-        << ",\"accuracy\":" << num(r.m.accuracy) << ",\"lr\":" << num(r.m.lr);
+    out << "{\"run\":" << json_str(r.run) << ",\"step\":" << r.m.step << ",\"loss\":" << json_num(r.m.loss)
+        << ",\"accuracy\":" << json_num(r.m.accuracy) << ",\"lr\":" << json_num(r.m.lr);
     if (r.evaluated)
-      out << ",\"test_loss\":" << num(r.eval.loss) << ",\"test_accuracy\":" << num(r.eval.accuracy)
-          << ",\"test_loss_train_mode\":" << num(r.eval_train.loss)
-          << ",\"test_accuracy_train_mode\":" << num(r.eval_train.accuracy);
+      out << ",\"test_loss\":" << json_num(r.eval.loss) << ",\"test_accuracy\":" << json_num(r.eval.accuracy)
+          << ",\"test_loss_train_mode\":" << json_num(r.eval_train.loss)
+          << ",\"test_accuracy_train_mode\":" << json_num(r.eval_train.accuracy);
     out << ",\"status\":" << json_str(r.status) << "}\n";
   } else {
     out << r.run << "," << r.m.step << "," << num(r.m.loss) << "," << num(r.m.accuracy) << "," << num(r.m.lr) << ",";
