@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../error.h"
+#include "../experiments.h"
 #include "../refbench.h"
 #include "../state.h"
 #include "../trainer.h"
@@ -39,6 +40,9 @@ const char* kUsage = R"(usage:
         --quiet                 no summary on standard error
   bnlab bench [--json] [--quick] [--variant bn|nobn]
       The reference-CNN benchmark of REFERENCE_CNN.md (one thread).
+  bnlab experiment NAME --out DIR [--seed S] [--steps N] [--data-dir DIR]
+      Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
+  bnlab experiment --list      the experiments, with what each tests
   bnlab options        every option with its type, range and default
   bnlab presets        the model presets
   bnlab help
@@ -288,6 +292,44 @@ int cmd_bench(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
+  if (args.size() == 1 && args[0] == "--list") {
+    for (const ExperimentInfo& e : experiments())
+      std::printf("%-16s %s (default %d steps)\n%s\n\n", e.name.c_str(), e.title.c_str(), e.default_steps,
+                  e.description.c_str());
+    return 0;
+  }
+  if (args.empty() || args[0].rfind("--", 0) == 0) throw UsageError("experiment needs a NAME (or --list)");
+  const ExperimentInfo& info = find_experiment(args[0]);
+  ExperimentOptions options;
+  options.data_dir = default_data_dir(argv0);
+  std::string out;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
+    const std::string v = args[++i];
+    char* end = nullptr;
+    if (a == "--out") out = v;
+    else if (a == "--data-dir") options.data_dir = v;
+    else if (a == "--seed") {
+      const unsigned long long s = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end || s > 4294967295ull) throw UsageError("--seed must be a whole number from 0 to 4294967295");
+      options.seed = uint32_t(s);
+    } else if (a == "--steps") {
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > 10000000) throw UsageError("--steps must be a whole number from 1 to 10000000");
+      options.steps = int(n);
+    } else throw UsageError("unexpected argument '" + a + "' for experiment");
+  }
+  if (out.empty()) throw UsageError("experiment needs --out DIR");
+  options.progress = [](double f) { std::fprintf(stderr, "\r%3d%%", int(100 * f)); };
+  const ExperimentResult result = info.run(options);
+  std::fprintf(stderr, "\r");
+  write_experiment(info, options, result, out);
+  std::printf("%s\n", result.summary.dump().c_str());
+  return 0;
+}
+
 int cmd_options() {
   const Config defaults;
   std::printf("%-20s %-8s %-22s %s\n", "option", "type", "default", "meaning (range or choices)");
@@ -323,6 +365,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "train") return cmd_train(args, argv[0]);
     if (cmd == "bench") return cmd_bench(args);
+    if (cmd == "experiment") return cmd_experiment(args, argv[0]);
     if (cmd == "options") return cmd_options();
     if (cmd == "presets") return cmd_presets();
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
