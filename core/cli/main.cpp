@@ -280,13 +280,16 @@ int cmd_bench(const std::vector<std::string>& args) {
                 << ",\"eval_batch\":256,\"eval_images_per_s\":" << num(r.eval_images_per_s)
                 << ",\"loss_step1\":" << num(r.loss_step1) << ",\"loss_after_warmup\":" << num(r.loss_after_warmup)
                 << ",\"loss_final\":" << num(r.loss_final) << ",\"eval_logit_sum\":" << num(r.eval_logit_sum)
+                << ",\"measured_steps_per_s\":" << num(r.measured_steps_per_s)
+                << ",\"measure_overhead\":" << num(r.measure_overhead)
                 << ",\"quick\":" << (quick ? "true" : "false") << "}" << std::endl;
     } else {
       std::printf("%-13s native, 1 thread: %8.1f train steps/s (%.2f ms/step, %.1f GFLOP/s), %8.0f eval images/s\n"
-                  "              losses: step 1 %.6f, after warm-up %.6g, final %.6g\n",
+                  "              losses: step 1 %.6f, after warm-up %.6g, final %.6g\n"
+                  "              with every-step measurements: %.1f steps/s (+%.1f%% per step)\n",
                   bn ? "ref-cnn" : "ref-cnn-nobn", r.train_steps_per_s, 1000.0 / r.train_steps_per_s,
                   r.train_steps_per_s * 0.06033408, r.eval_images_per_s, r.loss_step1, r.loss_after_warmup,
-                  r.loss_final);
+                  r.loss_final, r.measured_steps_per_s, 100.0 * r.measure_overhead);
     }
   }
   return 0;
