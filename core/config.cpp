@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <functional>
 #include <limits>
-#include <sstream>
+#include <cstdio>
 
 #include "error.h"
 
@@ -20,11 +20,15 @@ struct OptionDef {
   std::function<std::string(const Config&)> get;
 };
 
+// The shortest text that reads back to the same float32 ("0.05", not "0.0500000007"): options
+// are stored as float, and their text goes into URLs and state files.
 std::string format_number(double v) {
-  std::ostringstream s;
-  s.precision(9);
-  s << v;
-  return s.str();
+  char buf[32];
+  for (int precision = 6; precision <= 9; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (float(std::strtod(buf, nullptr)) == float(v)) break;
+  }
+  return buf;
 }
 
 [[noreturn]] void bad_value(const OptionInfo& o, const std::string& value, const std::string& why) {
@@ -66,7 +70,9 @@ OptionDef number_option(std::string name, std::string help, double min, double m
   d.info = {name, integer ? "int" : "float", help, {}, min, max};
   const OptionInfo info = d.info;
   d.set = [info, member](Config& c, const std::string& v) { c.*member = T(read_number(info, v)); };
-  d.get = [member](const Config& c) { return format_number(double(c.*member)); };
+  d.get = [member, integer](const Config& c) {
+    return integer ? std::to_string(int64_t(c.*member)) : format_number(double(c.*member));
+  };
   return d;
 }
 
@@ -77,7 +83,9 @@ OptionDef norm_number_option(std::string name, std::string help, double min, dou
   d.info = {name, integer ? "int" : "float", help, {}, min, max};
   const OptionInfo info = d.info;
   d.set = [info, member](Config& c, const std::string& v) { c.norm.*member = T(read_number(info, v)); };
-  d.get = [member](const Config& c) { return format_number(double(c.norm.*member)); };
+  d.get = [member, integer](const Config& c) {
+    return integer ? std::to_string(int64_t(c.norm.*member)) : format_number(double(c.norm.*member));
+  };
   return d;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "batchnorm.h"
 #include "error.h"
 
 namespace bnlab {
@@ -15,21 +16,17 @@ bool is_normalizer(const std::string& kind) {
 bool is_activation(const std::string& kind) { return kind == "relu" || kind == "sigmoid" || kind == "tanh"; }
 bool is_weighted(const std::string& kind) { return kind == "conv" || kind == "fc"; }
 
-// Mean and biased variance of channel c of x (N, C, H, W) over (N, H, W), in double.
+// Mean and biased variance of channel c of x (N, C, H, W) over (N, H, W): each plane is summed
+// by Eigen (vectorized), the planes are added in double.
 void channel_moments(const Tensor& x, int c, double& mean, double& var) {
   const Shape s = x.shape();
   const int64_t hw = s.spatial();
   double sum = 0, sq = 0;
-  for (int n = 0; n < s.n; ++n) {
-    const float* p = x.data() + (int64_t(n) * s.c + c) * hw;
-    for (int64_t i = 0; i < hw; ++i) sum += p[i];
-  }
+  for (int n = 0; n < s.n; ++n) sum += ConstVecMap(x.data() + (int64_t(n) * s.c + c) * hw, hw).sum();
   const double m = double(s.n) * double(hw);
   mean = sum / m;
-  for (int n = 0; n < s.n; ++n) {
-    const float* p = x.data() + (int64_t(n) * s.c + c) * hw;
-    for (int64_t i = 0; i < hw; ++i) sq += (p[i] - mean) * (p[i] - mean);
-  }
+  for (int n = 0; n < s.n; ++n)
+    sq += (ConstVecMap(x.data() + (int64_t(n) * s.c + c) * hw, hw).array() - float(mean)).square().sum();
   var = sq / m;
 }
 
@@ -69,13 +66,22 @@ void channel_histogram(const Tensor& x, int c, int bins, Histogram& h) {
   }
 }
 
-// Percentile q in [0, 1] of sorted values, linear between neighbours (numpy's default).
-float percentile(const std::vector<float>& sorted, double q) {
-  const double pos = q * double(sorted.size() - 1);
-  const size_t i = size_t(pos);
-  const double f = pos - double(i);
-  if (i + 1 >= sorted.size()) return sorted.back();
-  return float(sorted[i] * (1 - f) + sorted[i + 1] * f);
+// Percentiles qs (ascending, in [0, 1]) of values, linear between neighbours (numpy's default),
+// by selection instead of a full sort: each nth_element works on what the previous one left
+// above its position. values is reordered.
+void percentiles(std::vector<float>& values, const double (&qs)[5], float (&out)[5]) {
+  auto begin = values.begin();
+  const double last = double(values.size() - 1);
+  for (int k = 0; k < 5; ++k) {
+    const double pos = qs[k] * last;
+    const auto i = values.begin() + std::ptrdiff_t(pos);
+    std::nth_element(begin, i, values.end());
+    const double f = pos - std::floor(pos);
+    float v = *i;
+    if (f > 0 && i + 1 != values.end()) v = float(v * (1 - f) + *std::min_element(i + 1, values.end()) * f);
+    out[k] = v;
+    begin = i;
+  }
 }
 
 double squared_norm(const Tensor& t) { return double(t.vec().squaredNorm()); }
@@ -113,13 +119,19 @@ void Instrument::measure_step(StepMeasurements& out) {
     st.layer = i;
     const Tensor& x = model.layer_input(i);
     const int channels = x.shape().c;
-    st.batch_mean.resize(size_t(channels));
-    st.batch_var.resize(size_t(channels));
-    for (int c = 0; c < channels; ++c) {
-      double mean, var;
-      channel_moments(x, c, mean, var);
-      st.batch_mean[size_t(c)] = float(mean);
-      st.batch_var[size_t(c)] = float(var);
+    if (const auto* bn = dynamic_cast<const BatchNorm*>(&layer)) {
+      // BN computed these statistics already (for Ghost BN: the sub-batches' average).
+      copy_values(&bn->batch_mean(), st.batch_mean);
+      copy_values(&bn->batch_var(), st.batch_var);
+    } else {
+      st.batch_mean.resize(size_t(channels));
+      st.batch_var.resize(size_t(channels));
+      for (int c = 0; c < channels; ++c) {
+        double mean, var;
+        channel_moments(x, c, mean, var);
+        st.batch_mean[size_t(c)] = float(mean);
+        st.batch_var[size_t(c)] = float(var);
+      }
     }
     const Tensor *rm = nullptr, *rv = nullptr, *gamma = nullptr, *beta = nullptr;
     for (const Buffer& b : layer.buffers()) {
@@ -184,12 +196,11 @@ void Instrument::measure_step(StepMeasurements& out) {
       const float* p = x.data() + (int64_t(n) * s.c + c) * s.spatial();
       scratch_.insert(scratch_.end(), p, p + s.spatial());
     }
-    std::sort(scratch_.begin(), scratch_.end());
     UnitBand band;
     band.layer = model.layer_name(i);
     band.unit = c;
     const double qs[5] = {0.01, 0.15, 0.5, 0.85, 0.99};
-    for (int q = 0; q < 5; ++q) band.q[q] = percentile(scratch_, qs[q]);
+    percentiles(scratch_, qs, band.q);
     out.bands.push_back(band);
   }
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "measure.h"
+
 namespace bnlab {
 
 namespace {
@@ -26,6 +28,7 @@ ReferenceBench::ReferenceBench(bool with_bn) : with_bn_(with_bn) {
   auto data = std::make_shared<DataSplit>();
   Dataset& train = data->train;
   train.name = "reference";
+  for (int k = 0; k < kClasses; ++k) train.class_names.push_back(std::to_string(k));
   train.images.resize(size_t(kBatch) * 784);
   for (float& v : train.images) v = float(rng.normal());
   for (int i = 0; i < kBatch; ++i) train.labels.push_back(int(rng.uniform() * kClasses));
@@ -62,6 +65,24 @@ BenchResult ReferenceBench::run(const BenchProtocol& p, const std::function<doub
   }
   r.loss_final = loss;
   r.train_steps_per_s = median(r.train_steps_per_s_runs);
+
+  if (p.measure && p.repeats > 0) {
+    // The same steps with the every-step measurements. Measuring never changes the run, so the
+    // losses above are unaffected; the timing runs on from where training stands.
+    Instrument instrument(t, MeasureConfig());
+    StepMeasurements m;
+    std::vector<double> runs;
+    for (int k = 0; k < p.repeats; ++k) {
+      const double t0 = now();
+      for (int i = 0; i < p.steps; ++i) {
+        t.step();
+        instrument.measure_step(m);
+      }
+      runs.push_back(p.steps / std::max(now() - t0, 1e-9));
+    }
+    r.measured_steps_per_s = median(runs);
+    r.measure_overhead = r.train_steps_per_s / r.measured_steps_per_s - 1.0;
+  }
 
   Model& m = t.model();
   m.forward(eval_x_, Mode::Eval);  // warm-up (sizes the eval buffers)

@@ -17,7 +17,8 @@ struct BenchProtocol {
   int repeats = 5;       // timed repeats; the median is reported
   int steps = 200;       // steps per timed repeat
   double eval_seconds = 1.0;  // length of one eval repeat
-  static BenchProtocol quick() { return {5, 3, 20, 0.1}; }
+  bool measure = true;   // also time steps with the every-step measurements
+  static BenchProtocol quick() { return {5, 3, 20, 0.1, true}; }
 };
 
 struct BenchResult {
@@ -27,7 +28,10 @@ struct BenchResult {
   double eval_images_per_s = 0;
   float loss_step1 = 0, loss_after_warmup = 0, loss_final = 0;
   double eval_logit_sum = 0;
-  double measure_overhead = 0;  // filled by callers that measure it (issue 3)
+  // Training steps/s with the every-step measurements (Instrument::measure_step) taken after
+  // each step, and the fraction they add to a step: steps_per_s / measured_steps_per_s - 1.
+  double measured_steps_per_s = 0;
+  double measure_overhead = 0;
 };
 
 // The reference run: a trainer on the 32 fixed examples, shuffle off (so every step sees the

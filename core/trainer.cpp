@@ -60,7 +60,7 @@ StepMetrics Trainer::step() {
   StepMetrics m;
   m.lr = learning_rate_at(config_, step_);
   if (diverged()) {
-    m.step = step_;
+    m.step = diverged_at_;
     m.loss = std::nanf("");
     m.diverged = true;
     return m;
@@ -83,7 +83,7 @@ StepMetrics Trainer::step() {
       }
   }
   if (diverged()) {
-    m.step = step_;
+    m.step = diverged_at_;
     m.diverged = true;
     return m;
   }

@@ -17,7 +17,7 @@
 namespace bnlab {
 
 struct StepMetrics {
-  int64_t step = 0;       // steps taken after this one (1 after the first)
+  int64_t step = 0;       // the step's number (1 for the first); if it diverged, diverged_at()
   float loss = 0;         // mean loss of the batch, before the update
   float accuracy = 0;     // fraction of the batch classified correctly, before the update
   float lr = 0;           // learning rate used

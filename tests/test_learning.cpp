@@ -30,17 +30,23 @@ TEST_CASE("learning.the reference CNN with BN reaches 95% on the MNIST test spli
 }
 
 TEST_CASE("learning.at a learning rate where the plain network fails, BN still learns") {
+  // Measured on this split (300 steps, batch 32): without BN, lr 0.05 reaches 94-96% but lr 0.2
+  // stays at chance (~10%, its ReLUs die); with BN, lr 0.2 reaches ~96%. The thresholds leave a
+  // wide margin on both sides: 90% for "learns", 20% for "fails".
   auto data = load_data(mnist_config(), BNLAB_DATA_DIR);
   for (uint32_t seed : {1u, 2u}) {
     CAPTURE(seed);
     Config bn = mnist_config(), none = mnist_config();
     bn.seed = none.seed = seed;
-    bn.lr = none.lr = 1.0f;
     none.norm.kind = NormKind::None;
+    const float none_usual = train_and_test(none, data, 300);
+    bn.lr = none.lr = 0.2f;
     const float with_bn = train_and_test(bn, data, 300);
     const float without = train_and_test(none, data, 300);
-    MESSAGE("lr 1.0, 300 steps, seed " << seed << ": BN " << with_bn << ", no BN " << without);
-    CHECK(with_bn >= 0.90f);
-    CHECK(without <= 0.20f);  // diverged (0) or stuck near chance
+    MESSAGE("seed " << seed << ": no BN at lr 0.05 " << none_usual << "; at lr 0.2: BN " << with_bn
+                    << ", no BN " << without);
+    CHECK(none_usual >= 0.90f);  // the plain network is fine at the usual rate...
+    CHECK(without <= 0.20f);     // ...and fails at the high one
+    CHECK(with_bn >= 0.90f);     // where BN still learns
   }
 }

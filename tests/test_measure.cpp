@@ -32,7 +32,7 @@ TEST_CASE("measure.measuring never changes the run") {
       CHECK(a == b);
       inst.measure_step(m);
     }
-    CHECK(plain.save_state() == measured.save_state());
+    CHECK_MESSAGE(plain.save_state() == measured.save_state(), "measuring changed the run's state");
   }
 }
 

@@ -130,7 +130,7 @@ TEST_CASE("model.backward matches finite differences of the whole network's loss
       const int64_t stride = std::max<int64_t>(1, w.size() / 12);
       for (int64_t i = 0; i < w.size(); i += stride) {
         const float saved = w[i];
-        const double h = 1e-2;
+        const double h = 1e-3;
         w[i] = float(saved + h);
         const double lp = eval();
         w[i] = float(saved - h);

@@ -8,7 +8,7 @@ using namespace bnlab;
 // Step 1 agrees to 1e-6 in every harness; after 20 steps the BN network agrees to the printed
 // precision, while without BN float summation order shows (PyTorch 1.1547, TF.js 1.1551).
 TEST_CASE("refbench.losses match PyTorch on the reference data and weights") {
-  const BenchProtocol warmup_only{20, 0, 0, 0.0};
+  const BenchProtocol warmup_only{20, 0, 0, 0.0, false};
   double t = 0;
   const auto clock = [&t] { return t += 1e-3; };
   SUBCASE("ref-cnn with BN") {

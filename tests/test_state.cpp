@@ -34,7 +34,7 @@ TEST_CASE("state.a loaded state continues bit-identically") {
     restored.load_state(saved);
     CHECK(restored.step_count() == original.step_count() - 10);
     for (int i = 0; i < 10; ++i) CHECK(restored.step().loss == expected[size_t(i)]);
-    CHECK(restored.save_state() == original.save_state());
+    CHECK_MESSAGE(restored.save_state() == original.save_state(), "the states differ after 10 more steps");
   }
 }
 
@@ -70,5 +70,5 @@ TEST_CASE("state.a state that does not match is refused and changes nothing") {
   const size_t data_at = nan_value.find("\"data\":[") + 8;
   nan_value.insert(data_at, "null,");
   CHECK_THROWS_AS(t.load_state(nan_value), Error);
-  CHECK(t.save_state() == before);
+  CHECK_MESSAGE(t.save_state() == before, "a refused load changed the trainer");
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../error.h"
+#include "../experiments.h"
 #include "../refbench.h"
 #include "../state.h"
 #include "../trainer.h"
@@ -39,6 +40,9 @@ const char* kUsage = R"(usage:
         --quiet                 no summary on standard error
   bnlab bench [--json] [--quick] [--variant bn|nobn]
       The reference-CNN benchmark of REFERENCE_CNN.md (one thread).
+  bnlab experiment NAME --out DIR [--seed S] [--steps N] [--data-dir DIR]
+      Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
+  bnlab experiment --list      the experiments, with what each tests
   bnlab options        every option with its type, range and default
   bnlab presets        the model presets
   bnlab help
@@ -70,12 +74,15 @@ std::string default_data_dir(const char* argv0) {
   return (slash == std::string::npos ? std::string(".") : exe.substr(0, slash)) + "/data";
 }
 
+// Numbers for CSV and text; json_num for JSON lines, where a NaN or infinite loss is null.
 std::string num(double v) {
   if (std::isnan(v)) return "nan";
   char b[32];
   std::snprintf(b, sizeof b, "%.7g", v);
   return b;
 }
+
+std::string json_num(double v) { return std::isfinite(v) ? num(v) : "null"; }
 
 std::string json_str(const std::string& s) {
   std::string o = "\"";
@@ -94,12 +101,12 @@ struct Row {
 
 void print_row(std::ostream& out, const Row& r, bool jsonl) {
   if (jsonl) {
-    out << "{\"run\":" << json_str(r.run) << ",\"step\":" << r.m.step << ",\"loss\":" << num(r.m.loss)
-        << ",\"accuracy\":" << num(r.m.accuracy) << ",\"lr\":" << num(r.m.lr);
+    out << "{\"run\":" << json_str(r.run) << ",\"step\":" << r.m.step << ",\"loss\":" << json_num(r.m.loss)
+        << ",\"accuracy\":" << json_num(r.m.accuracy) << ",\"lr\":" << json_num(r.m.lr);
     if (r.evaluated)
-      out << ",\"test_loss\":" << num(r.eval.loss) << ",\"test_accuracy\":" << num(r.eval.accuracy)
-          << ",\"test_loss_train_mode\":" << num(r.eval_train.loss)
-          << ",\"test_accuracy_train_mode\":" << num(r.eval_train.accuracy);
+      out << ",\"test_loss\":" << json_num(r.eval.loss) << ",\"test_accuracy\":" << json_num(r.eval.accuracy)
+          << ",\"test_loss_train_mode\":" << json_num(r.eval_train.loss)
+          << ",\"test_accuracy_train_mode\":" << json_num(r.eval_train.accuracy);
     out << ",\"status\":" << json_str(r.status) << "}\n";
   } else {
     out << r.run << "," << r.m.step << "," << num(r.m.loss) << "," << num(r.m.accuracy) << "," << num(r.m.lr) << ",";
@@ -273,15 +280,56 @@ int cmd_bench(const std::vector<std::string>& args) {
                 << ",\"eval_batch\":256,\"eval_images_per_s\":" << num(r.eval_images_per_s)
                 << ",\"loss_step1\":" << num(r.loss_step1) << ",\"loss_after_warmup\":" << num(r.loss_after_warmup)
                 << ",\"loss_final\":" << num(r.loss_final) << ",\"eval_logit_sum\":" << num(r.eval_logit_sum)
+                << ",\"measured_steps_per_s\":" << num(r.measured_steps_per_s)
+                << ",\"measure_overhead\":" << num(r.measure_overhead)
                 << ",\"quick\":" << (quick ? "true" : "false") << "}" << std::endl;
     } else {
       std::printf("%-13s native, 1 thread: %8.1f train steps/s (%.2f ms/step, %.1f GFLOP/s), %8.0f eval images/s\n"
-                  "              losses: step 1 %.6f, after warm-up %.6g, final %.6g\n",
+                  "              losses: step 1 %.6f, after warm-up %.6g, final %.6g\n"
+                  "              with every-step measurements: %.1f steps/s (+%.1f%% per step)\n",
                   bn ? "ref-cnn" : "ref-cnn-nobn", r.train_steps_per_s, 1000.0 / r.train_steps_per_s,
                   r.train_steps_per_s * 0.06033408, r.eval_images_per_s, r.loss_step1, r.loss_after_warmup,
-                  r.loss_final);
+                  r.loss_final, r.measured_steps_per_s, 100.0 * r.measure_overhead);
     }
   }
+  return 0;
+}
+
+int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
+  if (args.size() == 1 && args[0] == "--list") {
+    for (const ExperimentInfo& e : experiments())
+      std::printf("%-16s %s (default %d steps)\n%s\n\n", e.name.c_str(), e.title.c_str(), e.default_steps,
+                  e.description.c_str());
+    return 0;
+  }
+  if (args.empty() || args[0].rfind("--", 0) == 0) throw UsageError("experiment needs a NAME (or --list)");
+  const ExperimentInfo& info = find_experiment(args[0]);
+  ExperimentOptions options;
+  options.data_dir = default_data_dir(argv0);
+  std::string out;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
+    const std::string v = args[++i];
+    char* end = nullptr;
+    if (a == "--out") out = v;
+    else if (a == "--data-dir") options.data_dir = v;
+    else if (a == "--seed") {
+      const unsigned long long s = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end || s > 4294967295ull) throw UsageError("--seed must be a whole number from 0 to 4294967295");
+      options.seed = uint32_t(s);
+    } else if (a == "--steps") {
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > 10000000) throw UsageError("--steps must be a whole number from 1 to 10000000");
+      options.steps = int(n);
+    } else throw UsageError("unexpected argument '" + a + "' for experiment");
+  }
+  if (out.empty()) throw UsageError("experiment needs --out DIR");
+  options.progress = [](double f) { std::fprintf(stderr, "\r%3d%%", int(100 * f)); };
+  const ExperimentResult result = info.run(options);
+  std::fprintf(stderr, "\r");
+  write_experiment(info, options, result, out);
+  std::printf("%s\n", result.summary.dump().c_str());
   return 0;
 }
 
@@ -320,6 +368,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "train") return cmd_train(args, argv[0]);
     if (cmd == "bench") return cmd_bench(args);
+    if (cmd == "experiment") return cmd_experiment(args, argv[0]);
     if (cmd == "options") return cmd_options();
     if (cmd == "presets") return cmd_presets();
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
