@@ -6,3 +6,6 @@ bash .ci/setup.sh
 bash .ci/build-native.sh
 echo "== native doctest suite (CTest)"
 ctest --test-dir build/native -j "$(nproc)" --output-on-failure
+bash .ci/build-wasm.sh
+echo "== WebAssembly: the JavaScript API, the worker protocol, native parity, Chromium (node --test)"
+node --test tests/wasm/

@@ -235,7 +235,7 @@ export class Session {
       sim.loadState(old.saveState());
     } catch (e) {
       sim.dispose();
-      throw e;
+      throw new Error(`set: ${e.message} (an option that changes the model needs a reset)`);
     }
     old.dispose();
     this.sides[side] = sim;

@@ -186,7 +186,7 @@ test('evaluations and heavy measurements arrive on schedule', async () => {
       assert.ok(e.eval.accuracy >= 0 && e.eval.accuracy <= 1);
     }
     // Before steps 1, 11 and 21, each in exactly one snapshot.
-    const heavy = w.snapshots.map((s) => s.sides.a.measure).filter((m) => m['ics.l2']);
+    const heavy = w.snapshots.flatMap((s) => s.sides.a.heavy);
     assert.deepEqual(heavy.map((m) => m['ics.l2'].step), [1, 11, 21]);
     for (const m of heavy) {
       assert.equal(m['landscape.loss'].data.length, m['landscape.loss'].etas.length);
