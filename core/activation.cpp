@@ -8,9 +8,12 @@ namespace bnlab {
 
 std::string Activation::kind() const {
   switch (kind_) {
-    case ActKind::ReLU: return "relu";
-    case ActKind::Sigmoid: return "sigmoid";
-    case ActKind::Tanh: return "tanh";
+    case ActKind::ReLU:
+      return "relu";
+    case ActKind::Sigmoid:
+      return "sigmoid";
+    case ActKind::Tanh:
+      return "tanh";
   }
   return "";
 }

@@ -95,8 +95,7 @@ const Tensor& MaxPool2d::forward(const Tensor& x, Mode) {
 // s < k, may pick the same input.)
 const Tensor& MaxPool2d::backward(const Tensor& dy) {
   if (dy.shape() != y_.shape())
-    throw Error("maxpool: backward got dy " + dy.shape().str() + ", expected " +
-                y_.shape().str());
+    throw Error("maxpool: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   if (!needs_input_grad_) {
     dx_.resize(Shape{});
     return dx_;
@@ -146,8 +145,7 @@ const Tensor& AvgPool2d::forward(const Tensor& x, Mode) {
 // dx[i] += dy[window] / k^2 for every input i of every window that contains it.
 const Tensor& AvgPool2d::backward(const Tensor& dy) {
   if (dy.shape() != y_.shape())
-    throw Error("avgpool: backward got dy " + dy.shape().str() + ", expected " +
-                y_.shape().str());
+    throw Error("avgpool: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   if (!needs_input_grad_) {
     dx_.resize(Shape{});
     return dx_;
