@@ -40,8 +40,8 @@ Shape Conv2d::output_shape(const Shape& in) const {
   const int hp = in.h + 2 * padding_, wp = in.w + 2 * padding_;
   if (hp < kernel_ || wp < kernel_)
     throw Error("conv: input " + in.str() + " with padding " + std::to_string(padding_) +
-                " is smaller than the " + std::to_string(kernel_) + "x" +
-                std::to_string(kernel_) + " kernel");
+                " is smaller than the " + std::to_string(kernel_) + "x" + std::to_string(kernel_) +
+                " kernel");
   return Shape{in.n, out_channels_, (hp - kernel_) / stride_ + 1, (wp - kernel_) / stride_ + 1};
 }
 
