@@ -1,9 +1,3 @@
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 matrix-product kernel
-// (gebp_kernel); it must be silenced before Eigen's headers are read.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "conv2d.h"
 
 #include <algorithm>

@@ -17,12 +17,6 @@ Tensor filled(Shape shape, F v) {
   return t;
 }
 
-Tensor tensor_of(Shape shape, const std::vector<float>& values) {
-  REQUIRE(values.size() == size_t(shape.size()));
-  Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
 
 Conv2d random_conv(int cin, int cout, int k, int s, int p, bool bias, uint32_t seed) {
   Conv2d conv(cin, cout, k, s, p, bias);

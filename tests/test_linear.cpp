@@ -11,12 +11,6 @@ using namespace bnlab::test;
 
 namespace {
 
-Tensor tensor_of(Shape shape, const std::vector<float>& values) {
-  REQUIRE(values.size() == size_t(shape.size()));
-  Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
 
 Linear random_linear(int in, int out, bool bias, uint32_t seed) {
   Linear fc(in, out, bias);

@@ -10,17 +10,6 @@
 using namespace bnlab;
 using namespace bnlab::test;
 
-namespace {
-
-Tensor tensor_of(Shape shape, const std::vector<float>& values) {
-  REQUIRE(values.size() == size_t(shape.size()));
-  Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
-
-}  // namespace
-
 TEST_CASE("loss of uniform logits is ln K") {
   // p_j = 1/K for every class, so -log p_t = ln K whatever the labels.
   SoftmaxCrossEntropy loss;

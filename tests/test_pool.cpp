@@ -12,12 +12,6 @@ using namespace bnlab::test;
 
 namespace {
 
-Tensor tensor_of(Shape shape, const std::vector<float>& values) {
-  REQUIRE(values.size() == size_t(shape.size()));
-  Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
 
 // x[i] = ((7i) % 13 - 6) / 2 shaped (1, 1, 5, 6): the input of the PyTorch examples below.
 Tensor pool_input() {
