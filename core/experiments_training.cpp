@@ -580,7 +580,7 @@ std::vector<ExperimentInfo> training_experiments() {
        "setting. BN Lab does not reproduce it (seeds 1 and 2): all four runs fit the 500 digits (100%); "
        "the reference CNN's gap is the same with and without BN (6.3-6.7 points against 6.8), and the "
        "MLP's is larger with BN (17.4-17.8 points against 15.4-16.4): with BN it fits the set within 200 "
-       "steps, and its test accuracy then slowly declines (84% to 82%).",
+       "steps, and its test accuracy then declines a little (from 83-84% to 82-83%).",
        800, run_regularization},
       {"covariate-shift", "A shifted test set: BN's statistics, batch statistics and InstanceNorm",
        "Covariate shift between datasets ('white dogs, then other dogs'). A CNN (the reference CNN with "

@@ -80,14 +80,19 @@ TEST_CASE("experiments.ioffe-mnist: BN learns faster and its sigmoid input drift
     // spread: BN 0.61 / 0.62, none 1.90 / 2.21 (ratio 3.1 / 3.5). Asserted: at least twice.
     CHECK(num(s, "median_drift_none") >= 2 * num(s, "median_drift_bn"));
     CHECK(num(s, "spread_drift_none") >= 2 * num(s, "spread_drift_bn"));
-    // The bands are those of a BN-normalized input: near a unit normal at the first measurement
-    // (15th and 85th percentiles of N(0, 1) are -+1.04; gamma and beta have moved for 40 steps).
+    // The bands follow the BN-normalized input: near a unit normal at the first measurement
+    // (the 15th and 85th percentiles of N(0, 1) are -+1.04; after 40 steps of moving gamma and
+    // beta, unit 0 measures -0.98 / -1.07 and 1.05 / 1.05).
     const Table& bands = table(r, "bands");
     CHECK(bands.rows() == 2 * 50 * 10);  // 2 runs x 50 measurements x 10 units
     const auto& first = bands.data().front();
     CHECK(first[column(bands, "run")] == "bn");
-    CHECK(std::stod(first[column(bands, "p15")]) == doctest::Approx(-1.04).epsilon(0.3));
-    CHECK(std::stod(first[column(bands, "p85")]) == doctest::Approx(1.04).epsilon(0.3));
+    CHECK(first[column(bands, "step")] == "40");
+    const double p15 = std::stod(first[column(bands, "p15")]), p85 = std::stod(first[column(bands, "p85")]);
+    CHECK(p15 >= -1.3);
+    CHECK(p15 <= -0.8);
+    CHECK(p85 >= 0.8);
+    CHECK(p85 <= 1.3);
   }
 }
 
@@ -145,7 +150,8 @@ TEST_CASE("experiments.grad-init: BN evens out sigmoid gradients, and makes deep
     // gradient is 1.6e-4 / 2.6e-4 of the classifier's without BN (vanishing), 1.24 / 0.95 with.
     CHECK(num(sig, "spread_none") >= 100 * num(sig, "spread_bn"));
     CHECK(num(sig, "first_over_last_none") <= 0.01);
-    CHECK(num(sig, "first_over_last_bn") == doctest::Approx(1).epsilon(0.5));
+    CHECK(num(sig, "first_over_last_bn") >= 0.5);
+    CHECK(num(sig, "first_over_last_bn") <= 2);
     // Ioffe & Szegedy's 3-layer MLP: spread none 19.2 / 14.7, BN 3.15 / 2.84.
     CHECK(num(mlp, "spread_none") >= 3 * num(mlp, "spread_bn"));
     // ReLU, 8 hidden layers, He init: even without BN (spread 3.17 / 3.66); BN's gradients grow
@@ -200,6 +206,14 @@ TEST_CASE("experiments.regularization: BN does not reduce the train/test gap on 
       // 0.068 / 0.068 (the same). Asserted: BN's gap is not smaller by more than 2 points. (The
       // MLP's larger gap with BN holds on both seeds but by 1 point on seed 2: not asserted.)
       CHECK(num(s, "gap_bn") >= num(s, "gap_none") - 0.02);
+      // The summary is the table's last record of each run.
+      const Table& t = table(r, "accuracy");
+      for (const auto& row : t.data()) {
+        if (row[column(t, "network")] != network || row[column(t, "step")] != "800") continue;
+        const std::string k = row[column(t, "variant")];
+        CHECK(std::stod(row[column(t, "train_accuracy")]) == doctest::Approx(num(s, "train_accuracy_" + k)));
+        CHECK(std::stod(row[column(t, "test_accuracy")]) == doctest::Approx(num(s, "test_accuracy_" + k)));
+      }
     }
   }
 }
