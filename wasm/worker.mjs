@@ -238,6 +238,17 @@ export function serve(host) {
       host.post({ type: 'tensors', id: msg.id, side: msg.side, step: sim.stepCount, tensors },
                 Object.values(tensors).map((t) => t.data.buffer));
     },
+    // Blocks the worker until the experiment is done (pause and other requests wait for it).
+    async experiment(msg) {
+      run = null;
+      lab ??= await loadBnlab();
+      const files = msg.data ?? session?.files;
+      const result = await lab.runExperiment(msg.name, {
+        seed: msg.seed, steps: msg.steps, files,
+        onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
+      });
+      host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });
+    },
     dispose(msg) {
       run = null;
       session?.dispose();

@@ -116,3 +116,42 @@ test('the reference benchmark computes the losses of REFERENCE_CNN.md', () => {
   assert.ok(Math.abs(nobn.loss_step1 - 2.317987) < 2e-6, `nobn ${nobn.loss_step1}`);
   assert.ok(bn.train_steps_per_s > 0 && bn.eval_images_per_s > 0);
 });
+
+test('an experiment gives the CLI\'s tables and figures', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bnlab-experiment-'));
+  try {
+    const cli = await runCli(['experiment', 'grad-init', '--out', dir, '--steps', '2', '--seed', '3']);
+    assert.equal(cli.code, 0, cli.stderr);
+    const fractions = [];
+    const r = await lab.runExperiment('grad-init', { seed: 3, steps: 2, files: mnistFiles({ gzip: true }),
+                                                     onProgress: (f) => fractions.push(f) });
+    assert.equal(fractions.at(-1), 1);
+    // Every number of summary.json, within float differences (gradient norms of float32 runs).
+    const native = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    const compare = (a, b, path) => {
+      if (typeof b === 'number') {
+        assert.ok(Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)), `${path}: ${a} vs ${b}`);
+      } else if (b && typeof b === 'object') {
+        for (const key of Object.keys(a)) compare(a[key], b[key], `${path}.${key}`);
+      } else {
+        assert.equal(a, b, path);
+      }
+    };
+    compare(r.summary, native, 'summary');
+    // The tables: same columns, rows and labels as the CSV files.
+    for (const table of r.tables) {
+      const [header, ...rows] = readFileSync(join(dir, `${table.name}.csv`), 'utf8').trim().split('\n').map((l) => l.split(','));
+      assert.deepEqual(table.columns, header);
+      assert.equal(table.rows.length, rows.length);
+      for (let i = 0; i < rows.length; ++i)
+        for (let j = 0; j < header.length; ++j) {
+          const a = Number(table.rows[i][j]), b = Number(rows[i][j]);
+          if (Number.isNaN(b)) assert.equal(table.rows[i][j], rows[i][j]);
+          else assert.ok(Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)), `${table.name}[${i}].${header[j]}: ${a} vs ${b}`);
+        }
+    }
+    await assert.rejects(lab.runExperiment('no-such-experiment'), /grad-init/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
