@@ -6,15 +6,16 @@
 // conv/fc weights and see the same batches (trainer.h), so the runs differ only in what is being
 // compared. Descriptions state what BN Lab finds on its own data, including where it does not
 // reproduce the literature; the figures quoted there come from `bnlab experiment NAME` at the
-// default steps and seed 1 (tests/test_experiments_normalization.cpp checks them on two seeds).
+// default steps, seed 1 unless stated (tests/test_experiments_normalization.cpp checks the
+// qualitative results on two seeds).
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "batchnorm.h"
-#include "error.h"
 #include "experiments_list.h"
 #include "loss.h"
 #include "measure.h"
@@ -516,12 +517,20 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
   // below) and differ only in their running estimates.
   const Config base = base_config(options, "ref-cnn");
   auto data = load_data(base, options.data_dir);
-  const std::vector<std::string> names = {"0.01", "0.1", "0.5", "cumulative"};
+  struct Momentum {
+    std::string name;
+    float value;      // PyTorch's momentum (unused when cumulative)
+    bool cumulative;  // PyTorch's momentum=None
+  };
+  const std::vector<Momentum> momenta = {{"0.01", 0.01f, false}, {"0.1", 0.1f, false}, {"0.5", 0.5f, false},
+                                         {"cumulative", 0.f, true}};
+  std::vector<std::string> names;
   std::vector<std::unique_ptr<Trainer>> trainers;
-  for (const std::string& name : names) {
+  for (const Momentum& mo : momenta) {
     Config c = base;
-    c.norm.cumulative = name == "cumulative";
-    if (!c.norm.cumulative) c.norm.momentum = std::stof(name);
+    c.norm.momentum = mo.value;
+    c.norm.cumulative = mo.cumulative;
+    names.push_back(mo.name);
     trainers.push_back(std::make_unique<Trainer>(c, data));
   }
   // The population statistics of the current weights: those of 512 fixed training images.
@@ -536,87 +545,92 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
   auto bn = [&](size_t k, int i) -> BatchNorm& { return dynamic_cast<BatchNorm&>(trainers[k]->model().layer(i)); };
 
   Table channels({"momentum", "step", "layer", "channel", "batch_mean", "running_mean", "batch_var", "running_var"});
-  Table gaps({"momentum", "step", "layer", "batch_gap", "population_gap", "population_var_gap"});
+  Table batch_gaps({"momentum", "step", "layer", "mean_gap"});
+  Table population_gaps({"momentum", "step", "layer", "mean_gap", "var_gap"});
   Table accuracy({"step", "statistics", "test_accuracy"});
   const int early = std::min(5, steps);  // running estimates still lag: 0.9^5 = 0.59 of the start remains
   const std::vector<int> chunks = {2, 8, 32};
-  constexpr int kTestCount = 1000;
-  std::vector<std::vector<double>> batch_gap(names.size());  // per step, mean over layers
-  std::vector<double> pop_gap_early(names.size()), pop_gap_final(names.size());
-  std::vector<double> eval_early(names.size()), eval_final(names.size());
+  constexpr int kTestCount = 1024;  // a multiple of every chunk size
+  constexpr int kChannelsShown = 4;  // channels per layer in the running_vs_batch table
+  const size_t n = names.size();
+  std::vector<std::vector<double>> batch_gap(n);  // per step, mean over layers and channels
+  std::vector<double> pop_gap_early(n), pop_gap_final(n), eval_early(n), eval_final(n);
   std::vector<double> train_mode_early(chunks.size()), train_mode_final(chunks.size());
   bool identical = true;
-  std::vector<float> pop_mean, pop_var;  // per BN layer and channel, concatenated
+  // Gaps are in units of the channel's standard deviation, averaged over its channels (and, for
+  // the headline figures, over the layers).
   for (int s = 1; s <= steps; ++s) {
     float loss0 = 0;
-    for (size_t k = 0; k < names.size(); ++k) {
+    for (size_t k = 0; k < n; ++k) {
       const float loss = trainers[k]->step().loss;
       if (k == 0) loss0 = loss;
       identical = identical && loss == loss0;
     }
-    const bool measure = s <= 3 || s == 5 || s == 10 || s == 20 || s % every == 0 || s == steps;
-    if (measure) {
-      // The runs share their weights, so one forward of the population batch serves all four.
-      Model& model = trainers[0]->model();
-      const ForwardState saved = model.save_forward_state();
-      model.forward(population, Mode::Train);
-      pop_mean.clear();
-      pop_var.clear();
-      for (int i : bn_layers)
-        for (int c = 0; c < int(bn(0, i).batch_mean().size()); ++c) {
-          pop_mean.push_back(bn(0, i).batch_mean()[c]);
-          pop_var.push_back(bn(0, i).batch_var()[c]);
-        }
-      model.restore_forward_state(saved);
-    }
-    for (size_t k = 0; k < names.size(); ++k) {
-      double step_gap = 0, pop_gap_sum = 0;
-      size_t offset = 0;
+    // Running against batch statistics, from the step just taken.
+    for (size_t k = 0; k < n; ++k) {
+      double over_layers = 0;
       for (int i : bn_layers) {
         BatchNorm& layer = bn(k, i);
         const int nc = int(layer.batch_mean().size());
-        // Gaps in units of the channel's standard deviation, averaged over its channels.
-        double gap = 0, pgap = 0, vgap = 0;
+        double gap = 0;
         for (int c = 0; c < nc; ++c) {
-          const double rm = layer.running_mean()[c], rv = layer.running_var()[c];
-          const double bm = layer.batch_mean()[c], bv = layer.batch_var()[c];
+          const double rm = layer.running_mean()[c], bm = layer.batch_mean()[c], bv = layer.batch_var()[c];
           gap += std::fabs(rm - bm) / std::sqrt(bv + 1e-5);
-          if (c < 4)
+          if (c < kChannelsShown)
             channels.add({names[k], std::to_string(s), trainers[k]->model().layer_name(i), std::to_string(c), fmt(bm),
-                          fmt(rm), fmt(bv), fmt(rv)});
-          if (measure) {
-            const double pm = pop_mean[offset + size_t(c)], pv = pop_var[offset + size_t(c)];
-            pgap += std::fabs(rm - pm) / std::sqrt(pv + 1e-5);
-            vgap += std::fabs(std::log((rv + 1e-5) / (pv + 1e-5)));
-          }
+                          fmt(rm), fmt(bv), fmt(layer.running_var()[c])});
         }
-        offset += size_t(nc);
-        step_gap += gap / nc / double(bn_layers.size());
-        if (measure) {
-          pop_gap_sum += pgap / nc / double(bn_layers.size());
-          gaps.add({names[k], std::to_string(s), trainers[k]->model().layer_name(i), fmt(gap / nc), fmt(pgap / nc),
-                    fmt(vgap / nc)});
-        }
+        batch_gaps.add({names[k], std::to_string(s), trainers[k]->model().layer_name(i), fmt(gap / nc)});
+        over_layers += gap / nc / double(bn_layers.size());
       }
-      batch_gap[k].push_back(step_gap);
-      if (s == early) pop_gap_early[k] = pop_gap_sum;
-      if (s == steps) pop_gap_final[k] = pop_gap_sum;
+      batch_gap[k].push_back(over_layers);
     }
-    if (measure) {
-      // (c) Test accuracy with population (running) statistics, per momentum, and with the
-      // statistics of each test chunk (train mode, the same for all four runs).
-      for (size_t k = 0; k < names.size(); ++k) {
-        const double a = trainers[k]->evaluate(Mode::Eval, kTestCount).accuracy;
-        accuracy.add({std::to_string(s), "running, momentum " + names[k], fmt(a)});
-        if (s == early) eval_early[k] = a;
-        if (s == steps) eval_final[k] = a;
+    if (!(s <= 3 || s == 5 || s == 10 || s == 20 || s % every == 0 || s == steps)) {
+      options.progress(double(s) / steps);
+      continue;
+    }
+    // Running against population statistics. The runs share their weights, so one forward of
+    // the population batch (in train mode: its own statistics) serves all four.
+    Model& model = trainers[0]->model();
+    const ForwardState saved = model.save_forward_state();
+    model.forward(population, Mode::Train);
+    std::vector<Tensor> pop_mean, pop_var;  // per BN layer: {C, 1, 1, 1}
+    for (int i : bn_layers) {
+      pop_mean.push_back(bn(0, i).batch_mean());
+      pop_var.push_back(bn(0, i).batch_var());
+    }
+    model.restore_forward_state(saved);
+    for (size_t k = 0; k < n; ++k) {
+      double over_layers = 0;
+      for (size_t l = 0; l < bn_layers.size(); ++l) {
+        BatchNorm& layer = bn(k, bn_layers[l]);
+        const int nc = int(layer.running_mean().size());
+        double gap = 0, var_gap = 0;
+        for (int c = 0; c < nc; ++c) {
+          const double pm = pop_mean[l][c], pv = pop_var[l][c];
+          gap += std::fabs(layer.running_mean()[c] - pm) / std::sqrt(pv + 1e-5);
+          var_gap += std::fabs(std::log((layer.running_var()[c] + 1e-5) / (pv + 1e-5)));
+        }
+        population_gaps.add({names[k], std::to_string(s), trainers[k]->model().layer_name(bn_layers[l]),
+                             fmt(gap / nc), fmt(var_gap / nc)});
+        over_layers += gap / nc / double(bn_layers.size());
       }
-      for (size_t j = 0; j < chunks.size(); ++j) {
-        const double a = train_mode_accuracy(*trainers[0], chunks[j], kTestCount);
-        accuracy.add({std::to_string(s), "batch of " + std::to_string(chunks[j]), fmt(a)});
-        if (s == early) train_mode_early[j] = a;
-        if (s == steps) train_mode_final[j] = a;
-      }
+      if (s == early) pop_gap_early[k] = over_layers;
+      if (s == steps) pop_gap_final[k] = over_layers;
+    }
+    // (c) Test accuracy with the running statistics of each momentum, and with the statistics of
+    // each test chunk (train mode: the same for all four runs).
+    for (size_t k = 0; k < n; ++k) {
+      const double a = trainers[k]->evaluate(Mode::Eval, kTestCount).accuracy;
+      accuracy.add({std::to_string(s), "running, momentum " + names[k], fmt(a)});
+      if (s == early) eval_early[k] = a;
+      if (s == steps) eval_final[k] = a;
+    }
+    for (size_t j = 0; j < chunks.size(); ++j) {
+      const double a = train_mode_accuracy(*trainers[0], chunks[j], kTestCount);
+      accuracy.add({std::to_string(s), "batch of " + std::to_string(chunks[j]), fmt(a)});
+      if (s == early) train_mode_early[j] = a;
+      if (s == steps) train_mode_final[j] = a;
     }
     options.progress(double(s) / steps);
   }
@@ -631,8 +645,8 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
     for (size_t j = 0; j < chunks.size(); ++j) o.set(std::to_string(chunks[j]), number(v[j]));
     return o;
   };
-  std::vector<double> mean_batch_gap(names.size());
-  for (size_t k = 0; k < names.size(); ++k) mean_batch_gap[k] = mean(batch_gap[k]);
+  std::vector<double> mean_batch_gap(n);
+  for (size_t k = 0; k < n; ++k) mean_batch_gap[k] = mean(batch_gap[k]);
   result.summary.set("identical_training", identical);
   result.summary.set("early_step", early);
   result.summary.set("mean_batch_gap", by_name(mean_batch_gap));
@@ -644,7 +658,8 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
   result.summary.set("train_mode_accuracy_final", by_chunk(train_mode_final));
   result.tables.emplace_back("chain", std::move(chain));
   result.tables.emplace_back("running_vs_batch", std::move(channels));
-  result.tables.emplace_back("statistic_gaps", std::move(gaps));
+  result.tables.emplace_back("batch_gaps", std::move(batch_gaps));
+  result.tables.emplace_back("population_gaps", std::move(population_gaps));
   result.tables.emplace_back("accuracy", std::move(accuracy));
   return result;
 }
@@ -671,8 +686,8 @@ std::vector<ExperimentInfo> normalization_experiments() {
        "0.349 (noisy BN's inputs move 2 to 4 times more per step than the plain network's on every seed "
        "tried). It does NOT reproduce the second: here the BN networks show much less ICS by the gradient "
        "measure, cos(G, G') 0.994 with BN and noisy BN against 0.940 without, ||G - G'|| / ||G|| 0.15 "
-       "against 0.37, on every seed tried and at lr 0.05 as well. (Santurkar et al. measured deep VGG "
-       "networks and deep linear networks; BN Lab's networks are small.)",
+       "against 0.37, on every seed tried (a trial at lr 0.05 showed the same). Santurkar et al. measured "
+       "deep VGG networks and deep linear networks; BN Lab's networks are small.",
        kNoisySteps, run_noisy_bn},
       {"landscape", "BN smooths the loss landscape",
        "Santurkar et al. 2018 (SCIENCE.md 5). The reference CNN with and without BN trains in lockstep on "
@@ -709,7 +724,7 @@ std::vector<ExperimentInfo> normalization_experiments() {
        "0.35, final loss 1.86), not only at inference. GroupNorm stays at 0.945-0.956 and LayerNorm at "
        "0.93-0.958 over all sizes; Batch Renorm recovers part of BN's loss at batch 2 (0.70; 0.66 and 0.75 "
        "on seeds 2 and 3, but not reliably with fewer steps). Where BN sees many values per channel "
-       "(small-cnn), batch 2 does not hurt it: 0.946-0.949 from batch 2 to 32, InstanceNorm 0.945-0.952. "
+       "(small-cnn), batch 2 does not hurt it: 0.946-0.949 from batch 2 to 32, InstanceNorm 0.944-0.953. "
        "So Wu & He's gradual degradation from batch 16 down is not seen in BN Lab's small networks, only "
        "the collapse when a BN layer gets two values per channel. At batch 64 the scaled rate 0.1 is too "
        "high for small-cnn with BN on some seeds (training fails, 0.10, on seed 1; 0.85 and 0.89 on seeds "
@@ -723,7 +738,7 @@ std::vector<ExperimentInfo> normalization_experiments() {
        "training curves, test accuracy in eval mode six times over the run, the mean of the last two "
        "evaluations, and the final training loss. BN Lab finds both placements train well and close "
        "together: late test accuracy before 0.971, after 0.965, none 0.958 (seed 1, 600 steps); seeds 2 "
-       "and 3: before 0.972 and 0.972, after 0.963 and 0.963, none 0.958 and 0.956. Before is ahead of after "
+       "and 3: before 0.972 and 0.972, after 0.963 and 0.962, none 0.958 and 0.956. Before is ahead of after "
        "by under a point on these seeds, about the size of the evaluation noise, and the final training "
        "losses order them differently from seed to seed, so no winner is claimed.",
        kPlacementSteps, run_placement},
@@ -736,7 +751,7 @@ std::vector<ExperimentInfo> normalization_experiments() {
        "cumulative (the exact average of all batch statistics); the momentum changes only the running "
        "estimates, so the four runs are one run. Measured per step: |running mean - batch mean| per channel "
        "(in units of the batch standard deviation); at chosen steps the gap to the population statistics of "
-       "the current weights (512 fixed training images). (c) Test accuracy (first 1,000 test images) in "
+       "the current weights (512 fixed training images). (c) Test accuracy (first 1,024 test images) in "
        "eval mode for each momentum and in train mode on chunks of 2, 8 and 32 images, over training. "
        "BN Lab finds (seed 1, 300 steps): (a) 0.85434 against (63/64)^10 = 0.85429 at layer 20, every layer "
        "within 6e-5 of the formula (float32 running estimates stop moving once the update is below half "
@@ -744,7 +759,7 @@ std::vector<ExperimentInfo> normalization_experiments() {
        "standard deviations from the population's (a small momentum lags), and at the end the cumulative "
        "average is the furthest (0.11 against 0.06 for 0.1): it still remembers the first steps' weights; "
        "(c) after 5 steps eval mode (momentum 0.1) scores 0.55 while train mode on chunks of 32 scores "
-       "0.64; at the end they agree (0.950 and 0.954), but predicting with the statistics of 2 images "
+       "0.64; at the end they agree (0.949 and 0.953), but predicting with the statistics of 2 images "
        "gives 0.62 and of 8 images 0.92: a prediction must not depend on the other images of its batch.",
        kTrainEvalSteps, run_train_eval},
   };

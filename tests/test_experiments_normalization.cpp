@@ -4,9 +4,12 @@
 // Where BN Lab does not reproduce a claim, the test asserts what BN Lab finds instead and says so.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "../core/experiments.h"
 
@@ -14,11 +17,13 @@ using namespace bnlab;
 
 namespace {
 
-ExperimentResult run(const std::string& name, uint32_t seed, int steps) {
+ExperimentResult run(const std::string& name, uint32_t seed, int steps,
+                     std::function<void(double)> progress = [](double) {}) {
   ExperimentOptions options;
   options.seed = seed;
   options.steps = steps;
   options.data_dir = BNLAB_DATA_DIR;
+  options.progress = std::move(progress);
   return find_experiment(name).run(options);
 }
 
@@ -57,7 +62,13 @@ TEST_CASE("experiments.normalization: the five experiments are listed with a des
 TEST_CASE("experiments.normalization: a run is a pure function of its seed") {
   // Short runs: the same seed gives the same summary and tables to the last digit; another seed
   // (other batches and weights) gives other figures.
-  const ExperimentResult a = run("landscape", 7, 10), b = run("landscape", 7, 10), c = run("landscape", 8, 10);
+  std::vector<double> fractions;
+  const ExperimentResult a = run("landscape", 7, 10, [&](double f) { fractions.push_back(f); });
+  const ExperimentResult b = run("landscape", 7, 10), c = run("landscape", 8, 10);
+  // Progress is reported as it goes, never backwards, and ends at 1.
+  REQUIRE(fractions.size() >= 2);
+  CHECK(std::is_sorted(fractions.begin(), fractions.end()));
+  CHECK(fractions.back() == 1.0);
   CHECK(a.summary.dump() == b.summary.dump());
   CHECK(table(a, "landscape_etas").csv() == table(b, "landscape_etas").csv());
   CHECK(a.summary.dump() != c.summary.dump());
@@ -150,14 +161,15 @@ TEST_CASE("experiments.placement: BN before and after the activation both train,
   // ref-cnn, lr 0.05, 400 steps; mean test accuracy of the last two evaluations. Measured
   // (seeds 1 / 2 / 3): before 0.967 / 0.962 / 0.964, after 0.957 / 0.962 / 0.958, none 0.952 /
   // 0.958 / 0.954. Before is ahead by 0 to 1 point; the final training loss orders them
-  // differently from seed to seed, so only this is asserted: both reach 95%, within 2 points.
+  // differently from seed to seed, so only this is asserted: both reach 94% (a point of margin
+  // below the lowest value measured, for other floating-point paths), within 2 points.
   for (uint32_t seed : {1u, 2u}) {
     CAPTURE(seed);
     const ExperimentResult r = run("placement", seed, 400);
     MESSAGE(r.summary.dump());
     const double before = figure(r, "late_test_accuracy", "before"), after = figure(r, "late_test_accuracy", "after");
-    CHECK(before >= 0.95);
-    CHECK(after >= 0.95);
+    CHECK(before >= 0.94);
+    CHECK(after >= 0.94);
     CHECK(std::fabs(before - after) <= 0.02);
   }
 }
@@ -170,9 +182,9 @@ TEST_CASE("experiments.train-eval: the 20-layer chain, running statistics and tr
   //   population gap at step 5: momentum 0.01 0.62 / 0.49 / 0.51 > 0.1 0.41 / 0.35 / 0.37 >
   //          0.5 0.11 / 0.13 / 0.16; at the end cumulative 0.152 / 0.149 / 0.138 vs 0.1
   //          0.051 / 0.059 / 0.068
-  //   accuracy at step 5: eval (momentum 0.1) 0.548 / 0.524 / 0.473 vs train mode on chunks of
-  //          32 0.637 / 0.661 / 0.660; at the end eval 0.939 / 0.942 / 0.949, chunks of 32
-  //          0.940 / 0.947 / 0.947, chunks of 2 0.603 / 0.609 / 0.578
+  //   accuracy (first 1,024 test images) at step 5: eval (momentum 0.1) 0.549 / 0.525 / 0.471 vs
+  //          train mode on chunks of 32 0.636 / 0.659 / 0.655; at the end eval 0.938 / 0.938 /
+  //          0.949, chunks of 32 0.939 / 0.943 / 0.945, chunks of 2 0.601 / 0.608 / 0.574
   for (uint32_t seed : {1u, 2u}) {
     CAPTURE(seed);
     const ExperimentResult r = run("train-eval", seed, 200);
@@ -197,7 +209,7 @@ TEST_CASE("experiments.train-eval: the 20-layer chain, running statistics and tr
     // (c) Early, running statistics lag and eval mode is worse than train mode (measured by 9 to
     // 19 points; asserted 5) ...
     CHECK(figure(r, "eval_accuracy_early", "0.1") <= figure(r, "train_mode_accuracy_early", "32") - 0.05);
-    // ... at the end they agree for chunks of the training batch (measured within 0.5 point;
+    // ... at the end they agree for chunks of the training batch (measured within 0.6 point;
     // asserted 2), while predicting with the statistics of 2 examples costs 30+ points.
     CHECK(std::fabs(figure(r, "eval_accuracy_final", "0.1") - figure(r, "train_mode_accuracy_final", "32")) <= 0.02);
     CHECK(figure(r, "train_mode_accuracy_final", "2") <= figure(r, "eval_accuracy_final", "0.1") - 0.2);
