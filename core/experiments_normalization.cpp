@@ -123,6 +123,7 @@ ExperimentResult run_noisy_bn(const ExperimentOptions& options) {
 
   MeasureConfig mc;
   mc.probe_size = 32;  // percentile bands of each ReLU's input on 32 fixed test images
+  mc.band_every = 1;   // at every step
   std::vector<NoisyRun> runs(3);
   runs[0].name = "none";
   runs[1].name = "bn";
