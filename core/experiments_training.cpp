@@ -96,6 +96,7 @@ ExperimentResult run_ioffe(const ExperimentOptions& options) {
       MeasureConfig mc;
       mc.probe_size = kProbeSize;
       mc.probe_unit = u;
+      mc.band_every = 1;  // bands whenever measure_step is called (this loop picks the steps)
       instruments.push_back(std::make_unique<Instrument>(*runs.back(), mc));
     }
   }

@@ -326,7 +326,11 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
   }
   if (out.empty()) throw UsageError("experiment needs --out DIR");
   make_output_dir(out);
-  options.progress = [](double f) { std::fprintf(stderr, "\r%3d%%", int(100 * f)); };
+  int shown = -1;  // the percentage on screen: printed only when it changes
+  options.progress = [&shown](double f) {
+    const int pct = int(100 * f);
+    if (pct != shown) std::fprintf(stderr, "\r%3d%%", shown = pct);
+  };
   const ExperimentResult result = info.run(options);
   std::fprintf(stderr, "\r");
   write_experiment(info, options, result, out);
