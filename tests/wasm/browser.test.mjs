@@ -44,11 +44,16 @@ async function driveWorker({ workerUrl, embedded, mnistBase }) {
                                 data, settings: { snapshot_ms: 50 } }, ['ready'], data ? Object.values(data) : []);
   if (ready.type === 'error') return { error: ready.message };
   const stepped = await request({ type: 'step', n: 10 }, ['snapshot']);
-  worker.postMessage({ type: 'play' });
-  await sleep(1500);
-  const t0 = performance.now();
-  const paused = await request({ type: 'pause' }, ['snapshot']);
-  const pauseMs = performance.now() - t0;
+  // Three times play, then pause: how long until the pause is answered.
+  const pauseMs = [];
+  let paused;
+  for (let i = 0; i < 3; ++i) {
+    worker.postMessage({ type: 'play' });
+    await sleep(500);
+    const t0 = performance.now();
+    paused = await request({ type: 'pause' }, ['snapshot']);
+    pauseMs.push(performance.now() - t0);
+  }
   const count = snapshots.length;
   await sleep(300);
   const losses = snapshots.flatMap((s) => Array.from(s.sides.a.history.loss));
@@ -64,10 +69,13 @@ async function driveWorker({ workerUrl, embedded, mnistBase }) {
 function checkRun(r, minSteps) {
   assert.equal(r.error, undefined, r.error);
   assert.equal(r.stepped, 10);
-  assert.ok(r.pausedAt > minSteps, `only ${r.pausedAt} steps in 1.5 s`);
+  assert.ok(r.pausedAt > minSteps, `only ${r.pausedAt} steps in 1.5 s of play`);
+  console.log(`pause answered after ${r.pauseMs.map((t) => t.toFixed(0)).join(', ')} ms; up to ${r.stepsPerS.toFixed(0)} steps/s`);
   assert.equal(r.pausedB, r.pausedAt, 'both sides at the same step');
   assert.equal(r.playing, false);
-  assert.ok(r.pauseMs < 250, `pause answered after ${r.pauseMs.toFixed(0)} ms`);
+  // A pause waits for the chunk in progress (chunk_ms 10) and the trip between threads; the best
+  // of three keeps a busy machine's scheduling delays out of it.
+  assert.ok(Math.min(...r.pauseMs) < 150, `pause answered after ${r.pauseMs.map((t) => t.toFixed(0)).join(', ')} ms`);
   assert.ok(r.quietAfterPause, 'a snapshot came after the pause');
   assert.equal(r.losses, r.pausedAt, 'every step once in the histories');
   assert.ok(r.finite);
