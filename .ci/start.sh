@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# `npm start`: set up, build, and (once the page exists) serve it.
+# `npm start`: set up, build everything, and serve the page on 127.0.0.1 (PORT, default 8080).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash .ci/setup.sh
 bash .ci/build-native.sh
+[ -f .ci/build-wasm.sh ] && bash .ci/build-wasm.sh
+bash .ci/build-web.sh
 echo "BN Lab native build ready: build/native/bnlab --help"
+echo "BN Lab single file: build/web-single/bnlab.html (opens from disk)"
+exec node web/serve.mjs build/web

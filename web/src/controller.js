@@ -1,0 +1,481 @@
+// The one controller: it wires the DOM, the state and the simulation worker. Views never see the
+// worker; the worker never sees the DOM. Follow a Play press: play() -> sim.post('play') ->
+// worker trains -> onSnapshot -> history.add -> render() -> each panel's update().
+import { PROP, PROPS, fromQuery, toQuery, sideConfig, sideLabel } from './state.js';
+import { Sim } from './sim.js';
+import { History } from './history.js';
+import { SettingsForm } from './form.js';
+import { PANELS } from './views/index.js';
+import { IDX_PARTS, fileBytes, mnistBytes, sortIdxFiles } from './data.js';
+import { download, metricsCsv, panelPng } from './export.js';
+import { kerasCode, pytorchCode } from './code.js';
+import { runEmbedded, snippets } from './embed.js';
+
+const $ = (id) => document.getElementById(id);
+const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
+
+export class Controller {
+  constructor(buildInfo) {
+    this.buildInfo = buildInfo;
+    const { state, errors } = fromQuery(location.search);
+    this.state = state;
+    this.history = new History();
+    this.playing = false;
+    this.info = {};        // SideInfo per side, from the worker's `ready`
+    this.idxFiles = {};    // the learner's own IDX files
+    this.dataKey = null;   // what data the worker holds ("mnist", "idx", "shapes/1", ...)
+    this.form = new SettingsForm($('settings-form'), (name, value, side) => this.setOption(name, value, side));
+    this.panels = PANELS.map((P) => new P($('panel-grid')));
+    this.wireToolbar();
+    this.wireViewControls();
+    this.wireLessons();
+    this.wireTakeaway();
+    this.wireIdx();
+    this.form.show(this.state);
+    this.showViewControls();
+    this.showUrlErrors(errors);
+    if (this.state.embed) this.embed();
+    this.fillLayers();
+    this.resetViews();
+    this.start();
+  }
+
+  // --- The simulation -------------------------------------------------------------------------
+
+  sides() {
+    const sides = { a: sideConfig(this.state, 'a') };
+    if (this.state.compare) sides.b = sideConfig(this.state, 'b');
+    for (const c of Object.values(sides)) if (c.dataset === 'idx') Object.assign(c, this.idxNames());
+    return sides;
+  }
+
+  idxNames() {
+    return Object.fromEntries(IDX_PARTS.map((p) => [p, this.idxFiles[p]?.name ?? '']));
+  }
+
+  settings() {
+    return { eval_every: this.state.eval_every, eval_examples: 1000, snapshot_ms: 100 };
+  }
+
+  async start() {
+    if (!this.buildInfo.wasm) {
+      this.banner('The simulation module is missing from this build (build/wasm was not built), so nothing can train. ' +
+        'Run `npm start`, which builds it with Emscripten; the rest of the page works.');
+      this.setStatus('No simulation module.');
+      return;
+    }
+    const worker = this.makeWorker();
+    this.sim = new Sim(worker, {
+      onSnapshot: (s) => this.onSnapshot(s),
+      onError: (e) => this.coreError(e),
+      onFatal: (m) => this.banner(`The simulation worker failed: ${m}`),
+    });
+    await this.init();
+  }
+
+  makeWorker() {
+    const inlined = document.getElementById('worker-src');
+    const url = inlined ? URL.createObjectURL(new Blob([inlined.textContent], { type: 'text/javascript' })) : new URL('bnlab/worker.mjs', location.href);
+    return new Worker(url, { type: 'module', name: 'bnlab' });
+  }
+
+  // A new session: (re)sends the data when the dataset changed, else resets the sides.
+  async init() {
+    if (!this.sim) return;
+    this.pause();
+    const sides = this.sides();
+    const key = this.state.dataset === 'mnist' || this.state.dataset === 'idx' ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
+    this.setStatus('Loading...');
+    try {
+      let reply;
+      if (key !== this.dataKey) {
+        const data = this.state.dataset === 'mnist' ? await mnistBytes() : this.state.dataset === 'idx' ? await fileBytes(this.idxFiles) : undefined;
+        reply = await this.sim.init(sides, data, this.settings());
+        this.dataKey = key;
+      } else {
+        reply = await this.sim.request('reset', { sides, settings: this.settings() });
+      }
+      this.ready(reply);
+    } catch (e) {
+      this.dataKey = null;
+      this.coreError(e);
+    }
+  }
+
+  ready(reply) {
+    this.info = reply.sides;
+    this.history.reset();
+    this.resetViews();
+    this.fillLayers();
+    this.banner('');
+    this.setStatus('Ready. Press Play (Space) or Step (s).');
+    this.sim.post('evaluate');
+  }
+
+  // The core's message names the option it refuses: show it next to that field.
+  coreError(e) {
+    const message = e.message ?? String(e);
+    const m = /option '([a-z_]+)'/.exec(message);
+    const key = m && PROP[m[1]] ? (e.side === 'b' ? `b.${m[1]}` : m[1]) : null;
+    if (!(key && this.form.error(key, message))) this.banner(message);
+    this.setStatus(`Not running: ${message}`);
+  }
+
+  onSnapshot(s) {
+    this.history.add(s);
+    this.playing = s.playing;
+    this.rate = s.steps_per_s;
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
+  }
+
+  play() {
+    if (!this.sim || this.playing) return;
+    this.playing = true;
+    this.sim.post('play', { steps_per_s: SPEED[this.state.speed] });
+    this.showPlaying();
+  }
+
+  pause() {
+    if (!this.sim || !this.playing) return;
+    this.playing = false;
+    this.sim.post('pause');
+    this.showPlaying();
+  }
+
+  step(n) {
+    if (!this.sim) return;
+    this.playing = false;
+    this.sim.post('step', { n });
+    this.showPlaying();
+  }
+
+  // --- State changes ---------------------------------------------------------------------------
+
+  setOption(name, value, side) {
+    const prop = PROP[name];
+    if (side === 'b') {
+      if (value === undefined || value === this.state[name]) delete this.state.b[name];
+      else this.state.b[name] = value;
+    } else this.state[name] = value;
+    this.saveUrl();
+    if (prop.scope === 'ui') {
+      if (name === 'compare') this.form.show(this.state);
+      if (name === 'compare' || name === 'eval_every') this.init();
+      if (name === 'speed' && this.playing) this.sim.post('play', { steps_per_s: SPEED[value] });
+      this.showViewControls();
+      this.render();
+      return;
+    }
+    $('idx-files').hidden = this.state.dataset !== 'idx';
+    if (this.state.dataset === 'idx' && IDX_PARTS.some((p) => !this.idxFiles[p])) {
+      this.setStatus('Choose your four IDX files to train on them.');
+      return;
+    }
+    this.init();
+  }
+
+  applyState(state) {
+    this.state = state;
+    this.form.show(state);
+    this.showViewControls();
+    this.saveUrl();
+    $('idx-files').hidden = state.dataset !== 'idx';
+    this.init();
+  }
+
+  saveUrl() {
+    const q = toQuery(this.state);
+    history.replaceState(null, '', q ? `?${q}` : location.pathname);
+  }
+
+  // Each refused value of the link is shown next to its field, and all of them in the banner.
+  showUrlErrors(errors) {
+    for (const [key, message] of Object.entries(errors)) if (key && !this.form.error(key, message)) this.viewError(key, message);
+    if (Object.keys(errors).length) {
+      this.banner(`Some settings of the link were refused and left at their defaults: ${Object.values(errors).join('; ')}.`, 'url');
+    }
+  }
+
+  viewError(key, message) {
+    if (!['layer', 'channel', 'image', 'speed', 'lesson', 'panels', 'embed'].includes(key)) return false;
+    $('err-view').textContent = message;
+    return true;
+  }
+
+  // --- Rendering -------------------------------------------------------------------------------
+
+  labels() {
+    return { a: this.state.compare ? `A (${sideLabel(this.state, 'a')})` : 'A', b: `B (${sideLabel(this.state, 'b')})` };
+  }
+
+  viewModel() {
+    return { sides: this.state.compare ? ['a', 'b'] : ['a'], labels: this.labels(), layer: this.state.layer, channel: this.state.channel, image: this.state.image };
+  }
+
+  resetViews() {
+    const view = this.viewModel();
+    for (const p of this.panels) p.reset(view);
+    this.showPanels();
+  }
+
+  render() {
+    this.frame = null;
+    const view = this.viewModel();
+    for (const p of this.panels) if (!p.el.hidden) p.update(this.history, view);
+    this.showCounters();
+  }
+
+  showCounters() {
+    const sides = this.viewModel().sides.filter((s) => this.history.sides[s]?.last);
+    if (!sides.length) return;
+    const last = (s) => this.history.sides[s].last;
+    const per = (f) => {
+      const vals = sides.map((s) => f(s));
+      return vals.every((v) => v === vals[0]) ? vals[0] : sides.map((s, i) => `${s.toUpperCase()} ${vals[i]}`).join(' / ');
+    };
+    $('c-step').textContent = per((s) => last(s).step);
+    $('c-epoch').textContent = per((s) => last(s).epoch.toFixed(2));
+    $('c-examples').textContent = per((s) => (last(s).step * (this.info[s]?.config?.batch_size ?? sideConfig(this.state, s).batch_size)).toLocaleString('en'));
+    $('c-rate').textContent = this.playing && this.rate ? this.rate.toFixed(0) : '-';
+    const words = sides.map((s) => {
+      const d = last(s).diverged_at;
+      return d >= 0 ? `${this.labels()[s]}: ${last(s).status}.${sides.length > 1 ? ' The other network keeps training.' : ''}` : '';
+    }).filter(Boolean);
+    this.setStatus(words.join(' ') || (this.playing ? 'Training...' : 'Paused.'));
+    this.showPlaying();
+  }
+
+  showPlaying() {
+    const b = $('play');
+    b.textContent = this.playing ? 'Pause' : 'Play';
+    b.setAttribute('aria-pressed', String(this.playing));
+  }
+
+  setStatus(text) {
+    if ($('status').textContent !== text) $('status').textContent = text;
+  }
+
+  // Messages are text, never HTML: a URL cannot inject markup. One line per topic ('url',
+  // 'sim'); an empty text removes that topic's line.
+  banner(text, topic = 'sim') {
+    (this.messages ??= {})[topic] = text;
+    const lines = Object.values(this.messages).filter(Boolean);
+    $('banner').textContent = lines.join('\n');
+    $('banner').hidden = !lines.length;
+  }
+
+  showPanels() {
+    const chosen = this.state.panels ? this.state.panels.split(',') : null;
+    const lesson = this.lessonEl(this.state.lesson);
+    const hot = lesson?.dataset.panels.split(',') ?? [];
+    for (const p of this.panels) {
+      p.el.hidden = this.state.embed && chosen ? !chosen.includes(p.id) : false;
+      p.el.classList.toggle('highlight', hot.includes(p.id));
+    }
+  }
+
+  fillLayers() {
+    const sel = $('f-layer');
+    const names = new Set();
+    for (const info of Object.values(this.info)) for (const l of info.model?.layers ?? []) names.add(l.name);
+    const norms = [...names].filter((n) => /^(bn|gn|ln|in|norm|brn|gbn)\d/.test(n));
+    const all = norms.length ? norms : [...names];
+    if (!all.includes(this.state.layer)) all.unshift(this.state.layer);
+    sel.replaceChildren(...all.map((n) => new Option(n, n, false, n === this.state.layer)));
+  }
+
+  showViewControls() {
+    $('f-layer').value = this.state.layer;
+    $('f-channel').value = this.state.channel;
+    $('f-image').value = this.state.image;
+    $('f-speed').value = this.state.speed;
+  }
+
+  // --- Wiring ----------------------------------------------------------------------------------
+
+  wireToolbar() {
+    $('play').onclick = () => (this.playing ? this.pause() : this.play());
+    $('step1').onclick = () => this.step(1);
+    $('step10').onclick = () => this.step(10);
+    $('reset').onclick = () => this.init();
+    const speed = $('f-speed');
+    for (const c of PROP.speed.choices) speed.append(new Option(c === 'max' ? 'as fast as possible' : `${c} steps/s`, c));
+    speed.onchange = () => this.setOption('speed', speed.value, 'a');
+    document.addEventListener('keydown', (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest('input, select, textarea, button, dialog, [contenteditable]')) return;
+      const action = { ' ': () => $('play').click(), s: () => this.step(1), t: () => this.step(10), r: () => this.init(),
+        c: () => { this.setOption('compare', !this.state.compare, 'a'); } }[e.key];
+      if (action) {
+        e.preventDefault();
+        action();
+      }
+    });
+  }
+
+  wireViewControls() {
+    const bind = (id, name) => {
+      $(id).onchange = () => {
+        const r = PROP[name].type === 'int' ? fromQuery(`${name}=${encodeURIComponent($(id).value)}`) : { state: { [name]: $(id).value }, errors: {} };
+        $('err-view').textContent = r.errors[name] ?? '';
+        if (r.errors[name]) return;
+        this.state[name] = r.state[name];
+        this.saveUrl();
+        this.resetViews();
+        this.render();
+      };
+    };
+    bind('f-layer', 'layer');
+    bind('f-channel', 'channel');
+    bind('f-image', 'image');
+  }
+
+  lessonEl(id) {
+    return id ? document.getElementById(`lesson-${id}`) : null;
+  }
+
+  wireLessons() {
+    const sel = $('lesson-select');
+    sel.append(new Option('Choose a lesson...', ''));
+    for (const a of document.querySelectorAll('article.lesson')) sel.append(new Option(a.dataset.title, a.id.slice('lesson-'.length)));
+    sel.value = this.lessonEl(this.state.lesson) ? this.state.lesson : '';
+    const show = () => {
+      for (const a of document.querySelectorAll('article.lesson')) a.hidden = a.id !== `lesson-${this.state.lesson}`;
+    };
+    show();
+    sel.onchange = () => {
+      const { state } = fromQuery(this.lessonEl(sel.value)?.dataset.preset ?? '');
+      Object.assign(state, { lesson: sel.value, embed: this.state.embed, panels: this.state.panels, speed: this.state.speed });
+      this.applyState(state);
+      show();
+      this.showPanels();
+    };
+  }
+
+  wireTakeaway() {
+    const msg = (t) => ($('takeaway-msg').textContent = t);
+    $('export-csv').onclick = () => download(`bnlab-metrics-seed${this.state.seed}.csv`, metricsCsv(this.history, this.labels()), 'text/csv');
+    $('export-png').onclick = () => {
+      const c = panelPng(this.panels.find((p) => p.id === 'loss'));
+      c.toBlob((b) => download('bnlab-loss.png', b));
+    };
+    for (const side of ['a', 'b']) {
+      $(`export-state-${side}`).onclick = async () => {
+        if (!this.sim || (side === 'b' && !this.state.compare)) return msg(side === 'b' ? 'Network B is off (Compare two networks).' : 'Nothing is running.');
+        try {
+          const r = await this.sim.request('save', { side });
+          download(`bnlab-state-${side}-step${this.history.sides[side]?.last?.step ?? 0}.json`, r.json, 'application/json');
+          msg(`Saved network ${side.toUpperCase()}.`);
+        } catch (e) { msg(e.message); }
+      };
+    }
+    $('load-state').onchange = async (e) => {
+      const file = e.target.files[0];
+      e.target.value = '';
+      if (file) await this.loadState(file, msg);
+    };
+    $('show-code').onclick = () => this.showCode('pytorch');
+    $('tab-pytorch').onclick = () => this.showCode('pytorch');
+    $('tab-keras').onclick = () => this.showCode('keras');
+    $('code-side').onchange = () => this.showCode(this.codeTab);
+    $('code-copy').onclick = () => navigator.clipboard?.writeText($('code-text').textContent);
+    $('code-close').onclick = () => $('code-dialog').close();
+    $('embed-code').onclick = () => {
+      $('embed-panels').value = this.state.panels || 'loss,accuracy';
+      this.showSnippet();
+      $('embed-dialog').showModal();
+    };
+    $('embed-panels').oninput = () => this.showSnippet();
+    $('embed-copy').onclick = () => navigator.clipboard?.writeText($('embed-text').value);
+    $('embed-close').onclick = () => $('embed-dialog').close();
+    $('copy-link').onclick = () => navigator.clipboard?.writeText(location.href).then(() => msg('Link copied: it reproduces this run (settings and seed).'), () => msg(location.href));
+  }
+
+  // A saved state carries its config: the page takes it over (so the link describes the run),
+  // rebuilds the sides, then the worker replaces A's weights and position with the saved ones.
+  async loadState(file, msg) {
+    let parsed;
+    try {
+      parsed = JSON.parse(await file.text());
+    } catch {
+      return msg(`${file.name} is not JSON.`);
+    }
+    const config = parsed?.config;
+    if (!config || typeof config !== 'object') return msg(`${file.name} has no "config": is it a BN Lab state file?`);
+    const query = new URLSearchParams();
+    for (const p of PROPS) if (p.scope !== 'ui' && config[p.name] !== undefined) query.set(p.name, String(config[p.name]));
+    const { state, errors } = fromQuery(query.toString(), { ...this.state, b: {} });
+    if (Object.keys(errors).length) return msg(`${file.name}: ${Object.values(errors).join('; ')}`);
+    state.compare = false;
+    this.applyState(state);
+    await this.readyPromise();
+    try {
+      const r = await this.sim.request('load', { side: 'a', json: JSON.stringify(parsed) });
+      msg(`Loaded ${file.name} into network A at step ${r.step}.`);
+    } catch (e) { msg(e.message); }
+  }
+
+  // Waits for the session that applyState started.
+  readyPromise() {
+    return new Promise((resolve) => {
+      const check = () => (this.info.a?.config ? resolve() : setTimeout(check, 50));
+      check();
+    });
+  }
+
+  showCode(tab) {
+    this.codeTab = tab;
+    const side = this.state.compare ? $('code-side').value : 'a';
+    const config = sideConfig(this.state, side);
+    let text;
+    try {
+      text = (tab === 'keras' ? kerasCode : pytorchCode)(config, this.info[side]);
+    } catch (e) {
+      text = `# ${e.message}`;
+    }
+    $('code-text').textContent = text;
+    $('tab-pytorch').setAttribute('aria-selected', String(tab === 'pytorch'));
+    $('tab-keras').setAttribute('aria-selected', String(tab === 'keras'));
+    if (!$('code-dialog').open) $('code-dialog').showModal();
+  }
+
+  showSnippet() {
+    const q = new URLSearchParams(toQuery({ ...this.state, embed: false, panels: '' }));
+    const panels = $('embed-panels').value.replace(/[^a-z,]/g, '');
+    if (panels) q.set('panels', panels);
+    const s = snippets(location.href, q.toString());
+    $('embed-text').value = s.element;
+    $('embed-iframe').value = s.iframe;
+  }
+
+  wireIdx() {
+    $('idx-files').hidden = this.state.dataset !== 'idx';
+    const take = (files) => {
+      Object.assign(this.idxFiles, sortIdxFiles(files));
+      const missing = IDX_PARTS.filter((p) => !this.idxFiles[p]);
+      $('err-idx').textContent = missing.length ? `Still missing: ${missing.join(', ').replace(/_/g, ' ')}.` : '';
+      if (!missing.length && this.state.dataset === 'idx') {
+        this.dataKey = null;
+        this.init();
+      }
+    };
+    for (const part of IDX_PARTS) {
+      $(`idx-${part}`).onchange = (e) => {
+        if (e.target.files[0]) this.idxFiles[part] = e.target.files[0];
+        take([]);
+      };
+    }
+    const zone = $('dropzone');
+    zone.ondragover = (e) => { e.preventDefault(); zone.classList.add('over'); };
+    zone.ondragleave = () => zone.classList.remove('over');
+    zone.ondrop = (e) => {
+      e.preventDefault();
+      zone.classList.remove('over');
+      take([...e.dataTransfer.files]);
+    };
+  }
+
+  embed() {
+    runEmbedded({ isPlaying: () => this.playing, pause: () => this.pause(), play: () => this.play() });
+  }
+}
+

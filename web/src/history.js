@@ -1,0 +1,123 @@
+// Everything the page remembers of a run, per side, built from the worker's snapshots: the
+// per-step series (loss, accuracy, lr), the test evaluations, and each measurement's values over
+// time (one row per snapshot), which the views plot. Plain data, no DOM.
+
+const MAX_KEPT = 512;   // values of one measurement entry kept per row
+const MAX_ROWS = 4000;  // rows kept; past it every other row is dropped
+
+class Series {
+  constructor() {
+    this.length = 0;
+    this.data = new Float64Array(1024);
+  }
+  push(v) {
+    if (this.length === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+  view() {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+export class SideHistory {
+  constructor() {
+    this.step = new Series();
+    this.loss = new Series();
+    this.accuracy = new Series();
+    this.lr = new Series();
+    this.evals = [];  // {step, eval: {loss, accuracy, count}, train: {...}}
+    this.measureSteps = [];  // the step of each row of measureRows
+    this.measureRows = [];   // {name: {shape, data, ...}} as the snapshot carried them
+    this.last = null;        // the newest SideSnapshot
+  }
+
+  add(snap) {
+    const h = snap.history;
+    if (h && h.loss) {
+      for (let i = 0; i < h.loss.length; i++) {
+        this.step.push(h.first_step + i);
+        this.loss.push(h.loss[i]);
+        this.accuracy.push(h.accuracy[i]);
+        this.lr.push(h.lr ? h.lr[i] : NaN);
+      }
+    }
+    for (const e of snap.evals ?? []) this.evals.push(e);
+    // Over time, only small entries are kept (per-channel statistics, norms, percentiles);
+    // large ones (feature maps, images) are shown from the newest snapshot alone.
+    const row = {};
+    for (const [name, m] of Object.entries(snap.measure ?? {})) if (m.data.length <= MAX_KEPT) row[name] = m;
+    if (Object.keys(row).length) {
+      const lastStep = this.measureSteps[this.measureSteps.length - 1];
+      if (lastStep === snap.step) this.measureRows[this.measureRows.length - 1] = row;
+      else {
+        this.measureSteps.push(snap.step);
+        this.measureRows.push(row);
+      }
+      if (this.measureRows.length > MAX_ROWS) {
+        this.measureSteps = this.measureSteps.filter((_, i) => i % 2 === 0);
+        this.measureRows = this.measureRows.filter((_, i) => i % 2 === 0);
+      }
+    }
+    this.last = snap;
+  }
+
+  // One scalar of a measurement over time: pick(entry) -> number.
+  measureSeries(name, pick = (m) => m.data[0]) {
+    const xs = [], ys = [];
+    for (let i = 0; i < this.measureRows.length; i++) {
+      const m = this.measureRows[i][name];
+      if (!m) continue;
+      xs.push(this.measureSteps[i]);
+      ys.push(pick(m));
+    }
+    return [xs, ys];
+  }
+}
+
+export class History {
+  constructor() {
+    this.reset();
+  }
+  reset() {
+    this.sides = {};
+  }
+  add(snapshot) {
+    for (const [name, snap] of Object.entries(snapshot.sides)) {
+      (this.sides[name] ??= new SideHistory()).add(snap);
+    }
+  }
+}
+
+// Downsamples (x, y) to at most `points` buckets (mean of each), so that charts stay fast over
+// long runs; NaN and infinite values (a diverged step) are kept as gaps.
+export function bucketMean(xs, ys, points) {
+  const n = xs.length;
+  if (n <= points) return [Array.from(xs), Array.from(ys, (v) => (Number.isFinite(v) ? v : null))];
+  const size = n / points;
+  const bx = [], by = [];
+  for (let b = 0; b < points; b++) {
+    const lo = Math.floor(b * size), hi = Math.floor((b + 1) * size);
+    let sum = 0, count = 0;
+    for (let i = lo; i < hi; i++) if (Number.isFinite(ys[i])) { sum += ys[i]; count++; }
+    bx.push(xs[hi - 1]);
+    by.push(count ? sum / count : null);
+  }
+  return [bx, by];
+}
+
+// Exponential moving average that restarts after a gap, the smoothing of the loss chart.
+export function smooth(ys, alpha) {
+  const out = new Array(ys.length);
+  let s = null;
+  for (let i = 0; i < ys.length; i++) {
+    const v = ys[i];
+    if (v == null || !Number.isFinite(v)) { out[i] = null; s = null; continue; }
+    s = s == null ? v : s + alpha * (v - s);
+    out[i] = s;
+  }
+  return out;
+}

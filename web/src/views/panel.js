@@ -1,0 +1,52 @@
+// What every panel shares: a titled section holding a chart, a text alternative (the newest
+// values, in words, for screen readers and for a quick read) and a note when the snapshot does
+// not carry its measurement yet.
+
+// Okabe & Ito's colour-blind-safe palette; network A blue, network B vermillion.
+export const COLORS = { a: '#0072B2', b: '#D55E00' };
+export const EXTRA = ['#009E73', '#E69F00', '#CC79A7', '#56B4E9', '#000000'];
+
+export class Panel {
+  // id: the panel's name in ?panels=; title: its heading; help: one sentence on what it shows.
+  constructor(parent, id, title, help) {
+    this.id = id;
+    this.el = document.createElement('section');
+    this.el.className = 'panel';
+    this.el.dataset.panel = id;
+    this.el.setAttribute('aria-labelledby', `panel-${id}-title`);
+    const h = document.createElement('h3');
+    h.id = `panel-${id}-title`;
+    h.textContent = title;
+    const p = document.createElement('p');
+    p.className = 'help';
+    p.textContent = help;
+    this.body = document.createElement('div');
+    this.body.className = 'panel-body';
+    this.body.setAttribute('role', 'img');
+    this.body.setAttribute('aria-label', `${title} chart; values below`);
+    this.note = document.createElement('p');
+    this.note.className = 'note';
+    this.note.hidden = true;
+    this.summaryEl = document.createElement('p');
+    this.summaryEl.className = 'summary';
+    this.el.append(h, p, this.body, this.note, this.summaryEl);
+    parent.append(this.el);
+  }
+
+  // Shown instead of a silent empty chart.
+  missing(text) {
+    this.note.hidden = !text;
+    this.note.textContent = text || '';
+  }
+
+  summary(text) {
+    if (this.summaryEl.textContent !== text) this.summaryEl.textContent = text;
+  }
+
+  // The canvas a PNG export draws (null for panels without one).
+  canvas() {
+    return this.chart?.canvas() ?? this.body.querySelector('canvas');
+  }
+}
+
+export const sideNames = (history) => Object.keys(history.sides).sort();
