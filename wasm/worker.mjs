@@ -1,0 +1,233 @@
+// The simulation worker: wasm/PROTOCOL.md's messages over a Session of bnlab.mjs.
+//
+// Training runs in chunks of about settings.chunk_ms; between chunks the worker yields to its
+// event loop (a MessageChannel message, which unlike setTimeout is not clamped to 4 ms), so a
+// pause or step request takes effect within one chunk. Requests and chunks are serialized on one
+// promise chain: a request is always handled between two steps, never inside one.
+import { loadBnlab, Session } from './bnlab.mjs';
+
+export const DEFAULT_SETTINGS = { snapshot_ms: 100, chunk_ms: 10, eval_every: 0, eval_examples: 1000 };
+
+// host: {post(message, transfer), listen(handler)}. In a browser Worker that is self; the node
+// tests give worker_threads' parentPort.
+export function serve(host) {
+  let lab = null;
+  let session = null;
+  let settings = { ...DEFAULT_SETTINGS };
+  // What the loop does: null (paused), {kind: 'play', rate: null | steps/s, start, taken} or
+  // {kind: 'steps', remaining, id} (a step request in progress).
+  let run = null;
+  let pending = {};            // side -> {parts: step results, evals: []} since the last snapshot
+  let lastSnapshot = 0;
+  let stepsSinceSnapshot = 0;
+  let msPerStep = 1;           // measured, sizes the chunks
+  let chain = Promise.resolve();
+  const tick = new MessageChannel();  // the loop's yield
+
+  const now = () => performance.now();
+  const enqueue = (job) => { chain = chain.then(job).catch((e) => host.post({ type: 'error', message: String(e?.message ?? e) })); };
+
+  const sideNames = () => Object.keys(session?.sides ?? {});
+  const forSides = (which) => (which === undefined || which === 'both' ? sideNames() : [which]);
+  const simOf = (side) => {
+    const sim = session?.sides[side];
+    if (!sim) throw new Error(session ? `no side '${side}' (sides: ${sideNames().join(', ')})` : 'no simulation: send init first');
+    return sim;
+  };
+
+  function sideInfo(side) {
+    const sim = session.sides[side];
+    return { config: sim.config, model: sim.model, dataset: session.dataOf(side).info, tensors: sim.tensorNames() };
+  }
+
+  function clearPending() {
+    pending = Object.fromEntries(sideNames().map((s) => [s, { parts: [], evals: [] }]));
+    stepsSinceSnapshot = 0;
+    lastSnapshot = now();
+  }
+
+  function evaluate(sides, examples) {
+    for (const side of sides) {
+      const sim = simOf(side);
+      pending[side].evals.push({
+        step: sim.stepCount,
+        eval: sim.evaluate('eval', examples),
+        train: sim.evaluate('train', examples),
+      });
+    }
+  }
+
+  function snapshot(id) {
+    const transfer = [];
+    const sides = {};
+    for (const side of sideNames()) {
+      const sim = session.sides[side];
+      const { parts, evals } = pending[side];
+      const history = { first_step: parts.length ? parts[0].first_step : sim.stepCount + 1 };
+      for (const key of ['loss', 'accuracy', 'lr']) {
+        history[key] = new Float32Array(parts.reduce((n, p) => n + p[key].length, 0));
+        let at = 0;
+        for (const p of parts) { history[key].set(p[key], at); at += p[key].length; }
+        transfer.push(history[key].buffer);
+      }
+      const measure = sim.measure();
+      for (const m of Object.values(measure)) transfer.push(m.data.buffer);
+      sides[side] = {
+        step: sim.stepCount, epoch: sim.epoch, status: sim.status, diverged_at: sim.divergedAt,
+        history, evals, measure,
+      };
+    }
+    const elapsed = (now() - lastSnapshot) / 1000;
+    const message = { type: 'snapshot', playing: run?.kind === 'play',
+                      steps_per_s: elapsed > 0 ? stepsSinceSnapshot / elapsed : 0, sides };
+    if (id !== undefined) message.id = id;
+    clearPending();
+    host.post(message, transfer);
+  }
+
+  // Steps every live side n times, recording the results (and evaluations due on the way).
+  function train(n) {
+    const t0 = now();
+    while (n > 0) {
+      const stepNow = Math.max(...sideNames().map((s) => session.sides[s].stepCount));
+      const every = settings.eval_every;
+      const k = every > 0 ? Math.min(n, every - (stepNow % every)) : n;
+      const results = session.step(k);
+      for (const [side, r] of Object.entries(results)) if (r.loss.length) pending[side].parts.push(r);
+      n -= k;
+      stepsSinceSnapshot += k;
+      if (every > 0 && (stepNow + k) % every === 0) evaluate(sideNames(), settings.eval_examples);
+    }
+    return now() - t0;
+  }
+
+  const allDiverged = () => sideNames().every((s) => session.sides[s].diverged);
+
+  // One chunk of the loop, then yield. Every start() begins a new generation of the loop, and
+  // a chunk scheduled by an older one does nothing, so at most one loop ever runs.
+  let generation = 0;
+  function schedule(gen, delay_ms = 0) {
+    if (delay_ms > 0) setTimeout(() => enqueue(() => chunk(gen)), delay_ms);
+    else tick.port2.postMessage(gen);
+  }
+  tick.port1.onmessage = (e) => enqueue(() => chunk(e.data));
+
+  function chunk(gen) {
+    if (gen !== generation || !run || !session) return;
+    let n = Math.max(1, Math.floor(settings.chunk_ms / msPerStep));
+    if (run.kind === 'steps') n = Math.min(n, run.remaining);
+    if (run.rate) {
+      const elapsed = now() - run.start;
+      const due = Math.floor((run.rate * elapsed) / 1000) - run.taken;
+      if (due <= 0) {
+        schedule(gen, ((run.taken + 1) * 1000) / run.rate - elapsed);
+        return;
+      }
+      n = Math.min(n, due);
+      run.taken += n;
+    }
+    const ms = train(n);
+    msPerStep = 0.7 * msPerStep + 0.3 * (ms / n);
+    if (run.kind === 'steps') run.remaining -= n;
+    if (run.remaining === 0 || allDiverged()) {
+      const id = run.id;
+      run = null;
+      snapshot(id);
+      return;
+    }
+    if (now() - lastSnapshot >= settings.snapshot_ms) snapshot();
+    schedule(gen);
+  }
+
+  function start(newRun) {
+    run = newRun;
+    schedule(++generation);
+  }
+
+  const handlers = {
+    async init(msg) {
+      run = null;
+      session?.dispose();
+      session = null;
+      lab ??= await loadBnlab();
+      settings = { ...DEFAULT_SETTINGS, ...msg.settings };
+      session = await Session.create(lab, msg.sides, msg.data);
+      clearPending();
+      host.post({ type: 'ready', id: msg.id, sides: Object.fromEntries(sideNames().map((s) => [s, sideInfo(s)])) });
+      snapshot();
+    },
+    play(msg) {
+      simOf('a');
+      start({ kind: 'play', rate: msg.steps_per_s > 0 ? msg.steps_per_s : null, start: now(), taken: 0 });
+    },
+    pause(msg) {
+      run = null;
+      if (session) snapshot(msg.id);
+    },
+    step(msg) {
+      simOf('a');
+      const n = msg.n ?? 1;
+      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`step: n must be a whole number >= 1, got ${n}`);
+      start({ kind: 'steps', remaining: n, id: msg.id });
+    },
+    async reset(msg) {
+      simOf('a');
+      run = null;
+      if (msg.settings) settings = { ...settings, ...msg.settings };
+      await session.reset({ ...session.configs, ...msg.sides });
+      clearPending();
+      host.post({ type: 'ready', id: msg.id, sides: Object.fromEntries(sideNames().map((s) => [s, sideInfo(s)])) });
+      snapshot();
+    },
+    async set(msg) {
+      for (const side of forSides(msg.side)) await session.reconfigure(side, msg.options ?? {});
+      const side = msg.side === 'both' ? undefined : msg.side;
+      host.post({ type: 'configured', id: msg.id, side, config: side ? simOf(side).config : undefined, settings });
+    },
+    settings(msg) {
+      settings = { ...settings, ...msg.settings };
+      host.post({ type: 'configured', id: msg.id, settings });
+    },
+    evaluate(msg) {
+      evaluate(forSides(msg.side), msg.examples ?? settings.eval_examples);
+      if (!run) snapshot(msg.id);
+    },
+    save(msg) {
+      host.post({ type: 'state', id: msg.id, side: msg.side, json: simOf(msg.side).saveState() });
+    },
+    load(msg) {
+      const sim = simOf(msg.side);
+      sim.loadState(msg.json);
+      pending[msg.side] = { parts: [], evals: [] };
+      host.post({ type: 'loaded', id: msg.id, side: msg.side, step: sim.stepCount });
+      if (!run) snapshot();
+    },
+    tensors(msg) {
+      const sim = simOf(msg.side);
+      const tensors = Object.fromEntries((msg.names ?? []).map((n) => [n, sim.tensor(n)]));
+      host.post({ type: 'tensors', id: msg.id, side: msg.side, step: sim.stepCount, tensors },
+                Object.values(tensors).map((t) => t.data.buffer));
+    },
+    dispose(msg) {
+      run = null;
+      session?.dispose();
+      session = null;
+      host.post({ type: 'disposed', id: msg.id });
+    },
+  };
+
+  host.listen((msg) => enqueue(async () => {
+    const handler = handlers[msg?.type];
+    try {
+      if (!handler) throw new Error(`unknown request type '${msg?.type}' (${Object.keys(handlers).join(', ')})`);
+      await handler(msg);
+    } catch (e) {
+      host.post({ type: 'error', id: msg?.id, request: msg?.type, side: msg?.side, message: String(e?.message ?? e) });
+    }
+  }));
+}
+
+// Started as a browser Worker: serve the page.
+if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) {
+  serve({ post: (m, transfer) => self.postMessage(m, transfer ?? []), listen: (f) => self.addEventListener('message', (e) => f(e.data)) });
+}
