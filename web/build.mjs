@@ -21,8 +21,8 @@ const outSingle = path.join(root, 'build/web-single');
 const wasmDir = path.join(root, 'build/wasm');
 const dataDir = path.join(root, 'build/native/data');
 const WORKER_FILES = ['worker.mjs', 'bnlab.mjs', 'bnlab_core.mjs', 'bnlab_core.wasm'];
-// The SINGLE_FILE build of the module (wasm inlined as base64), as wasm/README.md names it.
-const SINGLE_CORE = path.join(wasmDir, 'single/bnlab_core.mjs');
+// The worker as one classic script with the wasm inlined (wasm/single_file.mjs makes it).
+const SINGLE_WORKER = path.join(wasmDir, 'bnlab_worker_single.js');
 const MNIST = { train_images: 'mnist-train-images.idx.gz', train_labels: 'mnist-train-labels.idx.gz', test_images: 'mnist-test-images.idx.gz', test_labels: 'mnist-test-labels.idx.gz' };
 const TARGET = ['chrome109', 'firefox115', 'safari16.4'];
 
@@ -89,18 +89,15 @@ fs.writeFileSync(path.join(out, 'index.html'), template
   .replace('<!--SCRIPT-->', '<script type="module" src="app.js"></script>'));
 gzipAll(out);
 
-// The single file: the worker and its imports bundled into one module whose wasm is inlined,
-// the MNIST files as base64, the app and its styles inline.
+// The single file: the single-file worker, the MNIST files as base64, the app and its styles
+// inline (a page opened from disk may run inline scripts and start a worker from a Blob).
 fs.rmSync(outSingle, { recursive: true, force: true });
 fs.mkdirSync(outSingle, { recursive: true });
-const single = wasm && fs.existsSync(SINGLE_CORE);
+const single = fs.existsSync(SINGLE_WORKER);
 let inlined = '';
 if (single) {
-  const worker = await bundle(path.join(wasmDir, 'worker.mjs'), 'esm', {
-    plugins: [{ name: 'single-core', setup(b) { b.onResolve({ filter: /bnlab_core\.mjs$/ }, () => ({ path: SINGLE_CORE })); } }],
-  });
-  inlined += `<script type="text/plain" id="worker-src">${worker['.js'].replace(/<\/script/gi, '<\\/script')}</script>\n`;
-} else note('no single-file wasm module (build/wasm/single/bnlab_core.mjs): bnlab.html will say that nothing can train');
+  inlined += `<script type="text/plain" id="worker-src">${fs.readFileSync(SINGLE_WORKER, 'utf8').replace(/<\/script/gi, '<\\/script')}</script>\n`;
+} else note('no single-file worker (build/wasm/bnlab_worker_single.js): bnlab.html will say that nothing can train');
 if (mnist) {
   for (const [part, f] of Object.entries(MNIST)) {
     inlined += `<script type="text/plain" id="data-${part}">${fs.readFileSync(path.join(dataDir, f)).toString('base64')}</script>\n`;

@@ -73,10 +73,11 @@ export class Controller {
     await this.init();
   }
 
+  // The single-file build inlines the worker as one classic script; otherwise it is a module.
   makeWorker() {
     const inlined = document.getElementById('worker-src');
-    const url = inlined ? URL.createObjectURL(new Blob([inlined.textContent], { type: 'text/javascript' })) : new URL('bnlab/worker.mjs', location.href);
-    return new Worker(url, { type: 'module', name: 'bnlab' });
+    if (inlined) return new Worker(URL.createObjectURL(new Blob([inlined.textContent], { type: 'text/javascript' })), { name: 'bnlab' });
+    return new Worker(new URL('bnlab/worker.mjs', location.href), { type: 'module', name: 'bnlab' });
   }
 
   // A new session: (re)sends the data when the dataset changed, else resets the sides.
@@ -98,6 +99,7 @@ export class Controller {
       this.ready(reply);
     } catch (e) {
       this.dataKey = null;
+      this.info = {};
       this.coreError(e);
     }
   }
@@ -128,8 +130,13 @@ export class Controller {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
   }
 
+  // Training requests need a session: none before `ready` or after a failed init.
+  live() {
+    return this.sim && this.info.a;
+  }
+
   play() {
-    if (!this.sim || this.playing) return;
+    if (!this.live() || this.playing) return;
     this.playing = true;
     this.sim.post('play', { steps_per_s: SPEED[this.state.speed] });
     this.showPlaying();
@@ -143,7 +150,7 @@ export class Controller {
   }
 
   step(n) {
-    if (!this.sim) return;
+    if (!this.live()) return;
     this.playing = false;
     this.sim.post('step', { n });
     this.showPlaying();

@@ -59,9 +59,11 @@ export const PROPS = [
 
 export const PROP = Object.fromEntries(PROPS.map((p) => [p.name, p]));
 export const B_PREFIX = 'b.';
+// The default comparison: with BN (A) vs without (B). "b.norm=" (empty) in a URL means "B as A".
+export const DEFAULT_B = { norm: 'none' };
 
 export function defaults() {
-  const state = { b: {} };
+  const state = { b: { ...DEFAULT_B } };
   for (const p of PROPS) state[p.name] = p.def;
   return state;
 }
@@ -91,10 +93,6 @@ export function parseValue(prop, text) {
   }
 }
 
-export function formatValue(prop, v) {
-  return String(v);
-}
-
 // Reads a query string. Returns { state, errors } where errors maps a field key ("lr", "b.lr",
 // or "" for unknown names) to a message; a rejected value leaves the default in place.
 export function fromQuery(query, base = defaults()) {
@@ -109,6 +107,10 @@ export function fromQuery(query, base = defaults()) {
       errors[''] = (errors[''] ? errors[''] + '; ' : '') + `unknown setting "${key}"`;
       continue;
     }
+    if (isB && text === '') {
+      delete state.b[name];
+      continue;
+    }
     const r = parseValue(prop, text);
     if (r.error) errors[key] = r.error;
     else if (isB) state.b[name] = r.value;
@@ -120,9 +122,11 @@ export function fromQuery(query, base = defaults()) {
 // Only values that differ from the defaults, so that links stay short and readable.
 export function toQuery(state) {
   const params = new URLSearchParams();
-  for (const p of PROPS) if (state[p.name] !== p.def) params.set(p.name, formatValue(p, state[p.name]));
+  for (const p of PROPS) if (state[p.name] !== p.def) params.set(p.name, String(state[p.name]));
   for (const p of PROPS) {
-    if (p.name in state.b && state.b[p.name] !== state[p.name]) params.set(B_PREFIX + p.name, formatValue(p, state.b[p.name]));
+    const has = p.name in state.b && state.b[p.name] !== state[p.name];
+    if (has && state.b[p.name] !== DEFAULT_B[p.name]) params.set(B_PREFIX + p.name, String(state.b[p.name]));
+    else if (!has && p.name in DEFAULT_B) params.set(B_PREFIX + p.name, '');
   }
   return params.toString();
 }

@@ -11,7 +11,7 @@ export class LineChart {
     const opts = {
       width: Math.max(200, container.clientWidth || 320),
       height,
-      legend: { live: true },
+      legend: { live: false },
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: xRange ? { time: false, range: xRange } : { time: false },
