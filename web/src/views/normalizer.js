@@ -89,6 +89,7 @@ export class HistogramPanel extends Panel {
     for (const s of view.sides) {
       const m = history.sides[s]?.last?.measure ?? {};
       const hin = m[measureName.histIn(view.layer)], hout = m[measureName.histOut(view.layer)];
+      this.canvases[s].hidden = !(hin || hout);
       drawHistograms(this.canvases[s], [hin, hout], COLORS[s], view.labels[s]);
       if (hin || hout) {
         found = true;
