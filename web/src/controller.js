@@ -26,6 +26,13 @@ export class Controller {
     this.dataKey = null;   // what data the worker holds ("mnist", "idx", "shapes/1", ...)
     this.form = new SettingsForm($('settings-form'), (name, value, side) => this.setOption(name, value, side));
     this.panels = PANELS.map((P) => new P($('panel-grid')));
+    // Only panels on screen are drawn (drawing all twelve ten times a second would make long
+    // tasks); one that scrolls into view is brought up to date at once.
+    const seen = new IntersectionObserver((entries) => {
+      for (const e of entries) this.panels.find((p) => p.el === e.target).onScreen = e.isIntersecting;
+      this.scheduleRender();
+    }, { rootMargin: '100px' });
+    for (const p of this.panels) seen.observe(p.el);
     this.wireToolbar();
     this.wireViewControls();
     this.wireLessons();
@@ -127,6 +134,10 @@ export class Controller {
     this.history.add(s);
     this.playing = s.playing;
     this.rate = s.steps_per_s;
+    this.scheduleRender();
+  }
+
+  scheduleRender() {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
   }
 
@@ -228,7 +239,7 @@ export class Controller {
   render() {
     this.frame = null;
     const view = this.viewModel();
-    for (const p of this.panels) if (!p.el.hidden) p.update(this.history, view);
+    for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(this.history, view);
     this.showCounters();
   }
 

@@ -1,0 +1,160 @@
+// The page training for real: the wasm core in its worker, driven through the page's controls.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { start, needsWasm, ready, idxFiles, stepText } from './helpers.mjs';
+
+let lab;
+before(async () => { lab = await start(); });
+after(async () => { await lab.close(); });
+
+const stepIs = (page, n, timeout = 20000) =>
+  page.waitForFunction((n) => document.querySelector('#c-step').textContent === String(n), n, { timeout });
+
+// The losses the page has recorded for a side, as plain numbers.
+const losses = (page, side) => page.evaluate((side) => Array.from(window.bnlab.history.sides[side].loss.view()), side);
+
+test('Step advances by exactly one, Step 10 by ten', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes');
+  await ready(page);
+  await page.click('#step1');
+  await stepIs(page, 1);
+  await page.click('#step1');
+  await stepIs(page, 2);
+  await page.click('#step10');
+  await stepIs(page, 12);
+  assert.equal((await losses(page, 'a')).length, 12);
+  assert.equal((await losses(page, 'b')).length, 12);
+  assert.deepEqual(page.problems, []);
+});
+
+test('Play advances the step counter and the charts; Pause stops both', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes');
+  await ready(page);
+  await page.click('#play');
+  await page.waitForFunction(() => Number(document.querySelector('#c-step').textContent) >= 30, null, { timeout: 30000 });
+  await page.click('#play');
+  await page.waitForFunction(() => !window.bnlab.playing && document.querySelector('#play').textContent === 'Play');
+  await page.waitForTimeout(300);
+  const stopped = await stepText(page);
+  await page.waitForTimeout(500);
+  assert.equal(await stepText(page), stopped, 'no step after Pause');
+  // The loss chart holds one point per recorded step for each side (uPlot's data).
+  const drawn = await page.evaluate(() => window.bnlab.panels[0].chart.plot.data[1].filter((v) => v != null).length);
+  assert.ok(drawn >= 10, `loss chart has ${drawn} points`);
+  assert.match(await page.textContent('[data-panel="loss"] .summary'), /train \d/);
+  assert.deepEqual(page.problems, []);
+});
+
+test('the same URL reproduces the same run (config and seed)', { skip: needsWasm }, async () => {
+  const query = '?dataset=shapes&seed=42&lr=0.1&b.norm=group';
+  const runs = [];
+  for (let i = 0; i < 2; i++) {
+    const page = await lab.open(query);
+    await ready(page);
+    await page.click('#step10');
+    await stepIs(page, 10);
+    runs.push({ a: await losses(page, 'a'), b: await losses(page, 'b') });
+  }
+  assert.deepEqual(runs[0], runs[1]);
+  const other = await lab.open('?dataset=shapes&seed=43&lr=0.1&b.norm=group');
+  await ready(other);
+  await other.click('#step10');
+  await stepIs(other, 10);
+  assert.notDeepEqual(await losses(other, 'a'), runs[0].a, 'another seed gives another run');
+});
+
+test('a run that diverges says so and the other side keeps going', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes&b.lr=50&b.norm=none');
+  await ready(page);
+  await page.click('#step10');
+  await stepIs(page, 10);
+  await page.click('#step10');
+  await stepIs(page, 20);
+  const status = await page.textContent('#status');
+  const last = await page.evaluate(() => ({ a: window.bnlab.history.sides.a.last, b: window.bnlab.history.sides.b.last }));
+  if (last.b.diverged_at >= 0) {
+    assert.match(status, /diverged at step \d+/);
+    assert.match(status, /keeps training/);
+  }
+  assert.equal(last.a.step, 20);
+  assert.equal(last.a.diverged_at, -1);
+});
+
+test('your own IDX files, dropped or picked, train', { skip: needsWasm }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bnlab-idx-'));
+  const files = idxFiles(dir, 200);
+  const page = await lab.open('?dataset=idx&compare=false');
+  await page.waitForSelector('#idx-files:not([hidden])');
+  await page.setInputFiles('#idx-train_images', files['train-images']);
+  await page.setInputFiles('#idx-train_labels', files['train-labels']);
+  await page.setInputFiles('#idx-test_images', files['test-images']);
+  assert.match(await page.textContent('#err-idx'), /Still missing: test labels/);
+  await page.setInputFiles('#idx-test_labels', files['test-labels']);
+  await ready(page);
+  await page.click('#step10');
+  await stepIs(page, 10);
+  const info = await page.evaluate(() => window.bnlab.info.a.dataset);
+  assert.equal(info.train_size, 200);
+  assert.equal((await losses(page, 'a')).length, 10);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('an exported state loads back and continues from its step', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes&lr=0.07&seed=5');
+  await ready(page);
+  await page.click('#step10');
+  await stepIs(page, 10);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-state-a')]);
+  const file = await download.path();
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(saved.config.lr, 0.07);
+
+  const fresh = await lab.open('?dataset=shapes');
+  await ready(fresh);
+  await fresh.setInputFiles('#load-state', file);
+  await fresh.waitForFunction(() => /Loaded .* at step 10/.test(document.querySelector('#takeaway-msg').textContent), null, { timeout: 20000 });
+  assert.equal(await fresh.inputValue('#f-lr'), '0.07');
+  assert.equal(await fresh.inputValue('#f-seed'), '5');
+  await fresh.click('#step1');
+  await stepIs(fresh, 11);
+  // The continued step matches the original run's step 11.
+  await page.click('#step1');
+  await stepIs(page, 11);
+  assert.equal((await losses(fresh, 'a')).at(-1), (await losses(page, 'a')).at(-1));
+});
+
+test('training leaves the main thread free: no task over 50 ms', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes');
+  await ready(page);
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); }).observe({ type: 'longtask' });
+  });
+  await page.click('#play');
+  await page.waitForTimeout(4000);
+  await page.click('#play');
+  const tasks = await page.evaluate(() => window.longTasks);
+  const steps = Number(await stepText(page));
+  console.log(`# ${steps} steps in about 4 s; long tasks: ${JSON.stringify(tasks.map(Math.round))}`);
+  assert.ok(steps > 20, `trained ${steps} steps`);
+  assert.deepEqual(tasks.filter((d) => d > 50), []);
+});
+
+test('interactive in under 1.5 s cold on localhost, within the size budget', { skip: needsWasm }, async () => {
+  const page = await lab.open(null);
+  let bytes = 0;
+  page.on('response', async (r) => {
+    const len = Number((await r.allHeaders())['content-length'] ?? 0);
+    if (!r.url().includes('/data/')) bytes += len;
+  });
+  const t0 = Date.now();
+  await page.goto(lab.base + '?dataset=shapes');
+  await ready(page);
+  const ms = Date.now() - t0;
+  console.log(`# ready (worker answered, step 0 shown) after ${ms} ms; ${Math.round(bytes / 1024)} KiB transferred before data`);
+  assert.ok(ms < 1500, `${ms} ms`);
+  assert.ok(bytes < 400 * 1024, `${bytes} bytes`);
+});
