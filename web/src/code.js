@@ -70,7 +70,8 @@ export function pytorchCode(config, info) {
   const classes = info?.dataset?.num_classes ?? 10;
   const lines = [];
   const norm = config.norm;
-  const bnArgs = `eps=${config.bn_eps}, momentum=${config.bn_cumulative ? 'None' : config.bn_momentum}`;
+  const bnArgs = `eps=${config.bn_eps}, momentum=${config.bn_momentum === 'cumulative' ? 'None' : config.bn_momentum}` +
+    (config.affine ? '' : ', affine=False') + (config.track_running_stats ? '' : ', track_running_stats=False');
   walk(items, shape, classes, (it, inS) => {
     const C = inS[0];
     switch (it.kind) {
@@ -135,7 +136,7 @@ export function kerasCode(config, info) {
   const classes = info?.dataset?.num_classes ?? 10;
   const lines = [];
   const norm = config.norm;
-  const kMomentum = config.bn_cumulative ? null : +(1 - config.bn_momentum).toFixed(6);
+  const kMomentum = config.bn_momentum === 'cumulative' ? null : +(1 - config.bn_momentum).toFixed(6);
   const initName = config.init === 'xavier' ? 'glorot_normal' : config.init === 'gaussian' ? `keras.initializers.RandomNormal(stddev=${config.init_std})` : config.init === 'torch' ? null : 'he_normal';
   const kinit = initName == null ? '' : initName.startsWith('keras') ? `, kernel_initializer=${initName}` : config.init_scale !== 1 ? `, kernel_initializer=keras.initializers.VarianceScaling(scale=${+(config.init === 'xavier' ? config.init_scale ** 2 : 2 * config.init_scale ** 2).toFixed(6)}, mode='${config.init === 'xavier' ? 'fan_avg' : 'fan_in'}', distribution='untruncated_normal')` : `, kernel_initializer='${initName}'`;
   walk(items, shape, classes, (it) => {
@@ -152,7 +153,8 @@ export function kerasCode(config, info) {
       case 'norm':
         if (norm === 'none') break;
         if (norm === 'batch' || norm === 'renorm' || norm === 'ghost') {
-          const extra = norm === 'renorm' ? ', renorm=True' : norm === 'ghost' ? `, virtual_batch_size=${config.ghost_batch}` : '';
+          const extra = (norm === 'renorm' ? `, renorm=True, renorm_clipping={'rmax': ${config.r_max}, 'rmin': ${+(1 / config.r_max).toFixed(6)}, 'dmax': ${config.d_max}}` : norm === 'ghost' ? `, virtual_batch_size=${config.ghost_batch}` : '') +
+            (config.affine ? '' : ', center=False, scale=False');
           lines.push(kMomentum == null
             ? `layers.BatchNormalization(epsilon=${config.bn_eps}${extra}),  # cumulative averaging has no Keras equivalent: default momentum shown`
             : `layers.BatchNormalization(momentum=${kMomentum}, epsilon=${config.bn_eps}${extra}),  # = PyTorch momentum ${config.bn_momentum}`);

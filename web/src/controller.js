@@ -289,6 +289,8 @@ export class Controller {
     for (const p of this.panels) {
       p.el.hidden = this.state.embed && chosen ? !chosen.includes(p.id) : false;
       p.el.classList.toggle('highlight', hot.includes(p.id));
+      // A lesson's panels come first, in the lesson's order.
+      p.el.style.order = hot.includes(p.id) ? String(hot.indexOf(p.id)) : String(hot.length + 1);
     }
   }
 

@@ -17,28 +17,34 @@ export const PROPS = [
   { name: 'placement', scope: 'net', group: 'model', type: 'choice', def: 'before', label: 'Placement (vs activation)',
     choices: ['before', 'after'] },
   { name: 'noisy', scope: 'net', group: 'model', type: 'bool', def: false, label: 'Noisy BN (Santurkar et al.)' },
-  { name: 'bn_momentum', scope: 'net', group: 'norm', type: 'float', def: 0.1, min: 0, max: 1, label: 'BN momentum (PyTorch convention)' },
-  { name: 'bn_cumulative', scope: 'net', group: 'norm', type: 'bool', def: false, label: 'Cumulative running average (momentum=None)' },
+  { name: 'bn_momentum', scope: 'net', group: 'norm', type: 'float', def: 0.1, min: 0, max: 1, words: ['cumulative'],
+    label: 'BN momentum (PyTorch convention, or "cumulative")' },
   { name: 'bn_eps', scope: 'net', group: 'norm', type: 'float', def: 1e-5, min: 1e-12, max: 1, label: 'BN eps' },
-  { name: 'groups', scope: 'net', group: 'norm', type: 'int', def: 4, min: 1, max: 512, label: 'GroupNorm groups' },
-  { name: 'ghost_batch', scope: 'net', group: 'norm', type: 'int', def: 8, min: 2, max: 1024, label: 'Ghost BN sub-batch' },
+  { name: 'affine', scope: 'net', group: 'norm', type: 'bool', def: true, label: 'Learn gamma and beta (affine)' },
+  { name: 'track_running_stats', scope: 'net', group: 'norm', type: 'bool', def: true, label: 'Keep running statistics' },
+  { name: 'groups', scope: 'net', group: 'norm', type: 'int', def: 4, min: 1, max: 4096, label: 'GroupNorm groups' },
+  { name: 'ghost_batch', scope: 'net', group: 'norm', type: 'int', def: 8, min: 2, max: 4096, label: 'Ghost BN sub-batch' },
+  { name: 'r_max', scope: 'net', group: 'norm', type: 'float', def: 3, min: 1, max: 1e6, label: 'Batch Renorm r_max' },
+  { name: 'd_max', scope: 'net', group: 'norm', type: 'float', def: 5, min: 0, max: 1e6, label: 'Batch Renorm d_max' },
   { name: 'init', scope: 'net', group: 'model', type: 'choice', def: 'he', label: 'Initialization',
     choices: ['he', 'xavier', 'gaussian', 'torch'] },
-  { name: 'init_scale', scope: 'net', group: 'model', type: 'float', def: 1, min: 1e-4, max: 100, label: 'Init scale (x He std)' },
+  { name: 'init_scale', scope: 'net', group: 'model', type: 'float', def: 1, min: 1e-6, max: 1000, label: 'Init scale (x He/Xavier std)' },
+  { name: 'init_std', scope: 'net', group: 'model', type: 'float', def: 0.01, min: 0, max: 1000, label: 'Std of init "gaussian"' },
   // Optimizer.
-  { name: 'lr', scope: 'net', group: 'optim', type: 'float', def: 0.05, min: 1e-6, max: 100, label: 'Learning rate' },
-  { name: 'batch_size', scope: 'net', group: 'optim', type: 'int', def: 32, min: 1, max: 1024, label: 'Batch size' },
-  { name: 'momentum', scope: 'net', group: 'optim', type: 'float', def: 0.9, min: 0, max: 0.999, label: 'SGD momentum' },
-  { name: 'weight_decay', scope: 'net', group: 'optim', type: 'float', def: 0, min: 0, max: 1, label: 'Weight decay' },
+  { name: 'lr', scope: 'net', group: 'optim', type: 'float', def: 0.05, min: 0, max: 10000, label: 'Learning rate' },
+  { name: 'batch_size', scope: 'net', group: 'optim', type: 'int', def: 32, min: 1, max: 4096, label: 'Batch size' },
+  { name: 'momentum', scope: 'net', group: 'optim', type: 'float', def: 0.9, min: 0, max: 0.999999, label: 'SGD momentum' },
+  { name: 'weight_decay', scope: 'net', group: 'optim', type: 'float', def: 0, min: 0, max: 10, label: 'Weight decay (L2)' },
   { name: 'schedule', scope: 'net', group: 'optim', type: 'choice', def: 'constant', label: 'LR schedule',
     choices: ['constant', 'step', 'cosine'] },
-  { name: 'step_size', scope: 'net', group: 'optim', type: 'int', def: 1000, min: 1, max: 1e7, label: 'Step schedule: every N steps' },
+  { name: 'step_size', scope: 'net', group: 'optim', type: 'int', def: 1000, min: 1, max: 1e9, label: 'Step schedule: every N steps' },
   { name: 'step_gamma', scope: 'net', group: 'optim', type: 'float', def: 0.1, min: 0, max: 1, label: 'Step schedule: factor' },
-  { name: 'steps', scope: 'net', group: 'optim', type: 'int', def: 1000, min: 1, max: 1e7, label: 'Cosine schedule length (steps)' },
+  { name: 'steps', scope: 'net', group: 'optim', type: 'int', def: 1000, min: 1, max: 1e9, label: 'Cosine schedule length (steps)' },
   // Data, shared by both sides so that they see the same examples.
   { name: 'dataset', scope: 'data', group: 'data', type: 'choice', def: 'mnist', label: 'Dataset',
     choices: ['mnist', 'shapes', 'shift', 'idx'] },
-  { name: 'train_size', scope: 'data', group: 'data', type: 'int', def: 0, min: 0, max: 1e7, label: 'Training examples (0: all)' },
+  { name: 'train_size', scope: 'data', group: 'data', type: 'int', def: 0, min: 0, max: 1e9, label: 'Training examples (0: all)' },
+  { name: 'test_size', scope: 'data', group: 'data', type: 'int', def: 0, min: 0, max: 1e9, label: 'Test examples (0: all)' },
   { name: 'shuffle', scope: 'data', group: 'data', type: 'bool', def: true, label: 'Reshuffle every epoch' },
   { name: 'seed', scope: 'data', group: 'data', type: 'int', def: 1, min: 0, max: 4294967295, label: 'Seed' },
   // The page.
@@ -78,9 +84,12 @@ export function parseValue(prop, text) {
       return { error: `${prop.name}: "${t}" is not true or false` };
     case 'int':
     case 'float': {
+      if (prop.words?.includes(t)) return { value: t };
       const okSyntax = prop.type === 'int' ? /^-?\d+$/.test(t) : /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(t);
       const v = Number(t);
-      if (!okSyntax || !Number.isFinite(v)) return { error: `${prop.name}: "${t}" is not ${prop.type === 'int' ? 'an integer' : 'a number'}` };
+      if (!okSyntax || !Number.isFinite(v)) {
+        return { error: `${prop.name}: "${t}" is not ${prop.type === 'int' ? 'an integer' : 'a number'}${prop.words ? ` or ${prop.words.join(', ')}` : ''}` };
+      }
       if (v < prop.min || v > prop.max) return { error: `${prop.name}: ${t} is outside ${prop.min} .. ${prop.max}` };
       return { value: v };
     }

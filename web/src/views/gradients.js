@@ -4,7 +4,7 @@ import { COLORS, Panel } from './panel.js';
 import { LineChart, fmt } from './line-chart.js';
 import { alignX } from './metrics.js';
 import { lastOf } from './normalizer.js';
-import { entriesEnding, measureName } from './measures.js';
+import { GRAD_NORM, ICS_COS, ICS_L2, LANDSCAPE_GRAD, LANDSCAPE_LOSS, UPDATE_RATIO, perLayer } from './measures.js';
 
 const NOT_YET = 'This snapshot does not carry it yet (it comes with the core\'s instrumentation).';
 
@@ -12,7 +12,7 @@ const NOT_YET = 'This snapshot does not carry it yet (it comes with the core\'s 
 export class GradNormPanel extends Panel {
   constructor(parent) {
     super(parent, 'gradnorm', 'Gradient norms per layer',
-      'The L2 norm of each weight\'s gradient in the last step, and the size of its update relative to the weight (about 1e-3 is healthy). Bars are on a log scale.');
+      'The L2 norm of each layer\'s gradient (weight and bias) in the last step, and lr x ||update|| / ||weight|| (about 1e-3 is often called healthy). Bars: log scale over six decades.');
     this.body.removeAttribute('role');
     this.body.removeAttribute('aria-label');
   }
@@ -32,14 +32,14 @@ export class GradNormPanel extends Panel {
     this.summary('');
   }
   update(history, view) {
-    const params = new Set();
     const m = {};
+    const layers = [];
     for (const s of view.sides) {
       m[s] = history.sides[s]?.last?.measure ?? {};
-      for (const [p] of entriesEnding(m[s], '.grad_norm')) params.add(p);
+      for (const l of m[s][GRAD_NORM]?.layers ?? []) if (!layers.includes(l)) layers.push(l);
     }
-    const rows = [...params];
-    const all = rows.flatMap((p) => view.sides.map((s) => m[s][measureName.gradNorm(p)]?.data[0])).filter((v) => v > 0);
+    const rows = layers;
+    const all = rows.flatMap((p) => view.sides.map((s) => perLayer(m[s][GRAD_NORM], p))).filter((v) => v > 0);
     const top = Math.log10(Math.max(...all, 1e-12)), bottom = top - 6;
     const bar = (v, color) => {
       const td = document.createElement('td');
@@ -60,15 +60,15 @@ export class GradNormPanel extends Panel {
       th.textContent = p;
       tr.append(th);
       for (const s of view.sides) {
-        tr.append(bar(m[s][measureName.gradNorm(p)]?.data[0], COLORS[s]));
-        const r = m[s][measureName.updateRatio(p)]?.data[0];
+        tr.append(bar(perLayer(m[s][GRAD_NORM], p), COLORS[s]));
+        const r = perLayer(m[s][UPDATE_RATIO], p);
         const td = document.createElement('td');
         td.textContent = r === undefined ? '-' : fmt(r);
         tr.append(td);
       }
       return tr;
     }));
-    this.missing(rows.length ? '' : `Gradient norms: ${NOT_YET}`);
+    this.missing(rows.length ? '' : 'Gradient norms appear after the first step.');
   }
 }
 
@@ -96,8 +96,8 @@ export class IcsPanel extends Panel {
   }
   update(history, view) {
     const layer = icsLayer(history, view);
-    const l2 = alignX(view.sides.map((s) => history.sides[s]?.measureSeries(measureName.icsL2(layer)) ?? [[], []]));
-    const cos = alignX(view.sides.map((s) => history.sides[s]?.measureSeries(measureName.icsCos(layer)) ?? [[], []]));
+    const l2 = alignX(view.sides.map((s) => history.sides[s]?.measureSeries(ICS_L2, (m) => perLayer(m, layer) ?? null) ?? [[], []]));
+    const cos = alignX(view.sides.map((s) => history.sides[s]?.measureSeries(ICS_COS, (m) => perLayer(m, layer) ?? null) ?? [[], []]));
     this.chart.update(l2.x, l2.ys.map((y) => y.map((v) => (v > 0 ? v : null))));
     this.cosChart.update(cos.x, cos.ys);
     this.missing(l2.x.length ? '' : `Gradient ICS: ${NOT_YET}`);
@@ -105,13 +105,12 @@ export class IcsPanel extends Panel {
   }
 }
 
-// The layer whose ICS is shown: the chosen one if measured, else the first measured.
+// The layer whose ICS is shown: the chosen one if measured, else the last measured (the one
+// with the most layers below it).
 function icsLayer(history, view) {
   for (const s of view.sides) {
-    const m = history.sides[s]?.last?.measure ?? {};
-    if (m[measureName.icsL2(view.layer)]) return view.layer;
-    const any = Object.keys(m).find((n) => n.startsWith('ics.') && n.endsWith('.l2'));
-    if (any) return any.slice(4, -3);
+    const layers = history.sides[s]?.last?.measure?.[ICS_L2]?.layers;
+    if (layers?.length) return layers.includes(view.layer) ? view.layer : layers.at(-1);
   }
   return view.layer;
 }
@@ -133,12 +132,13 @@ export class LandscapePanel extends Panel {
     this.summary('No steps yet.');
   }
   update(history, view) {
-    const cols = view.sides.flatMap((s) => measureName.landscape.map((n) => history.sides[s]?.measureSeries(n) ?? [[], []]));
+    const picks = [[LANDSCAPE_LOSS, (m) => m.loss_min], [LANDSCAPE_LOSS, (m) => m.loss_max],
+      [LANDSCAPE_GRAD, (m) => m.predictiveness], [LANDSCAPE_GRAD, (m) => m.beta_smoothness]];
+    const cols = view.sides.flatMap((s) => picks.map(([n, pick]) => history.sides[s]?.measureSeries(n, pick) ?? [[], []]));
     const { x, ys } = alignX(cols);
     this.chart.update(x, ys.map((y) => y.map((v) => (v > 0 ? v : null))));
     this.missing(x.length ? '' : `Landscape probes: ${NOT_YET}`);
-    const k = measureName.landscape.length;
+    const k = picks.length;
     this.summary(x.length ? view.sides.map((s, i) => `${view.labels[s]}: loss ${fmt(lastOf(ys[k * i]))} to ${fmt(lastOf(ys[k * i + 1]))}, gradient change ${fmt(lastOf(ys[k * i + 2]))}, beta ${fmt(lastOf(ys[k * i + 3]))}`).join('. ') : '');
   }
 }
-

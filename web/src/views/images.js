@@ -1,9 +1,9 @@
 // Panels of pictures: a test image's feature maps before and after the normalizer, and the test
 // images the network gets wrong.
 import { Panel } from './panel.js';
-import { measureName } from './measures.js';
+import { FEATURES_IN, FEATURES_OUT, MISCLASSIFIED } from './measures.js';
 
-const NOT_YET = 'This snapshot does not carry it yet (it comes with the core\'s instrumentation).';
+const NOT_YET = 'The core does not measure these yet.';
 
 // Draws a (H, W) slice of data as grey levels scaled to [lo, hi] into a new canvas.
 function tile(data, offset, h, w, lo, hi, scale) {
@@ -40,9 +40,9 @@ export class FeatureMapsPanel extends Panel {
     this.shown = null;
   }
   update(history, view) {
-    const side = view.sides.find((s) => history.sides[s]?.last?.measure?.[measureName.featureIn(view.layer)]) ?? view.sides[0];
+    const side = view.sides.find((s) => history.sides[s]?.last?.measure?.[FEATURES_IN(view.layer)]) ?? view.sides[0];
     const m = history.sides[side]?.last?.measure ?? {};
-    const fin = m[measureName.featureIn(view.layer)], fout = m[measureName.featureOut(view.layer)];
+    const fin = m[FEATURES_IN(view.layer)], fout = m[FEATURES_OUT(view.layer)];
     this.missing(fin ? '' : `Feature maps of ${view.layer}: ${NOT_YET}`);
     if (!fin || (this.shown === fin && this.shownOut === fout)) return;
     this.shown = fin;
@@ -78,7 +78,7 @@ export class MisclassifiedPanel extends Panel {
   }
   update(history, view) {
     const side = view.sides[0];
-    const e = history.sides[side]?.last?.measure?.[measureName.misclassified];
+    const e = history.sides[side]?.last?.measure?.[MISCLASSIFIED];
     this.missing(e ? '' : `Misclassified images: ${NOT_YET}`);
     if (!e || e === this.shown) return;
     this.shown = e;

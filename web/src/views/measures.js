@@ -1,33 +1,31 @@
-// The names under which a snapshot's `measure` carries the core's measurements (PROTOCOL.md:
-// SideSnapshot.measure), in one place. A panel whose entries are absent says so.
+// The names under which a snapshot's `measure` carries the core's measurements (core/measure.h,
+// as wasm/bindings.cpp names them), in one place. A panel whose entries are absent says so.
+//   bn1.batch_mean, .batch_var, .running_mean, .running_var, .gamma, .beta    (C) per normalizer
+//   hist.input, hist.output     (bins) fractions, {lo, hi, layer, channel}
+//   bands                       (L, 5) 1/15/50/85/99th percentiles of one unit of each
+//                               activation's input on a fixed probe batch, {layers, unit}
+//   grad_norm, weight_norm, update_ratio      (L) per conv/fc layer, {layers}
+//   ics.l2, ics.cosine          (L) per layer, {layers}            (every few steps)
+//   landscape.loss, landscape.grad_change     (etas) {etas, loss_min, loss_max, predictiveness,
+//                                              beta_smoothness}    (every few steps)
 
-export const measureName = {
-  runningMean: (layer) => `${layer}.running_mean`,  // (C)
-  runningVar: (layer) => `${layer}.running_var`,    // (C)
-  batchMean: (layer) => `${layer}.batch_mean`,      // (C) statistics of the last training batch
-  batchVar: (layer) => `${layer}.batch_var`,        // (C) biased, the one that normalizes
-  gamma: (layer) => `${layer}.weight`,              // (C)
-  beta: (layer) => `${layer}.bias`,                 // (C)
-  histIn: (layer) => `${layer}.hist_in`,            // (bins) {lo, hi, channel}
-  histOut: (layer) => `${layer}.hist_out`,          // (bins) {lo, hi, channel}
-  percentiles: 'ics.percentiles',                   // (3) 15th, 50th, 85th, {layer, unit}
-  gradNorm: (param) => `${param}.grad_norm`,        // (1)
-  updateRatio: (param) => `${param}.update_ratio`,  // (1) ||lr * update|| / ||w||
-  icsL2: (layer) => `ics.${layer}.l2`,              // (1) ||G - G'||
-  icsCos: (layer) => `ics.${layer}.cos`,            // (1) cos(G, G')
-  landscape: ['landscape.loss_min', 'landscape.loss_max', 'landscape.grad_change', 'landscape.beta_smoothness'],
-  featureIn: (layer) => `${layer}.features_in`,     // (C, H, W) of the chosen test image {image}
-  featureOut: (layer) => `${layer}.features_out`,   // (C, H, W)
-  misclassified: 'test.misclassified',              // (K, H, W) {labels, predictions, indices}
-};
+export const normStat = (layer, stat) => `${layer}.${stat}`;  // stat: batch_mean, running_var, gamma, ...
+export const HIST_IN = 'hist.input';
+export const HIST_OUT = 'hist.output';
+export const BANDS = 'bands';
+export const GRAD_NORM = 'grad_norm';
+export const UPDATE_RATIO = 'update_ratio';
+export const ICS_L2 = 'ics.l2';
+export const ICS_COS = 'ics.cosine';
+export const LANDSCAPE_LOSS = 'landscape.loss';
+export const LANDSCAPE_GRAD = 'landscape.grad_change';
+// Not measured by the core yet; the panels showing them say so.
+export const FEATURES_IN = (layer) => `${layer}.features_in`;
+export const FEATURES_OUT = (layer) => `${layer}.features_out`;
+export const MISCLASSIFIED = 'test.misclassified';
 
-// Entries whose name ends with suffix, e.g. every ".grad_norm": [[prefix, entry], ...].
-export function entriesEnding(measure, suffix) {
-  return Object.entries(measure ?? {})
-    .filter(([name]) => name.endsWith(suffix))
-    .map(([name, m]) => [name.slice(0, -suffix.length), m]);
-}
-
-export function entriesStarting(measure, prefix) {
-  return Object.entries(measure ?? {}).filter(([name]) => name.startsWith(prefix));
+// The value of a per-layer entry ({layers: [...]}, data (L) or (L, k)) for one layer.
+export function perLayer(entry, layer, k = 0, width = 1) {
+  const i = entry?.layers?.indexOf(layer) ?? -1;
+  return i < 0 ? undefined : entry.data[i * width + k];
 }

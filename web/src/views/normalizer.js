@@ -4,9 +4,10 @@
 import { COLORS, Panel } from './panel.js';
 import { LineChart, fmt } from './line-chart.js';
 import { alignX } from './metrics.js';
-import { measureName } from './measures.js';
+import { BANDS, HIST_IN, HIST_OUT, normStat } from './measures.js';
 
 const NOT_YET = 'This snapshot does not carry it yet (it comes with the core\'s instrumentation).';
+const NOT_YET_NORM = 'none yet: they need a network with a normalizer, and appear after the first step.';
 
 function rebuild(panel, options) {
   panel.chart?.plot.destroy();
@@ -42,20 +43,20 @@ export class BnStatsPanel extends Panel {
   update(history, view) {
     const m = (s) => history.sides[s]?.last?.measure ?? {};
     const L = view.layer;
-    const cols = (bName, rName) => view.sides.flatMap((s) => [m(s)[bName(L)], m(s)[rName(L)]].map((e) => (e ? [[...e.data.keys()], Array.from(e.data)] : [[], []])));
-    const mean = alignX(cols(measureName.batchMean, measureName.runningMean));
-    const vars = alignX(cols(measureName.batchVar, measureName.runningVar));
+    const cols = (b, r) => view.sides.flatMap((s) => [m(s)[normStat(L, b)], m(s)[normStat(L, r)]].map((e) => (e ? [[...e.data.keys()], Array.from(e.data)] : [[], []])));
+    const mean = alignX(cols('batch_mean', 'running_mean'));
+    const vars = alignX(cols('batch_var', 'running_var'));
     this.meanChart.update(mean.x, mean.ys);
     this.varChart.update(vars.x, vars.ys);
-    const any = view.sides.some((s) => m(s)[measureName.runningMean(L)]);
-    const batch = view.sides.some((s) => m(s)[measureName.batchMean(L)]);
+    const any = view.sides.some((s) => m(s)[normStat(L, 'running_mean')]);
+    const batch = view.sides.some((s) => m(s)[normStat(L, 'batch_mean')]);
     this.missing(!any ? `No running statistics for "${L}" in this run: choose a batch-norm layer (bn1, bn2, ...) of a network with norm "batch".`
       : !batch ? `Batch statistics: ${NOT_YET}` : '');
     const c = view.channel;
     this.summary(view.sides.map((s) => {
       const e = m(s);
-      const rm = e[measureName.runningMean(L)]?.data[c], rv = e[measureName.runningVar(L)]?.data[c];
-      const bm = e[measureName.batchMean(L)]?.data[c], bv = e[measureName.batchVar(L)]?.data[c];
+      const rm = e[normStat(L, 'running_mean')]?.data[c], rv = e[normStat(L, 'running_var')]?.data[c];
+      const bm = e[normStat(L, 'batch_mean')]?.data[c], bv = e[normStat(L, 'batch_var')]?.data[c];
       if (rm === undefined) return `${view.labels[s]}: no ${L}`;
       return `${view.labels[s]}, ${L} channel ${c}: running mean ${fmt(rm)}, running variance ${fmt(rv)}` +
         (bm !== undefined ? `; batch mean ${fmt(bm)}, batch variance ${fmt(bv)}` : '');
@@ -83,21 +84,23 @@ export class HistogramPanel extends Panel {
     }
     this.summary('No steps yet.');
   }
+  // The core follows one channel of one normalizer (its choice is in the entries' layer and
+  // channel fields), which may differ from the layer and channel chosen above.
   update(history, view) {
     const words = [];
-    let found = false;
+    let followed = null;
     for (const s of view.sides) {
       const m = history.sides[s]?.last?.measure ?? {};
-      const hin = m[measureName.histIn(view.layer)], hout = m[measureName.histOut(view.layer)];
+      const hin = m[HIST_IN], hout = m[HIST_OUT];
       this.canvases[s].hidden = !(hin || hout);
       drawHistograms(this.canvases[s], [hin, hout], COLORS[s], view.labels[s]);
       if (hin || hout) {
-        found = true;
+        followed = `${(hin ?? hout).layer} channel ${(hin ?? hout).channel}`;
         words.push(`${view.labels[s]}: input ${describeHist(hin)}; output ${describeHist(hout)}`);
       }
     }
-    this.missing(found ? '' : `Histograms of ${view.layer}: ${NOT_YET}`);
-    this.summary(words.join('. ') || 'No histogram yet.');
+    this.missing(!followed ? `Histograms: ${NOT_YET_NORM}` : '');
+    this.summary(followed ? `Following ${followed}. ${words.join('. ')}` : 'No histogram yet.');
   }
 }
 
@@ -178,11 +181,11 @@ export class GammaBetaPanel extends Panel {
     const pick = (m) => m.data[c] ?? null;
     const cols = view.sides.flatMap((s) => {
       const h = history.sides[s];
-      return h ? [h.measureSeries(measureName.gamma(view.layer), pick), h.measureSeries(measureName.beta(view.layer), pick)] : [[[], []], [[], []]];
+      return h ? [h.measureSeries(normStat(view.layer, 'gamma'), pick), h.measureSeries(normStat(view.layer, 'beta'), pick)] : [[[], []], [[], []]];
     });
     const { x, ys } = alignX(cols);
     this.chart.update(x, ys);
-    this.missing(x.length ? '' : `gamma and beta of ${view.layer}: ${NOT_YET}`);
+    this.missing(x.length ? '' : `gamma and beta of ${view.layer}: ${NOT_YET_NORM}`);
     this.summary(view.sides.map((s, i) => `${view.labels[s]}: gamma ${fmt(lastOf(ys[2 * i]))}, beta ${fmt(lastOf(ys[2 * i + 1]))}`).join('. '));
   }
 }
@@ -204,15 +207,21 @@ export class PercentilePanel extends Panel {
     rebuild(this, { yLabel: 'unit input', series, bands });
     this.summary('No steps yet.');
   }
+  // The unit followed is in the input of the last activation layer (the last hidden layer),
+  // as in the paper's figure.
   update(history, view) {
+    let layer = '';
     const cols = view.sides.flatMap((s) => {
       const h = history.sides[s];
-      return [2, 1, 0].map((k) => (h ? h.measureSeries(measureName.percentiles, (m) => m.data[k]) : [[], []]));
+      layer = h?.last?.measure?.[BANDS]?.layers.at(-1) ?? layer;
+      // Columns 1, 2, 3 of a row are the 15th, 50th and 85th percentiles.
+      const pick = (k) => (m) => (m.layers.length ? m.data[(m.layers.length - 1) * 5 + k] : null);
+      return [3, 2, 1].map((k) => (h ? h.measureSeries(BANDS, pick(k)) : [[], []]));
     });
     const { x, ys } = alignX(cols);
     this.chart.update(x, ys);
     this.missing(x.length ? '' : `Percentiles: ${NOT_YET}`);
-    this.summary(view.sides.map((s, i) => `${view.labels[s]}: 15th ${fmt(lastOf(ys[3 * i + 2]))}, median ${fmt(lastOf(ys[3 * i + 1]))}, 85th ${fmt(lastOf(ys[3 * i]))}`).join('. '));
+    this.summary((layer ? `Input of ${layer}, one unit. ` : '') + view.sides.map((s, i) => `${view.labels[s]}: 15th ${fmt(lastOf(ys[3 * i + 2]))}, median ${fmt(lastOf(ys[3 * i + 1]))}, 85th ${fmt(lastOf(ys[3 * i]))}`).join('. '));
   }
 }
 
