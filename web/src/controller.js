@@ -185,6 +185,7 @@ export class Controller {
       return;
     }
     $('idx-files').hidden = this.state.dataset !== 'idx';
+    this.resetViews();
     if (this.state.dataset === 'idx' && IDX_PARTS.some((p) => !this.idxFiles[p])) {
       this.setStatus('Choose your four IDX files to train on them.');
       return;
@@ -198,6 +199,7 @@ export class Controller {
     this.showViewControls();
     this.saveUrl();
     $('idx-files').hidden = state.dataset !== 'idx';
+    this.resetViews();
     this.init();
   }
 
@@ -367,7 +369,6 @@ export class Controller {
       Object.assign(state, { lesson: sel.value, embed: this.state.embed, panels: this.state.panels, speed: this.state.speed });
       this.applyState(state);
       show();
-      this.showPanels();
     };
   }
 
