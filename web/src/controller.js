@@ -177,7 +177,10 @@ export class Controller {
     } else this.state[name] = value;
     this.saveUrl();
     if (prop.scope === 'ui') {
-      if (name === 'compare') this.form.show(this.state);
+      if (name === 'compare') {
+        this.form.show(this.state);
+        this.resetViews();
+      }
       if (name === 'compare' || name === 'eval_every') this.init();
       if (name === 'speed' && this.playing) this.sim.post('play', { steps_per_s: SPEED[value] });
       this.showViewControls();
