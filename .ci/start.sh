@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash .ci/setup.sh
 bash .ci/build-native.sh
-[ -f .ci/build-wasm.sh ] && bash .ci/build-wasm.sh
+bash .ci/build-wasm.sh
 bash .ci/build-web.sh
 echo "BN Lab native build ready: build/native/bnlab --help"
 echo "BN Lab single file: build/web-single/bnlab.html (opens from disk)"

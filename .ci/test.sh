@@ -7,5 +7,6 @@ bash .ci/build-native.sh
 echo "== native doctest suite (CTest)"
 ctest --test-dir build/native -j "$(nproc)" --output-on-failure
 echo "== browser tests (node --test, playwright-core, Chromium)"
+bash .ci/build-wasm.sh
 bash .ci/build-web.sh
 node --test --test-concurrency=1 tests/browser/

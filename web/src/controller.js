@@ -13,6 +13,7 @@ import { runEmbedded, snippets } from './embed.js';
 
 const $ = (id) => document.getElementById(id);
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
+const NORM_KINDS = ['bn', 'brn', 'gbn', 'ln', 'gn', 'in'];  // Layer::kind() of the normalizers
 
 export class Controller {
   constructor(buildInfo) {
@@ -60,8 +61,18 @@ export class Controller {
     return Object.fromEntries(IDX_PARTS.map((p) => [p, this.idxFiles[p]?.name ?? '']));
   }
 
+  // Worker settings: evaluation and probe rates, and which normalizer channel the histograms
+  // follow (the chosen layer's index among the normalizers of network A).
   settings() {
-    return { eval_every: this.state.eval_every, eval_examples: 1000, snapshot_ms: 100 };
+    const norms = this.normLayers();
+    return {
+      eval_every: this.state.eval_every, eval_examples: 1000, snapshot_ms: 100, heavy_every: this.state.probe_every,
+      measure_config: { hist_norm: Math.max(0, norms.indexOf(this.state.layer)), hist_channel: this.state.channel },
+    };
+  }
+
+  normLayers() {
+    return (this.info.a?.model?.layers ?? []).filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name);
   }
 
   async start() {
@@ -181,7 +192,7 @@ export class Controller {
         this.form.show(this.state);
         this.resetViews();
       }
-      if (name === 'compare' || name === 'eval_every') this.init();
+      if (name === 'compare' || name === 'eval_every' || name === 'probe_every') this.init();
       if (name === 'speed' && this.playing) this.sim.post('play', { steps_per_s: SPEED[value] });
       this.showViewControls();
       this.render();
@@ -301,10 +312,9 @@ export class Controller {
 
   fillLayers() {
     const sel = $('f-layer');
-    const names = new Set();
-    for (const info of Object.values(this.info)) for (const l of info.model?.layers ?? []) names.add(l.name);
-    const norms = [...names].filter((n) => /^(bn|gn|ln|in|norm|brn|gbn)\d/.test(n));
-    const all = norms.length ? norms : [...names];
+    const layers = Object.values(this.info).flatMap((info) => info.model?.layers ?? []);
+    const norms = [...new Set(layers.filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name))];
+    const all = norms.length ? norms : [...new Set(layers.map((l) => l.name))];
     if (!all.includes(this.state.layer)) all.unshift(this.state.layer);
     sel.replaceChildren(...all.map((n) => new Option(n, n, false, n === this.state.layer)));
   }
@@ -345,6 +355,7 @@ export class Controller {
         if (r.errors[name]) return;
         this.state[name] = r.state[name];
         this.saveUrl();
+        if (this.live()) this.sim.request('settings', { settings: { measure_config: this.settings().measure_config } }).catch((e) => this.coreError(e));
         this.resetViews();
         this.render();
       };

@@ -52,6 +52,8 @@ export const PROPS = [
   { name: 'speed', scope: 'ui', group: 'run', type: 'choice', def: 'max', label: 'Speed (steps/s)',
     choices: ['1', '5', '20', '100', 'max'] },
   { name: 'eval_every', scope: 'ui', group: 'run', type: 'int', def: 100, min: 10, max: 100000, label: 'Test every N steps' },
+  { name: 'probe_every', scope: 'ui', group: 'run', type: 'int', def: 50, min: 0, max: 100000,
+    label: 'ICS and landscape probes every N steps (0: off)' },
   { name: 'layer', scope: 'ui', group: 'view', type: 'string', def: 'bn1', label: 'Layer to inspect', pattern: /^[a-z]+[0-9]*$/,
     patternHelp: 'a layer name such as bn1' },
   { name: 'channel', scope: 'ui', group: 'view', type: 'int', def: 0, min: 0, max: 4095, label: 'Channel' },
