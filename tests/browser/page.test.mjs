@@ -46,7 +46,7 @@ test('a bad URL value shows its message next to the field, as text, and keeps th
   const page = await lab.open('?lr=abc&b.norm=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&batch_size=0&nonsense=1&dataset=shapes');
   await page.waitForSelector('#err-lr');
   assert.match(await page.textContent('#err-lr'), /lr: "abc" is not a number/);
-  assert.match(await page.textContent('#err-batch_size'), /outside 1 \.\. 1024/);
+  assert.match(await page.textContent('#err-batch_size'), /outside 1 \.\. 4096/);
   assert.match(await page.textContent('#err-norm'), /B: norm: "<img src=x onerror=alert\(1\)>" is not one of/);
   assert.equal(await page.locator('img').count(), 0, 'the value was not parsed as HTML');
   assert.match(await page.textContent('#banner'), /unknown setting "nonsense"/);

@@ -1,15 +1,14 @@
 // The one controller: it wires the DOM, the state and the simulation worker. Views never see the
 // worker; the worker never sees the DOM. Follow a Play press: play() -> sim.post('play') ->
 // worker trains -> onSnapshot -> history.add -> render() -> each panel's update().
-import { PROP, PROPS, fromQuery, toQuery, sideConfig, sideLabel } from './state.js';
+import { PROP, fromQuery, toQuery, sideConfig, sideLabel } from './state.js';
 import { Sim } from './sim.js';
 import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
 import { IDX_PARTS, fileBytes, mnistBytes, sortIdxFiles } from './data.js';
-import { download, metricsCsv, panelPng } from './export.js';
-import { kerasCode, pytorchCode } from './code.js';
-import { runEmbedded, snippets } from './embed.js';
+import { Takeaway } from './takeaway.js';
+import { runEmbedded } from './embed.js';
 
 const $ = (id) => document.getElementById(id);
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
@@ -37,7 +36,7 @@ export class Controller {
     this.wireToolbar();
     this.wireViewControls();
     this.wireLessons();
-    this.wireTakeaway();
+    this.takeaway = new Takeaway(this);
     this.wireIdx();
     this.form.show(this.state);
     this.showViewControls();
@@ -214,7 +213,7 @@ export class Controller {
     this.saveUrl();
     $('idx-files').hidden = state.dataset !== 'idx';
     this.resetViews();
-    this.init();
+    return this.init();
   }
 
   saveUrl() {
@@ -384,102 +383,6 @@ export class Controller {
       this.applyState(state);
       show();
     };
-  }
-
-  wireTakeaway() {
-    const msg = (t) => ($('takeaway-msg').textContent = t);
-    $('export-csv').onclick = () => download(`bnlab-metrics-seed${this.state.seed}.csv`, metricsCsv(this.history, this.labels()), 'text/csv');
-    $('export-png').onclick = () => {
-      const c = panelPng(this.panels.find((p) => p.id === 'loss'));
-      c.toBlob((b) => download('bnlab-loss.png', b));
-    };
-    for (const side of ['a', 'b']) {
-      $(`export-state-${side}`).onclick = async () => {
-        if (!this.sim || (side === 'b' && !this.state.compare)) return msg(side === 'b' ? 'Network B is off (Compare two networks).' : 'Nothing is running.');
-        try {
-          const r = await this.sim.request('save', { side });
-          download(`bnlab-state-${side}-step${this.history.sides[side]?.last?.step ?? 0}.json`, r.json, 'application/json');
-          msg(`Saved network ${side.toUpperCase()}.`);
-        } catch (e) { msg(e.message); }
-      };
-    }
-    $('load-state').onchange = async (e) => {
-      const file = e.target.files[0];
-      e.target.value = '';
-      if (file) await this.loadState(file, msg);
-    };
-    $('show-code').onclick = () => this.showCode('pytorch');
-    $('tab-pytorch').onclick = () => this.showCode('pytorch');
-    $('tab-keras').onclick = () => this.showCode('keras');
-    $('code-side').onchange = () => this.showCode(this.codeTab);
-    $('code-copy').onclick = () => navigator.clipboard?.writeText($('code-text').textContent);
-    $('code-close').onclick = () => $('code-dialog').close();
-    $('embed-code').onclick = () => {
-      $('embed-panels').value = this.state.panels || 'loss,accuracy';
-      this.showSnippet();
-      $('embed-dialog').showModal();
-    };
-    $('embed-panels').oninput = () => this.showSnippet();
-    $('embed-copy').onclick = () => navigator.clipboard?.writeText($('embed-text').value);
-    $('embed-close').onclick = () => $('embed-dialog').close();
-    $('copy-link').onclick = () => navigator.clipboard?.writeText(location.href).then(() => msg('Link copied: it reproduces this run (settings and seed).'), () => msg(location.href));
-  }
-
-  // A saved state carries its config: the page takes it over (so the link describes the run),
-  // rebuilds the sides, then the worker replaces A's weights and position with the saved ones.
-  async loadState(file, msg) {
-    let parsed;
-    try {
-      parsed = JSON.parse(await file.text());
-    } catch {
-      return msg(`${file.name} is not JSON.`);
-    }
-    const config = parsed?.config;
-    if (!config || typeof config !== 'object') return msg(`${file.name} has no "config": is it a BN Lab state file?`);
-    const query = new URLSearchParams();
-    for (const p of PROPS) if (p.scope !== 'ui' && config[p.name] !== undefined) query.set(p.name, String(config[p.name]));
-    const { state, errors } = fromQuery(query.toString(), { ...this.state, b: {} });
-    if (Object.keys(errors).length) return msg(`${file.name}: ${Object.values(errors).join('; ')}`);
-    state.compare = false;
-    this.applyState(state);
-    await this.readyPromise();
-    try {
-      const r = await this.sim.request('load', { side: 'a', json: JSON.stringify(parsed) });
-      msg(`Loaded ${file.name} into network A at step ${r.step}.`);
-    } catch (e) { msg(e.message); }
-  }
-
-  // Waits for the session that applyState started.
-  readyPromise() {
-    return new Promise((resolve) => {
-      const check = () => (this.info.a?.config ? resolve() : setTimeout(check, 50));
-      check();
-    });
-  }
-
-  showCode(tab) {
-    this.codeTab = tab;
-    const side = this.state.compare ? $('code-side').value : 'a';
-    const config = sideConfig(this.state, side);
-    let text;
-    try {
-      text = (tab === 'keras' ? kerasCode : pytorchCode)(config, this.info[side]);
-    } catch (e) {
-      text = `# ${e.message}`;
-    }
-    $('code-text').textContent = text;
-    $('tab-pytorch').setAttribute('aria-selected', String(tab === 'pytorch'));
-    $('tab-keras').setAttribute('aria-selected', String(tab === 'keras'));
-    if (!$('code-dialog').open) $('code-dialog').showModal();
-  }
-
-  showSnippet() {
-    const q = new URLSearchParams(toQuery({ ...this.state, embed: false, panels: '' }));
-    const panels = $('embed-panels').value.replace(/[^a-z,]/g, '');
-    if (panels) q.set('panels', panels);
-    const s = snippets(location.href, q.toString());
-    $('embed-text').value = s.element;
-    $('embed-iframe').value = s.iframe;
   }
 
   wireIdx() {
