@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { root, needsWasm } from './helpers.mjs';
-import { PROPS, defaults, fromQuery, toQuery, sideConfig } from '../../web/src/state.js';
+import { PROP, PROPS, defaults, fromQuery, toQuery, sideConfig } from '../../web/src/state.js';
+import { PRESETS } from '../../web/src/code.js';
 
 test('every run setting of the page is an option of the core, with its kind, choices and range', { skip: needsWasm }, async () => {
   const { loadBnlab } = await import(pathToFileURL(path.join(root, 'build/wasm/bnlab.mjs')).href);
@@ -24,6 +25,9 @@ test('every run setting of the page is an option of the core, with its kind, cho
     if (p.type === 'bool') assert.equal(o.type, 'bool', p.name);
     assert.equal(p.def, o.default, `${p.name} default`);
   }
+  // The presets the page offers and writes code for are the core's.
+  assert.deepEqual(Object.fromEntries(lab.presets().map((p) => [p.name, p.spec])), PRESETS);
+  assert.deepEqual(PROP.model.suggest, Object.keys(PRESETS));
   // The core accepts the page's default config for both sides.
   const data = await lab.loadData({ dataset: 'shapes', seed: 1 });
   for (const side of ['a', 'b']) lab.createSimulation({ ...sideConfig(defaults(), side), dataset: 'shapes' }, data).dispose();

@@ -19,9 +19,14 @@ export function parseSpec(spec) {
   return items;
 }
 
-// The presets whose spec the page knows without asking the core (REFERENCE_CNN.md); the core's
-// SideInfo gives the spec of any other.
-const KNOWN = { 'ref-cnn': 'conv8-bn-relu-pool2 conv16-bn-relu-pool2 fc64-bn-relu fc', 'ref-cnn-nobn': 'conv8-relu-pool2 conv16-relu-pool2 fc64-relu fc' };
+// The presets of core/spec.cpp (a browser test checks them against the core's list).
+export const PRESETS = {
+  'ref-cnn': 'conv8-bn-relu-pool2 conv16-bn-relu-pool2 fc64-bn-relu fc',
+  'ref-cnn-nobn': 'conv8-relu-pool2 conv16-relu-pool2 fc64-relu fc',
+  mlp: 'fc100-bn-sigmoid fc100-bn-sigmoid fc100-bn-sigmoid fc',
+  'small-cnn': 'conv4-bn-relu-pool2 conv8-bn-relu-pool2 fc',
+  'deep-cnn': 'conv8-bn-relu conv8-bn-relu-pool2 conv16-bn-relu conv16-bn-relu-pool2 fc64-bn-relu fc',
+};
 
 // Normalizers move behind the activation that follows them when placement is "after".
 function placed(items, placement) {
@@ -56,15 +61,14 @@ function walk(items, inputShape, numClasses, emit) {
   }
 }
 
-function specOf(config, info) {
-  return info?.model?.spec ?? KNOWN[config.model] ?? (/^[a-z]+(-[a-z]+)*$/.test(config.model) && !/conv|fc/.test(config.model) ? null : config.model);
+function specOf(config) {
+  return PRESETS[config.model] ?? config.model;
 }
 
 const pyFloat = (v) => (Number.isInteger(v) ? v.toFixed(1) : String(v));
 
 export function pytorchCode(config, info) {
-  const spec = specOf(config, info);
-  if (!spec) return `# The spec of preset "${config.model}" is not known to the page; write it as a spec to see code.`;
+  const spec = specOf(config);
   const items = placed(parseSpec(spec), config.placement);
   const shape = info?.dataset?.image_shape ?? [1, 28, 28];
   const classes = info?.dataset?.num_classes ?? 10;
@@ -100,9 +104,14 @@ export function pytorchCode(config, info) {
   const sched = config.schedule === 'step'
     ? `\nscheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=${config.step_size}, gamma=${config.step_gamma})  # call scheduler.step() after every batch`
     : config.schedule === 'cosine' ? `\nscheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=${config.steps})  # call scheduler.step() after every batch` : '';
-  const init = config.init === 'torch' ? '# init "torch": PyTorch\'s default initialization, nothing to do'
-    : config.init === 'gaussian' ? `for m in model.modules():\n    if isinstance(m, (nn.Conv2d, nn.Linear)):\n        nn.init.normal_(m.weight, std=${config.init_std})`
-      : `for m in model.modules():\n    if isinstance(m, (nn.Conv2d, nn.Linear)):\n        nn.init.${config.init === 'xavier' ? 'xavier_normal_(m.weight' : "kaiming_normal_(m.weight, nonlinearity='relu'"})${config.init_scale !== 1 ? `\n        with torch.no_grad():\n            m.weight *= ${config.init_scale}  # init_scale` : ''}`;
+  // As core/model.cpp draws them: conv and fc weights from the chosen distribution times
+  // init_scale, biases zero (init "torch": PyTorch's own uniform init of both, times init_scale).
+  const scale = config.init_scale !== 1 ? `\n        with torch.no_grad():\n            m.weight *= ${config.init_scale}  # init_scale` : '';
+  const draw = config.init === 'gaussian' ? `nn.init.normal_(m.weight, std=${config.init_std})`
+    : config.init === 'xavier' ? 'nn.init.xavier_normal_(m.weight)' : "nn.init.kaiming_normal_(m.weight, nonlinearity='relu')";
+  const init = config.init === 'torch'
+    ? (config.init_scale !== 1 ? `for m in model.modules():\n    if isinstance(m, (nn.Conv2d, nn.Linear)):\n        with torch.no_grad():\n            m.weight *= ${config.init_scale}\n            m.bias *= ${config.init_scale}  # init_scale` : "# init \"torch\": PyTorch's default initialization")
+    : `for m in model.modules():\n    if isinstance(m, (nn.Conv2d, nn.Linear)):\n        ${draw}\n        nn.init.zeros_(m.bias)${config.init === 'gaussian' ? '' : scale}`;
   return `import torch
 import torch.nn as nn
 
@@ -129,8 +138,7 @@ def train_step(x, y):  # x: (${config.batch_size}, ${shape.join(', ')}) float, y
 }
 
 export function kerasCode(config, info) {
-  const spec = specOf(config, info);
-  if (!spec) return `# The spec of preset "${config.model}" is not known to the page; write it as a spec to see code.`;
+  const spec = specOf(config);
   const items = placed(parseSpec(spec), config.placement);
   const shape = info?.dataset?.image_shape ?? [1, 28, 28];
   const classes = info?.dataset?.num_classes ?? 10;

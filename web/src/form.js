@@ -59,6 +59,15 @@ export class SettingsForm {
       el.autocomplete = 'off';
       el.spellcheck = false;
       if (side === 'b') el.placeholder = 'same as A';
+      if (p.suggest) {
+        el.setAttribute('list', `list-${p.name}`);
+        if (!document.getElementById(`list-${p.name}`)) {
+          const list = document.createElement('datalist');
+          list.id = `list-${p.name}`;
+          list.append(...p.suggest.map((v) => new Option(v, v)));
+          this.form.append(list);
+        }
+      }
     }
     el.id = side === 'b' ? `f-b-${p.name}` : `f-${p.name}`;
     el.name = key;

@@ -11,7 +11,8 @@
 export const PROPS = [
   // Model.
   { name: 'model', scope: 'net', group: 'model', type: 'string', def: 'ref-cnn', label: 'Model (preset or spec)',
-    pattern: /^[a-z0-9 \-]{1,200}$/, patternHelp: 'a preset name or a spec such as "conv8-bn-relu-pool2 fc"' },
+    pattern: /^[a-z0-9 \-]{1,200}$/, patternHelp: 'a preset name or a spec such as "conv8-bn-relu-pool2 fc"',
+    suggest: ['ref-cnn', 'ref-cnn-nobn', 'mlp', 'small-cnn', 'deep-cnn'] },
   { name: 'norm', scope: 'net', group: 'model', type: 'choice', def: 'batch', label: 'Normalizer',
     choices: ['none', 'batch', 'layer', 'group', 'instance', 'renorm', 'ghost'] },
   { name: 'placement', scope: 'net', group: 'model', type: 'choice', def: 'before', label: 'Placement (vs activation)',
