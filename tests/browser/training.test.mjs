@@ -110,7 +110,7 @@ test('an exported state loads back and continues from its step', { skip: needsWa
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-state-a')]);
   const file = await download.path();
   const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
-  assert.equal(saved.config.lr, 0.07);
+  assert.equal(Math.fround(saved.config.lr), Math.fround(0.07));
 
   const fresh = await lab.open('?dataset=shapes');
   await ready(fresh);

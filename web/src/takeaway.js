@@ -64,7 +64,10 @@ export class Takeaway {
     if (!config || typeof config !== 'object') return msg(`${file.name} has no "config": is it a BN Lab state file?`);
     if (!this.c.sim) return msg('Nothing can run: the simulation module is missing.');
     const query = new URLSearchParams();
-    for (const p of PROPS) if (p.scope !== 'ui' && config[p.name] !== undefined) query.set(p.name, String(config[p.name]));
+    for (const p of PROPS) {
+      const v = config[p.name];
+      if (p.scope !== 'ui' && v !== undefined) query.set(p.name, p.type === 'float' && typeof v === 'number' ? shortestFloat32(v) : String(v));
+    }
     const { state, errors } = fromQuery(query.toString(), { ...this.c.state, b: {} });
     if (Object.keys(errors).length) return msg(`${file.name}: ${Object.values(errors).join('; ')}`);
     state.compare = false;
@@ -100,4 +103,14 @@ export class Takeaway {
     $('embed-text').value = s.element;
     $('embed-iframe').value = s.iframe;
   }
+}
+
+// The core keeps options as float32 and writes them with nine digits (0.0700000003): the
+// shortest decimal that is the same float32 (0.07) is what a learner typed.
+export function shortestFloat32(v) {
+  for (let digits = 1; digits < 10; digits++) {
+    const text = String(Number(v.toPrecision(digits)));
+    if (Math.fround(Number(text)) === Math.fround(v)) return text;
+  }
+  return String(v);
 }
