@@ -14,11 +14,19 @@ const $ = (id) => document.getElementById(id);
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
 const NORM_KINDS = ['bn', 'brn', 'gbn', 'ln', 'gn', 'in'];  // Layer::kind() of the normalizers
 
+// A link that names a lesson and no run setting (?lesson=high-lr) opens the lesson's experiment.
+function lessonLink(state, query) {
+  const el = state.lesson && document.getElementById(`lesson-${state.lesson}`);
+  const names = [...new URLSearchParams(query).keys()];
+  if (!el || names.some((n) => PROP[n.replace(/^b\./, '')]?.scope !== 'ui')) return state;
+  return { ...fromQuery(el.dataset.preset).state, ...Object.fromEntries(names.map((n) => [n, state[n]])) };
+}
+
 export class Controller {
   constructor(buildInfo) {
     this.buildInfo = buildInfo;
     const { state, errors } = fromQuery(location.search);
-    this.state = state;
+    this.state = lessonLink(state, location.search);
     this.history = new History();
     this.playing = false;
     this.info = {};        // SideInfo per side, from the worker's `ready`

@@ -3,7 +3,9 @@
 // the table's parseValue; a refused entry shows its message next to the field and changes nothing.
 import { PROPS, parseValue } from './state.js';
 
-const GROUPS = { model: 'Model', norm: 'Normalizer', optim: 'Optimizer', data: 'Data (shared)', run: 'Run' };
+// In display order; the normalizer's finer settings sit in a closed <details> until needed.
+const GROUPS = { model: 'Model', optim: 'Optimizer', data: 'Data (shared)', norm: 'Normalizer details', run: 'Run' };
+const FOLDED = ['norm'];
 
 export class SettingsForm {
   // onChange(name, value, side): side 'a' or 'b'; value undefined clears B's override.
@@ -20,7 +22,15 @@ export class SettingsForm {
       fs.append(legend);
       if (props.some((p) => p.scope === 'net')) fs.append(headerRow());
       for (const p of props) fs.append(this.row(p));
-      form.append(fs);
+      if (FOLDED.includes(group)) {
+        const details = document.createElement('details');
+        details.dataset.group = group;
+        const summary = document.createElement('summary');
+        summary.textContent = `${title} (BN momentum, eps, affine, GroupNorm groups, ...)`;
+        legend.classList.add('visually-hidden');
+        details.append(summary, fs);
+        form.append(details);
+      } else form.append(fs);
     }
     form.addEventListener('submit', (e) => e.preventDefault());
   }
@@ -104,6 +114,9 @@ export class SettingsForm {
     }
     for (const out of this.form.querySelectorAll('.field-error')) out.textContent = '';
     this.form.classList.toggle('compare', state.compare);
+    for (const d of this.form.querySelectorAll('details')) {
+      if (PROPS.some((p) => p.group === d.dataset.group && (state[p.name] !== p.def || p.name in state.b))) d.open = true;
+    }
   }
 
   // A message next to the field; text only (never parsed as HTML).
@@ -112,6 +125,7 @@ export class SettingsForm {
     const out = document.getElementById(`err-${name}`);
     if (!out) return false;
     out.textContent = message ? (key.startsWith('b.') ? `B: ${message}` : message) : '';
+    if (message) out.closest('details')?.setAttribute('open', '');
     this.inputs[key]?.setAttribute('aria-invalid', message ? 'true' : 'false');
     return true;
   }
