@@ -142,7 +142,7 @@ export class Controller {
   // The core's message names the option it refuses: show it next to that field.
   coreError(e) {
     const message = e.message ?? String(e);
-    const m = /option '([a-z_]+)'/.exec(message);
+    const m = /option '?([a-z_]+)'?/.exec(message) ?? (/^model spec/.test(message) ? [, 'model'] : null);
     const key = m && PROP[m[1]] ? (e.side === 'b' ? `b.${m[1]}` : m[1]) : null;
     if (!(key && this.form.error(key, message))) this.banner(message);
     this.setStatus(`Not running: ${message}`);
