@@ -137,6 +137,10 @@ export class Controller {
     this.banner('');
     this.setStatus('Ready. Press Play (Space) or Step (s).');
     this.sim.post('evaluate');
+    if (this.playWhenReady) {
+      this.playWhenReady = false;
+      this.play();
+    }
   }
 
   // The core's message names the option it refuses: show it next to that field.
@@ -165,6 +169,12 @@ export class Controller {
   }
 
   play() {
+    // Pressed before the networks are built: start as soon as they are.
+    if (this.sim && !this.live()) {
+      this.playWhenReady = true;
+      this.setStatus('Building the networks; training starts when they are ready...');
+      return;
+    }
     if (!this.live() || this.playing) return;
     this.playing = true;
     this.sim.post('play', { steps_per_s: SPEED[this.state.speed] });
@@ -172,6 +182,7 @@ export class Controller {
   }
 
   pause() {
+    this.playWhenReady = false;
     if (!this.sim || !this.playing) return;
     this.playing = false;
     this.sim.post('pause');
@@ -309,6 +320,9 @@ export class Controller {
     const chosen = this.state.panels ? this.state.panels.split(',') : null;
     const lesson = this.lessonEl(this.state.lesson);
     const hot = lesson?.dataset.panels.split(',') ?? [];
+    // The layer/channel/image choice matters only to some panels; embedded without them, it hides.
+    $('panels').querySelector('.view-controls').hidden = Boolean(this.state.embed && chosen &&
+      !chosen.some((id) => ['bnstats', 'histogram', 'gammabeta', 'ics', 'features'].includes(id)));
     for (const p of this.panels) {
       p.el.hidden = this.state.embed && chosen ? !chosen.includes(p.id) : false;
       p.el.classList.toggle('highlight', hot.includes(p.id));

@@ -65,13 +65,21 @@ export class SideHistory {
     this.last = snap;
   }
 
+  // The newest entry of a measurement, also one that only some snapshots carry (the probes).
+  latest(name) {
+    if (this.last?.measure?.[name]) return this.last.measure[name];
+    for (let i = this.measureRows.length - 1; i >= 0; i--) if (this.measureRows[i][name]) return this.measureRows[i][name];
+    return undefined;
+  }
+
   // One scalar of a measurement over time: pick(entry) -> number.
   measureSeries(name, pick = (m) => m.data[0]) {
     const xs = [], ys = [];
     for (let i = 0; i < this.measureRows.length; i++) {
       const m = this.measureRows[i][name];
       if (!m) continue;
-      xs.push(this.measureSteps[i]);
+      // An entry's own step (the probes are measured before the step they name) over the row's.
+      xs.push(m.step ?? this.measureSteps[i]);
       ys.push(pick(m));
     }
     return [xs, ys];

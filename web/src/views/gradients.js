@@ -109,36 +109,53 @@ export class IcsPanel extends Panel {
 // with the most layers below it).
 function icsLayer(history, view) {
   for (const s of view.sides) {
-    const layers = history.sides[s]?.last?.measure?.[ICS_L2]?.layers;
+    const layers = history.sides[s]?.latest(ICS_L2)?.layers;
     if (layers?.length) return layers.includes(view.layer) ? view.layer : layers.at(-1);
   }
   return view.layer;
 }
 
+// SCIENCE.md 5, three small charts: the loss range along the gradient (a band per side), the
+// gradient predictiveness and the effective beta-smoothness.
 export class LandscapePanel extends Panel {
   constructor(parent) {
     super(parent, 'landscape', 'Loss landscape probes',
       'Along the gradient, for steps of 0.5x to 4x the learning rate (Santurkar et al.): the range of the loss, how much the gradient changes, and the effective beta-smoothness. Smaller is smoother.');
   }
   reset(view) {
-    this.chart?.plot.destroy();
-    this.chart?.resizer.disconnect();
+    for (const c of this.charts ?? []) {
+      c.plot.destroy();
+      c.resizer.disconnect();
+    }
     this.body.replaceChildren();
-    const names = ['loss min', 'loss max', 'gradient change', 'beta-smoothness'];
-    this.chart = new LineChart(this.body, {
-      yLabel: 'value', logY: true,
-      series: view.sides.flatMap((s) => names.map((n, k) => ({ label: `${n} ${view.labels[s]}`, color: COLORS[s], dash: [[], [2, 2], [6, 3], [10, 3, 2, 3]][k], width: k === 3 ? 2.5 : 1.5 }))),
-    });
+    const chart = (yLabel, series, extra = {}) => {
+      const el = document.createElement('div');
+      this.body.append(el);
+      return new LineChart(el, { yLabel, series, height: 130, logY: true, ...extra });
+    };
+    this.charts = [
+      chart('loss range', view.sides.flatMap((s) => [
+        { label: `max ${view.labels[s]}`, color: COLORS[s], width: 1 }, { label: `min ${view.labels[s]}`, color: COLORS[s], width: 1 }]),
+      { bands: view.sides.map((s, i) => [2 * i + 1, 2 * i + 2, COLORS[s] + '33']) }),
+      chart('grad change', view.sides.map((s) => ({ label: `gradient predictiveness ${view.labels[s]}`, color: COLORS[s] }))),
+      chart('beta', view.sides.map((s) => ({ label: `beta-smoothness ${view.labels[s]}`, color: COLORS[s] }))),
+    ];
     this.summary('No steps yet.');
   }
   update(history, view) {
-    const picks = [[LANDSCAPE_LOSS, (m) => m.loss_min], [LANDSCAPE_LOSS, (m) => m.loss_max],
-      [LANDSCAPE_GRAD, (m) => m.predictiveness], [LANDSCAPE_GRAD, (m) => m.beta_smoothness]];
-    const cols = view.sides.flatMap((s) => picks.map(([n, pick]) => history.sides[s]?.measureSeries(n, pick) ?? [[], []]));
-    const { x, ys } = alignX(cols);
-    this.chart.update(x, ys.map((y) => y.map((v) => (v > 0 ? v : null))));
-    this.missing(x.length ? '' : `Landscape probes: ${NOT_YET}`);
-    const k = picks.length;
-    this.summary(x.length ? view.sides.map((s, i) => `${view.labels[s]}: loss ${fmt(lastOf(ys[k * i]))} to ${fmt(lastOf(ys[k * i + 1]))}, gradient change ${fmt(lastOf(ys[k * i + 2]))}, beta ${fmt(lastOf(ys[k * i + 3]))}`).join('. ') : '');
+    const series = (name, pick) => view.sides.map((s) => history.sides[s]?.measureSeries(name, pick) ?? [[], []]);
+    const positive = ({ x, ys }) => [x, ys.map((y) => y.map((v) => (v > 0 ? v : null)))];
+    const range = alignX(view.sides.flatMap((s, i) => [series(LANDSCAPE_LOSS, (m) => m.loss_max)[i], series(LANDSCAPE_LOSS, (m) => m.loss_min)[i]]));
+    const grad = alignX(series(LANDSCAPE_GRAD, (m) => m.predictiveness));
+    const beta = alignX(series(LANDSCAPE_GRAD, (m) => m.beta_smoothness));
+    this.charts[0].update(...positive(range));
+    this.charts[1].update(...positive(grad));
+    this.charts[2].update(...positive(beta));
+    this.missing(range.x.length ? '' : `Landscape probes: ${NOT_YET} They are taken every "probe" steps (Run settings).`);
+    this.summary(range.x.length ? view.sides.map((s, i) => `${view.labels[s]}: loss ${fmt(lastOf(range.ys[2 * i + 1]))} to ${fmt(lastOf(range.ys[2 * i]))}, gradient change ${fmt(lastOf(grad.ys[i]))}, beta-smoothness ${fmt(lastOf(beta.ys[i]))}`).join('. ') : '');
+  }
+
+  canvas() {
+    return this.charts?.[0].canvas();
   }
 }

@@ -68,15 +68,15 @@ export class BnStatsPanel extends Panel {
 export class HistogramPanel extends Panel {
   constructor(parent) {
     super(parent, 'histogram', 'Distribution before and after the normalizer',
-      'Histogram of the chosen channel over the last training batch: its input (outline) and output (filled).');
+      'Histogram (density) of one channel over the last training batch: its input (outline) and output (filled).');
   }
   reset(view) {
     this.body.replaceChildren();
     this.canvases = {};
     for (const s of view.sides) {
       const c = document.createElement('canvas');
-      c.width = 320;
-      c.height = 140;
+      c.width = Math.max(320, this.body.clientWidth || 320);
+      c.height = 150;
       c.className = 'hist';
       c.dataset.side = s;
       this.body.append(c);
@@ -123,7 +123,10 @@ function drawHistograms(canvas, [hin, hout], color, label) {
   const hs = [hin, hout].filter(Boolean);
   if (!hs.length) return;
   const lo = Math.min(...hs.map((h) => h.lo ?? 0)), hi = Math.max(...hs.map((h) => h.hi ?? h.data.length));
-  const peak = Math.max(...hs.map((h) => Math.max(...h.data)), 1e-9);
+  // Heights are densities (fraction per unit of x), so that histograms of different ranges
+  // compare: each encloses an area of 1.
+  const width = (h) => ((h.hi ?? h.data.length) - (h.lo ?? 0)) / h.data.length || 1;
+  const peak = Math.max(...hs.map((h) => Math.max(...h.data) / width(h)), 1e-9);
   const xOf = (v) => pad + ((v - lo) / (hi - lo || 1)) * (W - 2 * pad);
   for (const [h, filled] of [[hout, true], [hin, false]]) {
     if (!h) continue;
@@ -131,7 +134,7 @@ function drawHistograms(canvas, [hin, hout], color, label) {
     ctx.beginPath();
     ctx.moveTo(xOf(hlo), H - pad);
     for (let i = 0; i < n; i++) {
-      const y = H - pad - (h.data[i] / peak) * (H - 2 * pad - 6);
+      const y = H - pad - (h.data[i] / width(h) / peak) * (H - 2 * pad - 6);
       ctx.lineTo(xOf(hlo + (i * (hhi - hlo)) / n), y);
       ctx.lineTo(xOf(hlo + ((i + 1) * (hhi - hlo)) / n), y);
     }
@@ -148,6 +151,8 @@ function drawHistograms(canvas, [hin, hout], color, label) {
     }
   }
   ctx.fillStyle = '#444';
+  const key = 'outline: input   filled: output';
+  ctx.fillText(key, W - ctx.measureText(key).width - 4, 12);
   ctx.fillText(fmt(lo), pad, H - 4);
   const t = fmt(hi);
   ctx.fillText(t, W - pad - ctx.measureText(t).width, H - 4);
