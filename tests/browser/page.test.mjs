@@ -137,7 +137,12 @@ test('keyboard: every control is reachable and labelled; Space plays, r resets',
 test('axe-core finds no serious or critical accessibility violation', async () => {
   const page = await lab.open('?dataset=shapes&lesson=transform');
   await page.waitForSelector('#panel-grid .panel');
-  if (hasWasm) await ready(page);
+  if (hasWasm) {
+    // With data in every panel (tables, legends, histograms), not only the empty page.
+    await ready(page);
+    await page.click('#step10');
+    await page.waitForFunction(() => document.querySelector('#c-step').textContent === '10', null, { timeout: 30000 });
+  }
   const axe = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   await page.addScriptTag({ content: axe });
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));

@@ -73,7 +73,7 @@ export class Controller {
   settings() {
     const norms = this.normLayers();
     return {
-      eval_every: this.state.eval_every, eval_examples: 1000, snapshot_ms: 100, heavy_every: this.state.probe_every,
+      eval_every: this.state.eval_every, eval_examples: 1000, snapshot_ms: 200, heavy_every: this.state.probe_every,
       measure_config: { hist_norm: Math.max(0, norms.indexOf(this.state.layer)), hist_channel: this.state.channel },
     };
   }

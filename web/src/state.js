@@ -162,5 +162,7 @@ export function sideLabel(state, side) {
   const diff = differences(state);
   if (diff.length === 0) return side.toUpperCase();
   const c = sideConfig(state, side);
-  return diff.map((n) => (n === 'norm' ? (c.norm === 'none' ? 'no norm' : `${c.norm} norm`) : `${n} ${c[n]}`)).join(', ');
+  const words = (n) => (n === 'norm' ? (c.norm === 'none' ? 'no norm' : `${c.norm} norm`)
+    : PROP[n].type === 'bool' ? `${n} ${c[n] ? 'on' : 'off'}` : `${n} ${c[n]}`);
+  return diff.map(words).join(', ');
 }
