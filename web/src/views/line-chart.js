@@ -2,6 +2,9 @@
 // update(x, ys) takes one x array and one y array per series (null: a gap).
 import uPlot from 'uplot';
 
+// Tick steps for x axes that count steps or channels: whole numbers only.
+const WHOLE = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7].map((p) => m * p)).sort((a, b) => a - b);
+
 export class LineChart {
   // series: [{label, color, dash?, width?}]; bands: [[upperIndex, lowerIndex, fill]] (1-based
   // series indices, as uPlot counts them); logY: log scale for values that span decades.
@@ -18,7 +21,7 @@ export class LineChart {
         y: logY ? { distr: 3 } : yRange ? { range: yRange } : {},
       },
       axes: [
-        { label: xLabel, size: 36, labelSize: 18, stroke: '#444', grid: { stroke: '#e4e4e4' } },
+        { label: xLabel, size: 36, labelSize: 18, stroke: '#444', grid: { stroke: '#e4e4e4' }, incrs: WHOLE },
         { label: yLabel, size: 52, labelSize: 18, stroke: '#444', grid: { stroke: '#e4e4e4' } },
       ],
       series: [
