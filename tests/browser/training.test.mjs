@@ -83,7 +83,7 @@ test('a run that diverges says so and the other side keeps going', { skip: needs
   assert.equal(last.a.diverged_at, -1);
 });
 
-test('your own IDX files, dropped or picked, train', { skip: needsWasm }, async () => {
+test('your own IDX files, picked one by one, train', { skip: needsWasm }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bnlab-idx-'));
   const files = idxFiles(dir, 200);
   const page = await lab.open('?dataset=idx&compare=false');
@@ -99,6 +99,25 @@ test('your own IDX files, dropped or picked, train', { skip: needsWasm }, async 
   const info = await page.evaluate(() => window.bnlab.info.a.dataset);
   assert.equal(info.train_size, 200);
   assert.equal((await losses(page, 'a')).length, 10);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('IDX files dropped anywhere on the page become the dataset and train', { skip: needsWasm }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bnlab-idx-'));
+  const files = idxFiles(dir, 120);
+  const page = await lab.open('?dataset=shapes&compare=false');
+  await ready(page);
+  const payload = Object.entries(files).map(([name, p]) => ({ name: `${name}.idx`, bytes: [...fs.readFileSync(p)] }));
+  await page.evaluate((payload) => {
+    const dt = new DataTransfer();
+    for (const f of payload) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+    document.querySelector('#panels').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, payload);
+  await page.waitForFunction(() => window.bnlab.info.a?.dataset?.train_size === 120, null, { timeout: 30000 });
+  assert.equal(await page.inputValue('#f-dataset'), 'idx');
+  assert.match(page.url(), /dataset=idx/);
+  await page.click('#step1');
+  await stepIs(page, 1);
   fs.rmSync(dir, { recursive: true });
 });
 

@@ -424,14 +424,32 @@ export class Controller {
         take([]);
       };
     }
+    // IDX files dropped anywhere on the page: the dataset becomes "your own files".
     const zone = $('dropzone');
-    zone.ondragover = (e) => { e.preventDefault(); zone.classList.add('over'); };
-    zone.ondragleave = () => zone.classList.remove('over');
-    zone.ondrop = (e) => {
+    document.addEventListener('dragover', (e) => {
+      if (![...e.dataTransfer.types].includes('Files')) return;
+      e.preventDefault();
+      zone.classList.add('over');
+    });
+    document.addEventListener('dragleave', () => zone.classList.remove('over'));
+    document.addEventListener('drop', (e) => {
+      if (!e.dataTransfer.files.length) return;
       e.preventDefault();
       zone.classList.remove('over');
-      take([...e.dataTransfer.files]);
-    };
+      const files = [...e.dataTransfer.files];
+      if (!Object.keys(sortIdxFiles(files)).length) {
+        $('err-idx').textContent = `Not IDX files (names must say train or test, images or labels): ${files.map((f) => f.name).join(', ')}`;
+        $('idx-files').hidden = false;
+        return;
+      }
+      if (this.state.dataset !== 'idx') {
+        Object.assign(this.idxFiles, sortIdxFiles(files));
+        this.form.show(Object.assign(this.state, { dataset: 'idx' }));
+        this.saveUrl();
+        $('idx-files').hidden = false;
+        take([]);
+      } else take(files);
+    });
   }
 
   embed() {
