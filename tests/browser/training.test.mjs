@@ -48,6 +48,24 @@ test('Play advances the step counter and the charts; Pause stops both', { skip: 
   assert.deepEqual(page.problems, []);
 });
 
+test('metrics CSV and a chart PNG download', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes&eval_every=10');
+  await ready(page);
+  await page.click('#step10');
+  await stepIs(page, 10);
+  await page.waitForFunction(() => window.bnlab.history.sides.a.evals.some((e) => e.step === 10));
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const lines = fs.readFileSync(await csv.path(), 'utf8').trim().split('\n');
+  assert.match(lines[0], /^side,label,step,batch_loss,batch_accuracy,lr,test_loss_eval/);
+  assert.equal(lines.filter((l) => l.startsWith('a,')).length, 11, 'steps 1..10 and the evaluation at step 0');
+  const step10 = lines.find((l) => /^a,[^,]*,10,/.test(l)).split(',');
+  assert.ok(Number(step10[3]) > 0 && step10[6] !== '', 'loss and the test evaluation at step 10');
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-png="accuracy"]')]);
+  const bytes = fs.readFileSync(await png.path());
+  assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  assert.ok(bytes.length > 5000, `${bytes.length} bytes`);
+});
+
 test('the same URL reproduces the same run (config and seed)', { skip: needsWasm }, async () => {
   const query = '?dataset=shapes&seed=42&lr=0.1&b.norm=group';
   const runs = [];

@@ -13,7 +13,11 @@ export class Takeaway {
     this.codeTab = 'pytorch';
     const msg = (t) => ($('takeaway-msg').textContent = t);
     $('export-csv').onclick = () => download(`bnlab-metrics-seed${this.c.state.seed}.csv`, metricsCsv(this.c.history, this.c.labels()), 'text/csv');
-    $('export-png').onclick = () => panelPng(this.c.panels.find((p) => p.id === 'loss')).toBlob((b) => download('bnlab-loss.png', b));
+    $('export-png').onclick = () => this.png('loss', msg);
+    $('panel-grid').addEventListener('click', (e) => {
+      const id = e.target.closest('[data-png]')?.dataset.png;
+      if (id) this.png(id, msg);
+    });
     for (const side of ['a', 'b']) $(`export-state-${side}`).onclick = () => this.saveState(side, msg);
     $('load-state').onchange = async (e) => {
       const file = e.target.files[0];
@@ -36,6 +40,12 @@ export class Takeaway {
     $('embed-close').onclick = () => $('embed-dialog').close();
     $('copy-link').onclick = () => navigator.clipboard?.writeText(location.href)
       .then(() => msg('Link copied: it reproduces this run (settings and seed).'), () => msg(location.href));
+  }
+
+  png(id, msg) {
+    const canvas = panelPng(this.c.panels.find((p) => p.id === id));
+    if (!canvas) return msg('That panel has no chart yet.');
+    canvas.toBlob((b) => download(`bnlab-${id}-step${this.c.history.sides.a?.last?.step ?? 0}.png`, b));
   }
 
   async saveState(side, msg) {

@@ -14,9 +14,18 @@ export class Panel {
     this.el.className = 'panel';
     this.el.dataset.panel = id;
     this.el.setAttribute('aria-labelledby', `panel-${id}-title`);
+    const head = document.createElement('div');
+    head.className = 'panel-head';
     const h = document.createElement('h3');
     h.id = `panel-${id}-title`;
     h.textContent = title;
+    const png = document.createElement('button');
+    png.type = 'button';
+    png.className = 'png';
+    png.dataset.png = id;
+    png.textContent = 'PNG';
+    png.setAttribute('aria-label', `Download the chart "${title}" as PNG`);
+    head.append(h, png);
     const p = document.createElement('p');
     p.className = 'help';
     p.textContent = help;
@@ -29,7 +38,7 @@ export class Panel {
     this.note.hidden = true;
     this.summaryEl = document.createElement('p');
     this.summaryEl.className = 'summary';
-    this.el.append(h, p, this.body, this.note, this.summaryEl);
+    this.el.append(head, p, this.body, this.note, this.summaryEl);
     parent.append(this.el);
   }
 
