@@ -26,7 +26,7 @@ export function metricsCsv(history, labels) {
 export function panelPng(panel) {
   const src = panel.canvas();
   if (!src) return null;
-  const legend = [...panel.el.querySelectorAll('.u-legend .u-series')].slice(1).map((s) => ({
+  const legend = [...panel.el.querySelectorAll('.u-legend .u-series')].map((s) => ({
     text: s.querySelector('.u-label')?.textContent ?? '',
     color: s.querySelector('.u-marker')?.style.borderColor || '#000',
   }));

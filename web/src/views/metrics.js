@@ -21,14 +21,14 @@ class SidesChartPanel extends Panel {
 // Batch loss (smoothed, as every training curve is shown) and test loss, per side.
 export class LossPanel extends SidesChartPanel {
   constructor(parent) {
-    super(parent, 'loss', 'Loss', 'Training loss of each mini-batch (smoothed) and test loss in eval mode (dots), cross-entropy.');
+    super(parent, 'loss', 'Loss', 'Cross-entropy: of each training mini-batch (solid, smoothed) and of the test set in eval mode (dashed, with dots).');
   }
   chartOptions(view) {
     return {
       yLabel: 'loss', logY: true,
       series: view.sides.flatMap((s) => [
         { label: `train ${view.labels[s]}`, color: COLORS[s] },
-        { label: `test ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true },
+        { label: `test ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true, spanGaps: true },
       ]),
     };
   }
@@ -42,14 +42,14 @@ export class LossPanel extends SidesChartPanel {
 
 export class AccuracyPanel extends SidesChartPanel {
   constructor(parent) {
-    super(parent, 'accuracy', 'Accuracy', 'Fraction classified correctly: each training mini-batch (smoothed) and the test set in eval mode (dots).');
+    super(parent, 'accuracy', 'Accuracy', 'Fraction classified correctly: each training mini-batch (solid, smoothed) and the test set in eval mode (dashed, with dots).');
   }
   chartOptions(view) {
     return {
       yLabel: 'accuracy', yRange: [0, 1],
       series: view.sides.flatMap((s) => [
         { label: `train ${view.labels[s]}`, color: COLORS[s] },
-        { label: `test ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true },
+        { label: `test ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true, spanGaps: true },
       ]),
     };
   }
@@ -71,8 +71,8 @@ export class EvalModePanel extends SidesChartPanel {
     return {
       yLabel: 'test accuracy', yRange: [0, 1],
       series: view.sides.flatMap((s) => [
-        { label: `eval mode ${view.labels[s]}`, color: COLORS[s], points: true },
-        { label: `train mode ${view.labels[s]}`, color: COLORS[s], dash: [2, 3], points: true },
+        { label: `eval mode ${view.labels[s]}`, color: COLORS[s], points: true, spanGaps: true },
+        { label: `train mode ${view.labels[s]}`, color: COLORS[s], dash: [2, 3], points: true, spanGaps: true },
       ]),
     };
   }
