@@ -126,12 +126,28 @@ test('keyboard: every control is reachable and labelled; Space plays, r resets',
     .filter((el) => !el.closest('dialog') && el.type !== 'file' && !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
     .map((el) => el.id || el.name));
   assert.deepEqual(unlabelled, []);
+  // Letters work even with a button focused (after a click); typing in a field is not a shortcut.
+  await page.focus('#step10');
+  await page.keyboard.press('c');
+  assert.match(page.url(), /compare=false/);
+  assert.equal(await page.isVisible('#f-b-norm'), false);
+  await page.focus('#f-lr');
+  await page.keyboard.press('c');
+  assert.match(page.url(), /compare=false/);
+  await page.locator('#f-lr').blur();
+  await page.keyboard.press('c');
+  assert.doesNotMatch(page.url(), /compare=/);
   if (!hasWasm) return;
   await ready(page);
   await page.keyboard.press('s');
   await page.waitForFunction(() => document.querySelector('#c-step').textContent === '1');
   await page.keyboard.press('r');
   await page.waitForFunction(() => document.querySelector('#c-step').textContent === '0');
+  await page.locator('#f-lr').blur();
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => Number(window.bnlab.history.sides.a?.last?.step) >= 2, null, { timeout: 30000 });
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => !window.bnlab.playing && document.querySelector('#play').getAttribute('aria-pressed') === 'false');
 });
 
 test('axe-core finds no serious or critical accessibility violation', async () => {

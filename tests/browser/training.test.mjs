@@ -48,6 +48,20 @@ test('Play advances the step counter and the charts; Pause stops both', { skip: 
   assert.deepEqual(page.problems, []);
 });
 
+test('a setting changed while playing restarts both networks at step 0 and plays on', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes');
+  await ready(page);
+  await page.click('#play');
+  await page.waitForFunction(() => window.bnlab.history.sides.a?.last?.step >= 5, null, { timeout: 30000 });
+  await page.fill('#f-b-lr', '0.2');
+  await page.locator('#f-b-lr').blur();
+  await page.waitForFunction(() => window.bnlab.info.b?.config?.lr > 0.19, null, { timeout: 30000 });
+  await page.waitForFunction(() => window.bnlab.playing && window.bnlab.history.sides.a?.last?.step >= 3, null, { timeout: 30000 });
+  assert.ok(await page.evaluate(() => window.bnlab.history.sides.a.step.view()[0] === 1), 'the new history starts at step 1');
+  assert.match(page.url(), /b\.lr=0\.2/);
+  await page.click('#play');
+});
+
 test('metrics CSV and a chart PNG download', { skip: needsWasm }, async () => {
   const page = await lab.open('?dataset=shapes&eval_every=10');
   await ready(page);

@@ -108,6 +108,8 @@ export class Controller {
   // A new session: (re)sends the data when the dataset changed, else resets the sides.
   async init() {
     if (!this.sim) return;
+    // A run playing when its settings change goes on playing from step 0.
+    this.playWhenReady ||= this.playing;
     this.pause();
     const sides = this.sides();
     const key = this.state.dataset === 'mnist' || this.state.dataset === 'idx' ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
@@ -182,8 +184,10 @@ export class Controller {
   }
 
   pause() {
-    this.playWhenReady = false;
-    if (!this.sim || !this.playing) return;
+    if (!this.sim || !this.playing) {
+      this.playWhenReady = false;
+      return;
+    }
     this.playing = false;
     this.sim.post('pause');
     this.showPlaying();
@@ -194,6 +198,13 @@ export class Controller {
     this.playing = false;
     this.sim.post('step', { n });
     this.showPlaying();
+  }
+
+  // Back to step 0, paused.
+  reset() {
+    this.pause();
+    this.playWhenReady = false;
+    return this.init();
   }
 
   // --- State changes ---------------------------------------------------------------------------
@@ -353,13 +364,15 @@ export class Controller {
     $('play').onclick = () => (this.playing ? this.pause() : this.play());
     $('step1').onclick = () => this.step(1);
     $('step10').onclick = () => this.step(10);
-    $('reset').onclick = () => this.init();
+    $('reset').onclick = () => this.reset();
     const speed = $('f-speed');
     for (const c of PROP.speed.choices) speed.append(new Option(c === 'max' ? 'as fast as possible' : `${c} steps/s`, c));
     speed.onchange = () => this.setOption('speed', speed.value, 'a');
     document.addEventListener('keydown', (e) => {
-      if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest('input, select, textarea, button, dialog, [contenteditable]')) return;
-      const action = { ' ': () => $('play').click(), s: () => this.step(1), t: () => this.step(10), r: () => this.init(),
+      // Typing in a field is not a shortcut; neither is Space on a button (it presses it).
+      if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest('input, select, textarea, dialog, [contenteditable]')) return;
+      if (e.key === ' ' && e.target.closest('button, summary, a')) return;
+      const action = { ' ': () => $('play').click(), s: () => this.step(1), t: () => this.step(10), r: () => this.reset(),
         c: () => { this.setOption('compare', !this.state.compare, 'a'); } }[e.key];
       if (action) {
         e.preventDefault();
