@@ -19,7 +19,8 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgrou
 export async function start() {
   if (!fs.existsSync(path.join(webDir, 'index.html'))) throw new Error('build/web/index.html is missing: run .ci/build-web.sh first');
   const server = await serve(webDir, 0);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  // BNLAB_CHROMIUM: another Chromium binary (Debian's by default).
+  const browser = await chromium.launch({ executablePath: process.env.BNLAB_CHROMIUM ?? '/usr/bin/chromium', args: ARGS });
   const base = `http://127.0.0.1:${server.address().port}/`;
   return {
     base,

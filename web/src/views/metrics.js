@@ -4,7 +4,7 @@ import { bucketMean, smooth } from '../history.js';
 import { COLORS, Panel } from './panel.js';
 import { LineChart, fmt } from './line-chart.js';
 
-const POINTS = 600;  // chart resolution over the whole run
+const POINTS = 300;  // chart resolution over the whole run (about one point per 2 pixels)
 
 // A panel whose chart has one group of series per side; reset(view) rebuilds it for the sides and
 // labels of the new run.
