@@ -283,6 +283,7 @@ export class Controller {
 
   render() {
     this.frame = null;
+    $('image-control').hidden = !Object.keys(this.history.sides.a?.last?.measure ?? {}).some((n) => n.endsWith('.features_in'));
     const view = this.viewModel();
     for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(this.history, view);
     this.showCounters();
@@ -381,13 +382,24 @@ export class Controller {
     });
   }
 
+  // The channels of a layer of network A (Infinity while unknown).
+  channelsOf(layer) {
+    return (this.info.a?.model?.layers ?? []).find((l) => l.name === layer)?.output_shape[1] ?? Infinity;
+  }
+
   wireViewControls() {
     const bind = (id, name) => {
       $(id).onchange = () => {
         const r = PROP[name].type === 'int' ? fromQuery(`${name}=${encodeURIComponent($(id).value)}`) : { state: { [name]: $(id).value }, errors: {} };
+        const channels = this.channelsOf(name === 'layer' ? r.state.layer : this.state.layer);
+        if (name === 'channel' && !r.errors.channel && r.state.channel >= channels) {
+          r.errors.channel = `channel: ${this.state.layer} has ${channels} channels, 0 to ${channels - 1}`;
+        }
         $('err-view').textContent = r.errors[name] ?? '';
+        $(id).setAttribute('aria-invalid', String(Boolean(r.errors[name])));
         if (r.errors[name]) return;
         this.state[name] = r.state[name];
+        if (name === 'layer' && this.state.channel >= channels) $('f-channel').value = this.state.channel = 0;
         this.saveUrl();
         if (this.live()) this.sim.request('settings', { settings: { measure_config: this.settings().measure_config } }).catch((e) => this.coreError(e));
         this.resetViews();
