@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "layer.h"
+#include "rng.h"
 #include "spec.h"
 
 namespace bnlab {
@@ -26,6 +27,15 @@ struct NamedCounter {
   Counter counter;
 };
 
+// What a train-mode forward changes besides the layers' caches: running statistics, their
+// counters and the noise generators. Saved and put back by evaluations and measurements, which
+// must not alter the run.
+struct ForwardState {
+  std::vector<Tensor> buffers;
+  std::vector<int64_t> counters;
+  std::vector<uint32_t> noise;
+};
+
 class Model {
  public:
   // input: the shape of one example (1, C, H, W); num_classes: outputs of the final fc.
@@ -37,6 +47,8 @@ class Model {
   // are drawn in order and normalizers draw nothing, so a model with and without BN (or with
   // the other placement) starts from the same conv/fc weights.
   void init_weights(uint32_t seed);
+  // The same, drawing from a given generator (the benchmark continues its data stream).
+  void init_weights(Rng& rng);
 
   // x: (N, C, H, W); returns the logits (N, K, 1, 1).
   const Tensor& forward(const Tensor& x, Mode mode);
@@ -57,6 +69,11 @@ class Model {
   const std::vector<NamedBuffer>& buffers() const { return buffers_; }
   const std::vector<NamedCounter>& counters() const { return counters_; }
   int64_t num_params() const;
+  ForwardState save_forward_state() const;
+  void restore_forward_state(const ForwardState& state);
+  // States of the noisy-BN generators, in layer order (empty without noisy BN).
+  std::vector<uint32_t> noise_states() const;
+  void set_noise_states(const std::vector<uint32_t>& states);
   // One line per layer: name, output shape, parameter count.
   std::string describe() const;
 

@@ -38,6 +38,12 @@ struct NormConfig {
 NormKind parse_norm_kind(const std::string& name);
 std::string norm_kind_name(NormKind kind);
 
+// Throws Error naming the first invalid field: eps must be finite and > 0, momentum in [0, 1],
+// groups >= 1, ghost_batch >= 2, r_max >= 1, d_max >= 0 (every field is checked whatever the
+// kind, so a config is valid or not on its own), and Renorm needs track_running_stats (its r
+// and d come from the running estimates). The layers' constructors call it too.
+void validate_norm_config(const NormConfig& config);
+
 // The normalizer layer for `channels` channels (kind None is not a layer: returns nullptr).
 // Throws Error for an impossible setting (groups not dividing channels, eps <= 0, ...).
 std::unique_ptr<Layer> make_normalizer(const NormConfig& config, int channels);

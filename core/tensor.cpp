@@ -9,6 +9,10 @@ std::string Shape::str() const {
          std::to_string(w) + ")";
 }
 
+void Tensor::throw_bad_shape(const Shape& shape) {
+  throw Error("invalid tensor shape " + shape.str());
+}
+
 void Tensor::reshape(Shape shape) {
   if (shape.size() != shape_.size())
     throw Error("cannot reshape " + shape_.str() + " to " + shape.str() + ": sizes differ");

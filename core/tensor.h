@@ -10,6 +10,8 @@
 
 #include <cstdint>
 #include <string>
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -34,25 +36,53 @@ struct Shape {
 };
 
 // A shaped float buffer. resize() keeps the allocation when it is large enough, so a layer that
-// resizes its members to the same shape every step allocates only on its first step.
+// resizes its members every step allocates only on its first step; and it does not clear what
+// is kept (a layer that alternates between a training batch and a smaller probe batch must not
+// pay for zero-filling its caches). Fresh allocations start at zero; after a shrink and regrowth
+// the contents are unspecified: layers clear what they accumulate into.
+// The storage is aligned for Eigen's widest packets: Eigen picks its vectorized paths (and so
+// its summation order) by address, and identical runs must give identical bits.
 class Tensor {
  public:
   Tensor() = default;
   explicit Tensor(Shape shape, float fill = 0.f) { resize(shape); setConstant(fill); }
+  Tensor(const Tensor& other) { *this = other; }
+  Tensor(Tensor&& other) noexcept { swap(other); }
+  Tensor& operator=(const Tensor& other) {
+    if (this != &other) {
+      resize(other.shape_);
+      std::copy(other.data(), other.data() + other.size_, data());
+    }
+    return *this;
+  }
+  Tensor& operator=(Tensor&& other) noexcept {
+    swap(other);
+    return *this;
+  }
+  ~Tensor() { Eigen::internal::aligned_free(data_); }
 
   void resize(Shape shape) {
+    const int64_t n = shape.size();
+    if (n < 0) throw_bad_shape(shape);
+    if (size_t(n) > capacity_) {
+      float* fresh = static_cast<float*>(Eigen::internal::aligned_malloc(size_t(n) * sizeof(float)));
+      std::fill(fresh, fresh + n, 0.f);
+      Eigen::internal::aligned_free(data_);
+      data_ = fresh;
+      capacity_ = size_t(n);
+    }
     shape_ = shape;
-    data_.resize(size_t(shape.size()));
+    size_ = size_t(n);
   }
-  void setConstant(float v) { std::fill(data_.begin(), data_.end(), v); }
+  void setConstant(float v) { std::fill(data_, data_ + size_, v); }
   void setZero() { setConstant(0.f); }
 
   const Shape& shape() const { return shape_; }
-  int64_t size() const { return int64_t(data_.size()); }
-  float* data() { return data_.data(); }
-  const float* data() const { return data_.data(); }
-  float& operator[](int64_t i) { return data_[size_t(i)]; }
-  float operator[](int64_t i) const { return data_[size_t(i)]; }
+  int64_t size() const { return int64_t(size_); }
+  float* data() { return data_; }
+  const float* data() const { return data_; }
+  float& operator[](int64_t i) { return data_[i]; }
+  float operator[](int64_t i) const { return data_[i]; }
   float& at(int n, int c, int h = 0, int w = 0) { return data_[index(n, c, h, w)]; }
   float at(int n, int c, int h = 0, int w = 0) const { return data_[index(n, c, h, w)]; }
 
@@ -66,11 +96,19 @@ class Tensor {
   void reshape(Shape shape);
 
  private:
+  [[noreturn]] static void throw_bad_shape(const Shape& shape);
+  void swap(Tensor& o) noexcept {
+    std::swap(shape_, o.shape_);
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    std::swap(capacity_, o.capacity_);
+  }
   size_t index(int n, int c, int h, int w) const {
     return size_t(((int64_t(n) * shape_.c + c) * shape_.h + h) * shape_.w + w);
   }
   Shape shape_;
-  std::vector<float> data_;
+  float* data_ = nullptr;  // aligned_malloc'ed, capacity_ floats
+  size_t size_ = 0, capacity_ = 0;
 };
 
 }  // namespace bnlab

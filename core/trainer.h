@@ -17,7 +17,7 @@
 namespace bnlab {
 
 struct StepMetrics {
-  int64_t step = 0;       // steps taken after this one (1 after the first)
+  int64_t step = 0;       // the step's number (1 for the first); if it diverged, diverged_at()
   float loss = 0;         // mean loss of the batch, before the update
   float accuracy = 0;     // fraction of the batch classified correctly, before the update
   float lr = 0;           // learning rate used
@@ -29,6 +29,10 @@ struct EvalMetrics {
   float accuracy = 0;
   int count = 0;          // examples evaluated
 };
+
+// The data a config names: mnist (IDX files in data_dir, made by the build), shapes and shift
+// (generated from the seed), idx (the config's four IDX paths). Throws Error with the reason.
+std::shared_ptr<const DataSplit> load_data(const Config& config, const std::string& data_dir);
 
 class Trainer {
  public:

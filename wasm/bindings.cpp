@@ -2,25 +2,27 @@
 //
 // JavaScript sees (wasm/bnlab.mjs wraps them in the documented API):
 //   Data        one train/test split in the wasm heap, shared by the simulations made from it
-//   Simulation  one training run: a Trainer reading shared Data
-//   functions   the option table, the presets, heap statistics
+//   Simulation  one training run: a Trainer on shared Data, and its Instrument (measure.h)
+//   functions   the option table, presets, the config of a state file, the reference benchmark,
+//               heap statistics
 // Every entry point catches the core's exceptions and rethrows them as JavaScript Errors carrying
 // the core's message (the module never aborts on bad input). Bulk results are typed arrays copied
 // out of the heap: a view into it would dangle as soon as the heap grows.
 #include <emscripten/bind.h>
+#include <emscripten/emscripten.h>
 #include <emscripten/val.h>
 #include <malloc.h>
 
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config.h"
-#include "dataset.h"
 #include "error.h"
 #include "idx.h"
-#include "synthetic.h"
+#include "measure.h"
+#include "refbench.h"
+#include "state.h"
 #include "trainer.h"
 
 namespace bnlab {
@@ -43,6 +45,8 @@ template <class T>
 val copy_out(const T* data, size_t n) {
   return val(emscripten::typed_memory_view(n, data)).call<val>("slice");
 }
+template <class T>
+val copy_out(const std::vector<T>& v) { return copy_out(v.data(), v.size()); }
 
 // The bytes of a Uint8Array copied into the heap.
 std::vector<uint8_t> copy_in(const val& bytes) {
@@ -51,24 +55,32 @@ std::vector<uint8_t> copy_in(const val& bytes) {
   return out;
 }
 
-val array_of(const std::vector<int>& values) {
+template <class T>
+val array_of(const std::vector<T>& values) {
   val out = val::array();
-  for (int v : values) out.call<void>("push", v);
+  for (const T& v : values) out.call<void>("push", v);
   return out;
 }
 
-// The first `dims` of (n, c, h, w): the tensor's shape as PyTorch gives it.
+// The first `dims` of (n, c, h, w): the shape as PyTorch gives it.
 val torch_shape(const Shape& s, int dims) {
   return array_of(std::vector<int>{s.n, s.c, s.h, s.w}).call<val>("slice", 0, dims);
 }
 
-// {name: value} from JavaScript, each value set through the core's option table in its text
-// form (String(0.05) is "0.05", as the CLI would read it), then the combination checked.
-Config config_from(const val& options) {
-  Config config;
+// A measurement entry of PROTOCOL.md: {shape, data, step}, plus descriptive fields later.
+val entry(val data, std::vector<int> shape, int64_t step) {
+  val out = val::object();
+  out.set("shape", array_of(shape));
+  out.set("data", data);
+  out.set("step", double(step));
+  return out;
+}
+
+// {name: value} from JavaScript onto a config, each value set through the core's option table in
+// its text form (String(0.05) is "0.05", as the CLI reads it); then the combination is checked.
+Config config_from(const val& options, Config config = Config()) {
   const val names = val::global("Object").call<val>("keys", options);
-  const int count = names["length"].as<int>();
-  for (int i = 0; i < count; ++i) {
+  for (int i = 0, n = names["length"].as<int>(); i < n; ++i) {
     const std::string name = names[i].as<std::string>();
     set_option(config, name, val::global("String")(options[name]).as<std::string>());
   }
@@ -76,9 +88,35 @@ Config config_from(const val& options) {
   return config;
 }
 
+// Every option of a config in its text form (bnlab.mjs types them with the option table).
+val options_of(const Config& config) {
+  val out = val::object();
+  for (const OptionInfo& option : option_table()) out.set(option.name, get_option(config, option.name));
+  return out;
+}
+
 class Data {
  public:
-  explicit Data(DataSplit split) : split_(std::make_shared<const DataSplit>(std::move(split))) {}
+  explicit Data(std::shared_ptr<const DataSplit> split) : split_(std::move(split)) {}
+
+  // The four IDX files of a train/test split, uncompressed.
+  static Data* from_idx(val train_images, val train_labels, val test_images, val test_labels,
+                        std::string name) {
+    return rethrow_as_js([&] {
+      auto split = std::make_shared<DataSplit>();
+      {
+        const auto images = copy_in(train_images), labels = copy_in(train_labels);
+        split->train = parse_idx(images.data(), images.size(), labels.data(), labels.size(), name);
+      }
+      const auto images = copy_in(test_images), labels = copy_in(test_labels);
+      split->test = parse_idx(images.data(), images.size(), labels.data(), labels.size(), name);
+      return new Data(split);
+    });
+  }
+  // The data a config names when the core makes it itself (shapes, shift: from the config's seed).
+  static Data* generated(val options) {
+    return rethrow_as_js([&] { return new Data(load_data(config_from(options), "")); });
+  }
 
   const std::shared_ptr<const DataSplit>& split() const { return split_; }
 
@@ -90,10 +128,8 @@ class Data {
     out.set("train_size", train.size());
     out.set("test_size", split_->test.size());
     out.set("num_classes", train.num_classes);
-    val names = val::array();
-    for (const auto& n : train.class_names) names.call<void>("push", n);
-    out.set("class_names", names);
-    out.set("image_shape", array_of({train.channels, train.height, train.width}));
+    out.set("class_names", array_of(train.class_names));
+    out.set("image_shape", array_of(std::vector<int>{train.channels, train.height, train.width}));
     return out;
   }
 
@@ -101,30 +137,9 @@ class Data {
   std::shared_ptr<const DataSplit> split_;
 };
 
-// The four IDX files of a train/test split, as uncompressed bytes.
-Data* data_from_idx(val train_images, val train_labels, val test_images, val test_labels,
-                    std::string name) {
-  return rethrow_as_js([&] {
-    DataSplit split;
-    {
-      const auto images = copy_in(train_images), labels = copy_in(train_labels);
-      split.train = parse_idx(images.data(), images.size(), labels.data(), labels.size(), name);
-    }
-    const auto images = copy_in(test_images), labels = copy_in(test_labels);
-    split.test = parse_idx(images.data(), images.size(), labels.data(), labels.size(), name);
-    return new Data(std::move(split));
-  });
-}
-
-// A dataset the core generates (shapes, shift) from a seed.
-Data* synthetic_data(std::string name, uint32_t seed) {
-  return rethrow_as_js([&] { return new Data(make_dataset(name, seed, "")); });
-}
-
 class Simulation {
  public:
-  Simulation(const Config& config, const Data& data)
-      : data_(data.split()), trainer_(std::make_unique<Trainer>(config, data_)) {}
+  Simulation(const Config& config, const Data& data) : trainer_(config, data.split()) {}
 
   // Takes up to n steps, fewer when the run diverges (the diverging step is the last one
   // reported), and returns their metrics: {first_step, loss, accuracy, lr}, typed arrays.
@@ -133,18 +148,18 @@ class Simulation {
       loss_.clear();
       accuracy_.clear();
       lr_.clear();
-      const double first_step = double(trainer_->step_count() + 1);
-      for (int i = 0; i < n && !trainer_->diverged(); ++i) {
-        const StepMetrics m = trainer_->step();
+      const double first_step = double(trainer_.step_count() + 1);
+      for (int i = 0; i < n && !trainer_.diverged(); ++i) {
+        const StepMetrics m = trainer_.step();
         loss_.push_back(m.loss);
         accuracy_.push_back(m.accuracy);
         lr_.push_back(m.lr);
       }
       val out = val::object();
       out.set("first_step", first_step);
-      out.set("loss", copy_out(loss_.data(), loss_.size()));
-      out.set("accuracy", copy_out(accuracy_.data(), accuracy_.size()));
-      out.set("lr", copy_out(lr_.data(), lr_.size()));
+      out.set("loss", copy_out(loss_));
+      out.set("accuracy", copy_out(accuracy_));
+      out.set("lr", copy_out(lr_));
       return out;
     });
   }
@@ -154,8 +169,7 @@ class Simulation {
     return rethrow_as_js([&] {
       if (mode != "eval" && mode != "train")
         throw Error("evaluate: mode must be 'eval' or 'train', got '" + mode + "'");
-      const EvalMetrics m = trainer_->evaluate(mode == "eval" ? Mode::Eval : Mode::Train,
-                                               max_examples);
+      const EvalMetrics m = trainer_.evaluate(mode == "eval" ? Mode::Eval : Mode::Train, max_examples);
       val out = val::object();
       out.set("loss", m.loss);
       out.set("accuracy", m.accuracy);
@@ -164,46 +178,35 @@ class Simulation {
     });
   }
 
-  double step_count() const { return double(trainer_->step_count()); }
+  double step_count() const { return double(trainer_.step_count()); }
+  double diverged_at() const { return double(trainer_.diverged_at()); }
+  std::string status() const { return trainer_.status(); }
   // Epochs completed plus the fraction of the current one.
   double epoch() const {
-    const BatchSampler& sampler = trainer_->sampler();
-    const int n = trainer_->config().train_size > 0
-                      ? std::min(trainer_->config().train_size, data_->train.size())
-                      : data_->train.size();
-    return double(sampler.epoch()) + double(sampler.position()) / n;
+    const BatchSampler& s = trainer_.sampler();
+    return double(s.epoch()) + double(s.position()) / trainer_.data().train.size();
   }
-  double diverged_at() const { return double(trainer_->diverged_at()); }
-  std::string status() const { return trainer_->status(); }
-
-  // Every option by name, in its text form (bnlab.mjs types them with the option table).
-  val config() const {
-    val out = val::object();
-    for (const OptionInfo& option : option_table())
-      out.set(option.name, get_option(trainer_->config(), option.name));
-    return out;
-  }
+  val config() const { return options_of(trainer_.config()); }
 
   std::string save_state() const {
-    return rethrow_as_js([&] { return trainer_->save_state(); });
+    return rethrow_as_js([&] { return trainer_.save_state(); });
   }
   void load_state(const std::string& json) {
-    rethrow_as_js([&] { trainer_->load_state(json); });
+    rethrow_as_js([&] { trainer_.load_state(json); });
   }
 
   // {description, num_params, layers: [{name, kind, output_shape: [1, C, H, W]}]}
-  val model_info() const {
-    const Model& model = trainer_->model();
+  val model_info() {
+    Model& model = trainer_.model();
     val layers = val::array();
     Shape shape = model.input_shape();
     for (int i = 0; i < model.num_layers(); ++i) {
-      Layer& layer = const_cast<Model&>(model).layer(i);
-      shape = layer.output_shape(shape);
-      val entry = val::object();
-      entry.set("name", model.layer_name(i));
-      entry.set("kind", layer.kind());
-      entry.set("output_shape", torch_shape(shape, 4));
-      layers.call<void>("push", entry);
+      shape = model.layer(i).output_shape(shape);
+      val layer = val::object();
+      layer.set("name", model.layer_name(i));
+      layer.set("kind", model.layer(i).kind());
+      layer.set("output_shape", torch_shape(shape, 4));
+      layers.call<void>("push", layer);
     }
     val out = val::object();
     out.set("description", model.describe());
@@ -212,50 +215,131 @@ class Simulation {
     return out;
   }
 
-  // [{name, shape, kind}] of every tensor tensor() can copy: parameters ("conv1.weight"), their
+  // [{name, shape, kind}] of every tensor tensor() copies: parameters ("conv1.weight"), their
   // gradients ("conv1.weight.grad") and buffers ("bn1.running_mean").
   val tensor_names() const {
     val out = val::array();
-    auto add = [&](const std::string& name, const Tensor& t, int dims, const char* kind) {
-      val entry = val::object();
-      entry.set("name", name);
-      entry.set("shape", torch_shape(t.shape(), dims));
-      entry.set("kind", std::string(kind));
-      out.call<void>("push", entry);
-    };
-    for (const NamedParam& p : trainer_->model().params()) {
-      add(p.name, *p.param.value, p.param.dims, "param");
-      add(p.name + ".grad", *p.param.grad, p.param.dims, "grad");
-    }
-    for (const NamedBuffer& b : trainer_->model().buffers())
-      add(b.name, *b.buffer.value, b.buffer.dims, "buffer");
+    for_each_tensor([&](const std::string& name, const Tensor& t, int dims, const char* kind) {
+      val e = val::object();
+      e.set("name", name);
+      e.set("shape", torch_shape(t.shape(), dims));
+      e.set("kind", std::string(kind));
+      out.call<void>("push", e);
+    });
     return out;
   }
 
   // A copy of one tensor named as in tensor_names(): {shape, data: Float32Array}.
-  val tensor(const std::string& name) const {
+  val tensor(const std::string& wanted) const {
+    val out = val::undefined();
+    for_each_tensor([&](const std::string& name, const Tensor& t, int dims, const char*) {
+      if (name != wanted) return;
+      out = val::object();
+      out.set("shape", torch_shape(t.shape(), dims));
+      out.set("data", copy_out(t.data(), size_t(t.size())));
+    });
+    if (out.isUndefined())
+      val::global("Error").new_("no tensor named '" + wanted + "' (see tensorNames())").throw_();
+    return out;
+  }
+
+  // The instrument's settings (measure.h MeasureConfig); takes effect at the next measurement.
+  void set_measure_config(int hist_norm, int hist_channel, int bins, int probe_size, int probe_unit) {
+    rethrow_as_js([&] {
+      MeasureConfig c;
+      c.hist_norm = hist_norm, c.hist_channel = hist_channel, c.bins = bins;
+      c.probe_size = probe_size, c.probe_unit = probe_unit;
+      instrument_ = std::make_unique<Instrument>(trainer_, c);
+    });
+  }
+
+  // The cheap measurements of the last step, as PROTOCOL.md's named entries.
+  val measure_step() {
     return rethrow_as_js([&] {
-      const Model& model = trainer_->model();
-      for (const NamedParam& p : model.params()) {
-        if (p.name == name) return tensor_value(*p.param.value, p.param.dims);
-        if (p.name + ".grad" == name) return tensor_value(*p.param.grad, p.param.dims);
+      if (!instrument_) instrument_ = std::make_unique<Instrument>(trainer_, MeasureConfig());
+      instrument_->measure_step(step_m_);
+      const StepMeasurements& m = step_m_;
+      val out = val::object();
+      for (const NormLayerStats& n : m.norms) {
+        const std::pair<const char*, const std::vector<float>*> fields[] = {
+            {"batch_mean", &n.batch_mean}, {"batch_var", &n.batch_var}, {"running_mean", &n.running_mean},
+            {"running_var", &n.running_var}, {"gamma", &n.gamma}, {"beta", &n.beta}};
+        for (const auto& [field, values] : fields)
+          if (!values->empty()) out.set(n.name + "." + field, entry(copy_out(*values), {int(values->size())}, m.step));
       }
-      for (const NamedBuffer& b : model.buffers())
-        if (b.name == name) return tensor_value(*b.buffer.value, b.buffer.dims);
-      throw Error("no tensor named '" + name + "' (see tensor_names())");
+      if (!m.hist_layer.empty()) {
+        for (const auto& [name, h] : {std::pair{"hist.input", &m.input}, std::pair{"hist.output", &m.output}}) {
+          val e = entry(copy_out(h->counts), {int(h->counts.size())}, m.step);
+          e.set("lo", h->lo), e.set("hi", h->hi), e.set("layer", m.hist_layer), e.set("channel", m.hist_channel);
+          out.set(name, e);
+        }
+      }
+      std::vector<float> q;
+      std::vector<std::string> band_layers;
+      for (const UnitBand& b : m.bands) q.insert(q.end(), b.q, b.q + 5), band_layers.push_back(b.layer);
+      val bands = entry(copy_out(q), {int(m.bands.size()), 5}, m.step);
+      bands.set("layers", array_of(band_layers));
+      bands.set("unit", instrument_->config().probe_unit);
+      bands.set("percentiles", array_of(std::vector<int>{1, 15, 50, 85, 99}));
+      out.set("bands", bands);
+      std::vector<std::string> names;
+      std::vector<float> grad, weight, ratio;
+      for (const ParamLayerStats& p : m.layers)
+        names.push_back(p.name), grad.push_back(p.grad_norm), weight.push_back(p.weight_norm),
+            ratio.push_back(p.update_ratio);
+      for (const auto& [name, values] : {std::pair{"grad_norm", &grad}, std::pair{"weight_norm", &weight},
+                                         std::pair{"update_ratio", &ratio}}) {
+        val e = entry(copy_out(*values), {int(values->size())}, m.step);
+        e.set("layers", array_of(names));
+        out.set(name, e);
+      }
+      return out;
+    });
+  }
+
+  // Internal covariate shift and the loss landscape on the batch the next step will use.
+  val measure_heavy() {
+    return rethrow_as_js([&] {
+      if (!instrument_) instrument_ = std::make_unique<Instrument>(trainer_, MeasureConfig());
+      instrument_->measure_heavy(heavy_m_);
+      const HeavyMeasurements& h = heavy_m_;
+      val out = val::object();
+      if (h.ics.empty()) return out;  // a diverged run has nothing to measure
+      std::vector<std::string> names;
+      std::vector<float> l2, cosine;
+      for (const IcsLayer& l : h.ics) names.push_back(l.name), l2.push_back(l.l2), cosine.push_back(l.cosine);
+      for (const auto& [name, values] : {std::pair{"ics.l2", &l2}, std::pair{"ics.cosine", &cosine}}) {
+        val e = entry(copy_out(*values), {int(values->size())}, h.step);
+        e.set("layers", array_of(names));
+        out.set(name, e);
+      }
+      const Landscape& l = h.landscape;
+      for (const auto& [name, values] : {std::pair{"landscape.loss", &l.losses},
+                                         std::pair{"landscape.grad_change", &l.grad_changes}}) {
+        val e = entry(copy_out(*values), {int(values->size())}, h.step);
+        e.set("etas", array_of(l.etas));
+        e.set("loss_min", l.loss_min), e.set("loss_max", l.loss_max);
+        e.set("predictiveness", l.predictiveness), e.set("beta_smoothness", l.beta_smoothness);
+        out.set(name, e);
+      }
+      return out;
     });
   }
 
  private:
-  static val tensor_value(const Tensor& t, int dims) {
-    val out = val::object();
-    out.set("shape", torch_shape(t.shape(), dims));
-    out.set("data", copy_out(t.data(), size_t(t.size())));
-    return out;
+  template <class F>
+  void for_each_tensor(F&& f) const {
+    for (const NamedParam& p : trainer_.model().params()) {
+      f(p.name, *p.param.value, p.param.dims, "param");
+      f(p.name + ".grad", *p.param.grad, p.param.dims, "grad");
+    }
+    for (const NamedBuffer& b : trainer_.model().buffers()) f(b.name, *b.buffer.value, b.buffer.dims, "buffer");
   }
 
-  std::shared_ptr<const DataSplit> data_;
-  std::unique_ptr<Trainer> trainer_;
+  Trainer trainer_;
+  std::unique_ptr<Instrument> instrument_;  // made at the first measurement
+  StepMeasurements step_m_;
+  HeavyMeasurements heavy_m_;
   std::vector<float> loss_, accuracy_, lr_;  // (steps of the last step() call)
 };
 
@@ -268,17 +352,12 @@ val options() {
   const Config defaults;
   val out = val::array();
   for (const OptionInfo& option : option_table()) {
-    val entry = val::object();
-    entry.set("name", option.name);
-    entry.set("type", option.type);
-    entry.set("help", option.help);
-    val choices = val::array();
-    for (const auto& c : option.choices) choices.call<void>("push", c);
-    entry.set("choices", choices);
-    entry.set("min", option.min);
-    entry.set("max", option.max);
-    entry.set("default", get_option(defaults, option.name));
-    out.call<void>("push", entry);
+    val e = val::object();
+    e.set("name", option.name), e.set("type", option.type), e.set("help", option.help);
+    e.set("choices", array_of(option.choices));
+    e.set("min", option.min), e.set("max", option.max);
+    e.set("default", get_option(defaults, option.name));
+    out.call<void>("push", e);
   }
   return out;
 }
@@ -286,13 +365,35 @@ val options() {
 val preset_list() {
   val out = val::array();
   for (const PresetInfo& p : presets()) {
-    val entry = val::object();
-    entry.set("name", p.name);
-    entry.set("spec", p.spec);
-    entry.set("description", p.description);
-    out.call<void>("push", entry);
+    val e = val::object();
+    e.set("name", p.name), e.set("spec", p.spec), e.set("description", p.description);
+    out.call<void>("push", e);
   }
   return out;
+}
+
+// The config a state file was saved with, every option in its text form.
+val state_config(const std::string& json) {
+  return rethrow_as_js([&] { return options_of(config_from_state(json)); });
+}
+
+// The benchmark of REFERENCE_CNN.md through the core's refbench.h, timed by performance.now().
+val reference_bench(bool with_bn, bool quick) {
+  return rethrow_as_js([&] {
+    const BenchProtocol protocol = quick ? BenchProtocol::quick() : BenchProtocol();
+    ReferenceBench bench(with_bn);
+    const BenchResult r = bench.run(protocol, [] { return emscripten_get_now() / 1000.0; });
+    val out = val::object();
+    out.set("variant", r.variant);
+    out.set("warmup_steps", protocol.warmup), out.set("timed_steps", protocol.steps);
+    out.set("repeats", protocol.repeats);
+    out.set("train_steps_per_s", r.train_steps_per_s);
+    out.set("train_steps_per_s_runs", array_of(r.train_steps_per_s_runs));
+    out.set("eval_images_per_s", r.eval_images_per_s);
+    out.set("loss_step1", r.loss_step1), out.set("loss_after_warmup", r.loss_after_warmup);
+    out.set("loss_final", r.loss_final), out.set("eval_logit_sum", r.eval_logit_sum);
+    return out;
+  });
 }
 
 // Bytes malloc has handed out and not taken back (the heap itself only ever grows).
@@ -305,8 +406,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   using namespace emscripten;
   using namespace bnlab;
   class_<Data>("Data")
-      .class_function("fromIdx", &data_from_idx, allow_raw_pointers())
-      .class_function("synthetic", &synthetic_data, allow_raw_pointers())
+      .class_function("fromIdx", &Data::from_idx, allow_raw_pointers())
+      .class_function("generated", &Data::generated, allow_raw_pointers())
       .function("info", &Data::info);
   class_<Simulation>("Simulation")
       .constructor(&make_simulation, allow_raw_pointers())
@@ -321,8 +422,13 @@ EMSCRIPTEN_BINDINGS(bnlab) {
       .function("loadState", &Simulation::load_state)
       .function("modelInfo", &Simulation::model_info)
       .function("tensorNames", &Simulation::tensor_names)
-      .function("tensor", &Simulation::tensor);
+      .function("tensor", &Simulation::tensor)
+      .function("setMeasureConfig", &Simulation::set_measure_config)
+      .function("measureStep", &Simulation::measure_step)
+      .function("measureHeavy", &Simulation::measure_heavy);
   function("options", &options);
   function("presets", &preset_list);
+  function("stateConfig", &state_config);
+  function("referenceBench", &reference_bench);
   function("heapInUse", &heap_in_use);
 }

@@ -1,12 +1,16 @@
 // The simulation worker: wasm/PROTOCOL.md's messages over a Session of bnlab.mjs.
 //
 // Training runs in chunks of about settings.chunk_ms; between chunks the worker yields to its
-// event loop (a MessageChannel message, which unlike setTimeout is not clamped to 4 ms), so a
-// pause or step request takes effect within one chunk. Requests and chunks are serialized on one
-// promise chain: a request is always handled between two steps, never inside one.
+// event loop, so a pause or step request takes effect within one chunk. The yield is a
+// MessageChannel message in browsers (setTimeout would be clamped to 4 ms) and setImmediate in
+// node (whose MessagePort would run the next chunk before delivering the page's messages).
+// Requests and chunks are serialized on one promise chain: a request is always handled between
+// two steps, never inside one.
 import { loadBnlab, Session } from './bnlab.mjs';
 
-export const DEFAULT_SETTINGS = { snapshot_ms: 100, chunk_ms: 10, eval_every: 0, eval_examples: 1000 };
+export const DEFAULT_SETTINGS = {
+  snapshot_ms: 100, chunk_ms: 10, eval_every: 0, eval_examples: 1000, measure: true, heavy_every: 0, measure_config: {},
+};
 
 // host: {post(message, transfer), listen(handler)}. In a browser Worker that is self; the node
 // tests give worker_threads' parentPort.
@@ -17,12 +21,12 @@ export function serve(host) {
   // What the loop does: null (paused), {kind: 'play', rate: null | steps/s, start, taken} or
   // {kind: 'steps', remaining, id} (a step request in progress).
   let run = null;
-  let pending = {};            // side -> {parts: step results, evals: []} since the last snapshot
+  let pending = {};            // side -> {parts: step results, evals, heavy} since the last snapshot
+  let lastHeavy = -1;          // the step before which the heavy measurements were last taken
   let lastSnapshot = 0;
   let stepsSinceSnapshot = 0;
   let msPerStep = 1;           // measured, sizes the chunks
   let chain = Promise.resolve();
-  const tick = new MessageChannel();  // the loop's yield
 
   const now = () => performance.now();
   const enqueue = (job) => { chain = chain.then(job).catch((e) => host.post({ type: 'error', message: String(e?.message ?? e) })); };
@@ -41,7 +45,7 @@ export function serve(host) {
   }
 
   function clearPending() {
-    pending = Object.fromEntries(sideNames().map((s) => [s, { parts: [], evals: [] }]));
+    pending = Object.fromEntries(sideNames().map((s) => [s, { parts: [], evals: [], heavy: {} }]));
     stepsSinceSnapshot = 0;
     lastSnapshot = now();
   }
@@ -62,7 +66,7 @@ export function serve(host) {
     const sides = {};
     for (const side of sideNames()) {
       const sim = session.sides[side];
-      const { parts, evals } = pending[side];
+      const { parts, evals, heavy } = pending[side];
       const history = { first_step: parts.length ? parts[0].first_step : sim.stepCount + 1 };
       for (const key of ['loss', 'accuracy', 'lr']) {
         history[key] = new Float32Array(parts.reduce((n, p) => n + p[key].length, 0));
@@ -70,7 +74,7 @@ export function serve(host) {
         for (const p of parts) { history[key].set(p[key], at); at += p[key].length; }
         transfer.push(history[key].buffer);
       }
-      const measure = sim.measure();
+      const measure = settings.measure && sim.stepCount > 0 ? { ...sim.measure(), ...heavy } : { ...heavy };
       for (const m of Object.values(measure)) transfer.push(m.data.buffer);
       sides[side] = {
         step: sim.stepCount, epoch: sim.epoch, status: sim.status, diverged_at: sim.divergedAt,
@@ -85,20 +89,30 @@ export function serve(host) {
     host.post(message, transfer);
   }
 
-  // Steps every live side n times, recording the results (and evaluations due on the way).
+  // Steps every live side n times, recording the results, with the evaluations (after every
+  // eval_every-th step) and heavy measurements (before the step after every heavy_every-th) due
+  // on the way.
   function train(n) {
     const t0 = now();
+    const { eval_every, heavy_every } = settings;
     while (n > 0) {
-      const stepNow = Math.max(...sideNames().map((s) => session.sides[s].stepCount));
-      const every = settings.eval_every;
-      const k = every > 0 ? Math.min(n, every - (stepNow % every)) : n;
+      const at = Math.max(...sideNames().map((s) => session.sides[s].stepCount));
+      if (heavy_every > 0 && at % heavy_every === 0 && lastHeavy !== at) {
+        for (const side of sideNames()) pending[side].heavy = session.sides[side].measureHeavy();
+        lastHeavy = at;
+      }
+      const k = Math.min(n, ...[eval_every, heavy_every].filter((e) => e > 0).map((e) => e - (at % e)));
       const results = session.step(k);
       for (const [side, r] of Object.entries(results)) if (r.loss.length) pending[side].parts.push(r);
       n -= k;
       stepsSinceSnapshot += k;
-      if (every > 0 && (stepNow + k) % every === 0) evaluate(sideNames(), settings.eval_examples);
+      if (eval_every > 0 && (at + k) % eval_every === 0) evaluate(sideNames(), settings.eval_examples);
     }
     return now() - t0;
+  }
+
+  function applyMeasureConfig() {
+    for (const side of sideNames()) session.sides[side].setMeasureConfig(settings.measure_config);
   }
 
   const allDiverged = () => sideNames().every((s) => session.sides[s].diverged);
@@ -106,11 +120,13 @@ export function serve(host) {
   // One chunk of the loop, then yield. Every start() begins a new generation of the loop, and
   // a chunk scheduled by an older one does nothing, so at most one loop ever runs.
   let generation = 0;
+  const tick = typeof setImmediate === 'function' ? null : new MessageChannel();
+  if (tick) tick.port1.onmessage = (e) => enqueue(() => chunk(e.data));
   function schedule(gen, delay_ms = 0) {
     if (delay_ms > 0) setTimeout(() => enqueue(() => chunk(gen)), delay_ms);
-    else tick.port2.postMessage(gen);
+    else if (tick) tick.port2.postMessage(gen);
+    else setImmediate(() => enqueue(() => chunk(gen)));
   }
-  tick.port1.onmessage = (e) => enqueue(() => chunk(e.data));
 
   function chunk(gen) {
     if (gen !== generation || !run || !session) return;
@@ -152,6 +168,8 @@ export function serve(host) {
       lab ??= await loadBnlab();
       settings = { ...DEFAULT_SETTINGS, ...msg.settings };
       session = await Session.create(lab, msg.sides, msg.data);
+      lastHeavy = -1;
+      applyMeasureConfig();
       clearPending();
       host.post({ type: 'ready', id: msg.id, sides: Object.fromEntries(sideNames().map((s) => [s, sideInfo(s)])) });
       snapshot();
@@ -175,17 +193,24 @@ export function serve(host) {
       run = null;
       if (msg.settings) settings = { ...settings, ...msg.settings };
       await session.reset({ ...session.configs, ...msg.sides });
+      lastHeavy = -1;
+      applyMeasureConfig();
       clearPending();
       host.post({ type: 'ready', id: msg.id, sides: Object.fromEntries(sideNames().map((s) => [s, sideInfo(s)])) });
       snapshot();
     },
-    async set(msg) {
-      for (const side of forSides(msg.side)) await session.reconfigure(side, msg.options ?? {});
+    set(msg) {
+      for (const side of forSides(msg.side)) simOf(side);
+      for (const side of forSides(msg.side)) {
+        session.reconfigure(side, msg.options ?? {});
+        session.sides[side].setMeasureConfig(settings.measure_config);
+      }
       const side = msg.side === 'both' ? undefined : msg.side;
       host.post({ type: 'configured', id: msg.id, side, config: side ? simOf(side).config : undefined, settings });
     },
     settings(msg) {
       settings = { ...settings, ...msg.settings };
+      if (msg.settings?.measure_config && session) applyMeasureConfig();
       host.post({ type: 'configured', id: msg.id, settings });
     },
     evaluate(msg) {
@@ -195,11 +220,13 @@ export function serve(host) {
     save(msg) {
       host.post({ type: 'state', id: msg.id, side: msg.side, json: simOf(msg.side).saveState() });
     },
-    load(msg) {
-      const sim = simOf(msg.side);
-      sim.loadState(msg.json);
-      pending[msg.side] = { parts: [], evals: [] };
-      host.post({ type: 'loaded', id: msg.id, side: msg.side, step: sim.stepCount });
+    async load(msg) {
+      simOf(msg.side);
+      await session.load(msg.side, msg.json);
+      const sim = session.sides[msg.side];
+      sim.setMeasureConfig(settings.measure_config);
+      pending[msg.side] = { parts: [], evals: [], heavy: {} };
+      host.post({ type: 'loaded', id: msg.id, side: msg.side, step: sim.stepCount, config: sim.config });
       if (!run) snapshot();
     },
     tensors(msg) {

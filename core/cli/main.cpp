@@ -1,0 +1,386 @@
+// bnlab: the native command line of BN Lab.
+//   bnlab train [options]        train, printing per-step metrics as CSV or JSON lines
+//   bnlab bench [--json] [--quick]   the benchmark of REFERENCE_CNN.md
+//   bnlab options | presets      what can be set
+// Usage errors print a message and the usage, and exit 2; bad files or configs exit 1.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "../error.h"
+#include "../experiments.h"
+#include "../refbench.h"
+#include "../state.h"
+#include "../trainer.h"
+
+using namespace bnlab;
+
+namespace {
+
+const char* kUsage = R"(usage:
+  bnlab train [--OPTION VALUE ...] [run options]
+      Trains a model and prints one line of metrics per step.
+      OPTION: any of `bnlab options` (e.g. --model ref-cnn --norm batch --lr 0.05 --seed 1)
+      run options:
+        --format csv|jsonl      metrics format (default csv)
+        --out FILE              write metrics to FILE instead of standard output
+        --eval-every N          evaluate on the test set every N steps (default 100; 0: at the end only)
+        --compare "K=V K=V"     train a second model B in lockstep: same seed, data and initial
+                                weights, with these options changed (e.g. "norm=none")
+        --load FILE             continue from a saved state (its config, then your options)
+        --save FILE             save the state at the end (B's goes to FILE with .b before .json)
+        --data-dir DIR          where the MNIST IDX files are (default: data/ beside bnlab)
+        --quiet                 no summary on standard error
+  bnlab bench [--json] [--quick] [--variant bn|nobn]
+      The reference-CNN benchmark of REFERENCE_CNN.md (one thread).
+  bnlab experiment NAME --out DIR [--seed S] [--steps N] [--data-dir DIR]
+      Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
+  bnlab experiment --list      the experiments, with what each tests
+  bnlab options        every option with its type, range and default
+  bnlab presets        the model presets
+  bnlab help
+)";
+
+struct UsageError : Error {
+  using Error::Error;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error("cannot read " + path);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  if (!f || !(f << text)) throw Error("cannot write " + path);
+}
+
+std::string default_data_dir(const char* argv0) {
+  std::string exe = argv0;
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) exe.assign(buf, size_t(n));
+  const size_t slash = exe.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : exe.substr(0, slash)) + "/data";
+}
+
+// Numbers for CSV and text; json_num for JSON lines, where a NaN or infinite loss is null.
+std::string num(double v) {
+  if (std::isnan(v)) return "nan";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.7g", v);
+  return b;
+}
+
+std::string json_num(double v) { return std::isfinite(v) ? num(v) : "null"; }
+
+std::string json_str(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) o += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  return o + "\"";
+}
+
+// One row of metrics; eval fields are empty unless the row is an evaluation step.
+struct Row {
+  std::string run;
+  StepMetrics m;
+  bool evaluated = false;
+  EvalMetrics eval, eval_train;
+  std::string status;
+};
+
+void print_row(std::ostream& out, const Row& r, bool jsonl) {
+  if (jsonl) {
+    out << "{\"run\":" << json_str(r.run) << ",\"step\":" << r.m.step << ",\"loss\":" << json_num(r.m.loss)
+        << ",\"accuracy\":" << json_num(r.m.accuracy) << ",\"lr\":" << json_num(r.m.lr);
+    if (r.evaluated)
+      out << ",\"test_loss\":" << json_num(r.eval.loss) << ",\"test_accuracy\":" << json_num(r.eval.accuracy)
+          << ",\"test_loss_train_mode\":" << json_num(r.eval_train.loss)
+          << ",\"test_accuracy_train_mode\":" << json_num(r.eval_train.accuracy);
+    out << ",\"status\":" << json_str(r.status) << "}\n";
+  } else {
+    out << r.run << "," << r.m.step << "," << num(r.m.loss) << "," << num(r.m.accuracy) << "," << num(r.m.lr) << ",";
+    if (r.evaluated)
+      out << num(r.eval.loss) << "," << num(r.eval.accuracy) << "," << num(r.eval_train.loss) << ","
+          << num(r.eval_train.accuracy);
+    else
+      out << ",,,";
+    out << "," << r.status << "\n";
+  }
+}
+
+// "norm=none lr=0.1" or "norm=none,lr=0.1" applied to a config.
+void apply_overrides(Config& c, const std::string& text) {
+  std::string item;
+  std::istringstream in(text);
+  while (in >> item) {
+    std::string part;
+    std::istringstream parts(item);
+    while (std::getline(parts, part, ',')) {
+      if (part.empty()) continue;
+      const size_t eq = part.find('=');
+      if (eq == std::string::npos) throw UsageError("--compare: '" + part + "' is not OPTION=VALUE");
+      set_option(c, part.substr(0, eq), part.substr(eq + 1));
+    }
+  }
+}
+
+int cmd_train(const std::vector<std::string>& args, const char* argv0) {
+  Config config;
+  std::string format = "csv", out_path, load_path, save_path, compare, data_dir = default_data_dir(argv0);
+  int eval_every = 100;
+  bool quiet = false;
+  std::vector<std::pair<std::string, std::string>> options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + a + "'");
+    const std::string name = a.substr(2);
+    if (name == "quiet") {
+      quiet = true;
+      continue;
+    }
+    if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
+    const std::string value = args[++i];
+    if (name == "format") {
+      if (value != "csv" && value != "jsonl") throw UsageError("--format must be csv or jsonl");
+      format = value;
+    } else if (name == "out") out_path = value;
+    else if (name == "load") load_path = value;
+    else if (name == "save") save_path = value;
+    else if (name == "compare") compare = value;
+    else if (name == "data-dir" || name == "data_dir") data_dir = value;
+    else if (name == "eval-every" || name == "eval_every") {
+      char* end = nullptr;
+      const long v = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end || v < 0) throw UsageError("--eval-every must be a whole number >= 0");
+      eval_every = int(v);
+    } else {
+      options.emplace_back(name, value);
+    }
+  }
+  std::string state_text;
+  if (!load_path.empty()) {
+    state_text = read_file(load_path);
+    config = config_from_state(state_text);
+  }
+  try {
+    for (const auto& [name, value] : options) set_option(config, name, value);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  validate(config);
+  Config config_b = config;
+  if (!compare.empty()) apply_overrides(config_b, compare);
+
+  auto data = load_data(config, data_dir);
+  std::vector<std::unique_ptr<Trainer>> runs;
+  runs.push_back(std::make_unique<Trainer>(config, data));
+  if (!state_text.empty()) runs[0]->load_state(state_text);
+  if (!compare.empty()) {
+    // B shares the data unless its options change which data it is.
+    const bool same_data = config_b.dataset == config.dataset && config_b.seed == config.seed &&
+                           config_b.train_images == config.train_images && config_b.test_images == config.test_images;
+    runs.push_back(std::make_unique<Trainer>(config_b, same_data ? data : load_data(config_b, data_dir)));
+  }
+
+  std::ofstream file;
+  if (!out_path.empty()) {
+    file.open(out_path);
+    if (!file) throw Error("cannot write " + out_path);
+  }
+  std::ostream& out = out_path.empty() ? std::cout : file;
+  const bool jsonl = format == "jsonl";
+  if (!jsonl)
+    out << "run,step,loss,accuracy,lr,test_loss,test_accuracy,test_loss_train_mode,test_accuracy_train_mode,status\n";
+  const int64_t start = runs[0]->step_count();
+  for (int64_t s = start; s < config.steps; ++s) {
+    for (size_t k = 0; k < runs.size(); ++k) {
+      Trainer& t = *runs[k];
+      Row r;
+      r.run = k == 0 ? "A" : "B";
+      const bool was_diverged = t.diverged();
+      r.m = t.step();
+      if (was_diverged) continue;  // its last row already said so; the other run goes on
+      const bool last = s + 1 == config.steps;
+      if (!r.m.diverged && ((eval_every > 0 && r.m.step % eval_every == 0) || last)) {
+        r.evaluated = true;
+        r.eval = t.evaluate(Mode::Eval);
+        r.eval_train = t.evaluate(Mode::Train);
+      }
+      r.status = t.status();
+      print_row(out, r, jsonl);
+    }
+    bool all_diverged = true;
+    for (auto& t : runs) all_diverged = all_diverged && t->diverged();
+    if (all_diverged) break;
+  }
+  out.flush();
+  if (!save_path.empty()) {
+    write_file(save_path, runs[0]->save_state());
+    if (runs.size() > 1) {
+      std::string b = save_path;
+      const size_t dot = b.rfind(".json");
+      b = dot == std::string::npos ? b + ".b" : b.substr(0, dot) + ".b.json";
+      write_file(b, runs[1]->save_state());
+    }
+  }
+  if (!quiet) {
+    for (size_t k = 0; k < runs.size(); ++k) {
+      Trainer& t = *runs[k];
+      std::cerr << "run " << (k ? "B" : "A") << ": " << t.step_count() << " steps, " << t.status();
+      if (!t.diverged()) {
+        const EvalMetrics e = t.evaluate(Mode::Eval);
+        std::cerr << ", test accuracy " << num(100.0 * e.accuracy) << "% (eval mode, " << e.count << " examples)";
+      }
+      std::cerr << "\n";
+    }
+  }
+  return 0;
+}
+
+int cmd_bench(const std::vector<std::string>& args) {
+  bool json = false, quick = false;
+  std::vector<bool> variants = {true, false};
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--json") json = true;
+    else if (args[i] == "--quick") quick = true;
+    else if (args[i] == "--variant" && i + 1 < args.size()) {
+      const std::string v = args[++i];
+      if (v != "bn" && v != "nobn") throw UsageError("--variant must be bn or nobn");
+      variants = {v == "bn"};
+    } else throw UsageError("unexpected argument '" + args[i] + "' for bench");
+  }
+  const BenchProtocol protocol = quick ? BenchProtocol::quick() : BenchProtocol();
+  const auto clock = [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  for (bool bn : variants) {
+    ReferenceBench bench(bn);
+    const BenchResult r = bench.run(protocol, clock);
+    if (json) {
+      std::cout << "{\"framework\":\"bnlab\",\"bench\":\"" << (bn ? "ref-cnn" : "ref-cnn-nobn")
+                << "\",\"variant\":\"" << r.variant << "\",\"runtime\":\"native\",\"threads\":1"
+                << ",\"batch\":32,\"warmup_steps\":" << protocol.warmup << ",\"timed_steps\":" << protocol.steps
+                << ",\"repeats\":" << protocol.repeats << ",\"train_steps_per_s\":" << num(r.train_steps_per_s)
+                << ",\"train_steps_per_s_runs\":[";
+      for (size_t i = 0; i < r.train_steps_per_s_runs.size(); ++i)
+        std::cout << (i ? "," : "") << num(r.train_steps_per_s_runs[i]);
+      std::cout << "],\"train_ms_per_step\":" << num(1000.0 / r.train_steps_per_s)
+                << ",\"train_gflops\":" << num(r.train_steps_per_s * 0.06033408)
+                << ",\"eval_batch\":256,\"eval_images_per_s\":" << num(r.eval_images_per_s)
+                << ",\"loss_step1\":" << num(r.loss_step1) << ",\"loss_after_warmup\":" << num(r.loss_after_warmup)
+                << ",\"loss_final\":" << num(r.loss_final) << ",\"eval_logit_sum\":" << num(r.eval_logit_sum)
+                << ",\"measured_steps_per_s\":" << num(r.measured_steps_per_s)
+                << ",\"measure_overhead\":" << num(r.measure_overhead)
+                << ",\"quick\":" << (quick ? "true" : "false") << "}" << std::endl;
+    } else {
+      std::printf("%-13s native, 1 thread: %8.1f train steps/s (%.2f ms/step, %.1f GFLOP/s), %8.0f eval images/s\n"
+                  "              losses: step 1 %.6f, after warm-up %.6g, final %.6g\n"
+                  "              with every-step measurements: %.1f steps/s (+%.1f%% per step)\n",
+                  bn ? "ref-cnn" : "ref-cnn-nobn", r.train_steps_per_s, 1000.0 / r.train_steps_per_s,
+                  r.train_steps_per_s * 0.06033408, r.eval_images_per_s, r.loss_step1, r.loss_after_warmup,
+                  r.loss_final, r.measured_steps_per_s, 100.0 * r.measure_overhead);
+    }
+  }
+  return 0;
+}
+
+int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
+  if (args.size() == 1 && args[0] == "--list") {
+    for (const ExperimentInfo& e : experiments())
+      std::printf("%-16s %s (default %d steps)\n%s\n\n", e.name.c_str(), e.title.c_str(), e.default_steps,
+                  e.description.c_str());
+    return 0;
+  }
+  if (args.empty() || args[0].rfind("--", 0) == 0) throw UsageError("experiment needs a NAME (or --list)");
+  const ExperimentInfo& info = find_experiment(args[0]);
+  ExperimentOptions options;
+  options.data_dir = default_data_dir(argv0);
+  std::string out;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
+    const std::string v = args[++i];
+    char* end = nullptr;
+    if (a == "--out") out = v;
+    else if (a == "--data-dir") options.data_dir = v;
+    else if (a == "--seed") {
+      const unsigned long long s = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end || s > 4294967295ull) throw UsageError("--seed must be a whole number from 0 to 4294967295");
+      options.seed = uint32_t(s);
+    } else if (a == "--steps") {
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > 10000000) throw UsageError("--steps must be a whole number from 1 to 10000000");
+      options.steps = int(n);
+    } else throw UsageError("unexpected argument '" + a + "' for experiment");
+  }
+  if (out.empty()) throw UsageError("experiment needs --out DIR");
+  options.progress = [](double f) { std::fprintf(stderr, "\r%3d%%", int(100 * f)); };
+  const ExperimentResult result = info.run(options);
+  std::fprintf(stderr, "\r");
+  write_experiment(info, options, result, out);
+  std::printf("%s\n", result.summary.dump().c_str());
+  return 0;
+}
+
+int cmd_options() {
+  const Config defaults;
+  std::printf("%-20s %-8s %-22s %s\n", "option", "type", "default", "meaning (range or choices)");
+  for (const OptionInfo& o : option_table()) {
+    std::string range;
+    if (o.type == "int" || o.type == "float") range = " [" + num(o.min) + ", " + num(o.max) + "]";
+    if (!o.choices.empty() && o.type == "choice") {
+      range = " (";
+      for (size_t i = 0; i < o.choices.size(); ++i) range += (i ? ", " : "") + o.choices[i];
+      range += ")";
+    }
+    std::printf("%-20s %-8s %-22s %s%s\n", o.name.c_str(), o.type.c_str(), get_option(defaults, o.name).c_str(),
+                o.help.c_str(), range.c_str());
+  }
+  return 0;
+}
+
+int cmd_presets() {
+  for (const PresetInfo& p : presets()) std::printf("%-13s %s\n              %s\n", p.name.c_str(), p.spec.c_str(), p.description.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "train") return cmd_train(args, argv[0]);
+    if (cmd == "bench") return cmd_bench(args);
+    if (cmd == "experiment") return cmd_experiment(args, argv[0]);
+    if (cmd == "options") return cmd_options();
+    if (cmd == "presets") return cmd_presets();
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    throw UsageError("unknown command '" + cmd + "'");
+  } catch (const UsageError& e) {
+    std::cerr << "bnlab: " << e.what() << "\n\n" << kUsage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "bnlab: " << e.what() << "\n";
+    return 1;
+  }
+}

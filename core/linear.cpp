@@ -1,0 +1,71 @@
+// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 matrix-product kernel
+// (gebp_kernel); it must be silenced before Eigen's headers are read.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "linear.h"
+
+#include "error.h"
+
+namespace bnlab {
+
+Linear::Linear(int in_features, int out_features, bool bias)
+    : in_features_(in_features), out_features_(out_features), has_bias_(bias) {
+  if (in_features < 1 || out_features < 1)
+    throw Error("fc: " + std::to_string(in_features) + " -> " + std::to_string(out_features) +
+                " features is impossible (both must be >= 1)");
+  weight_ = Tensor(Shape{out_features, in_features, 1, 1});
+  dweight_ = Tensor(weight_.shape());
+  if (has_bias_) {
+    bias_ = Tensor(Shape{out_features, 1, 1, 1});
+    dbias_ = Tensor(bias_.shape());
+  }
+}
+
+Shape Linear::output_shape(const Shape& in) const {
+  if (in.per_sample() != in_features_)
+    throw Error("fc: expects " + std::to_string(in_features_) + " input features per sample, got input " +
+                in.str() + " with " + std::to_string(in.per_sample()));
+  return Shape{in.n, out_features_, 1, 1};
+}
+
+std::vector<Param> Linear::params() {
+  std::vector<Param> p{{"weight", &weight_, &dweight_, 2}};
+  if (has_bias_) p.push_back({"bias", &bias_, &dbias_, 1});
+  return p;
+}
+
+// Y [N, out] = X [N, in] * W^T [in, out] + b
+const Tensor& Linear::forward(const Tensor& x, Mode) {
+  const Shape out = output_shape(x.shape());
+  x_.resize(x.shape());
+  x_.vec() = x.vec();
+  y_.resize(out);
+  auto y = y_.mat(out.n, out_features_);
+  y.noalias() = x_.mat(out.n, in_features_) * weight_.mat(out_features_, in_features_).transpose();
+  if (has_bias_) y.rowwise() += bias_.vec().transpose();
+  return y_;
+}
+
+// With dY [N, out]:
+//   db [out]     += sum over N of dY
+//   dW [out, in] += dY^T * X
+//   dX [N, in]    = dY * W          (reshaped to x's shape; skipped without needs_input_grad)
+const Tensor& Linear::backward(const Tensor& dy) {
+  if (dy.shape() != y_.shape())
+    throw Error("fc: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
+  const int n = y_.shape().n;
+  const auto dy_mat = dy.mat(n, out_features_);
+  if (has_bias_) dbias_.vec() += dy_mat.colwise().sum().transpose();
+  dweight_.mat(out_features_, in_features_).noalias() += dy_mat.transpose() * x_.mat(n, in_features_);
+  if (!needs_input_grad_) {
+    dx_.resize(Shape{});
+    return dx_;
+  }
+  dx_.resize(x_.shape());
+  dx_.mat(n, in_features_).noalias() = dy_mat * weight_.mat(out_features_, in_features_);
+  return dx_;
+}
+
+}  // namespace bnlab

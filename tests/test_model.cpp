@@ -1,0 +1,145 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "../core/error.h"
+#include "../core/model.h"
+#include "../core/loss.h"
+#include "check.h"
+
+using namespace bnlab;
+
+static Config config_for(const std::string& model, NormKind norm = NormKind::Batch) {
+  Config c;
+  c.model = model;
+  c.norm.kind = norm;
+  return c;
+}
+
+static const Shape kMnist{1, 1, 28, 28};
+
+TEST_CASE("model.the reference CNN has the layers and parameter count of REFERENCE_CNN.md") {
+  Model bn(config_for("ref-cnn"), kMnist, 10);
+  Model nobn(config_for("ref-cnn", NormKind::None), kMnist, 10);
+  CHECK(bn.num_params() == 52314);
+  CHECK(nobn.num_params() == 52138);
+  std::vector<std::string> names;
+  for (int i = 0; i < bn.num_layers(); ++i) names.push_back(bn.layer_name(i));
+  CHECK(names == std::vector<std::string>{"conv1", "bn1", "relu1", "maxpool1", "conv2", "bn2", "relu2",
+                                          "maxpool2", "fc1", "bn3", "relu3", "fc2"});
+  CHECK(nobn.num_layers() == 9);
+  std::vector<std::string> params;
+  for (const auto& p : bn.params()) params.push_back(p.name);
+  CHECK(params == std::vector<std::string>{"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "conv2.weight",
+                                           "conv2.bias", "bn2.weight", "bn2.bias", "fc1.weight", "fc1.bias",
+                                           "bn3.weight", "bn3.bias", "fc2.weight", "fc2.bias"});
+  CHECK(bn.buffers().size() == 6);
+  CHECK(bn.counters().size() == 3);
+  CHECK(bn.counters()[0].name == "bn1.num_batches_tracked");
+  CHECK(bn.describe().find("total 52314 parameters") != std::string::npos);
+}
+
+TEST_CASE("model.placement after puts the normalizer behind the activation") {
+  Config c = config_for("ref-cnn");
+  c.placement = Placement::After;
+  Model m(c, kMnist, 10);
+  CHECK(m.layer_name(1) == "relu1");
+  CHECK(m.layer_name(2) == "bn1");
+  CHECK(m.layer_name(3) == "maxpool1");
+}
+
+TEST_CASE("model.normalizer choice and noisy BN change only the normalization layers") {
+  SUBCASE("group norm") {
+    Config c = config_for("ref-cnn", NormKind::Group);
+    c.norm.groups = 4;
+    Model m(c, kMnist, 10);
+    CHECK(m.layer_name(1) == "gn1");
+  }
+  SUBCASE("noisy BN adds a noise layer after each BN") {
+    Config c = config_for("ref-cnn");
+    c.noisy = true;
+    Model m(c, kMnist, 10);
+    CHECK(m.layer_name(2) == "noise1");
+    CHECK(m.num_params() == 52314);
+  }
+}
+
+TEST_CASE("model.with and without BN start from the same conv and fc weights") {
+  Model bn(config_for("ref-cnn"), kMnist, 10);
+  Model nobn(config_for("ref-cnn", NormKind::None), kMnist, 10);
+  Config after = config_for("ref-cnn");
+  after.placement = Placement::After;
+  Model bn_after(after, kMnist, 10);
+  bn.init_weights(7);
+  nobn.init_weights(7);
+  bn_after.init_weights(7);
+  auto find = [](Model& m, const std::string& name) -> const Tensor& {
+    for (const auto& p : m.params())
+      if (p.name == name) return *p.param.value;
+    FAIL("no parameter " << name);
+    throw;
+  };
+  for (const char* name : {"conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight"}) {
+    CAPTURE(name);
+    test::check_close(find(bn, name), find(nobn, name), 0, 0, name);
+    test::check_close(find(bn, name), find(bn_after, name), 0, 0, name);
+  }
+}
+
+TEST_CASE("model.He init has standard deviation init_scale * sqrt(2 / fan_in)") {
+  for (float scale : {1.f, 0.1f}) {
+    Config c = config_for("ref-cnn");
+    c.init_scale = scale;
+    Model m(c, kMnist, 10);
+    m.init_weights(3);
+    const Tensor& w = *m.params()[8].param.value;  // fc1.weight, fan_in 784
+    double sq = 0;
+    for (int64_t i = 0; i < w.size(); ++i) sq += double(w[i]) * w[i];
+    CHECK(std::sqrt(sq / double(w.size())) == doctest::Approx(scale * std::sqrt(2.0 / 784)).epsilon(0.02));
+    CHECK(m.params()[9].param.value->vec().cwiseAbs().maxCoeff() == 0.f);  // fc1.bias
+  }
+}
+
+TEST_CASE("model.specs that do not fit the data are refused, naming the layer") {
+  CHECK_THROWS_WITH_AS(Model(config_for("conv8-pool2-pool2-pool2-pool2-pool2 fc"), kMnist, 10),
+                       doctest::Contains("layer maxpool5 ('pool2') does not fit its input"), Error);
+  CHECK_THROWS_WITH_AS(Model(config_for("conv8 fc7"), kMnist, 10),
+                       doctest::Contains("has 7 outputs but the data has 10 classes"), Error);
+  CHECK_THROWS_WITH_AS(Model(config_for("conv8 fc"), kMnist, 1), doctest::Contains("at least 2 classes"), Error);
+}
+
+TEST_CASE("model.backward matches finite differences of the whole network's loss") {
+  // A small CNN on 8x8 inputs, every layer kind in the chain, BN in train mode.
+  for (Placement placement : {Placement::Before, Placement::After}) {
+    Config c = config_for("conv3-bn-relu-pool2 conv4k3-bn-tanh fc6-bn-sigmoid fc");
+    c.placement = placement;
+    Model m(c, Shape{1, 1, 8, 8}, 3);
+    m.init_weights(5);
+    const Tensor x = test::random_tensor(Shape{4, 1, 8, 8}, 9);
+    const int labels[4] = {0, 2, 1, 2};
+    SoftmaxCrossEntropy loss;
+    auto eval = [&] { return double(loss.forward(m.forward(x, Mode::Train), labels)); };
+    eval();
+    m.zero_grad();
+    m.backward(loss.backward());
+    for (const auto& p : m.params()) {
+      CAPTURE(p.name);
+      Tensor& w = *p.param.value;
+      const Tensor analytic = *p.param.grad;
+      std::vector<float> num, ana;
+      const int64_t stride = std::max<int64_t>(1, w.size() / 12);
+      for (int64_t i = 0; i < w.size(); i += stride) {
+        const float saved = w[i];
+        const double h = 1e-3;
+        w[i] = float(saved + h);
+        const double lp = eval();
+        w[i] = float(saved - h);
+        const double lm = eval();
+        w[i] = saved;
+        num.push_back(float((lp - lm) / (2 * h)));
+        ana.push_back(analytic[i]);
+      }
+      test::check_close(ana, num, 2e-3, 3e-2, p.name);
+    }
+  }
+}

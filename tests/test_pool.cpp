@@ -1,0 +1,158 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "../core/error.h"
+#include "../core/pool.h"
+#include "check.h"
+
+using namespace bnlab;
+using namespace bnlab::test;
+
+namespace {
+
+Tensor tensor_of(Shape shape, const std::vector<float>& values) {
+  REQUIRE(values.size() == size_t(shape.size()));
+  Tensor t(shape);
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+
+// x[i] = ((7i) % 13 - 6) / 2 shaped (1, 1, 5, 6): the input of the PyTorch examples below.
+Tensor pool_input() {
+  Tensor x(Shape{1, 1, 5, 6});
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = float((i * 7) % 13 - 6) / 2.f;
+  return x;
+}
+
+// Distinct values at least 0.1 apart (a shuffled ramp), so that a finite-difference step of
+// 0.01 never changes which input is a window's maximum.
+Tensor distinct_values(Shape shape, uint32_t seed) {
+  Tensor t(shape);
+  const int64_t n = t.size();
+  for (int64_t i = 0; i < n; ++i) t[i] = 0.1f * float(i) - 0.05f * float(n);
+  Rng rng(seed);
+  for (int64_t i = n - 1; i > 0; --i) std::swap(t[i], t[int64_t(rng.below(uint32_t(i + 1)))]);
+  return t;
+}
+
+struct PoolCase {
+  int n, c, h, w, k, s;
+};
+
+// Non-overlapping, overlapping (s < k) and gapped (s > k) windows, non-square inputs, batch 1 and 3.
+const PoolCase kCases[] = {
+    {3, 2, 4, 6, 2, 2}, {1, 1, 5, 6, 3, 2}, {3, 2, 5, 4, 2, 1}, {1, 3, 7, 5, 2, 3}, {3, 1, 3, 3, 3, 1},
+};
+
+}  // namespace
+
+TEST_CASE("maxpool.forward matches PyTorch on a strided 3x3 example") {
+  // torch.nn.functional.max_pool2d(x, 3, 2) (PyTorch 1.13) on pool_input(); the gradient of the
+  // sum puts 1 at flat input indices 7, 9, 22 and 24.
+  MaxPool2d pool(3, 2);
+  CHECK(pool.kind() == "maxpool");
+  const Tensor x = pool_input();
+  const Tensor& y = pool.forward(x, Mode::Train);
+  check_close(y, tensor_of(Shape{1, 1, 2, 2}, {2.0f, 2.5f, 3.0f, 2.5f}), 0, 0, "y");
+  const Tensor& dx = pool.backward(Tensor(y.shape(), 1.f));
+  Tensor expected(x.shape());
+  for (int i : {7, 9, 22, 24}) expected[i] = 1.f;
+  check_close(dx, expected, 0, 0, "dx");
+}
+
+TEST_CASE("maxpool gives a tie's gradient to the first maximum in row-major order") {
+  // Window 0 is all equal; window 1 has its maximum 5 at (0, 3) and again at (1, 2).
+  MaxPool2d pool(2);
+  const Tensor x = tensor_of(Shape{1, 1, 2, 4}, {1, 1, 4, 5, 1, 1, 5, 2});
+  check_close(pool.forward(x, Mode::Train), tensor_of(Shape{1, 1, 1, 2}, {1, 5}), 0, 0, "y");
+  check_close(pool.backward(tensor_of(Shape{1, 1, 1, 2}, {10, 20})),
+              tensor_of(x.shape(), {10, 0, 0, 20, 0, 0, 0, 0}), 0, 0, "dx");
+}
+
+TEST_CASE("maxpool adds the gradients of overlapping windows that share a maximum") {
+  // 3x3 windows with stride 1 on a 4x4 input whose maximum 9 is at (1, 1): all four windows
+  // pick it, so it receives the sum of the four output gradients.
+  MaxPool2d pool(3, 1);
+  Tensor x(Shape{1, 1, 4, 4});
+  for (int64_t i = 0; i < 16; ++i) x[i] = -float(i);
+  x.at(0, 0, 1, 1) = 9.f;
+  check_close(pool.forward(x, Mode::Train), Tensor(Shape{1, 1, 2, 2}, 9.f), 0, 0, "y");
+  const Tensor& dx = pool.backward(tensor_of(Shape{1, 1, 2, 2}, {1, 2, 3, 4}));
+  Tensor expected(x.shape());
+  expected.at(0, 0, 1, 1) = 10.f;
+  check_close(dx, expected, 0, 0, "dx");
+}
+
+TEST_CASE("maxpool propagates NaN instead of pooling it away") {
+  // PyTorch 1.13 max_pool2d(x, 2) on this input gives (nan, nan) and, for dy = (1, 2), puts the
+  // gradient on the window's last NaN in row-major order: dx = [[0, 0, 0, 2], [1, 0, 0, 0]].
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  MaxPool2d pool(2);
+  const Tensor& y = pool.forward(tensor_of(Shape{1, 1, 2, 4}, {1, nan, 2, nan, nan, 3, 5, 1}), Mode::Train);
+  CHECK(std::isnan(y[0]));
+  CHECK(std::isnan(y[1]));
+  check_close(pool.backward(tensor_of(Shape{1, 1, 1, 2}, {1, 2})),
+              tensor_of(Shape{1, 1, 2, 4}, {0, 0, 0, 2, 1, 0, 0, 0}), 0, 0, "dx");
+}
+
+TEST_CASE("avgpool.forward matches PyTorch on a strided 3x3 example") {
+  // torch.nn.functional.avg_pool2d(x, 3, 2) (PyTorch 1.13) on pool_input(); by hand the first
+  // window is (-3 + 0.5 - 2.5 - 1.5 + 2 - 1 + 0 - 3 + 0.5) / 9 = -8 / 9.
+  AvgPool2d pool(3, 2);
+  CHECK(pool.kind() == "avgpool");
+  check_close(pool.forward(pool_input(), Mode::Train),
+              tensor_of(Shape{1, 1, 2, 2}, {-0.8888889f, -0.3888889f, -0.0555556f, -0.2777778f}),
+              1e-6, 1e-6, "y");
+}
+
+TEST_CASE("avgpool.backward spreads each gradient evenly over its window") {
+  // 2x2 windows, stride 1, on a 2x3 input: the middle column is in both windows.
+  AvgPool2d pool(2, 1);
+  pool.forward(Tensor(Shape{1, 1, 2, 3}), Mode::Train);
+  check_close(pool.backward(tensor_of(Shape{1, 1, 1, 2}, {4, 8})),
+              tensor_of(Shape{1, 1, 2, 3}, {1, 3, 2, 1, 3, 2}), 0, 0, "dx");
+}
+
+TEST_CASE("pool.backward matches finite differences") {
+  for (const PoolCase& c : kCases) {
+    CAPTURE(c.n);
+    CAPTURE(c.h);
+    CAPTURE(c.w);
+    CAPTURE(c.k);
+    CAPTURE(c.s);
+    const Tensor x = distinct_values(Shape{c.n, c.c, c.h, c.w}, 131);
+    MaxPool2d max_pool(c.k, c.s);
+    AvgPool2d avg_pool(c.k, c.s);
+    const Shape out{c.n, c.c, (c.h - c.k) / c.s + 1, (c.w - c.k) / c.s + 1};
+    CHECK(max_pool.output_shape(x.shape()) == out);
+    CHECK(avg_pool.output_shape(x.shape()) == out);
+    check_gradients(max_pool, x, 132);
+    check_gradients(avg_pool, x, 133);
+  }
+}
+
+TEST_CASE("pool without needs_input_grad skips dx") {
+  MaxPool2d max_pool(2);
+  AvgPool2d avg_pool(2);
+  for (Layer* pool : {static_cast<Layer*>(&max_pool), static_cast<Layer*>(&avg_pool)}) {
+    pool->set_needs_input_grad(false);
+    const Tensor& y = pool->forward(random_tensor(Shape{2, 3, 4, 4}, 141), Mode::Train);
+    CHECK(pool->backward(Tensor(y.shape(), 1.f)).size() == 0);
+  }
+}
+
+TEST_CASE("pool rejects inputs smaller than the window with bnlab::Error") {
+  CHECK_THROWS_AS(MaxPool2d(0), Error);
+  CHECK_THROWS_AS(AvgPool2d(2, -1), Error);
+  MaxPool2d max_pool(3);
+  AvgPool2d avg_pool(3);
+  CHECK_THROWS_WITH_AS(max_pool.forward(Tensor(Shape{1, 1, 2, 5}), Mode::Train),
+                       "maxpool: input (1, 1, 2, 5) is smaller than the 3x3 window", Error);
+  CHECK_THROWS_AS(avg_pool.forward(Tensor(Shape{1, 1, 5, 2}), Mode::Train), Error);
+  // Stride 0 means stride = kernel, and the output size is floored: 7 -> 2.
+  CHECK(max_pool.output_shape(Shape{2, 4, 7, 3}) == Shape{2, 4, 2, 1});
+  max_pool.forward(Tensor(Shape{1, 1, 6, 6}), Mode::Train);
+  CHECK_THROWS_AS(max_pool.backward(Tensor(Shape{1, 1, 3, 3})), Error);
+}

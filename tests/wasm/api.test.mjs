@@ -1,0 +1,208 @@
+// The JavaScript API of the WebAssembly core (wasm/bnlab.mjs): configs, steps, evaluation,
+// errors, state, lockstep.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { getLab, mnistFiles, Session } from './helpers.mjs';
+
+const lab = await getLab();
+const SMALL = { model: 'mlp', dataset: 'shapes', batch_size: 16, seed: 7 };
+
+async function withSim(config, body) {
+  const data = await lab.loadData(config);
+  const sim = lab.createSimulation(config, data);
+  try {
+    return await body(sim, data);
+  } finally {
+    sim.dispose();
+    data.dispose();
+  }
+}
+
+test('the option table lists the CLI options with typed defaults', () => {
+  const byName = Object.fromEntries(lab.options().map((o) => [o.name, o]));
+  for (const name of ['model', 'norm', 'lr', 'momentum', 'batch_size', 'seed', 'dataset'])
+    assert.ok(byName[name], `option ${name} is missing`);
+  // The values REFERENCE_CNN.md and config.h name as defaults.
+  assert.equal(byName.lr.default, 0.05);
+  assert.equal(byName.momentum.default, 0.9);
+  assert.equal(byName.batch_size.default, 32);
+  assert.equal(byName.model.default, 'ref-cnn');
+  assert.equal(typeof byName.shuffle.default, 'boolean');
+  assert.ok(lab.presets().some((p) => p.name === 'ref-cnn'));
+});
+
+test('a simulation reports its full config, typed, with the given options applied', async () => {
+  await withSim({ ...SMALL, lr: 0.01, shuffle: false }, (sim) => {
+    const c = sim.config;
+    assert.ok(Math.abs(c.lr - 0.01) < 1e-9);
+    assert.equal(c.shuffle, false);
+    assert.equal(c.batch_size, 16);
+    assert.equal(c.model, 'mlp');
+    assert.equal(c.momentum, 0.9);
+  });
+});
+
+test('invalid configs throw Errors carrying the core message that names the option', async () => {
+  const data = await lab.loadData(SMALL);
+  try {
+    const cases = [
+      [{ lr: -1 }, /lr/],
+      [{ batch_size: 0 }, /batch_size/],
+      [{ norm: 'bogus' }, /bogus/],
+      [{ batch_size: 'many' }, /batch_size/],
+      [{ no_such_option: 1 }, /no_such_option/],
+      [{ model: 'conv8-zz' }, /zz/],
+    ];
+    for (const [bad, pattern] of cases) {
+      assert.throws(() => lab.createSimulation({ ...SMALL, ...bad }, data),
+                    (e) => e instanceof Error && pattern.test(e.message), JSON.stringify(bad));
+    }
+    // The module survives every one of them.
+    const sim = lab.createSimulation(SMALL, data);
+    assert.equal(sim.step(2).loss.length, 2);
+    sim.dispose();
+  } finally {
+    data.dispose();
+  }
+});
+
+test('step returns one typed value per step and counts steps from 1', async () => {
+  await withSim(SMALL, (sim) => {
+    const a = sim.step(5);
+    assert.ok(a.loss instanceof Float32Array && a.accuracy instanceof Float32Array && a.lr instanceof Float32Array);
+    assert.equal(a.first_step, 1);
+    assert.equal(a.loss.length, 5);
+    assert.ok(a.loss.every(Number.isFinite));
+    assert.ok(a.accuracy.every((v) => v >= 0 && v <= 1));
+    assert.ok(a.lr.every((v) => Math.abs(v - 0.05) < 1e-7));
+    const b = sim.step(3);
+    assert.equal(b.first_step, 6);
+    assert.equal(sim.stepCount, 8);
+    assert.equal(sim.status, 'training');
+    assert.equal(sim.divergedAt, -1);
+    // 8 steps of 16 from 8,000 training images.
+    assert.ok(Math.abs(sim.epoch - (8 * 16) / 8000) < 1e-12, `epoch ${sim.epoch}`);
+  });
+});
+
+test('training on shapes lowers the loss and evaluate reports both modes', async () => {
+  await withSim(SMALL, (sim) => {
+    const first = sim.step(20).loss;
+    sim.step(400);
+    const last = sim.step(20).loss;
+    const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
+    assert.ok(mean(last) < 0.85 * mean(first), `loss ${mean(first)} -> ${mean(last)}`);
+    const ev = sim.evaluate('eval', 500);
+    const tr = sim.evaluate('train', 500);
+    assert.equal(ev.count, 500);
+    assert.equal(tr.count, 500);
+    assert.ok(ev.accuracy > 1 / 6 && ev.accuracy <= 1, `eval accuracy ${ev.accuracy}`);
+    assert.ok(Number.isFinite(tr.loss));
+    assert.throws(() => sim.evaluate('sideways'), /mode/);
+  });
+});
+
+test('the same config and seed give bit-identical runs', async () => {
+  const data = await lab.loadData(SMALL);
+  const a = lab.createSimulation(SMALL, data);
+  const b = lab.createSimulation(SMALL, data);
+  try {
+    assert.deepEqual(a.step(50).loss, b.step(50).loss);
+  } finally {
+    a.dispose(); b.dispose(); data.dispose();
+  }
+});
+
+test('two sides with the same seed start from the same weights, with and without BN', async () => {
+  const session = await Session.create(lab, { a: { ...SMALL, norm: 'batch' }, b: { ...SMALL, norm: 'none' } });
+  try {
+    const { a, b } = session.sides;
+    const weights = (sim) => sim.tensorNames().filter((t) => t.kind === 'param' && /^fc\d+\.weight$/.test(t.name));
+    const names = weights(a).map((t) => t.name);
+    assert.ok(names.length >= 2, `fc weights ${names}`);
+    assert.deepEqual(names, weights(b).map((t) => t.name));
+    for (const name of names) assert.deepEqual(a.tensor(name).data, b.tensor(name).data, name);
+    // Only one copy of the data: both sides read the same dataset.
+    assert.equal(session.data.size, 1);
+    const steps = session.step(10);
+    assert.equal(steps.a.loss.length, 10);
+    assert.equal(steps.b.loss.length, 10);
+    assert.notDeepEqual(steps.a.loss, steps.b.loss);
+    assert.equal(a.stepCount, 10);
+    assert.equal(b.stepCount, 10);
+  } finally {
+    session.dispose();
+  }
+});
+
+test('save and restore continue a run bit-identically', async () => {
+  await withSim({ ...SMALL, lr: 0.02 }, (sim, data) => {
+    sim.step(30);
+    const state = sim.saveState();
+    assert.equal(JSON.parse(state).step, 30);
+    assert.equal(lab.stateConfig(state).lr, 0.02);
+    const after = sim.step(30).loss;
+    const restored = lab.restoreSimulation(state, data);
+    try {
+      assert.equal(restored.stepCount, 30);
+      assert.equal(restored.config.lr, 0.02);
+      assert.deepEqual(restored.step(30).loss, after);
+    } finally {
+      restored.dispose();
+    }
+    assert.throws(() => sim.loadState('{"not": "a state"'), Error);
+    assert.throws(() => lab.stateConfig('[]'), Error);
+    assert.equal(sim.stepCount, 60, 'a failed load changes nothing');
+  });
+});
+
+test('a diverging run stops with a status and reports the diverging step last', async () => {
+  // Without BN, a deep CNN with a large initialization and learning rate diverges in a few steps.
+  await withSim({ model: 'deep-cnn', dataset: 'shapes', batch_size: 16, seed: 11, norm: 'none', init_scale: 2, lr: 1 }, (sim) => {
+    const r = sim.step(200);
+    assert.ok(sim.diverged, sim.status);
+    assert.match(sim.status, new RegExp(`diverged at step ${sim.divergedAt}`));
+    assert.ok(r.loss.length < 200);
+    assert.equal(r.first_step + r.loss.length - 1, sim.divergedAt);
+    assert.equal(sim.step(10).loss.length, 0);
+  });
+});
+
+test('tensors and measurements are copies with PyTorch shapes', async () => {
+  await withSim({ ...SMALL, norm: 'batch' }, (sim) => {
+    const names = sim.tensorNames();
+    const mean = names.find((t) => t.kind === 'buffer' && t.name.endsWith('running_mean'));
+    assert.ok(mean, 'a running mean');
+    assert.equal(mean.shape.length, 1);
+    const before = sim.tensor(mean.name).data;
+    assert.ok(before.every((v) => v === 0));
+    sim.step(5);
+    const measure = sim.measure();
+    assert.ok(measure[mean.name].data.some((v) => v !== 0));
+    assert.ok(before.every((v) => v === 0), 'the earlier copy did not change');
+    const grad = names.find((t) => t.kind === 'grad');
+    assert.equal(sim.tensor(grad.name).data.length, grad.shape.reduce((a, b) => a * b, 1));
+    assert.throws(() => sim.tensor('nope.weight'), /nope\.weight/);
+  });
+});
+
+test('MNIST loads from IDX bytes, raw or gzip, and the copies are identical', async () => {
+  const config = { dataset: 'mnist', model: 'mlp', batch_size: 8, seed: 3 };
+  const raw = await lab.loadData(config, mnistFiles());
+  const gz = await lab.loadData(config, mnistFiles({ gzip: true }));
+  try {
+    assert.equal(raw.info.name, 'mnist');
+    assert.equal(raw.info.num_classes, 10);
+    assert.deepEqual(raw.info.image_shape, [1, 28, 28]);
+    assert.deepEqual(gz.info, raw.info);
+    const a = lab.createSimulation(config, raw);
+    const b = lab.createSimulation(config, gz);
+    assert.deepEqual(a.step(5).loss, b.step(5).loss);
+    a.dispose(); b.dispose();
+    await assert.rejects(lab.loadData(config, {}), /train_images/);
+    const broken = { ...mnistFiles(), train_labels: new Uint8Array([0, 0, 8, 1, 0, 0]) };
+    await assert.rejects(lab.loadData(config, broken), /labels/);
+  } finally {
+    raw.dispose(); gz.dispose();
+  }
+});
