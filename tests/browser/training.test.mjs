@@ -62,6 +62,29 @@ test('a setting changed while playing restarts both networks at step 0 and plays
   await page.click('#play');
 });
 
+test('the chosen layer and channel are the ones the histograms and statistics show', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes&layer=bn2&channel=3');
+  await ready(page);
+  await page.click('#step1');
+  await stepIs(page, 1);
+  const hist = await page.evaluate(() => window.bnlab.history.sides.a.last.measure['hist.input']);
+  assert.ok(hist, 'the snapshot carries histograms');
+  assert.equal(hist.layer, 'bn2');
+  assert.equal(hist.channel, 3);
+  assert.match(await page.textContent('[data-panel="histogram"] .summary'), /Following bn2 channel 3/);
+  assert.match(await page.textContent('[data-panel="bnstats"] .summary'), /bn2 channel 3: running mean -?\d/);
+  // A channel the layer does not have is refused next to the field; the layer choice stays.
+  await page.fill('#f-channel', '16');
+  await page.press('#f-channel', 'Tab');
+  assert.match(await page.textContent('#err-view'), /bn2 has 16 channels, 0 to 15/);
+  await page.selectOption('#f-layer', 'bn1');
+  await page.click('#step1');
+  await stepIs(page, 2);
+  const moved = await page.evaluate(() => window.bnlab.history.sides.a.last.measure['hist.input']);
+  assert.equal(moved.layer, 'bn1');
+  assert.equal(moved.channel, 3);
+});
+
 test('metrics CSV and a chart PNG download', { skip: needsWasm }, async () => {
   const page = await lab.open('?dataset=shapes&eval_every=10');
   await ready(page);

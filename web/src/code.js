@@ -145,8 +145,15 @@ export function kerasCode(config, info) {
   const lines = [];
   const norm = config.norm;
   const kMomentum = config.bn_momentum === 'cumulative' ? null : +(1 - config.bn_momentum).toFixed(6);
-  const initName = config.init === 'xavier' ? 'glorot_normal' : config.init === 'gaussian' ? `keras.initializers.RandomNormal(stddev=${config.init_std})` : config.init === 'torch' ? null : 'he_normal';
-  const kinit = initName == null ? '' : initName.startsWith('keras') ? `, kernel_initializer=${initName}` : config.init_scale !== 1 ? `, kernel_initializer=keras.initializers.VarianceScaling(scale=${+(config.init === 'xavier' ? config.init_scale ** 2 : 2 * config.init_scale ** 2).toFixed(6)}, mode='${config.init === 'xavier' ? 'fan_avg' : 'fan_in'}', distribution='untruncated_normal')` : `, kernel_initializer='${initName}'`;
+  // core/model.cpp's initializations as Keras initializers: untruncated normals (Keras's
+  // he_normal and glorot_normal are truncated); "torch" draws weights and biases from
+  // U(+-scale/sqrt(fan_in)), which is VarianceScaling(scale^2/3, fan_in, uniform) for the kernel.
+  const s2 = config.init_scale ** 2;
+  const vs = (scale, mode, distribution) => `keras.initializers.VarianceScaling(scale=${+scale.toFixed(6)}, mode='${mode}', distribution='${distribution}')`;
+  const kinit = config.init === 'gaussian' ? `, kernel_initializer=keras.initializers.RandomNormal(stddev=${config.init_std})`
+    : config.init === 'torch' ? `, kernel_initializer=${vs(s2 / 3, 'fan_in', 'uniform')}`
+      : config.init === 'xavier' ? `, kernel_initializer=${vs(s2, 'fan_avg', 'untruncated_normal')}`
+        : `, kernel_initializer=${vs(2 * s2, 'fan_in', 'untruncated_normal')}`;
   walk(items, shape, classes, (it) => {
     switch (it.kind) {
       case 'conv':
@@ -184,7 +191,7 @@ from keras import layers
 #  - BatchNormalization(momentum=m) keeps m of the OLD running value: Keras m = 1 - PyTorch momentum
 #    (Keras's default 0.99 is PyTorch's 0.01). Keras's default epsilon is 1e-3, PyTorch's 1e-5:
 #    both are set explicitly below to BN Lab's values.
-#  - images are channels-last (N, H, W, C).
+#  - images are channels-last (N, H, W, C).${config.init === 'torch' ? '\n#  - init "torch": BN Lab also draws the biases from U(+-scale/sqrt(fan_in)); Keras starts them at 0.' : ''}
 keras.utils.set_random_seed(${config.seed})
 model = keras.Sequential([
     keras.Input(shape=(${shape[1]}, ${shape[2]}, ${shape[0]})),
