@@ -85,6 +85,26 @@ test('the chosen layer and channel are the ones the histograms and statistics sh
   assert.equal(moved.channel, 3);
 });
 
+test('an embedded page pauses while scrolled out of view and resumes when back', { skip: needsWasm }, async () => {
+  const page = await lab.open(null);
+  await page.setViewportSize({ width: 900, height: 700 });
+  await page.setContent(`<!doctype html><title>Host</title>
+    <iframe src="${lab.base}?embed=1&panels=loss&dataset=shapes" style="width:800px;height:500px"></iframe>
+    <div style="height:3000px">text below</div>`);
+  const frame = await (await page.waitForSelector('iframe')).contentFrame();
+  await ready(frame);
+  await frame.click('#play');
+  await frame.waitForFunction(() => window.bnlab.playing);
+  await page.evaluate(() => window.scrollTo(0, 2000));
+  await frame.waitForFunction(() => !window.bnlab.playing, null, { timeout: 10000 });
+  const paused = await frame.evaluate(() => window.bnlab.history.sides.a.last.step);
+  await page.waitForTimeout(500);
+  assert.equal(await frame.evaluate(() => window.bnlab.history.sides.a.last.step), paused, 'no training out of view');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await frame.waitForFunction((paused) => window.bnlab.playing && window.bnlab.history.sides.a.last.step > paused, paused, { timeout: 10000 });
+  await frame.click('#play');
+});
+
 test('metrics CSV and a chart PNG download', { skip: needsWasm }, async () => {
   const page = await lab.open('?dataset=shapes&eval_every=10');
   await ready(page);

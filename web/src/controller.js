@@ -71,11 +71,18 @@ export class Controller {
   // Worker settings: evaluation and probe rates, and which normalizer channel the histograms
   // follow (the chosen layer's index among the normalizers of network A).
   settings() {
-    const norms = this.normLayers();
+    // Before the first `ready` the layers are unknown: normalizers are numbered in order (bn2 is
+    // the second), which ready() then checks against the model.
+    const known = this.normLayers().indexOf(this.state.layer);
+    const hist_norm = known >= 0 ? known : Math.max(0, Number(/\d+$/.exec(this.state.layer)?.[0] ?? 1) - 1);
     return {
       eval_every: this.state.eval_every, eval_examples: 1000, snapshot_ms: 200, heavy_every: this.state.probe_every,
-      measure_config: { hist_norm: Math.max(0, norms.indexOf(this.state.layer)), hist_channel: this.state.channel },
+      measure_config: { hist_norm, hist_channel: this.state.channel },
     };
+  }
+
+  sendMeasureConfig() {
+    if (this.live()) this.sim.request('settings', { settings: { measure_config: this.settings().measure_config } }).catch((e) => this.coreError(e));
   }
 
   normLayers() {
@@ -132,7 +139,9 @@ export class Controller {
   }
 
   ready(reply) {
+    const sent = this.settings().measure_config.hist_norm;
     this.info = reply.sides;
+    if (this.settings().measure_config.hist_norm !== sent) this.sendMeasureConfig();
     this.history.reset();
     this.resetViews();
     this.fillLayers();
@@ -401,7 +410,7 @@ export class Controller {
         this.state[name] = r.state[name];
         if (name === 'layer' && this.state.channel >= channels) $('f-channel').value = this.state.channel = 0;
         this.saveUrl();
-        if (this.live()) this.sim.request('settings', { settings: { measure_config: this.settings().measure_config } }).catch((e) => this.coreError(e));
+        this.sendMeasureConfig();
         this.resetViews();
         this.render();
       };
