@@ -84,13 +84,13 @@ export class IcsPanel extends Panel {
     this.body.replaceChildren();
     this.chart = new LineChart(this.body, {
       yLabel: '||G - G\'||', logY: true,
-      series: view.sides.map((s) => ({ label: `||G-G'|| ${view.labels[s]}`, color: COLORS[s] })),
+      series: view.sides.map((s) => ({ label: `||G-G'|| ${view.labels[s]}`, color: COLORS[s], points: true })),
     });
     this.cosEl = document.createElement('div');
     this.body.append(this.cosEl);
     this.cosChart = new LineChart(this.cosEl, {
       yLabel: 'cos(G, G\')', yRange: [-1, 1], height: 140,
-      series: view.sides.map((s) => ({ label: `cos ${view.labels[s]}`, color: COLORS[s], dash: [6, 4] })),
+      series: view.sides.map((s) => ({ label: `cos ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true })),
     });
     this.summary('No steps yet.');
   }
@@ -135,10 +135,10 @@ export class LandscapePanel extends Panel {
     };
     this.charts = [
       chart('loss range', view.sides.flatMap((s) => [
-        { label: `max ${view.labels[s]}`, color: COLORS[s], width: 1 }, { label: `min ${view.labels[s]}`, color: COLORS[s], width: 1 }]),
+        { label: `max ${view.labels[s]}`, color: COLORS[s], width: 1, points: true }, { label: `min ${view.labels[s]}`, color: COLORS[s], width: 1, points: true }]),
       { bands: view.sides.map((s, i) => [2 * i + 1, 2 * i + 2, COLORS[s] + '33']) }),
-      chart('grad change', view.sides.map((s) => ({ label: `gradient predictiveness ${view.labels[s]}`, color: COLORS[s] }))),
-      chart('beta', view.sides.map((s) => ({ label: `beta-smoothness ${view.labels[s]}`, color: COLORS[s] }))),
+      chart('grad change', view.sides.map((s) => ({ label: `gradient predictiveness ${view.labels[s]}`, color: COLORS[s], points: true }))),
+      chart('beta', view.sides.map((s) => ({ label: `beta-smoothness ${view.labels[s]}`, color: COLORS[s], points: true }))),
     ];
     this.summary('No steps yet.');
   }
