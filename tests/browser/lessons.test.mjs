@@ -39,10 +39,14 @@ for (const l of lessons) {
       if (v !== '') assert.equal(String(actual), v, `${l.id}: ${k}`);
     }
     assert.equal(await page.locator('.panel.highlight').count(), l.panels.length);
-    if (hasWasm && !/dataset=(mnist|idx)/.test(l.preset)) {
+    if (hasWasm) {
+      // A few seconds of training, past the first probes (every 50 steps), for the screenshot.
       await ready(page);
-      await page.click('#step10');
-      await page.waitForFunction(() => document.querySelector('#c-step').textContent === '10', null, { timeout: 30000 });
+      await page.click('#play');
+      await page.waitForFunction(() => window.bnlab.history.sides.a?.last?.step >= 60, null, { timeout: 60000 });
+      await page.click('#play');
+      await page.waitForFunction(() => !window.bnlab.playing);
+      await page.waitForTimeout(300);
     }
     await page.screenshot({ path: screenshotPath(`lesson-${l.id}`) });
   });

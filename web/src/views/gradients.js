@@ -21,7 +21,7 @@ export class GradNormPanel extends Panel {
     this.table = document.createElement('table');
     this.table.className = 'bars';
     const head = this.table.createTHead().insertRow();
-    for (const t of ['parameter', ...view.sides.flatMap((s) => [`gradient norm, ${view.labels[s]}`, `update / weight, ${view.labels[s]}`])]) {
+    for (const t of ['layer', ...view.sides.flatMap((s) => [`gradient norm, ${view.labels[s]}`, `update / weight, ${view.labels[s]}`])]) {
       const th = document.createElement('th');
       th.scope = 'col';
       th.textContent = t;
