@@ -6,7 +6,8 @@ import { Sim } from './sim.js';
 import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
-import { IDX_PARTS, fileBytes, mnistBytes, sortIdxFiles } from './data.js';
+import { fileBytes, mnistBytes } from './data.js';
+import { IdxFiles } from './idx-files.js';
 import { Takeaway } from './takeaway.js';
 import { runEmbedded } from './embed.js';
 
@@ -30,7 +31,6 @@ export class Controller {
     this.history = new History();
     this.playing = false;
     this.info = {};        // SideInfo per side, from the worker's `ready`
-    this.idxFiles = {};    // the learner's own IDX files
     this.dataKey = null;   // what data the worker holds ("mnist", "idx", "shapes/1", ...)
     this.form = new SettingsForm($('settings-form'), (name, value, side) => this.setOption(name, value, side));
     this.panels = PANELS.map((P) => new P($('panel-grid')));
@@ -45,7 +45,19 @@ export class Controller {
     this.wireViewControls();
     this.wireLessons();
     this.takeaway = new Takeaway(this);
-    this.wireIdx();
+    this.idx = new IdxFiles({
+      onDrop: () => {
+        if (this.state.dataset === 'idx') return;
+        this.form.show(Object.assign(this.state, { dataset: 'idx' }));
+        this.saveUrl();
+      },
+      onComplete: () => {
+        if (this.state.dataset !== 'idx') return;
+        this.dataKey = null;
+        this.init();
+      },
+    });
+    this.idx.show(this.state.dataset === 'idx');
     this.form.show(this.state);
     this.showViewControls();
     this.showUrlErrors(errors);
@@ -60,12 +72,8 @@ export class Controller {
   sides() {
     const sides = { a: sideConfig(this.state, 'a') };
     if (this.state.compare) sides.b = sideConfig(this.state, 'b');
-    for (const c of Object.values(sides)) if (c.dataset === 'idx') Object.assign(c, this.idxNames());
+    for (const c of Object.values(sides)) if (c.dataset === 'idx') Object.assign(c, this.idx.names());
     return sides;
-  }
-
-  idxNames() {
-    return Object.fromEntries(IDX_PARTS.map((p) => [p, this.idxFiles[p]?.name ?? '']));
   }
 
   // Worker settings: evaluation and probe rates, and which normalizer channel the histograms
@@ -124,7 +132,7 @@ export class Controller {
     try {
       let reply;
       if (key !== this.dataKey) {
-        const data = this.state.dataset === 'mnist' ? await mnistBytes() : this.state.dataset === 'idx' ? await fileBytes(this.idxFiles) : undefined;
+        const data = this.state.dataset === 'mnist' ? await mnistBytes() : this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : undefined;
         reply = await this.sim.init(sides, data, this.settings());
         this.dataKey = key;
       } else {
@@ -236,9 +244,9 @@ export class Controller {
       this.render();
       return;
     }
-    $('idx-files').hidden = this.state.dataset !== 'idx';
+    this.idx.show(this.state.dataset === 'idx');
     this.resetViews();
-    if (this.state.dataset === 'idx' && IDX_PARTS.some((p) => !this.idxFiles[p])) {
+    if (this.state.dataset === 'idx' && !this.idx.complete()) {
       this.setStatus('Choose your four IDX files to train on them.');
       return;
     }
@@ -250,7 +258,7 @@ export class Controller {
     this.form.show(state);
     this.showViewControls();
     this.saveUrl();
-    $('idx-files').hidden = state.dataset !== 'idx';
+    this.idx.show(state.dataset === 'idx');
     this.resetViews();
     return this.init();
   }
@@ -439,51 +447,6 @@ export class Controller {
       this.applyState(state);
       show();
     };
-  }
-
-  wireIdx() {
-    $('idx-files').hidden = this.state.dataset !== 'idx';
-    const take = (files) => {
-      Object.assign(this.idxFiles, sortIdxFiles(files));
-      const missing = IDX_PARTS.filter((p) => !this.idxFiles[p]);
-      $('err-idx').textContent = missing.length ? `Still missing: ${missing.join(', ').replace(/_/g, ' ')}.` : '';
-      if (!missing.length && this.state.dataset === 'idx') {
-        this.dataKey = null;
-        this.init();
-      }
-    };
-    for (const part of IDX_PARTS) {
-      $(`idx-${part}`).onchange = (e) => {
-        if (e.target.files[0]) this.idxFiles[part] = e.target.files[0];
-        take([]);
-      };
-    }
-    // IDX files dropped anywhere on the page: the dataset becomes "your own files".
-    const zone = $('dropzone');
-    document.addEventListener('dragover', (e) => {
-      if (![...e.dataTransfer.types].includes('Files')) return;
-      e.preventDefault();
-      zone.classList.add('over');
-    });
-    document.addEventListener('dragleave', () => zone.classList.remove('over'));
-    document.addEventListener('drop', (e) => {
-      if (!e.dataTransfer.files.length) return;
-      e.preventDefault();
-      zone.classList.remove('over');
-      const files = [...e.dataTransfer.files];
-      if (!Object.keys(sortIdxFiles(files)).length) {
-        $('err-idx').textContent = `Not IDX files (names must say train or test, images or labels): ${files.map((f) => f.name).join(', ')}`;
-        $('idx-files').hidden = false;
-        return;
-      }
-      if (this.state.dataset !== 'idx') {
-        Object.assign(this.idxFiles, sortIdxFiles(files));
-        this.form.show(Object.assign(this.state, { dataset: 'idx' }));
-        this.saveUrl();
-        $('idx-files').hidden = false;
-        take([]);
-      } else take(files);
-    });
   }
 
   embed() {
