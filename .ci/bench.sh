@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `npm run bench [-- --json] [-- --quick]`: the benchmark of REFERENCE_CNN.md.
+# `npm run bench [-- --json] [-- --quick]`: the benchmark of REFERENCE_CNN.md, natively, in node
+# (WebAssembly) and in headless Chromium (WebAssembly in a Worker); see tests/bench/bench.mjs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash .ci/setup.sh native >&2
+bash .ci/setup.sh >&2
 bash .ci/build-native.sh >&2
-build/native/bnlab bench "$@"
+bash .ci/build-wasm.sh >&2
+node tests/bench/bench.mjs "$@"

@@ -6,7 +6,9 @@ bash .ci/setup.sh
 bash .ci/build-native.sh
 echo "== native doctest suite (CTest)"
 ctest --test-dir build/native -j "$(nproc)" --output-on-failure
-echo "== browser tests (node --test, playwright-core, Chromium)"
 bash .ci/build-wasm.sh
+echo "== WebAssembly: the JavaScript API, the worker protocol, native parity, Chromium (node --test)"
+node --test tests/wasm/
+echo "== the page: browser tests (node --test, playwright-core, Chromium)"
 bash .ci/build-web.sh
 node --test --test-concurrency=1 tests/browser/

@@ -1,9 +1,3 @@
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 matrix-product kernel
-// (gebp_kernel); it must be silenced before Eigen's headers are read.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "conv2d.h"
 
 #include <algorithm>
@@ -40,8 +34,8 @@ Shape Conv2d::output_shape(const Shape& in) const {
   const int hp = in.h + 2 * padding_, wp = in.w + 2 * padding_;
   if (hp < kernel_ || wp < kernel_)
     throw Error("conv: input " + in.str() + " with padding " + std::to_string(padding_) +
-                " is smaller than the " + std::to_string(kernel_) + "x" +
-                std::to_string(kernel_) + " kernel");
+                " is smaller than the " + std::to_string(kernel_) + "x" + std::to_string(kernel_) +
+                " kernel");
   return Shape{in.n, out_channels_, (hp - kernel_) / stride_ + 1, (wp - kernel_) / stride_ + 1};
 }
 

@@ -37,7 +37,7 @@ class Conv2d : public Layer {
   int out_channels() const { return out_channels_; }
 
  private:
-  void im2col(int n, float* cols) const;  // cols: [K, P] for sample n of xpad_
+  void im2col(int n, float* cols) const;   // cols: [K, P] for sample n of xpad_
   void col2im(int n, const float* dcols);  // dcols: [K, P], added into sample n of dxpad_
 
   int in_channels_, out_channels_, kernel_, stride_, padding_;

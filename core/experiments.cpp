@@ -66,10 +66,21 @@ const ExperimentInfo& find_experiment(const std::string& name) {
   throw Error("no experiment named '" + name + "' (experiments: " + names + ")");
 }
 
+void make_output_dir(const std::string& dir) {
+  if (dir.empty()) throw Error("experiment output needs a directory (--out DIR)");
+  // mkdir -p: every prefix that ends at a '/', then the whole path.
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i < dir.size() && dir[i] != '/') continue;
+    const std::string part = dir.substr(0, i);
+    if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) throw Error("cannot create directory " + part);
+  }
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) throw Error(dir + " is not a directory");
+}
+
 void write_experiment(const ExperimentInfo& info, const ExperimentOptions& options, const ExperimentResult& result,
                       const std::string& dir) {
-  if (dir.empty()) throw Error("experiment output needs a directory (--out DIR)");
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw Error("cannot create directory " + dir);
+  make_output_dir(dir);
   auto write = [&](const std::string& file, const std::string& text) {
     std::ofstream f(dir + "/" + file, std::ios::binary);
     if (!f || !(f << text)) throw Error("cannot write " + dir + "/" + file);

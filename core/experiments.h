@@ -55,6 +55,9 @@ struct ExperimentInfo {
 const std::vector<ExperimentInfo>& experiments();
 // Throws Error listing the names when there is no such experiment.
 const ExperimentInfo& find_experiment(const std::string& name);
+// Creates DIR and its parents if needed (before an experiment runs, so that a bad path fails at
+// once); throws Error naming the part that cannot be created.
+void make_output_dir(const std::string& dir);
 // Writes DIR/<stem>.csv for every table and DIR/summary.json (the summary plus name, title,
 // seed and steps). Creates DIR if needed.
 void write_experiment(const ExperimentInfo& info, const ExperimentOptions& options,

@@ -18,8 +18,7 @@ const Tensor& Flatten::forward(const Tensor& x, Mode) {
 // dx is dy under x's shape.
 const Tensor& Flatten::backward(const Tensor& dy) {
   if (dy.shape() != y_.shape())
-    throw Error("flatten: backward got dy " + dy.shape().str() + ", expected " +
-                y_.shape().str());
+    throw Error("flatten: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   if (!needs_input_grad_) {
     dx_.resize(Shape{});
     return dx_;

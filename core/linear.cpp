@@ -1,9 +1,3 @@
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 matrix-product kernel
-// (gebp_kernel); it must be silenced before Eigen's headers are read.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "linear.h"
 
 #include "error.h"
@@ -25,8 +19,9 @@ Linear::Linear(int in_features, int out_features, bool bias)
 
 Shape Linear::output_shape(const Shape& in) const {
   if (in.per_sample() != in_features_)
-    throw Error("fc: expects " + std::to_string(in_features_) + " input features per sample, got input " +
-                in.str() + " with " + std::to_string(in.per_sample()));
+    throw Error("fc: expects " + std::to_string(in_features_) +
+                " input features per sample, got input " + in.str() + " with " +
+                std::to_string(in.per_sample()));
   return Shape{in.n, out_features_, 1, 1};
 }
 
@@ -58,7 +53,8 @@ const Tensor& Linear::backward(const Tensor& dy) {
   const int n = y_.shape().n;
   const auto dy_mat = dy.mat(n, out_features_);
   if (has_bias_) dbias_.vec() += dy_mat.colwise().sum().transpose();
-  dweight_.mat(out_features_, in_features_).noalias() += dy_mat.transpose() * x_.mat(n, in_features_);
+  dweight_.mat(out_features_, in_features_).noalias() +=
+      dy_mat.transpose() * x_.mat(n, in_features_);
   if (!needs_input_grad_) {
     dx_.resize(Shape{});
     return dx_;

@@ -91,6 +91,7 @@ double squared_norm(const Tensor& t) { return double(t.vec().squaredNorm()); }
 Instrument::Instrument(Trainer& trainer, const MeasureConfig& config) : trainer_(trainer), config_(config) {
   if (config_.bins < 2 || config_.bins > 1024) throw Error("histogram bins must be from 2 to 1024");
   if (config_.probe_size < 0) throw Error("probe_size must not be negative");
+  if (config_.band_every < 1) throw Error("band_every must be at least 1");
   for (float e : config_.etas)
     if (!(e > 0)) throw Error("landscape step sizes must be positive");
   const Dataset& test = trainer.data().test;
@@ -182,7 +183,7 @@ void Instrument::measure_step(StepMeasurements& out) {
   // Percentile bands of each activation's input on the probe batch, in training mode. This
   // forward overwrites the layers' caches, so it comes after everything read from them above.
   out.bands.clear();
-  if (probe_x_.size() == 0 || trainer_.diverged()) return;
+  if (probe_x_.size() == 0 || trainer_.diverged() || out.step % config_.band_every != 0) return;
   const ForwardState saved = model.save_forward_state();
   model.forward(probe_x_, Mode::Train);
   model.restore_forward_state(saved);

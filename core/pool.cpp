@@ -33,23 +33,24 @@ Shape MaxPool2d::output_shape(const Shape& in) const {
   return pool_output_shape("maxpool", kernel_, stride_, in);
 }
 
-// y = the largest value of each window; argmax_ remembers where it was. As in PyTorch, the first
-// maximum in row-major window order wins a tie, and a NaN wins over any number (so that
-// divergence propagates instead of being pooled away).
-const Tensor& MaxPool2d::forward(const Tensor& x, Mode) {
-  const Shape out = output_shape(x.shape());
-  in_shape_ = x.shape();
-  y_.resize(out);
-  argmax_.resize(size_t(out.size()));
-  const int w = in_shape_.w, k = kernel_, s = stride_;
-  float* y = y_.data();
-  int32_t* arg = argmax_.data();
-  for (int64_t plane = 0; plane < int64_t(out.n) * out.c; ++plane) {
-    const float* src = x.data() + plane * in_shape_.spatial();
-    for (int oh = 0; oh < out.h; ++oh)
-      for (int ow = 0; ow < out.w; ++ow, ++y, ++arg) {
-        // Selects instead of an if, and NaN noted on the side: the compiler then emits no
-        // data-dependent branch, which would mispredict about once per window.
+namespace {
+
+// Max pooling of every (n, c) plane of x (shape in) into y and arg (shape out); arg holds the
+// index h*W + w of each window's maximum. Selects instead of an if, and NaN noted on the side,
+// so that the compiler emits no data-dependent branch (one would mispredict about once per
+// window). K, S > 0 fix kernel and stride at compile time so that the compiler can unroll the
+// window; 0 takes the run-time k, s.
+template <int K, int S>
+void max_pool(const float* x, Shape in, Shape out, int k, int s, float* y, int32_t* arg) {
+  if (K > 0) k = K;
+  if (S > 0) s = S;
+  // Locals, not shape fields: stores through arg could alias those, forcing reloads.
+  const int w = in.w, ho = out.h, wo = out.w;
+  const int64_t planes = int64_t(out.n) * out.c, plane_size = in.spatial();
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const float* src = x + plane * plane_size;
+    for (int oh = 0; oh < ho; ++oh)
+      for (int ow = 0; ow < wo; ++ow, ++y, ++arg) {
         float best = -std::numeric_limits<float>::infinity();
         int32_t best_at = oh * s * w + ow * s;
         bool nan = false;
@@ -71,6 +72,22 @@ const Tensor& MaxPool2d::forward(const Tensor& x, Mode) {
         *arg = best_at;
       }
   }
+}
+
+}  // namespace
+
+// y = the largest value of each window; argmax_ remembers where it was. As in PyTorch, the first
+// maximum in row-major window order wins a tie, and a NaN wins over any number (so that
+// divergence propagates instead of being pooled away).
+const Tensor& MaxPool2d::forward(const Tensor& x, Mode) {
+  const Shape out = output_shape(x.shape());
+  in_shape_ = x.shape();
+  y_.resize(out);
+  argmax_.resize(size_t(out.size()));
+  if (kernel_ == 2 && stride_ == 2)  // the reference CNN's pooling, several times faster unrolled
+    max_pool<2, 2>(x.data(), in_shape_, out, 2, 2, y_.data(), argmax_.data());
+  else
+    max_pool<0, 0>(x.data(), in_shape_, out, kernel_, stride_, y_.data(), argmax_.data());
   return y_;
 }
 
@@ -78,8 +95,7 @@ const Tensor& MaxPool2d::forward(const Tensor& x, Mode) {
 // s < k, may pick the same input.)
 const Tensor& MaxPool2d::backward(const Tensor& dy) {
   if (dy.shape() != y_.shape())
-    throw Error("maxpool: backward got dy " + dy.shape().str() + ", expected " +
-                y_.shape().str());
+    throw Error("maxpool: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   if (!needs_input_grad_) {
     dx_.resize(Shape{});
     return dx_;
@@ -129,8 +145,7 @@ const Tensor& AvgPool2d::forward(const Tensor& x, Mode) {
 // dx[i] += dy[window] / k^2 for every input i of every window that contains it.
 const Tensor& AvgPool2d::backward(const Tensor& dy) {
   if (dy.shape() != y_.shape())
-    throw Error("avgpool: backward got dy " + dy.shape().str() + ", expected " +
-                y_.shape().str());
+    throw Error("avgpool: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   if (!needs_input_grad_) {
     dx_.resize(Shape{});
     return dx_;

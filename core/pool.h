@@ -24,10 +24,10 @@ class MaxPool2d : public Layer {
 
  private:
   int kernel_, stride_;
-  Shape in_shape_;              // (N, C, H, W) of the last input
+  Shape in_shape_;               // (N, C, H, W) of the last input
   std::vector<int32_t> argmax_;  // (N, C, Ho, Wo): index h*W + w of each window's maximum
-  Tensor y_;                    // (N, C, Ho, Wo)
-  Tensor dx_;                   // (N, C, H, W); empty when needs_input_grad() is false
+  Tensor y_;                     // (N, C, Ho, Wo)
+  Tensor dx_;                    // (N, C, H, W); empty when needs_input_grad() is false
 };
 
 class AvgPool2d : public Layer {

@@ -47,6 +47,14 @@ inline void check_close(const Tensor& a, const Tensor& b, double atol, double rt
   check_close(a.data(), b.data(), a.size(), atol, rtol, what);
 }
 
+// A tensor holding the given values (row-major NCHW).
+inline Tensor tensor_of(Shape shape, const std::vector<float>& values) {
+  REQUIRE(values.size() == size_t(shape.size()));
+  Tensor t(shape);
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+
 // A tensor of standard normals from the project's RNG.
 inline Tensor random_tensor(Shape shape, uint32_t seed, double scale = 1.0) {
   Tensor t(shape);

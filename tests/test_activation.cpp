@@ -12,12 +12,6 @@ using namespace bnlab::test;
 
 namespace {
 
-Tensor tensor_of(Shape shape, const std::vector<float>& values) {
-  REQUIRE(values.size() == size_t(shape.size()));
-  Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
 
 // Normals pushed at least 0.1 away from 0, so that a finite-difference step of 0.01 never
 // crosses ReLU's kink.

@@ -16,6 +16,7 @@ using bnlab::test::check_close;
 using bnlab::test::check_gradients;
 using bnlab::test::GradCheckOptions;
 using bnlab::test::random_tensor;
+using bnlab::test::tensor_of;
 
 namespace {
 
@@ -30,13 +31,6 @@ NormConfig config_of(NormKind kind) {
 Tensor formula_tensor(Shape shape, const std::function<double(int)>& f) {
   Tensor t(shape);
   for (int64_t i = 0; i < t.size(); ++i) t[i] = float(f(int(i)));
-  return t;
-}
-
-Tensor values_tensor(Shape shape, const std::vector<float>& values) {
-  Tensor t(shape);
-  REQUIRE(int64_t(values.size()) == t.size());
-  for (int64_t i = 0; i < t.size(); ++i) t[i] = values[size_t(i)];
   return t;
 }
 
@@ -93,7 +87,7 @@ TEST_CASE("batchnorm reproduces the worked check of SCIENCE.md 2") {
   SUBCASE("BatchNorm2d, four samples of 2x2") { shape = {4, 1, 2, 2}; }
   SUBCASE("BatchNorm1d, sixteen samples") { shape = {16, 1, 1, 1}; }
   BatchNorm bn(1, NormConfig());
-  const Tensor x = values_tensor(shape, values);
+  const Tensor x = tensor_of(shape, values);
   const Tensor& y = bn.forward(x, Mode::Train);
   CHECK(bn.batch_mean()[0] == doctest::Approx(4.0).epsilon(1e-7));
   CHECK(bn.batch_var()[0] == doctest::Approx(2.5).epsilon(1e-7));
@@ -265,14 +259,14 @@ TEST_CASE("batchnorm matches PyTorch 1.13 on a small BatchNorm2d") {
   const Tensor y = bn.forward(x1, Mode::Train);
   bn.zero_grad();
   const Tensor dx = bn.backward(dy);
-  check_close(y, values_tensor(shape, {
+  check_close(y, tensor_of(shape, {
       -0.017068174, 0.21316101, 0.34804323, -0.75117981, -0.16877905, -0.47449139, 1.1638052,
       -1.2135642, -2.3950925, -2.3169332, -0.96212596, 1.5341393, 1.3678445, 0.80092138,
       1.6161083, 0.08722043, 0.10549609, 0.31065974, 0.67872244, 0.71016186, -0.4227995,
       0.36126009, -0.18605764, 0.90902692, 0.41277844, -0.89396787, -0.79185057, 0.75077575,
       2.8046017, -0.4925662, -0.0014880323, 1.2529782, -0.26717266, -0.56744796, -0.46187553,
       -0.64324361}), 1e-5, 1e-5, "train y");
-  check_close(dx, values_tensor(shape, {
+  check_close(dx, tensor_of(shape, {
       0.43788159, 0.087459147, -0.45315698, -0.40367118, 0.17965893, 0.42089924, -0.071919382,
       -1.4311521, -0.87102646, 0.81593502, 1.1561167, -0.37998328, 0.38098329, 0.090486728,
       -0.80389583, -0.5164814, 0.22158834, 0.57942533, -0.11352959, 0.40246984, 0.26254272,
@@ -280,40 +274,40 @@ TEST_CASE("batchnorm matches PyTorch 1.13 on a small BatchNorm2d") {
       0.19995674, 1.2775003, -0.16342323, 0.31556568, 0.51706803, -0.18598783, -0.5281778,
       0.092848606}), 1e-5, 1e-5, "train dx");
   auto params = bn.params();
-  check_close(*params[0].grad, values_tensor(per_channel, {-0.15476273, 0.21690613, 2.6582623}),
+  check_close(*params[0].grad, tensor_of(per_channel, {-0.15476273, 0.21690613, 2.6582623}),
               1e-5, 1e-5, "dgamma");
-  check_close(*params[1].grad, values_tensor(per_channel, {1.0689682, 1.0680691, -0.95371211}),
+  check_close(*params[1].grad, tensor_of(per_channel, {1.0689682, 1.0680691, -0.95371211}),
               1e-5, 1e-5, "dbeta");
-  check_close(bn.running_mean(), values_tensor(per_channel, {0.096186638, 0.074888207, 0.17332467}),
+  check_close(bn.running_mean(), tensor_of(per_channel, {0.096186638, 0.074888207, 0.17332467}),
               1e-6, 1e-6, "running_mean after one step");
-  check_close(bn.running_var(), values_tensor(per_channel, {1.017243, 1.0257857, 1.0518397}),
+  check_close(bn.running_var(), tensor_of(per_channel, {1.017243, 1.0257857, 1.0518397}),
               1e-6, 1e-6, "running_var after one step");
 
   bn.forward(x2, Mode::Train);
-  check_close(bn.running_mean(), values_tensor(per_channel, {0.050533164, 0.016816456, 0.10872181}),
+  check_close(bn.running_mean(), tensor_of(per_channel, {0.050533164, 0.016816456, 0.10872181}),
               1e-6, 1e-6, "running_mean after two steps");
-  check_close(bn.running_var(), values_tensor(per_channel, {0.94675565, 0.94744962, 0.9732697}),
+  check_close(bn.running_var(), tensor_of(per_channel, {0.94675565, 0.94744962, 0.9732697}),
               1e-6, 1e-6, "running_var after two steps");
   CHECK(bn.num_batches_tracked() == 2);
 
   const Tensor y_eval = bn.forward(x1, Mode::Eval);
   bn.zero_grad();
   const Tensor dx_eval = bn.backward(dy);
-  check_close(y_eval, values_tensor(shape, {
+  check_close(y_eval, tensor_of(shape, {
       0.44357258, 0.68886852, 0.83257771, -0.33858106, 0.2819334, -0.043785483, 2.4326451,
       -0.18999995, -1.4934275, -1.4072046, 0.087379411, 2.8411868, 0.34198958, -0.33597231,
       0.63887888, -1.1894603, -1.167605, -0.92225766, 1.1848973, 1.2183943, 0.011289244,
       0.84665954, 0.26352406, 1.4302735, 1.6041341, 0.16256948, 0.27522233, 1.9770029,
       4.2427239, 0.60538411, -1.2955433, 0.20462537, -1.6132656, -1.9723535, -1.8461034,
       -2.0629947}), 1e-5, 1e-5, "eval y");
-  check_close(dx_eval, values_tensor(shape, {
+  check_close(dx_eval, tensor_of(shape, {
       0.5138647, 0.13745821, -0.4403249, -0.37303099, 0.24075419, 0.50183392, 0.083146885,
       -1.4604669, -0.86449325, 0.99796504, 1.3984022, -0.24982312, 0.75579917, 0.28110725,
       -0.60540742, -0.60499883, 0.2817345, 0.75572616, -0.082854502, 0.46649644, 0.33242899,
       -0.28864771, -0.48685485, 0.028181503, 1.505244, 0.72078848, -1.1196239, -1.3197846,
       0.41354218, 1.5410287, -0.20270875, 0.65177643, 0.55140764, -0.35677469, -0.74228126,
       -0.040344052}), 1e-5, 1e-5, "eval dx");
-  check_close(*params[0].grad, values_tensor(per_channel, {0.83630943, 1.0425682, 1.6084633}),
+  check_close(*params[0].grad, tensor_of(per_channel, {0.83630943, 1.0425682, 1.6084633}),
               1e-5, 1e-5, "eval dgamma");
 }
 

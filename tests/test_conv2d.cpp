@@ -17,12 +17,6 @@ Tensor filled(Shape shape, F v) {
   return t;
 }
 
-Tensor tensor_of(Shape shape, const std::vector<float>& values) {
-  REQUIRE(values.size() == size_t(shape.size()));
-  Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
 
 Conv2d random_conv(int cin, int cout, int k, int s, int p, bool bias, uint32_t seed) {
   Conv2d conv(cin, cout, k, s, p, bias);
@@ -60,16 +54,15 @@ struct ConvCase {
 
 // Strides 1 and 2, paddings 0, 1, 2, kernels 1, 3, 5, non-square inputs, batches 1 and 3.
 const ConvCase kCases[] = {
-    {1, 1, 2, 5, 5, 3, 1, 1, true},  {3, 2, 3, 7, 6, 3, 2, 0, true},
-    {1, 2, 2, 6, 7, 5, 1, 2, true},  {3, 3, 2, 4, 3, 1, 1, 0, true},
-    {3, 2, 4, 5, 8, 3, 2, 2, false}, {1, 1, 3, 9, 4, 5, 2, 1, true},
-    {3, 2, 2, 2, 3, 3, 1, 1, true},  {1, 3, 1, 3, 3, 3, 3, 0, true},
+    {1, 1, 2, 5, 5, 3, 1, 1, true}, {3, 2, 3, 7, 6, 3, 2, 0, true},  {1, 2, 2, 6, 7, 5, 1, 2, true},
+    {3, 3, 2, 4, 3, 1, 1, 0, true}, {3, 2, 4, 5, 8, 3, 2, 2, false}, {1, 1, 3, 9, 4, 5, 2, 1, true},
+    {3, 2, 2, 2, 3, 3, 1, 1, true}, {1, 3, 1, 3, 3, 3, 3, 0, true},
 };
 
 std::string name(const ConvCase& c) {
   return "N" + std::to_string(c.n) + " " + std::to_string(c.cin) + "->" + std::to_string(c.cout) +
-         " " + std::to_string(c.h) + "x" + std::to_string(c.w) + " k" + std::to_string(c.k) +
-         " s" + std::to_string(c.s) + " p" + std::to_string(c.p) + (c.bias ? "" : " nobias");
+         " " + std::to_string(c.h) + "x" + std::to_string(c.w) + " k" + std::to_string(c.k) + " s" +
+         std::to_string(c.s) + " p" + std::to_string(c.p) + (c.bias ? "" : " nobias");
 }
 
 }  // namespace
@@ -109,11 +102,11 @@ TEST_CASE("conv2d.forward matches PyTorch on a multi-channel strided padded exam
   conv.weight() = filled(conv.weight().shape(), [](int64_t i) { return ((i * 5) % 9 - 4) / 8.0; });
   conv.bias() = tensor_of(conv.bias().shape(), {0.1f, -0.2f, 0.3f});
   const Tensor x = filled(Shape{1, 2, 5, 4}, [](int64_t i) { return ((i * 7) % 11 - 5) / 4.0; });
-  const Tensor torch_y = tensor_of(
-      Shape{1, 3, 3, 2},
-      {0.193750f, 1.818750f, 0.287500f, 1.693750f, 1.131250f, 1.787500f,    // channel 0
-       -0.106250f, 1.518750f, -0.012500f, 1.393750f, 0.831250f, 1.487500f,  // channel 1
-       0.393750f, 2.018750f, 0.487500f, 1.893750f, 1.331250f, 1.987500f});  // channel 2
+  const Tensor torch_y =
+      tensor_of(Shape{1, 3, 3, 2},
+                {0.193750f, 1.818750f, 0.287500f, 1.693750f, 1.131250f, 1.787500f,    // channel 0
+                 -0.106250f, 1.518750f, -0.012500f, 1.393750f, 0.831250f, 1.487500f,  // channel 1
+                 0.393750f, 2.018750f, 0.487500f, 1.893750f, 1.331250f, 1.987500f});  // channel 2
   check_close(conv.forward(x, Mode::Train), torch_y, 1e-6, 1e-6, "y");
 }
 

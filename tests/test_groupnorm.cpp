@@ -15,15 +15,9 @@ using bnlab::test::check_close;
 using bnlab::test::check_gradients;
 using bnlab::test::GradCheckOptions;
 using bnlab::test::random_tensor;
+using bnlab::test::tensor_of;
 
 namespace {
-
-Tensor values_tensor(Shape shape, const std::vector<float>& values) {
-  Tensor t(shape);
-  REQUIRE(int64_t(values.size()) == t.size());
-  for (int64_t i = 0; i < t.size(); ++i) t[i] = values[size_t(i)];
-  return t;
-}
 
 // The normalization of x over blocks of `per_group` consecutive channels of each sample, in
 // double with plain loops (no affine): the definition of SCIENCE.md 3, independent of the layer.
@@ -71,15 +65,15 @@ TEST_CASE("groupnorm matches PyTorch 1.13's nn.GroupNorm") {
     dy[i] = float(std::cos(1.3 * double(i)));
   }
   GroupNorm gn(4, 2, NormConfig(), "gn");
-  gn.gamma() = values_tensor(Shape{4, 1, 1, 1}, {0.5f, 1.5f, -0.75f, 2.0f});
-  gn.beta() = values_tensor(Shape{4, 1, 1, 1}, {0.1f, -0.2f, 0.3f, 0.0f});
+  gn.gamma() = tensor_of(Shape{4, 1, 1, 1}, {0.5f, 1.5f, -0.75f, 2.0f});
+  gn.beta() = tensor_of(Shape{4, 1, 1, 1}, {0.1f, -0.2f, 0.3f, 0.0f});
   gn.zero_grad();
   Mode mode = Mode::Train;
   SUBCASE("in train mode") {}
   SUBCASE("in eval mode (the same: no running statistics)") { mode = Mode::Eval; }
   const Tensor y = gn.forward(x, mode);
   const Tensor dx = gn.backward(dy);
-  check_close(y, values_tensor(shape, {
+  check_close(y, tensor_of(shape, {
       0.25251383, 0.50123566, 0.64695203, -0.54056382, 0.088617101, -0.24165097, 1.8301169,
       -0.83013183, -2.1522481, -2.0647888, -0.54877537, 2.2445164, 1.2143742, 0.54515558,
       1.5074347, -0.29732546, -0.27575213, -0.033568803, 1.7806283, 1.911074, -2.7897084,
@@ -88,7 +82,7 @@ TEST_CASE("groupnorm matches PyTorch 1.13's nn.GroupNorm") {
       1.7043688, 0.015690373, 1.5812044, -0.10639146, 1.3617121, -0.48759252, 0.028517388,
       -1.0883368, -0.90506828, 1.2500625, 2.3799231, -2.5168877, 2.4620147}),
       1e-5, 1e-5, "y");
-  check_close(dx, values_tensor(shape, {
+  check_close(dx, tensor_of(shape, {
       0.48537207, 0.11240526, -0.46835238, -0.44164127, 0.20271631, 0.45589429, 0.06699837,
       -1.529754, -0.94064492, 0.94953686, 1.3733852, -0.26591587, 0.81490779, 0.25135148,
       -0.48714828, -0.74290544, 0.13545428, 0.63770765, -0.4783597, 1.6540133, 1.3821235,
@@ -102,10 +96,10 @@ TEST_CASE("groupnorm matches PyTorch 1.13's nn.GroupNorm") {
   CHECK(params[0].name == "weight");
   CHECK(params[1].name == "bias");
   check_close(*params[0].grad,
-              values_tensor(Shape{4, 1, 1, 1}, {-0.88814676, 2.2088699, -0.90810174, 1.5713453}),
+              tensor_of(Shape{4, 1, 1, 1}, {-0.88814676, 2.2088699, -0.90810174, 1.5713453}),
               1e-5, 1e-5, "dgamma");
   check_close(*params[1].grad,
-              values_tensor(Shape{4, 1, 1, 1}, {2.2596729, 0.1209196, -2.2466245, -0.36335483}),
+              tensor_of(Shape{4, 1, 1, 1}, {2.2596729, 0.1209196, -2.2466245, -0.36335483}),
               1e-5, 1e-5, "dbeta");
 }
 
@@ -113,7 +107,7 @@ TEST_CASE("instancenorm normalizes each channel of each sample, by hand") {
   // Sample 0: channel 0 = {1, 3}: mean 2, var 1; channel 1 = {2, 6}: mean 4, var 4.
   // Sample 1: channel 0 = {-1, -1}: var 0, output 0; channel 1 = {0, 10}: mean 5, var 25.
   GroupNorm in(2, 2, NormConfig(), "in");
-  const Tensor x = values_tensor(Shape{2, 2, 1, 2}, {1, 3, 2, 6, -1, -1, 0, 10});
+  const Tensor x = tensor_of(Shape{2, 2, 1, 2}, {1, 3, 2, 6, -1, -1, 0, 10});
   const Tensor& y = in.forward(x, Mode::Train);
   const double e = 1e-5;
   const std::vector<double> expected = {-1 / std::sqrt(1 + e), 1 / std::sqrt(1 + e),

@@ -11,12 +11,6 @@ using namespace bnlab::test;
 
 namespace {
 
-Tensor tensor_of(Shape shape, const std::vector<float>& values) {
-  REQUIRE(values.size() == size_t(shape.size()));
-  Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
 
 Linear random_linear(int in, int out, bool bias, uint32_t seed) {
   Linear fc(in, out, bias);
@@ -66,8 +60,8 @@ TEST_CASE("linear reads an (N, C, H, W) input in NCHW order like torch.flatten")
     Linear direct = after_flatten;
     const Tensor dy = random_tensor(Shape{2, 5, 1, 1}, 63);
     const Tensor y_direct = direct.forward(x, Mode::Train);
-    check_close(after_flatten.forward(flatten.forward(x, Mode::Train), Mode::Train), y_direct, 0,
-                0, "y");
+    check_close(after_flatten.forward(flatten.forward(x, Mode::Train), Mode::Train), y_direct, 0, 0,
+                "y");
     const Tensor& dx = direct.backward(dy);
     CHECK(dx.shape() == in);
     check_close(flatten.backward(after_flatten.backward(dy)), dx, 0, 0, "dx");

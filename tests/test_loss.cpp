@@ -10,17 +10,6 @@
 using namespace bnlab;
 using namespace bnlab::test;
 
-namespace {
-
-Tensor tensor_of(Shape shape, const std::vector<float>& values) {
-  REQUIRE(values.size() == size_t(shape.size()));
-  Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
-
-}  // namespace
-
 TEST_CASE("loss of uniform logits is ln K") {
   // p_j = 1/K for every class, so -log p_t = ln K whatever the labels.
   SoftmaxCrossEntropy loss;
@@ -43,8 +32,8 @@ TEST_CASE("loss matches a hand-computed value and PyTorch") {
   }
   SUBCASE("a batch, value and gradient") {
     // torch.nn.functional.cross_entropy (PyTorch 1.13, float64) and the .grad of the logits.
-    const Tensor z = tensor_of(Shape{3, 4, 1, 1},
-                               {-1.5f, 1.0f, 0.0f, -1.0f, 1.5f, 0.5f, -0.5f, -1.5f, 1.0f, 0.0f, -1.0f, 1.5f});
+    const Tensor z = tensor_of(Shape{3, 4, 1, 1}, {-1.5f, 1.0f, 0.0f, -1.0f, 1.5f, 0.5f, -0.5f,
+                                                   -1.5f, 1.0f, 0.0f, -1.0f, 1.5f});
     const std::vector<int> labels{2, 0, 3};
     CHECK(loss.forward(z, labels.data()) == doctest::Approx(0.8496600).epsilon(1e-6));
     check_close(loss.backward(),
@@ -99,8 +88,10 @@ TEST_CASE("loss of a non-finite logit is NaN or Inf, not an error") {
   SoftmaxCrossEntropy loss;
   const std::vector<int> labels{0};
   const float inf = std::numeric_limits<float>::infinity();
-  CHECK_FALSE(std::isfinite(loss.forward(tensor_of(Shape{1, 3, 1, 1}, {std::nanf(""), 0, 1}), labels.data())));
-  CHECK_FALSE(std::isfinite(loss.forward(tensor_of(Shape{1, 3, 1, 1}, {0, inf, 1}), labels.data())));
+  CHECK_FALSE(std::isfinite(
+      loss.forward(tensor_of(Shape{1, 3, 1, 1}, {std::nanf(""), 0, 1}), labels.data())));
+  CHECK_FALSE(
+      std::isfinite(loss.forward(tensor_of(Shape{1, 3, 1, 1}, {0, inf, 1}), labels.data())));
 }
 
 TEST_CASE("loss.correct counts argmax predictions equal to the labels") {

@@ -76,6 +76,7 @@ TEST_CASE("measure.percentile bands of a BN-normalized sigmoid input are those o
   Trainer t(c, data);
   MeasureConfig mc;
   mc.probe_size = 500;
+  mc.band_every = 1;
   Instrument inst(t, mc);
   StepMeasurements m;
   t.step();

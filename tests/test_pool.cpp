@@ -12,12 +12,6 @@ using namespace bnlab::test;
 
 namespace {
 
-Tensor tensor_of(Shape shape, const std::vector<float>& values) {
-  REQUIRE(values.size() == size_t(shape.size()));
-  Tensor t(shape);
-  std::copy(values.begin(), values.end(), t.data());
-  return t;
-}
 
 // x[i] = ((7i) % 13 - 6) / 2 shaped (1, 1, 5, 6): the input of the PyTorch examples below.
 Tensor pool_input() {
@@ -41,9 +35,11 @@ struct PoolCase {
   int n, c, h, w, k, s;
 };
 
-// Non-overlapping, overlapping (s < k) and gapped (s > k) windows, non-square inputs, batch 1 and 3.
+// Non-overlapping, overlapping (s < k) and gapped (s > k) windows, non-square inputs, batch 1
+// and 3.
 const PoolCase kCases[] = {
-    {3, 2, 4, 6, 2, 2}, {1, 1, 5, 6, 3, 2}, {3, 2, 5, 4, 2, 1}, {1, 3, 7, 5, 2, 3}, {3, 1, 3, 3, 3, 1},
+    {3, 2, 4, 6, 2, 2}, {1, 1, 5, 6, 3, 2}, {3, 2, 5, 4, 2, 1},
+    {1, 3, 7, 5, 2, 3}, {3, 1, 3, 3, 3, 1},
 };
 
 }  // namespace
@@ -90,7 +86,8 @@ TEST_CASE("maxpool propagates NaN instead of pooling it away") {
   // gradient on the window's last NaN in row-major order: dx = [[0, 0, 0, 2], [1, 0, 0, 0]].
   const float nan = std::numeric_limits<float>::quiet_NaN();
   MaxPool2d pool(2);
-  const Tensor& y = pool.forward(tensor_of(Shape{1, 1, 2, 4}, {1, nan, 2, nan, nan, 3, 5, 1}), Mode::Train);
+  const Tensor& y =
+      pool.forward(tensor_of(Shape{1, 1, 2, 4}, {1, nan, 2, nan, nan, 3, 5, 1}), Mode::Train);
   CHECK(std::isnan(y[0]));
   CHECK(std::isnan(y[1]));
   check_close(pool.backward(tensor_of(Shape{1, 1, 1, 2}, {1, 2})),

@@ -4,7 +4,7 @@
 //   Data        one train/test split in the wasm heap, shared by the simulations made from it
 //   Simulation  one training run: a Trainer on shared Data, and its Instrument (measure.h)
 //   functions   the option table, presets, the config of a state file, the reference benchmark,
-//               heap statistics
+//               the experiments, heap statistics
 // Every entry point catches the core's exceptions and rethrows them as JavaScript Errors carrying
 // the core's message (the module never aborts on bad input). Bulk results are typed arrays copied
 // out of the heap: a view into it would dangle as soon as the heap grows.
@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "experiments.h"
 #include "idx.h"
 #include "measure.h"
 #include "refbench.h"
@@ -396,6 +397,43 @@ val reference_bench(bool with_bn, bool quick) {
   });
 }
 
+// [{name, title, description, default_steps}] of the core's experiments.
+val experiment_list() {
+  val out = val::array();
+  for (const ExperimentInfo& e : experiments()) {
+    val entry = val::object();
+    entry.set("name", e.name), entry.set("title", e.title), entry.set("description", e.description);
+    entry.set("default_steps", e.default_steps);
+    out.call<void>("push", entry);
+  }
+  return out;
+}
+
+// Runs an experiment to the end (it blocks; progress(fraction) is called now and then):
+// {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST is in the
+// module's file system (bnlab.mjs writes the page's files there).
+val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir, val progress) {
+  return rethrow_as_js([&] {
+    const ExperimentInfo& info = find_experiment(name);
+    ExperimentOptions options;
+    options.seed = seed, options.steps = steps, options.data_dir = data_dir;
+    options.progress = [&](double fraction) { progress(fraction); };
+    const ExperimentResult result = info.run(options);
+    val tables = val::array();
+    for (const auto& [stem, table] : result.tables) {
+      val rows = val::array();
+      for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
+      val t = val::object();
+      t.set("name", stem), t.set("columns", array_of(table.columns())), t.set("rows", rows);
+      tables.call<void>("push", t);
+    }
+    val out = val::object();
+    out.set("summary", result.summary.dump());
+    out.set("tables", tables);
+    return out;
+  });
+}
+
 // Bytes malloc has handed out and not taken back (the heap itself only ever grows).
 double heap_in_use() { return double(mallinfo().uordblks); }
 
@@ -430,5 +468,7 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("presets", &preset_list);
   function("stateConfig", &state_config);
   function("referenceBench", &reference_bench);
+  function("experiments", &experiment_list);
+  function("runExperiment", &run_experiment);
   function("heapInUse", &heap_in_use);
 }

@@ -108,6 +108,24 @@ export class Bnlab {
     return sim;
   }
 
+  // [{name, title, description, default_steps}]: the experiments of SCIENCE.md.
+  experiments() { return this.core.experiments(); }
+
+  // Runs an experiment to the end (it blocks: seconds to minutes; in the page, the worker runs
+  // it). files: the MNIST IDX files, which most experiments train on. onProgress(fraction) is
+  // called now and then. Returns {summary: {...}, tables: [{name, columns, rows}]}, the figures
+  // and tables that `bnlab experiment NAME` writes as summary.json and NAME.csv.
+  async runExperiment(name, { seed = 1, steps = 0, files, onProgress = () => {} } = {}) {
+    const dir = '/mnist';
+    if (files) {
+      if (!this.core.FS.analyzePath(dir).exists) this.core.FS.mkdir(dir);
+      for (const part of ['train_images', 'train_labels', 'test_images', 'test_labels'])
+        this.core.FS.writeFile(`${dir}/mnist-${part.replace('_', '-')}.idx`, await bytesOf(files[part]));
+    }
+    const r = this.core.runExperiment(name, seed, steps, dir, onProgress);
+    return { summary: JSON.parse(r.summary), tables: r.tables };
+  }
+
   // {size: bytes of wasm memory (only grows), in_use: bytes allocated by the core}
   heap() { return { size: this.core.HEAP8.length, in_use: this.core.heapInUse() }; }
 }
@@ -235,7 +253,7 @@ export class Session {
       sim.loadState(old.saveState());
     } catch (e) {
       sim.dispose();
-      throw e;
+      throw new Error(`set: ${e.message} (an option that changes the model needs a reset)`);
     }
     old.dispose();
     this.sides[side] = sim;

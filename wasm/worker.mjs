@@ -21,7 +21,7 @@ export function serve(host) {
   // What the loop does: null (paused), {kind: 'play', rate: null | steps/s, start, taken} or
   // {kind: 'steps', remaining, id} (a step request in progress).
   let run = null;
-  let pending = {};            // side -> {parts: step results, evals, heavy} since the last snapshot
+  let pending = {};            // side -> {parts: step results, evals, heavy: []} since the last snapshot
   let lastHeavy = -1;          // the step before which the heavy measurements were last taken
   let lastSnapshot = 0;
   let stepsSinceSnapshot = 0;
@@ -45,7 +45,7 @@ export function serve(host) {
   }
 
   function clearPending() {
-    pending = Object.fromEntries(sideNames().map((s) => [s, { parts: [], evals: [], heavy: {} }]));
+    pending = Object.fromEntries(sideNames().map((s) => [s, { parts: [], evals: [], heavy: [] }]));
     stepsSinceSnapshot = 0;
     lastSnapshot = now();
   }
@@ -74,11 +74,11 @@ export function serve(host) {
         for (const p of parts) { history[key].set(p[key], at); at += p[key].length; }
         transfer.push(history[key].buffer);
       }
-      const measure = settings.measure && sim.stepCount > 0 ? { ...sim.measure(), ...heavy } : { ...heavy };
-      for (const m of Object.values(measure)) transfer.push(m.data.buffer);
+      const measure = settings.measure && sim.stepCount > 0 ? sim.measure() : {};
+      for (const m of [measure, ...heavy]) for (const e of Object.values(m)) transfer.push(e.data.buffer);
       sides[side] = {
         step: sim.stepCount, epoch: sim.epoch, status: sim.status, diverged_at: sim.divergedAt,
-        history, evals, measure,
+        history, evals, measure, heavy,
       };
     }
     const elapsed = (now() - lastSnapshot) / 1000;
@@ -98,7 +98,10 @@ export function serve(host) {
     while (n > 0) {
       const at = Math.max(...sideNames().map((s) => session.sides[s].stepCount));
       if (heavy_every > 0 && at % heavy_every === 0 && lastHeavy !== at) {
-        for (const side of sideNames()) pending[side].heavy = session.sides[side].measureHeavy();
+        for (const side of sideNames()) {
+          const heavy = session.sides[side].measureHeavy();  // {} for a diverged side
+          if (Object.keys(heavy).length) pending[side].heavy.push(heavy);
+        }
         lastHeavy = at;
       }
       const k = Math.min(n, ...[eval_every, heavy_every].filter((e) => e > 0).map((e) => e - (at % e)));
@@ -225,7 +228,7 @@ export function serve(host) {
       await session.load(msg.side, msg.json);
       const sim = session.sides[msg.side];
       sim.setMeasureConfig(settings.measure_config);
-      pending[msg.side] = { parts: [], evals: [], heavy: {} };
+      pending[msg.side] = { parts: [], evals: [], heavy: [] };
       host.post({ type: 'loaded', id: msg.id, side: msg.side, step: sim.stepCount, config: sim.config });
       if (!run) snapshot();
     },
@@ -234,6 +237,17 @@ export function serve(host) {
       const tensors = Object.fromEntries((msg.names ?? []).map((n) => [n, sim.tensor(n)]));
       host.post({ type: 'tensors', id: msg.id, side: msg.side, step: sim.stepCount, tensors },
                 Object.values(tensors).map((t) => t.data.buffer));
+    },
+    // Blocks the worker until the experiment is done (pause and other requests wait for it).
+    async experiment(msg) {
+      run = null;
+      lab ??= await loadBnlab();
+      const files = msg.data ?? session?.files;
+      const result = await lab.runExperiment(msg.name, {
+        seed: msg.seed, steps: msg.steps, files,
+        onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
+      });
+      host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });
     },
     dispose(msg) {
       run = null;

@@ -325,6 +325,7 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
     } else throw UsageError("unexpected argument '" + a + "' for experiment");
   }
   if (out.empty()) throw UsageError("experiment needs --out DIR");
+  make_output_dir(out);
   options.progress = [](double f) { std::fprintf(stderr, "\r%3d%%", int(100 * f)); };
   const ExperimentResult result = info.run(options);
   std::fprintf(stderr, "\r");

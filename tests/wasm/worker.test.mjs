@@ -1,6 +1,7 @@
 // The worker's message protocol (wasm/PROTOCOL.md), with the worker in a node worker thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mnistFiles } from './helpers.mjs';
 import { WorkerClient } from './worker_client.mjs';
 
 const SMALL = { model: 'mlp', dataset: 'shapes', batch_size: 16, seed: 5 };
@@ -186,7 +187,7 @@ test('evaluations and heavy measurements arrive on schedule', async () => {
       assert.ok(e.eval.accuracy >= 0 && e.eval.accuracy <= 1);
     }
     // Before steps 1, 11 and 21, each in exactly one snapshot.
-    const heavy = w.snapshots.map((s) => s.sides.a.measure).filter((m) => m['ics.l2']);
+    const heavy = w.snapshots.flatMap((s) => s.sides.a.heavy);
     assert.deepEqual(heavy.map((m) => m['ics.l2'].step), [1, 11, 21]);
     for (const m of heavy) {
       assert.equal(m['landscape.loss'].data.length, m['landscape.loss'].etas.length);
@@ -195,6 +196,24 @@ test('evaluations and heavy measurements arrive on schedule', async () => {
     }
     const on = await w.request({ type: 'evaluate', side: 'a', examples: 100 }, ['snapshot']);
     assert.equal(on.sides.a.evals[0].eval.count, 100);
+  } finally {
+    await w.close();
+  }
+});
+
+test('an experiment runs in the worker with progress reports', async () => {
+  const w = new WorkerClient();
+  try {
+    await w.request({ type: 'init', sides: { a: SMALL }, data: mnistFiles({ gzip: true }) }, ['ready']);
+    const r = await w.request({ type: 'experiment', name: 'grad-init', steps: 1 }, ['experiment']);
+    assert.equal(r.type, 'experiment', r.message);
+    assert.ok(r.summary.mlp.spread_bn > 0);
+    assert.deepEqual(r.tables.map((t) => t.name).sort(), ['gradients', 'layers']);
+    const progress = w.messages.filter((m) => m.type === 'experiment_progress' && m.id === r.id);
+    assert.ok(progress.length >= 1 && progress.at(-1).fraction === 1);
+    const bad = await w.request({ type: 'experiment', name: 'nope' }, ['experiment']);
+    assert.equal(bad.type, 'error');
+    assert.match(bad.message, /grad-init/);
   } finally {
     await w.close();
   }
