@@ -46,23 +46,28 @@ export class SideHistory {
       }
     }
     for (const e of snap.evals ?? []) this.evals.push(e);
-    // Over time, only small entries are kept (per-channel statistics, norms, percentiles);
-    // large ones (feature maps, images) are shown from the newest snapshot alone.
-    const row = {};
-    for (const [name, m] of Object.entries(snap.measure ?? {})) if (m.data.length <= MAX_KEPT) row[name] = m;
-    if (Object.keys(row).length) {
-      const lastStep = this.measureSteps[this.measureSteps.length - 1];
-      if (lastStep === snap.step) this.measureRows[this.measureRows.length - 1] = row;
-      else {
-        this.measureSteps.push(snap.step);
-        this.measureRows.push(row);
-      }
-      if (this.measureRows.length > MAX_ROWS) {
-        this.measureSteps = this.measureSteps.filter((_, i) => i % 2 === 0);
-        this.measureRows = this.measureRows.filter((_, i) => i % 2 === 0);
-      }
-    }
+    // The heavy measurements (probes taken every few steps) arrive apart, each at its own step.
+    for (const heavy of snap.heavy ?? []) this.addRow(Object.values(heavy)[0]?.step ?? snap.step, heavy);
+    this.addRow(snap.step, snap.measure ?? {});
     this.last = snap;
+  }
+
+  // Over time, only small entries are kept (per-channel statistics, norms, percentiles);
+  // large ones (feature maps, images) are shown from the newest snapshot alone.
+  addRow(step, measure) {
+    const row = {};
+    for (const [name, m] of Object.entries(measure)) if (m.data.length <= MAX_KEPT) row[name] = m;
+    if (!Object.keys(row).length) return;
+    const lastStep = this.measureSteps[this.measureSteps.length - 1];
+    if (lastStep === step) Object.assign(this.measureRows[this.measureRows.length - 1], row);
+    else {
+      this.measureSteps.push(step);
+      this.measureRows.push(row);
+    }
+    if (this.measureRows.length > MAX_ROWS) {
+      this.measureSteps = this.measureSteps.filter((_, i) => i % 2 === 0);
+      this.measureRows = this.measureRows.filter((_, i) => i % 2 === 0);
+    }
   }
 
   // The newest entry of a measurement, also one that only some snapshots carry (the probes).
