@@ -76,7 +76,7 @@ export class GradNormPanel extends Panel {
 export class IcsPanel extends Panel {
   constructor(parent) {
     super(parent, 'ics', 'Internal covariate shift: gradient change',
-      'How much a layer\'s gradient changes when the layers below it take their update (Santurkar et al.): ||G - G\'|| (solid, ideal 0) and cos(G, G\') (dashed, ideal 1, right scale).');
+      'How much a layer\'s gradient changes when the layers below it take their update (Santurkar et al.): ||G - G\'|| (top, ideal 0) and cos(G, G\') (below, ideal 1), for the last layer with weights (the one with most layers below it).');
   }
   reset(view) {
     this.chart?.plot.destroy();
@@ -105,8 +105,8 @@ export class IcsPanel extends Panel {
   }
 }
 
-// The layer whose ICS is shown: the chosen one if measured, else the last measured (the one
-// with the most layers below it).
+// The layer whose ICS is shown: the chosen one if measured (a URL may name conv2), else the last
+// measured, the one with the most layers below it.
 function icsLayer(history, view) {
   for (const s of view.sides) {
     const layers = history.sides[s]?.latest(ICS_L2)?.layers;
