@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import katex from 'katex';
 
@@ -78,6 +78,15 @@ else note(`the simulation module is missing (${WORKER_FILES.filter((f) => !fs.ex
 const mnist = Object.values(MNIST).every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
 if (!mnist) note('MNIST .idx.gz files are missing from build/native/data: the page will offer the synthetic datasets');
 
+// The core's experiments (name, title, description, default steps), read from the wasm module
+// itself so that the lessons offer exactly the experiments the core has.
+let experiments = [];
+if (wasm) {
+  const { loadBnlab } = await import(pathToFileURL(path.join(wasmDir, 'bnlab.mjs')).href);
+  experiments = (await loadBnlab()).experiments();
+}
+const experimentsJson = `<script type="application/json" id="experiments">${JSON.stringify(experiments).replace(/</g, '\\u003c')}</script>`;
+
 const lessons = renderTex(fs.readFileSync(path.join(web, 'lessons.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, ''))
   .replace(/<article /g, '<article hidden ');
 const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons);
@@ -85,7 +94,7 @@ const buildInfo = (info) => `<script type="application/json" id="build-info">${J
 
 fs.writeFileSync(path.join(out, 'index.html'), template
   .replace('<!--STYLE-->', '<link rel="stylesheet" href="app.css">' + (wasm ? '\n<link rel="modulepreload" href="bnlab/worker.mjs">' : ''))
-  .replace('<!--BUILD-INFO-->', buildInfo({ wasm, mnist }))
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm, mnist }) + '\n' + experimentsJson)
   .replace('<!--SCRIPT-->', '<script type="module" src="app.js"></script>'));
 gzipAll(out);
 
@@ -105,7 +114,7 @@ if (mnist) {
 }
 fs.writeFileSync(path.join(outSingle, 'bnlab.html'), template
   .replace('<!--STYLE-->', () => `<style>${app['.css']}</style>`)
-  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm: single, mnist }) + '\n' + inlined)
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm: single, mnist }) + '\n' + experimentsJson + '\n' + inlined)
   .replace('<!--SCRIPT-->', () => `<script type="module">${app['.js'].replace(/<\/script/gi, '<\\/script')}</script>`));
 
 const size = (p) => fs.statSync(p).size;

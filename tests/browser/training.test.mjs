@@ -109,6 +109,26 @@ test('an embedded page pauses while scrolled out of view and resumes when back',
   await frame.click('#play');
 });
 
+test('a lesson runs the core\'s whole experiment and shows its figures and tables', { skip: needsWasm || (!hasMnist && 'the experiments train on MNIST, which is not built') }, async () => {
+  // grad-init is the quickest experiment (gradients at initialization, nothing trained).
+  const page = await lab.open('?dataset=shapes&lesson=grad-init');
+  await ready(page);
+  const box = page.locator('section.experiment[data-experiment="grad-init"]');
+  await box.locator('button', { hasText: 'Run the experiment' }).click();
+  await box.locator('.experiment-result table').first().waitFor({ timeout: 120000 });
+  const figures = await box.locator('dt').allTextContents();
+  assert.ok(figures.includes('mlp.spread_bn') && figures.includes('mlp.spread_none'), figures.join(', '));
+  assert.ok(await box.locator('table').count() >= 1);
+  const [csv] = await Promise.all([page.waitForEvent('download'), box.locator('figcaption button').first().click()]);
+  const lines = fs.readFileSync(await csv.path(), 'utf8').trim().split('\n');
+  assert.match(lines[0], /network,variant/);
+  assert.ok(lines.length > 12, `${lines.length} CSV lines`);
+  // The networks can train again afterwards.
+  await page.click('#step1');
+  await stepIs(page, 1);
+  assert.deepEqual(page.problems, []);
+});
+
 test('metrics CSV and a chart PNG download', { skip: needsWasm }, async () => {
   const page = await lab.open('?dataset=shapes&eval_every=10');
   await ready(page);

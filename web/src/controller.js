@@ -9,6 +9,7 @@ import { PANELS } from './views/index.js';
 import { fileBytes, mnistBytes } from './data.js';
 import { IdxFiles } from './idx-files.js';
 import { Takeaway } from './takeaway.js';
+import { Experiments } from './experiments.js';
 import { runEmbedded } from './embed.js';
 
 const $ = (id) => document.getElementById(id);
@@ -45,6 +46,7 @@ export class Controller {
     this.wireViewControls();
     this.wireLessons();
     this.takeaway = new Takeaway(this);
+    this.experiments = new Experiments((name, onProgress) => this.runExperiment(name, onProgress));
     this.idx = new IdxFiles({
       onDrop: () => {
         if (this.state.dataset === 'idx') return;
@@ -215,6 +217,20 @@ export class Controller {
     this.playing = false;
     this.sim.post('step', { n });
     this.showPlaying();
+  }
+
+  // One of the core's experiments, run by the worker on MNIST (sent along unless the session
+  // already trains on it); the networks pause meanwhile.
+  async runExperiment(name, onProgress) {
+    if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
+    this.pause();
+    const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
+    this.setStatus(`Running the experiment "${name}"...`);
+    try {
+      return await this.sim.request('experiment', { name, seed: this.state.seed, data }, [], onProgress);
+    } finally {
+      this.setStatus(`Experiment "${name}" done. Paused.`);
+    }
   }
 
   // Back to step 0, paused.

@@ -27,6 +27,10 @@ export class Sim {
       return;
     }
     const waiting = this.pending.get(msg.id);
+    if (waiting && msg.type === 'experiment_progress') {
+      waiting.onProgress?.(msg.fraction);
+      return;
+    }
     if (!waiting) {
       if (msg.type === 'error') this.onError(msg);
       return;
@@ -36,10 +40,11 @@ export class Sim {
     else waiting.resolve(msg);
   }
 
-  request(type, fields = {}, transfer = []) {
+  // onProgress: for requests that report progress before their reply (experiment).
+  request(type, fields = {}, transfer = [], onProgress = null) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onProgress });
       this.worker.postMessage({ type, id, ...fields }, transfer);
     });
   }
