@@ -457,10 +457,17 @@ export class Controller {
       for (const a of document.querySelectorAll('article.lesson')) a.hidden = a.id !== `lesson-${this.state.lesson}`;
     };
     show();
+    // A lesson sets up its experiment; leaving the lessons keeps the current run.
     sel.onchange = () => {
-      const { state } = fromQuery(this.lessonEl(sel.value)?.dataset.preset ?? '');
-      Object.assign(state, { lesson: sel.value, embed: this.state.embed, panels: this.state.panels, speed: this.state.speed });
-      this.applyState(state);
+      if (!sel.value) {
+        this.state.lesson = '';
+        this.saveUrl();
+        this.showPanels();
+      } else {
+        const { state } = fromQuery(this.lessonEl(sel.value).dataset.preset);
+        Object.assign(state, { lesson: sel.value, embed: this.state.embed, panels: this.state.panels, speed: this.state.speed });
+        this.applyState(state);
+      }
       show();
     };
   }
