@@ -122,13 +122,14 @@ export function bucketMean(xs, ys, points) {
   return [bx, by];
 }
 
-// Exponential moving average that restarts after a gap, the smoothing of the loss chart.
+// Exponential moving average that restarts after a gap (a diverged step), the smoothing of the
+// training curves.
 export function smooth(ys, alpha) {
-  const out = new Array(ys.length);
+  const out = new Float64Array(ys.length);
   let s = null;
   for (let i = 0; i < ys.length; i++) {
     const v = ys[i];
-    if (v == null || !Number.isFinite(v)) { out[i] = null; s = null; continue; }
+    if (v == null || !Number.isFinite(v)) { out[i] = NaN; s = null; continue; }
     s = s == null ? v : s + alpha * (v - s);
     out[i] = s;
   }

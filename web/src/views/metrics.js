@@ -99,8 +99,10 @@ function trainAndTest(history, view, key, pickEval) {
   for (const s of view.sides) {
     const h = history.sides[s];
     if (!h) { cols.push([[], []], [[], []]); continue; }
-    const [bx, by] = bucketMean(h.step.view(), h[key].view(), POINTS);
-    cols.push([bx, smooth(by, Math.min(1, 20 / Math.max(1, h.step.length / POINTS + 20)))]);
+    // An exponential moving average over about n/30 steps (5 at least, 200 at most), then
+    // bucketed to the chart's resolution.
+    const tau = Math.min(200, Math.max(5, h.step.length / 30));
+    cols.push(bucketMean(h.step.view(), smooth(h[key].view(), 2 / (tau + 1)), POINTS));
     cols.push([h.evals.map((e) => e.step), h.evals.map(pickEval)]);
   }
   return alignX(cols);
