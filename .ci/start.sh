@@ -7,5 +7,6 @@ bash .ci/build-native.sh
 bash .ci/build-wasm.sh
 bash .ci/build-web.sh
 echo "BN Lab native build ready: build/native/bnlab --help"
+echo "BN Lab WebAssembly build ready in build/wasm (API: wasm/README.md, worker: wasm/PROTOCOL.md)"
 echo "BN Lab single file: build/web-single/bnlab.html (opens from disk)"
 exec node web/serve.mjs build/web

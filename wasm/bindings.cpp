@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config.h"
@@ -41,18 +42,10 @@ auto rethrow_as_js(Body&& body) -> decltype(body()) {
   }
 }
 
-// A JavaScript copy (Float32Array for float) of n values in the heap.
-template <class T>
-val copy_out(const T* data, size_t n) {
-  return val(emscripten::typed_memory_view(n, data)).call<val>("slice");
-}
-template <class T>
-val copy_out(const std::vector<T>& v) { return copy_out(v.data(), v.size()); }
-
-// The bytes of a Uint8Array copied into the heap.
-std::vector<uint8_t> copy_in(const val& bytes) {
-  std::vector<uint8_t> out(bytes["length"].as<size_t>());
-  val(emscripten::typed_memory_view(out.size(), out.data())).call<void>("set", bytes);
+// {key: value, ...}
+val object(std::initializer_list<std::pair<const char*, val>> fields) {
+  val out = val::object();
+  for (const auto& [key, value] : fields) out.set(key, value);
   return out;
 }
 
@@ -63,23 +56,39 @@ val array_of(const std::vector<T>& values) {
   return out;
 }
 
+// A JavaScript copy (Float32Array for float) of n values in the heap.
+template <class T>
+val copy_out(const T* data, size_t n) {
+  return val(emscripten::typed_memory_view(n, data)).call<val>("slice");
+}
+
+// The bytes of a Uint8Array copied into the heap.
+std::vector<uint8_t> copy_in(const val& bytes) {
+  std::vector<uint8_t> out(bytes["length"].as<size_t>());
+  val(emscripten::typed_memory_view(out.size(), out.data())).call<void>("set", bytes);
+  return out;
+}
+
 // The first `dims` of (n, c, h, w): the shape as PyTorch gives it.
 val torch_shape(const Shape& s, int dims) {
   return array_of(std::vector<int>{s.n, s.c, s.h, s.w}).call<val>("slice", 0, dims);
 }
 
-// A measurement entry of PROTOCOL.md: {shape, data, step}, plus descriptive fields later.
-val entry(val data, std::vector<int> shape, int64_t step) {
-  val out = val::object();
-  out.set("shape", array_of(shape));
-  out.set("data", data);
-  out.set("step", double(step));
-  return out;
+// Named float vectors, to turn into measurement entries in one loop.
+using Fields = std::initializer_list<std::pair<const char*, const std::vector<float>*>>;
+
+// A measurement entry of PROTOCOL.md: {shape, data, step}, where data is a copy of values and
+// shape is {values.size()} unless given; callers add descriptive fields.
+val entry(const std::vector<float>& values, int64_t step, std::vector<int> shape = {}) {
+  if (shape.empty()) shape = {int(values.size())};
+  return object({{"shape", array_of(shape)}, {"data", copy_out(values.data(), values.size())},
+                 {"step", val(double(step))}});
 }
 
 // {name: value} from JavaScript onto a config, each value set through the core's option table in
 // its text form (String(0.05) is "0.05", as the CLI reads it); then the combination is checked.
-Config config_from(const val& options, Config config = Config()) {
+Config config_from(const val& options) {
+  Config config;
   const val names = val::global("Object").call<val>("keys", options);
   for (int i = 0, n = names["length"].as<int>(); i < n; ++i) {
     const std::string name = names[i].as<std::string>();
@@ -101,8 +110,7 @@ class Data {
   explicit Data(std::shared_ptr<const DataSplit> split) : split_(std::move(split)) {}
 
   // The four IDX files of a train/test split, uncompressed.
-  static Data* from_idx(val train_images, val train_labels, val test_images, val test_labels,
-                        std::string name) {
+  static Data* from_idx(val train_images, val train_labels, val test_images, val test_labels, std::string name) {
     return rethrow_as_js([&] {
       auto split = std::make_shared<DataSplit>();
       {
@@ -121,17 +129,12 @@ class Data {
 
   const std::shared_ptr<const DataSplit>& split() const { return split_; }
 
-  // {name, train_size, test_size, num_classes, class_names, image_shape: [C, H, W]}
   val info() const {
     const Dataset& train = split_->train;
-    val out = val::object();
-    out.set("name", train.name);
-    out.set("train_size", train.size());
-    out.set("test_size", split_->test.size());
-    out.set("num_classes", train.num_classes);
-    out.set("class_names", array_of(train.class_names));
-    out.set("image_shape", array_of(std::vector<int>{train.channels, train.height, train.width}));
-    return out;
+    return object({{"name", val(train.name)}, {"train_size", val(train.size())},
+                   {"test_size", val(split_->test.size())}, {"num_classes", val(train.num_classes)},
+                   {"class_names", array_of(train.class_names)},
+                   {"image_shape", array_of(std::vector<int>{train.channels, train.height, train.width})}});
   }
 
  private:
@@ -146,36 +149,24 @@ class Simulation {
   // reported), and returns their metrics: {first_step, loss, accuracy, lr}, typed arrays.
   val step(int n) {
     return rethrow_as_js([&] {
-      loss_.clear();
-      accuracy_.clear();
-      lr_.clear();
+      loss_.clear(), accuracy_.clear(), lr_.clear();
       const double first_step = double(trainer_.step_count() + 1);
       for (int i = 0; i < n && !trainer_.diverged(); ++i) {
         const StepMetrics m = trainer_.step();
-        loss_.push_back(m.loss);
-        accuracy_.push_back(m.accuracy);
-        lr_.push_back(m.lr);
+        loss_.push_back(m.loss), accuracy_.push_back(m.accuracy), lr_.push_back(m.lr);
       }
-      val out = val::object();
-      out.set("first_step", first_step);
-      out.set("loss", copy_out(loss_));
-      out.set("accuracy", copy_out(accuracy_));
-      out.set("lr", copy_out(lr_));
-      return out;
+      return object({{"first_step", val(first_step)}, {"loss", copy_out(loss_.data(), loss_.size())},
+                     {"accuracy", copy_out(accuracy_.data(), accuracy_.size())},
+                     {"lr", copy_out(lr_.data(), lr_.size())}});
     });
   }
 
   // mode "eval" (running statistics) or "train" (statistics of each test batch).
   val evaluate(const std::string& mode, int max_examples) {
     return rethrow_as_js([&] {
-      if (mode != "eval" && mode != "train")
-        throw Error("evaluate: mode must be 'eval' or 'train', got '" + mode + "'");
+      if (mode != "eval" && mode != "train") throw Error("evaluate: mode must be 'eval' or 'train', got '" + mode + "'");
       const EvalMetrics m = trainer_.evaluate(mode == "eval" ? Mode::Eval : Mode::Train, max_examples);
-      val out = val::object();
-      out.set("loss", m.loss);
-      out.set("accuracy", m.accuracy);
-      out.set("count", m.count);
-      return out;
+      return object({{"loss", val(m.loss)}, {"accuracy", val(m.accuracy)}, {"count", val(m.count)}});
     });
   }
 
@@ -203,17 +194,11 @@ class Simulation {
     Shape shape = model.input_shape();
     for (int i = 0; i < model.num_layers(); ++i) {
       shape = model.layer(i).output_shape(shape);
-      val layer = val::object();
-      layer.set("name", model.layer_name(i));
-      layer.set("kind", model.layer(i).kind());
-      layer.set("output_shape", torch_shape(shape, 4));
-      layers.call<void>("push", layer);
+      layers.call<void>("push", object({{"name", val(model.layer_name(i))}, {"kind", val(model.layer(i).kind())},
+                                        {"output_shape", torch_shape(shape, 4)}}));
     }
-    val out = val::object();
-    out.set("description", model.describe());
-    out.set("num_params", double(model.num_params()));
-    out.set("layers", layers);
-    return out;
+    return object({{"description", val(model.describe())}, {"num_params", val(double(model.num_params()))},
+                   {"layers", layers}});
   }
 
   // [{name, shape, kind}] of every tensor tensor() copies: parameters ("conv1.weight"), their
@@ -221,11 +206,7 @@ class Simulation {
   val tensor_names() const {
     val out = val::array();
     for_each_tensor([&](const std::string& name, const Tensor& t, int dims, const char* kind) {
-      val e = val::object();
-      e.set("name", name);
-      e.set("shape", torch_shape(t.shape(), dims));
-      e.set("kind", std::string(kind));
-      out.call<void>("push", e);
+      out.call<void>("push", object({{"name", val(name)}, {"shape", torch_shape(t.shape(), dims)}, {"kind", val(kind)}}));
     });
     return out;
   }
@@ -234,17 +215,14 @@ class Simulation {
   val tensor(const std::string& wanted) const {
     val out = val::undefined();
     for_each_tensor([&](const std::string& name, const Tensor& t, int dims, const char*) {
-      if (name != wanted) return;
-      out = val::object();
-      out.set("shape", torch_shape(t.shape(), dims));
-      out.set("data", copy_out(t.data(), size_t(t.size())));
+      if (name == wanted)
+        out = object({{"shape", torch_shape(t.shape(), dims)}, {"data", copy_out(t.data(), size_t(t.size()))}});
     });
-    if (out.isUndefined())
-      val::global("Error").new_("no tensor named '" + wanted + "' (see tensorNames())").throw_();
+    if (out.isUndefined()) val::global("Error").new_("no tensor named '" + wanted + "' (see tensorNames())").throw_();
     return out;
   }
 
-  // The instrument's settings (measure.h MeasureConfig); takes effect at the next measurement.
+  // What the instrument follows (measure.h MeasureConfig); takes effect at the next measurement.
   void set_measure_config(int hist_norm, int hist_channel, int bins, int probe_size, int probe_unit) {
     rethrow_as_js([&] {
       MeasureConfig c;
@@ -257,30 +235,25 @@ class Simulation {
   // The cheap measurements of the last step, as PROTOCOL.md's named entries.
   val measure_step() {
     return rethrow_as_js([&] {
-      if (!instrument_) instrument_ = std::make_unique<Instrument>(trainer_, MeasureConfig());
-      instrument_->measure_step(step_m_);
+      instrument().measure_step(step_m_);
       const StepMeasurements& m = step_m_;
       val out = val::object();
-      for (const NormLayerStats& n : m.norms) {
-        const std::pair<const char*, const std::vector<float>*> fields[] = {
-            {"batch_mean", &n.batch_mean}, {"batch_var", &n.batch_var}, {"running_mean", &n.running_mean},
-            {"running_var", &n.running_var}, {"gamma", &n.gamma}, {"beta", &n.beta}};
-        for (const auto& [field, values] : fields)
-          if (!values->empty()) out.set(n.name + "." + field, entry(copy_out(*values), {int(values->size())}, m.step));
-      }
-      if (!m.hist_layer.empty()) {
+      for (const NormLayerStats& n : m.norms)
+        for (const auto& [field, values] : Fields{{"batch_mean", &n.batch_mean}, {"batch_var", &n.batch_var},
+                                                  {"running_mean", &n.running_mean}, {"running_var", &n.running_var},
+                                                  {"gamma", &n.gamma}, {"beta", &n.beta}})
+          if (!values->empty()) out.set(n.name + "." + field, entry(*values, m.step));
+      if (!m.hist_layer.empty())
         for (const auto& [name, h] : {std::pair{"hist.input", &m.input}, std::pair{"hist.output", &m.output}}) {
-          val e = entry(copy_out(h->counts), {int(h->counts.size())}, m.step);
+          val e = entry(h->counts, m.step);
           e.set("lo", h->lo), e.set("hi", h->hi), e.set("layer", m.hist_layer), e.set("channel", m.hist_channel);
           out.set(name, e);
         }
-      }
       std::vector<float> q;
       std::vector<std::string> band_layers;
       for (const UnitBand& b : m.bands) q.insert(q.end(), b.q, b.q + 5), band_layers.push_back(b.layer);
-      val bands = entry(copy_out(q), {int(m.bands.size()), 5}, m.step);
-      bands.set("layers", array_of(band_layers));
-      bands.set("unit", instrument_->config().probe_unit);
+      val bands = entry(q, m.step, {int(m.bands.size()), 5});
+      bands.set("layers", array_of(band_layers)), bands.set("unit", instrument().config().probe_unit);
       bands.set("percentiles", array_of(std::vector<int>{1, 15, 50, 85, 99}));
       out.set("bands", bands);
       std::vector<std::string> names;
@@ -288,9 +261,8 @@ class Simulation {
       for (const ParamLayerStats& p : m.layers)
         names.push_back(p.name), grad.push_back(p.grad_norm), weight.push_back(p.weight_norm),
             ratio.push_back(p.update_ratio);
-      for (const auto& [name, values] : {std::pair{"grad_norm", &grad}, std::pair{"weight_norm", &weight},
-                                         std::pair{"update_ratio", &ratio}}) {
-        val e = entry(copy_out(*values), {int(values->size())}, m.step);
+      for (const auto& [name, values] : Fields{{"grad_norm", &grad}, {"weight_norm", &weight}, {"update_ratio", &ratio}}) {
+        val e = entry(*values, m.step);
         e.set("layers", array_of(names));
         out.set(name, e);
       }
@@ -301,25 +273,22 @@ class Simulation {
   // Internal covariate shift and the loss landscape on the batch the next step will use.
   val measure_heavy() {
     return rethrow_as_js([&] {
-      if (!instrument_) instrument_ = std::make_unique<Instrument>(trainer_, MeasureConfig());
-      instrument_->measure_heavy(heavy_m_);
+      instrument().measure_heavy(heavy_m_);
       const HeavyMeasurements& h = heavy_m_;
       val out = val::object();
       if (h.ics.empty()) return out;  // a diverged run has nothing to measure
       std::vector<std::string> names;
       std::vector<float> l2, cosine;
       for (const IcsLayer& l : h.ics) names.push_back(l.name), l2.push_back(l.l2), cosine.push_back(l.cosine);
-      for (const auto& [name, values] : {std::pair{"ics.l2", &l2}, std::pair{"ics.cosine", &cosine}}) {
-        val e = entry(copy_out(*values), {int(values->size())}, h.step);
+      for (const auto& [name, values] : Fields{{"ics.l2", &l2}, {"ics.cosine", &cosine}}) {
+        val e = entry(*values, h.step);
         e.set("layers", array_of(names));
         out.set(name, e);
       }
       const Landscape& l = h.landscape;
-      for (const auto& [name, values] : {std::pair{"landscape.loss", &l.losses},
-                                         std::pair{"landscape.grad_change", &l.grad_changes}}) {
-        val e = entry(copy_out(*values), {int(values->size())}, h.step);
-        e.set("etas", array_of(l.etas));
-        e.set("loss_min", l.loss_min), e.set("loss_max", l.loss_max);
+      for (const auto& [name, values] : Fields{{"landscape.loss", &l.losses}, {"landscape.grad_change", &l.grad_changes}}) {
+        val e = entry(*values, h.step);
+        e.set("etas", array_of(l.etas)), e.set("loss_min", l.loss_min), e.set("loss_max", l.loss_max);
         e.set("predictiveness", l.predictiveness), e.set("beta_smoothness", l.beta_smoothness);
         out.set(name, e);
       }
@@ -328,6 +297,11 @@ class Simulation {
   }
 
  private:
+  Instrument& instrument() {
+    if (!instrument_) instrument_ = std::make_unique<Instrument>(trainer_, MeasureConfig());
+    return *instrument_;
+  }
+
   template <class F>
   void for_each_tensor(F&& f) const {
     for (const NamedParam& p : trainer_.model().params()) {
@@ -352,24 +326,17 @@ Simulation* make_simulation(val options, const Data& data) {
 val options() {
   const Config defaults;
   val out = val::array();
-  for (const OptionInfo& option : option_table()) {
-    val e = val::object();
-    e.set("name", option.name), e.set("type", option.type), e.set("help", option.help);
-    e.set("choices", array_of(option.choices));
-    e.set("min", option.min), e.set("max", option.max);
-    e.set("default", get_option(defaults, option.name));
-    out.call<void>("push", e);
-  }
+  for (const OptionInfo& o : option_table())
+    out.call<void>("push", object({{"name", val(o.name)}, {"type", val(o.type)}, {"help", val(o.help)},
+                                   {"choices", array_of(o.choices)}, {"min", val(o.min)}, {"max", val(o.max)},
+                                   {"default", val(get_option(defaults, o.name))}}));
   return out;
 }
 
 val preset_list() {
   val out = val::array();
-  for (const PresetInfo& p : presets()) {
-    val e = val::object();
-    e.set("name", p.name), e.set("spec", p.spec), e.set("description", p.description);
-    out.call<void>("push", e);
-  }
+  for (const PresetInfo& p : presets())
+    out.call<void>("push", object({{"name", val(p.name)}, {"spec", val(p.spec)}, {"description", val(p.description)}}));
   return out;
 }
 
@@ -381,31 +348,24 @@ val state_config(const std::string& json) {
 // The benchmark of REFERENCE_CNN.md through the core's refbench.h, timed by performance.now().
 val reference_bench(bool with_bn, bool quick) {
   return rethrow_as_js([&] {
-    const BenchProtocol protocol = quick ? BenchProtocol::quick() : BenchProtocol();
+    const BenchProtocol p = quick ? BenchProtocol::quick() : BenchProtocol();
     ReferenceBench bench(with_bn);
-    const BenchResult r = bench.run(protocol, [] { return emscripten_get_now() / 1000.0; });
-    val out = val::object();
-    out.set("variant", r.variant);
-    out.set("warmup_steps", protocol.warmup), out.set("timed_steps", protocol.steps);
-    out.set("repeats", protocol.repeats);
-    out.set("train_steps_per_s", r.train_steps_per_s);
-    out.set("train_steps_per_s_runs", array_of(r.train_steps_per_s_runs));
-    out.set("eval_images_per_s", r.eval_images_per_s);
-    out.set("loss_step1", r.loss_step1), out.set("loss_after_warmup", r.loss_after_warmup);
-    out.set("loss_final", r.loss_final), out.set("eval_logit_sum", r.eval_logit_sum);
-    return out;
+    const BenchResult r = bench.run(p, [] { return emscripten_get_now() / 1000.0; });
+    return object({{"variant", val(r.variant)}, {"warmup_steps", val(p.warmup)}, {"timed_steps", val(p.steps)},
+                   {"repeats", val(p.repeats)}, {"train_steps_per_s", val(r.train_steps_per_s)},
+                   {"train_steps_per_s_runs", array_of(r.train_steps_per_s_runs)},
+                   {"eval_images_per_s", val(r.eval_images_per_s)}, {"loss_step1", val(r.loss_step1)},
+                   {"loss_after_warmup", val(r.loss_after_warmup)}, {"loss_final", val(r.loss_final)},
+                   {"eval_logit_sum", val(r.eval_logit_sum)}});
   });
 }
 
 // [{name, title, description, default_steps}] of the core's experiments.
 val experiment_list() {
   val out = val::array();
-  for (const ExperimentInfo& e : experiments()) {
-    val entry = val::object();
-    entry.set("name", e.name), entry.set("title", e.title), entry.set("description", e.description);
-    entry.set("default_steps", e.default_steps);
-    out.call<void>("push", entry);
-  }
+  for (const ExperimentInfo& e : experiments())
+    out.call<void>("push", object({{"name", val(e.name)}, {"title", val(e.title)}, {"description", val(e.description)},
+                                   {"default_steps", val(e.default_steps)}}));
   return out;
 }
 
@@ -423,14 +383,9 @@ val run_experiment(const std::string& name, uint32_t seed, int steps, const std:
     for (const auto& [stem, table] : result.tables) {
       val rows = val::array();
       for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
-      val t = val::object();
-      t.set("name", stem), t.set("columns", array_of(table.columns())), t.set("rows", rows);
-      tables.call<void>("push", t);
+      tables.call<void>("push", object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
     }
-    val out = val::object();
-    out.set("summary", result.summary.dump());
-    out.set("tables", tables);
-    return out;
+    return object({{"summary", val(result.summary.dump())}, {"tables", tables}});
   });
 }
 
