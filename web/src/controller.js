@@ -316,6 +316,7 @@ export class Controller {
 
   render() {
     this.frame = null;
+    if (this.panels.some((p) => p.el.hidden !== !this.shouldShow(p))) this.showPanels();
     $('image-control').hidden = !Object.keys(this.history.sides.a?.last?.measure ?? {}).some((n) => n.endsWith('.features_in'));
     const view = this.viewModel();
     for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(this.history, view);
@@ -361,6 +362,13 @@ export class Controller {
     $('banner').hidden = !lines.length;
   }
 
+  // Chosen for the embed (if embedded) and, for the panels of measurements the core may not take
+  // yet, carried by a snapshot.
+  shouldShow(p) {
+    const chosen = this.state.panels ? this.state.panels.split(',') : null;
+    return (!(this.state.embed && chosen) || chosen.includes(p.id)) && p.available(this.history);
+  }
+
   showPanels() {
     const chosen = this.state.panels ? this.state.panels.split(',') : null;
     const lesson = this.lessonEl(this.state.lesson);
@@ -369,7 +377,7 @@ export class Controller {
     $('panels').querySelector('.view-controls').hidden = Boolean(this.state.embed && chosen &&
       !chosen.some((id) => ['bnstats', 'histogram', 'gammabeta', 'ics', 'features'].includes(id)));
     for (const p of this.panels) {
-      p.el.hidden = this.state.embed && chosen ? !chosen.includes(p.id) : false;
+      p.el.hidden = !this.shouldShow(p);
       p.el.classList.toggle('highlight', hot.includes(p.id));
       // A lesson's panels come first, in the lesson's order.
       p.el.style.order = hot.includes(p.id) ? String(hot.indexOf(p.id)) : String(hot.length + 1);

@@ -29,7 +29,14 @@ function range(data) {
   return lo <= hi ? [lo, hi] : [0, 1];
 }
 
+// Whether any side's newest snapshot has an entry whose name passes the test.
+const carried = (history, test) => Object.values(history.sides).some((h) => Object.keys(h.last?.measure ?? {}).some(test));
+
 export class FeatureMapsPanel extends Panel {
+  available(history) {
+    return carried(history, (n) => n.endsWith('.features_in'));
+  }
+
   constructor(parent) {
     super(parent, 'features', 'Feature maps before and after the normalizer',
       'Each channel of the chosen layer for the chosen test image, before (top) and after (bottom); each row shares one grey scale.');
@@ -67,6 +74,10 @@ export class FeatureMapsPanel extends Panel {
 }
 
 export class MisclassifiedPanel extends Panel {
+  available(history) {
+    return carried(history, (n) => n === MISCLASSIFIED);
+  }
+
   constructor(parent) {
     super(parent, 'misclassified', 'Misclassified test images',
       'Test images the network got wrong at the last evaluation, with its answer and the true label.');

@@ -42,6 +42,11 @@ export class Panel {
     parent.append(this.el);
   }
 
+  // Whether the page has anything for this panel (see FeatureMapsPanel); most always do.
+  available() {
+    return true;
+  }
+
   // Shown instead of a silent empty chart.
   missing(text) {
     this.note.hidden = !text;
