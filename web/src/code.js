@@ -67,13 +67,19 @@ function specOf(config) {
 
 const pyFloat = (v) => (Number.isInteger(v) ? v.toFixed(1) : String(v));
 
-export function pytorchCode(config, info) {
+// What both frameworks' code starts from: the spec, its layers in placement order, and the data's
+// image shape and classes (MNIST's until the core has said otherwise).
+function network(config, info) {
   const spec = specOf(config);
-  const items = placed(parseSpec(spec), config.placement);
-  const shape = info?.dataset?.image_shape ?? [1, 28, 28];
-  const classes = info?.dataset?.num_classes ?? 10;
+  return {
+    spec, items: placed(parseSpec(spec), config.placement), norm: config.norm,
+    shape: info?.dataset?.image_shape ?? [1, 28, 28], classes: info?.dataset?.num_classes ?? 10,
+  };
+}
+
+export function pytorchCode(config, info) {
+  const { spec, items, norm, shape, classes } = network(config, info);
   const lines = [];
-  const norm = config.norm;
   const bnArgs = `eps=${config.bn_eps}, momentum=${config.bn_momentum === 'cumulative' ? 'None' : config.bn_momentum}` +
     (config.affine ? '' : ', affine=False') + (config.track_running_stats ? '' : ', track_running_stats=False');
   walk(items, shape, classes, (it, inS) => {
@@ -138,12 +144,8 @@ def train_step(x, y):  # x: (${config.batch_size}, ${shape.join(', ')}) float, y
 }
 
 export function kerasCode(config, info) {
-  const spec = specOf(config);
-  const items = placed(parseSpec(spec), config.placement);
-  const shape = info?.dataset?.image_shape ?? [1, 28, 28];
-  const classes = info?.dataset?.num_classes ?? 10;
+  const { spec, items, norm, shape, classes } = network(config, info);
   const lines = [];
-  const norm = config.norm;
   const kMomentum = config.bn_momentum === 'cumulative' ? null : +(1 - config.bn_momentum).toFixed(6);
   // core/model.cpp's initializations as Keras initializers: untruncated normals (Keras's
   // he_normal and glorot_normal are truncated); "torch" draws weights and biases from
