@@ -72,8 +72,9 @@ export class SideHistory {
 
   // The newest entry of a measurement, also one that only some snapshots carry (the probes).
   latest(name) {
-    if (this.last?.measure?.[name]) return this.last.measure[name];
-    for (let i = this.measureRows.length - 1; i >= 0; i--) if (this.measureRows[i][name]) return this.measureRows[i][name];
+    const full = (m) => m?.data.length > 0;
+    if (full(this.last?.measure?.[name])) return this.last.measure[name];
+    for (let i = this.measureRows.length - 1; i >= 0; i--) if (full(this.measureRows[i][name])) return this.measureRows[i][name];
     return undefined;
   }
 
@@ -82,10 +83,13 @@ export class SideHistory {
     const xs = [], ys = [];
     for (let i = 0; i < this.measureRows.length; i++) {
       const m = this.measureRows[i][name];
-      if (!m) continue;
+      // Entries can be empty between two measurements (the percentile bands are taken every
+      // few steps): those are no point, not a gap.
+      const v = m && m.data.length ? pick(m) : undefined;
+      if (v === undefined) continue;
       // An entry's own step (the probes are measured before the step they name) over the row's.
       xs.push(m.step ?? this.measureSteps[i]);
-      ys.push(pick(m));
+      ys.push(v);
     }
     return [xs, ys];
   }

@@ -1,7 +1,7 @@
 // Panels about gradients: per-layer norms and update/weight ratios, the gradient measure of
 // internal covariate shift (SCIENCE.md 4b) and the loss-landscape probes (SCIENCE.md 5).
 import { COLORS, Panel } from './panel.js';
-import { LineChart, fmt } from './line-chart.js';
+import { fmt } from './line-chart.js';
 import { alignX } from './metrics.js';
 import { lastOf } from './normalizer.js';
 import { GRAD_NORM, ICS_COS, ICS_L2, LANDSCAPE_GRAD, LANDSCAPE_LOSS, UPDATE_RATIO, perLayer } from './measures.js';
@@ -35,7 +35,7 @@ export class GradNormPanel extends Panel {
     const m = {};
     const layers = [];
     for (const s of view.sides) {
-      m[s] = history.sides[s]?.last?.measure ?? {};
+      m[s] = { [GRAD_NORM]: history.sides[s]?.latest(GRAD_NORM), [UPDATE_RATIO]: history.sides[s]?.latest(UPDATE_RATIO) };
       for (const l of m[s][GRAD_NORM]?.layers ?? []) if (!layers.includes(l)) layers.push(l);
     }
     const rows = layers;
@@ -79,16 +79,10 @@ export class IcsPanel extends Panel {
       'How much a layer\'s gradient changes when the layers below it take their update (Santurkar et al.): ||G - G\'|| (top, ideal 0) and cos(G, G\') (below, ideal 1), for the last layer with weights (the one with most layers below it).');
   }
   reset(view) {
-    this.chart?.plot.destroy();
-    this.chart?.resizer.disconnect();
-    this.body.replaceChildren();
-    this.chart = new LineChart(this.body, {
+    this.setCharts({
       yLabel: '||G - G\'||', logY: true,
       series: view.sides.map((s) => ({ label: `||G-G'|| ${view.labels[s]}`, color: COLORS[s], points: true })),
-    });
-    this.cosEl = document.createElement('div');
-    this.body.append(this.cosEl);
-    this.cosChart = new LineChart(this.cosEl, {
+    }, {
       yLabel: 'cos(G, G\')', yRange: [-1, 1], height: 140,
       series: view.sides.map((s) => ({ label: `cos ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true })),
     });
@@ -98,8 +92,8 @@ export class IcsPanel extends Panel {
     const layer = icsLayer(history, view);
     const l2 = alignX(view.sides.map((s) => history.sides[s]?.measureSeries(ICS_L2, (m) => perLayer(m, layer) ?? null) ?? [[], []]));
     const cos = alignX(view.sides.map((s) => history.sides[s]?.measureSeries(ICS_COS, (m) => perLayer(m, layer) ?? null) ?? [[], []]));
-    this.chart.update(l2.x, l2.ys.map((y) => y.map((v) => (v > 0 ? v : null))));
-    this.cosChart.update(cos.x, cos.ys);
+    this.charts[0].update(l2.x, l2.ys.map((y) => y.map((v) => (v > 0 ? v : null))));
+    this.charts[1].update(cos.x, cos.ys);
     this.missing(l2.x.length ? '' : `Gradient ICS: ${NOT_YET}`);
     this.summary(l2.x.length ? `${layer}: ` + view.sides.map((s, i) => `${view.labels[s]} ||G-G'|| ${fmt(lastOf(l2.ys[i]))}, cos ${fmt(lastOf(cos.ys[i]))}`).join('. ') : '');
   }
@@ -123,23 +117,14 @@ export class LandscapePanel extends Panel {
       'Along the gradient, for steps of 0.5x to 4x the learning rate (Santurkar et al.): the range of the loss, how much the gradient changes, and the effective beta-smoothness. Smaller is smoother.');
   }
   reset(view) {
-    for (const c of this.charts ?? []) {
-      c.plot.destroy();
-      c.resizer.disconnect();
-    }
-    this.body.replaceChildren();
-    const chart = (yLabel, series, extra = {}) => {
-      const el = document.createElement('div');
-      this.body.append(el);
-      return new LineChart(el, { yLabel, series, height: 130, logY: true, ...extra });
-    };
-    this.charts = [
+    const chart = (yLabel, series, extra = {}) => ({ yLabel, series, height: 130, logY: true, ...extra });
+    this.setCharts(
       chart('loss range', view.sides.flatMap((s) => [
         { label: `max ${view.labels[s]}`, color: COLORS[s], width: 1, points: true }, { label: `min ${view.labels[s]}`, color: COLORS[s], width: 1, points: true }]),
       { bands: view.sides.map((s, i) => [2 * i + 1, 2 * i + 2, COLORS[s] + '33']) }),
       chart('grad change', view.sides.map((s) => ({ label: `gradient predictiveness ${view.labels[s]}`, color: COLORS[s], points: true }))),
       chart('beta', view.sides.map((s) => ({ label: `beta-smoothness ${view.labels[s]}`, color: COLORS[s], points: true }))),
-    ];
+    );
     this.summary('No steps yet.');
   }
   update(history, view) {
@@ -153,9 +138,5 @@ export class LandscapePanel extends Panel {
     this.charts[2].update(...positive(beta));
     this.missing(range.x.length ? '' : `Landscape probes: ${NOT_YET} They are taken every "probe" steps (Run settings).`);
     this.summary(range.x.length ? view.sides.map((s, i) => `${view.labels[s]}: loss ${fmt(lastOf(range.ys[2 * i + 1]))} to ${fmt(lastOf(range.ys[2 * i]))}, gradient change ${fmt(lastOf(grad.ys[i]))}, beta-smoothness ${fmt(lastOf(beta.ys[i]))}`).join('. ') : '');
-  }
-
-  canvas() {
-    return this.charts?.[0].canvas();
   }
 }

@@ -62,6 +62,11 @@ export class LineChart {
   canvas() {
     return this.plot.ctx.canvas;
   }
+
+  destroy() {
+    this.plot.destroy();
+    this.resizer.disconnect();
+  }
 }
 
 export function fmt(v) {

@@ -2,7 +2,7 @@
 // Each reads the page's History (per-step series and test evaluations) and nothing else.
 import { bucketMean, smooth } from '../history.js';
 import { COLORS, Panel } from './panel.js';
-import { LineChart, fmt } from './line-chart.js';
+import { fmt } from './line-chart.js';
 
 const POINTS = 300;  // chart resolution over the whole run (about one point per 2 pixels)
 
@@ -10,10 +10,7 @@ const POINTS = 300;  // chart resolution over the whole run (about one point per
 // labels of the new run.
 class SidesChartPanel extends Panel {
   reset(view) {
-    this.chart?.plot.destroy();
-    this.chart?.resizer.disconnect();
-    this.body.replaceChildren();
-    this.chart = new LineChart(this.body, this.chartOptions(view));
+    this.setCharts(this.chartOptions(view));
     this.summary('No steps yet.');
   }
 }

@@ -2,19 +2,12 @@
 // batch vs running statistics, the distribution before and after, gamma and beta, and the
 // Ioffe-Szegedy percentile bands.
 import { COLORS, Panel } from './panel.js';
-import { LineChart, fmt } from './line-chart.js';
+import { fmt } from './line-chart.js';
 import { alignX } from './metrics.js';
 import { BANDS, HIST_IN, HIST_OUT, normStat } from './measures.js';
 
 const NOT_YET = 'This snapshot does not carry it yet (it comes with the core\'s instrumentation).';
 const NOT_YET_NORM = 'none yet: they need a network with a normalizer, and appear after the first step.';
-
-function rebuild(panel, options) {
-  panel.chart?.plot.destroy();
-  panel.chart?.resizer.disconnect();
-  panel.body.replaceChildren();
-  panel.chart = new LineChart(panel.body, options);
-}
 
 // SCIENCE.md 2: each training step normalizes with the batch's own mean and (biased) variance,
 // and moves the running averages toward them; eval mode uses the running averages.
@@ -22,41 +15,32 @@ export class BnStatsPanel extends Panel {
   constructor(parent) {
     super(parent, 'bnstats', 'Batch vs running statistics, per channel',
       'Dots: mean and variance of the last training batch. Diamonds: the running averages that eval mode uses.');
-    this.meanEl = document.createElement('div');
-    this.varEl = document.createElement('div');
   }
   reset(view) {
-    this.body.replaceChildren(this.meanEl, this.varEl);
     const series = (what) => view.sides.flatMap((s) => [
       { label: `batch ${what} ${view.labels[s]}`, color: COLORS[s], line: false, points: true, size: 7 },
       { label: `running ${what} ${view.labels[s]}`, color: COLORS[s], line: false, points: true, size: 9, fill: '#fff' },
     ]);
-    for (const [el, what] of [[this.meanEl, 'mean'], [this.varEl, 'variance']]) {
-      const key = what === 'mean' ? 'meanChart' : 'varChart';
-      this[key]?.plot.destroy();
-      this[key]?.resizer.disconnect();
-      el.replaceChildren();
-      this[key] = new LineChart(el, { series: series(what), xLabel: `channel of ${view.layer}`, yLabel: what, height: 160 });
-    }
+    const chart = (what) => ({ series: series(what), xLabel: `channel of ${view.layer}`, yLabel: what, height: 160 });
+    this.setCharts(chart('mean'), chart('variance'));
     this.summary('No steps yet.');
   }
   update(history, view) {
-    const m = (s) => history.sides[s]?.last?.measure ?? {};
+    const get = (s, name) => history.sides[s]?.latest(name);
     const L = view.layer;
-    const cols = (b, r) => view.sides.flatMap((s) => [m(s)[normStat(L, b)], m(s)[normStat(L, r)]].map((e) => (e ? [[...e.data.keys()], Array.from(e.data)] : [[], []])));
+    const cols = (b, r) => view.sides.flatMap((s) => [get(s, normStat(L, b)), get(s, normStat(L, r))].map((e) => (e ? [[...e.data.keys()], Array.from(e.data)] : [[], []])));
     const mean = alignX(cols('batch_mean', 'running_mean'));
     const vars = alignX(cols('batch_var', 'running_var'));
-    this.meanChart.update(mean.x, mean.ys);
-    this.varChart.update(vars.x, vars.ys);
-    const any = view.sides.some((s) => m(s)[normStat(L, 'running_mean')]);
-    const batch = view.sides.some((s) => m(s)[normStat(L, 'batch_mean')]);
+    this.charts[0].update(mean.x, mean.ys);
+    this.charts[1].update(vars.x, vars.ys);
+    const any = view.sides.some((s) => get(s, normStat(L, 'running_mean')));
+    const batch = view.sides.some((s) => get(s, normStat(L, 'batch_mean')));
     this.missing(!any ? `No running statistics for "${L}" in this run: choose a batch-norm layer (bn1, bn2, ...) of a network with norm "batch".`
       : !batch ? `Batch statistics: ${NOT_YET}` : '');
     const c = view.channel;
     this.summary(view.sides.map((s) => {
-      const e = m(s);
-      const rm = e[normStat(L, 'running_mean')]?.data[c], rv = e[normStat(L, 'running_var')]?.data[c];
-      const bm = e[normStat(L, 'batch_mean')]?.data[c], bv = e[normStat(L, 'batch_var')]?.data[c];
+      const at = (stat) => get(s, normStat(L, stat))?.data[c];
+      const rm = at('running_mean'), rv = at('running_var'), bm = at('batch_mean'), bv = at('batch_var');
       if (rm === undefined) return `${view.labels[s]}: no ${L}`;
       return `${view.labels[s]}, ${L} channel ${c}: running mean ${fmt(rm)}, running variance ${fmt(rv)}` +
         (bm !== undefined ? `; batch mean ${fmt(bm)}, batch variance ${fmt(bv)}` : '');
@@ -90,8 +74,7 @@ export class HistogramPanel extends Panel {
     const words = [];
     let followed = null;
     for (const s of view.sides) {
-      const m = history.sides[s]?.last?.measure ?? {};
-      const hin = m[HIST_IN], hout = m[HIST_OUT];
+      const hin = history.sides[s]?.latest(HIST_IN), hout = history.sides[s]?.latest(HIST_OUT);
       this.canvases[s].hidden = !(hin || hout);
       drawHistograms(this.canvases[s], [hin, hout], COLORS[s], view.labels[s]);
       if (hin || hout) {
@@ -172,7 +155,7 @@ export class GammaBetaPanel extends Panel {
       'The learned scale (gamma, solid) and shift (beta, dashed) of the chosen channel: BN can undo its own normalization if that helps.');
   }
   reset(view) {
-    rebuild(this, {
+    this.setCharts({
       yLabel: 'value',
       series: view.sides.flatMap((s) => [
         { label: `gamma ${view.labels[s]}`, color: COLORS[s] },
@@ -209,7 +192,7 @@ export class PercentilePanel extends Panel {
       { label: `15th ${view.labels[s]}`, color: COLORS[s], width: 1 },
     ]);
     const bands = view.sides.map((s, i) => [3 * i + 1, 3 * i + 3, COLORS[s] + '33']);
-    rebuild(this, { yLabel: 'unit input', series, bands });
+    this.setCharts({ yLabel: 'unit input', series, bands });
     this.summary('No steps yet.');
   }
   // The unit followed is in the input of the last activation layer (the last hidden layer),
@@ -218,9 +201,9 @@ export class PercentilePanel extends Panel {
     let layer = '';
     const cols = view.sides.flatMap((s) => {
       const h = history.sides[s];
-      layer = h?.last?.measure?.[BANDS]?.layers.at(-1) ?? layer;
+      layer = h?.latest(BANDS)?.layers.at(-1) ?? layer;
       // Columns 1, 2, 3 of a row are the 15th, 50th and 85th percentiles.
-      const pick = (k) => (m) => (m.layers.length ? m.data[(m.layers.length - 1) * 5 + k] : null);
+      const pick = (k) => (m) => m.data[(m.layers.length - 1) * 5 + k];
       return [3, 2, 1].map((k) => (h ? h.measureSeries(BANDS, pick(k)) : [[], []]));
     });
     const { x, ys } = alignX(cols);

@@ -1,4 +1,6 @@
-// What every panel shares: a titled section holding a chart, a text alternative (the newest
+import { LineChart } from './line-chart.js';
+
+// What every panel shares: a titled section holding charts, a text alternative (the newest
 // values, in words, for screen readers and for a quick read) and a note when the snapshot does
 // not carry its measurement yet.
 
@@ -55,6 +57,21 @@ export class Panel {
 
   summary(text) {
     if (this.summaryEl.textContent !== text) this.summaryEl.textContent = text;
+  }
+
+  // Replaces the panel's charts by new ones, stacked, one per options object (LineChart's).
+  setCharts(...options) {
+    for (const c of this.charts ?? []) c.destroy();
+    this.body.replaceChildren();
+    this.charts = options.map((o) => {
+      const el = document.createElement('div');
+      this.body.append(el);
+      return new LineChart(el, o);
+    });
+  }
+
+  get chart() {
+    return this.charts?.[0];
   }
 
   // The canvas a PNG export draws (null for panels without one).
