@@ -9,3 +9,6 @@ ctest --test-dir build/native -j "$(nproc)" --output-on-failure
 bash .ci/build-wasm.sh
 echo "== WebAssembly: the JavaScript API, the worker protocol, native parity, Chromium (node --test)"
 node --test tests/wasm/
+echo "== the page: browser tests (node --test, playwright-core, Chromium)"
+bash .ci/build-web.sh
+node --test --test-concurrency=1 tests/browser/

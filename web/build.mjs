@@ -1,0 +1,125 @@
+// Builds the page:
+//   build/web/               index.html, app.js, app.css, bnlab-element.js, bnlab/ (the worker and
+//                            wasm module from build/wasm), data/ (MNIST .idx.gz from
+//                            build/native/data), and a .gz beside every text file and the wasm
+//   build/web-single/bnlab.html   everything inlined (worker, single-file wasm, MNIST): opens from disk
+// The wasm module and the MNIST files come from other build steps; when one is missing the page
+// says so (build-info) and the build says so here, but the build still succeeds.
+//
+//   node web/build.mjs
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+import katex from 'katex';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const web = path.join(root, 'web');
+const out = path.join(root, 'build/web');
+const outSingle = path.join(root, 'build/web-single');
+const wasmDir = path.join(root, 'build/wasm');
+const dataDir = path.join(root, 'build/native/data');
+const WORKER_FILES = ['worker.mjs', 'bnlab.mjs', 'bnlab_core.mjs', 'bnlab_core.wasm'];
+// The worker as one classic script with the wasm inlined (wasm/single_file.mjs makes it).
+const SINGLE_WORKER = path.join(wasmDir, 'bnlab_worker_single.js');
+const MNIST = { train_images: 'mnist-train-images.idx.gz', train_labels: 'mnist-train-labels.idx.gz', test_images: 'mnist-test-images.idx.gz', test_labels: 'mnist-test-labels.idx.gz' };
+const TARGET = ['chrome109', 'firefox115', 'safari16.4'];
+
+const note = (m) => console.log(`build-web: ${m}`);
+
+// $$...$$ (display) and \(...\) (inline) TeX, rendered once here to MathML: browsers draw it
+// natively, so the page ships no KaTeX script, stylesheet or font.
+function renderTex(html) {
+  const tex = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const render = (s, displayMode) => katex.renderToString(tex(s), { displayMode, output: 'mathml', throwOnError: true });
+  return html
+    .replace(/\$\$([\s\S]+?)\$\$/g, (_, s) => render(s, true))
+    .replace(/\\\(([\s\S]+?)\\\)/g, (_, s) => render(s, false));
+}
+
+async function bundle(entry, format, extra = {}) {
+  const r = await esbuild.build({
+    entryPoints: [entry], bundle: true, minify: true, format, target: TARGET, write: false,
+    outdir: out, legalComments: 'none', logLevel: 'warning', ...extra,
+  });
+  const byExt = {};
+  for (const f of r.outputFiles) byExt[path.extname(f.path)] = f.text;
+  return byExt;
+}
+
+function copyIfPresent(from, to) {
+  if (!fs.existsSync(from)) return false;
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.copyFileSync(from, to);
+  return true;
+}
+
+function gzipAll(dir) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) gzipAll(p);
+    else if (/\.(html|js|mjs|css|wasm|json)$/.test(e.name)) fs.writeFileSync(`${p}.gz`, zlib.gzipSync(fs.readFileSync(p), { level: 9 }));
+  }
+}
+
+fs.rmSync(out, { recursive: true, force: true });
+fs.mkdirSync(out, { recursive: true });
+
+const app = await bundle(path.join(web, 'src/main.js'), 'esm');
+const element = await bundle(path.join(web, 'src/element.js'), 'iife');
+fs.writeFileSync(path.join(out, 'app.js'), app['.js']);
+fs.writeFileSync(path.join(out, 'app.css'), app['.css']);
+fs.writeFileSync(path.join(out, 'bnlab-element.js'), element['.js']);
+
+const wasm = WORKER_FILES.every((f) => fs.existsSync(path.join(wasmDir, f)));
+if (wasm) for (const f of WORKER_FILES) copyIfPresent(path.join(wasmDir, f), path.join(out, 'bnlab', f));
+else note(`the simulation module is missing (${WORKER_FILES.filter((f) => !fs.existsSync(path.join(wasmDir, f))).join(', ')} not in build/wasm): the page will say that nothing can train`);
+const mnist = Object.values(MNIST).every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
+if (!mnist) note('MNIST .idx.gz files are missing from build/native/data: the page will offer the synthetic datasets');
+
+// The core's experiments (name, title, description, default steps), read from the wasm module
+// itself so that the lessons offer exactly the experiments the core has.
+let experiments = [];
+if (wasm) {
+  const { loadBnlab } = await import(pathToFileURL(path.join(wasmDir, 'bnlab.mjs')).href);
+  experiments = (await loadBnlab()).experiments();
+}
+const experimentsJson = `<script type="application/json" id="experiments">${JSON.stringify(experiments).replace(/</g, '\\u003c')}</script>`;
+
+const lessons = renderTex(fs.readFileSync(path.join(web, 'lessons.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, ''))
+  .replace(/<article /g, '<article hidden ');
+const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons);
+const buildInfo = (info) => `<script type="application/json" id="build-info">${JSON.stringify(info)}</script>`;
+
+fs.writeFileSync(path.join(out, 'index.html'), template
+  .replace('<!--STYLE-->', '<link rel="stylesheet" href="app.css">' + (wasm ? '\n<link rel="modulepreload" href="bnlab/worker.mjs">' : ''))
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm, mnist }) + '\n' + experimentsJson)
+  .replace('<!--SCRIPT-->', '<script type="module" src="app.js"></script>'));
+gzipAll(out);
+
+// The single file: the single-file worker, the MNIST files as base64, the app and its styles
+// inline (a page opened from disk may run inline scripts and start a worker from a Blob).
+fs.rmSync(outSingle, { recursive: true, force: true });
+fs.mkdirSync(outSingle, { recursive: true });
+const single = fs.existsSync(SINGLE_WORKER);
+let inlined = '';
+if (single) {
+  inlined += `<script type="text/plain" id="worker-src">${fs.readFileSync(SINGLE_WORKER, 'utf8').replace(/<\/script/gi, '<\\/script')}</script>\n`;
+} else note('no single-file worker (build/wasm/bnlab_worker_single.js): bnlab.html will say that nothing can train');
+if (mnist) {
+  for (const [part, f] of Object.entries(MNIST)) {
+    inlined += `<script type="text/plain" id="data-${part}">${fs.readFileSync(path.join(dataDir, f)).toString('base64')}</script>\n`;
+  }
+}
+fs.writeFileSync(path.join(outSingle, 'bnlab.html'), template
+  .replace('<!--STYLE-->', () => `<style>${app['.css']}</style>`)
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm: single, mnist }) + '\n' + experimentsJson + '\n' + inlined)
+  .replace('<!--SCRIPT-->', () => `<script type="module">${app['.js'].replace(/<\/script/gi, '<\\/script')}</script>`));
+
+const size = (p) => fs.statSync(p).size;
+const gz = (p) => zlib.gzipSync(fs.readFileSync(p), { level: 9 }).length;
+const initial = ['index.html', 'app.js', 'app.css', ...(wasm ? WORKER_FILES.map((f) => `bnlab/${f}`) : [])].map((f) => path.join(out, f));
+note(`build/web: page ${(initial.reduce((s, p) => s + gz(p), 0) / 1024).toFixed(0)} KiB gzipped before data` +
+  (mnist ? `, MNIST ${(Object.values(MNIST).reduce((s, f) => s + size(path.join(out, 'data', f)), 0) / 1024).toFixed(0)} KiB` : ''));
+note(`build/web-single/bnlab.html: ${(size(path.join(outSingle, 'bnlab.html')) / 1024).toFixed(0)} KiB`);

@@ -1,0 +1,487 @@
+// The one controller: it wires the DOM, the state and the simulation worker. Views never see the
+// worker; the worker never sees the DOM. Follow a Play press: play() -> sim.post('play') ->
+// worker trains -> onSnapshot -> history.add -> render() -> each panel's update().
+import { PROP, fromQuery, toQuery, sideConfig, sideLabel } from './state.js';
+import { Sim } from './sim.js';
+import { History } from './history.js';
+import { SettingsForm } from './form.js';
+import { PANELS } from './views/index.js';
+import { fileBytes, mnistBytes } from './data.js';
+import { IdxFiles } from './idx-files.js';
+import { Takeaway } from './takeaway.js';
+import { Experiments } from './experiments.js';
+import { runEmbedded } from './embed.js';
+
+const $ = (id) => document.getElementById(id);
+const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
+const NORM_KINDS = ['bn', 'brn', 'gbn', 'ln', 'gn', 'in'];  // Layer::kind() of the normalizers
+
+// A link that names a lesson and no run setting (?lesson=high-lr) opens the lesson's experiment.
+function lessonLink(state, query) {
+  const el = state.lesson && document.getElementById(`lesson-${state.lesson}`);
+  const names = [...new URLSearchParams(query).keys()];
+  if (!el || names.some((n) => PROP[n.replace(/^b\./, '')]?.scope !== 'ui')) return state;
+  return { ...fromQuery(el.dataset.preset).state, ...Object.fromEntries(names.map((n) => [n, state[n]])) };
+}
+
+export class Controller {
+  constructor(buildInfo) {
+    this.buildInfo = buildInfo;
+    const { state, errors } = fromQuery(location.search);
+    this.state = lessonLink(state, location.search);
+    this.history = new History();
+    this.playing = false;
+    this.info = {};        // SideInfo per side, from the worker's `ready`
+    this.dataKey = null;   // what data the worker holds ("mnist", "idx", "shapes/1", ...)
+    this.form = new SettingsForm($('settings-form'), (name, value, side) => this.setOption(name, value, side));
+    this.panels = PANELS.map((P) => new P($('panel-grid')));
+    // Only panels on screen are drawn (drawing all twelve ten times a second would make long
+    // tasks); one that scrolls into view is brought up to date at once.
+    const seen = new IntersectionObserver((entries) => {
+      for (const e of entries) this.panels.find((p) => p.el === e.target).onScreen = e.isIntersecting;
+      this.scheduleRender();
+    }, { rootMargin: '100px' });
+    for (const p of this.panels) seen.observe(p.el);
+    this.wireToolbar();
+    this.wireViewControls();
+    this.wireLessons();
+    this.takeaway = new Takeaway(this);
+    this.experiments = new Experiments((name, onProgress) => this.runExperiment(name, onProgress));
+    this.idx = new IdxFiles({
+      onDrop: () => {
+        if (this.state.dataset === 'idx') return;
+        this.form.show(Object.assign(this.state, { dataset: 'idx' }));
+        this.saveUrl();
+      },
+      onComplete: () => {
+        if (this.state.dataset !== 'idx') return;
+        this.dataKey = null;
+        this.init();
+      },
+    });
+    this.idx.show(this.state.dataset === 'idx');
+    this.form.show(this.state);
+    this.showViewControls();
+    this.showUrlErrors(errors);
+    if (this.state.embed) this.embed();
+    this.fillLayers();
+    this.resetViews();
+    this.start();
+  }
+
+  // --- The simulation -------------------------------------------------------------------------
+
+  sides() {
+    const sides = { a: sideConfig(this.state, 'a') };
+    if (this.state.compare) sides.b = sideConfig(this.state, 'b');
+    for (const c of Object.values(sides)) if (c.dataset === 'idx') Object.assign(c, this.idx.names());
+    return sides;
+  }
+
+  // Worker settings: evaluation and probe rates, and which normalizer channel the histograms
+  // follow (the chosen layer's index among the normalizers of network A).
+  settings() {
+    // Before the first `ready` the layers are unknown: normalizers are numbered in order (bn2 is
+    // the second), which ready() then checks against the model.
+    const known = this.normLayers().indexOf(this.state.layer);
+    const hist_norm = known >= 0 ? known : Math.max(0, Number(/\d+$/.exec(this.state.layer)?.[0] ?? 1) - 1);
+    return {
+      eval_every: this.state.eval_every, eval_examples: 1000, snapshot_ms: 200, heavy_every: this.state.probe_every,
+      measure_config: { hist_norm, hist_channel: this.state.channel },
+    };
+  }
+
+  sendMeasureConfig() {
+    if (this.live()) this.sim.request('settings', { settings: { measure_config: this.settings().measure_config } }).catch((e) => this.coreError(e));
+  }
+
+  normLayers() {
+    return (this.info.a?.model?.layers ?? []).filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name);
+  }
+
+  async start() {
+    if (!this.buildInfo.wasm) {
+      this.banner('The simulation module is missing from this build (build/wasm was not built), so nothing can train. ' +
+        'Run `npm start`, which builds it with Emscripten; the rest of the page works.');
+      this.setStatus('No simulation module.');
+      return;
+    }
+    const worker = this.makeWorker();
+    this.sim = new Sim(worker, {
+      onSnapshot: (s) => this.onSnapshot(s),
+      onError: (e) => this.coreError(e),
+      onFatal: (m) => this.banner(`The simulation worker failed: ${m}`),
+    });
+    await this.init();
+  }
+
+  // The single-file build inlines the worker as one classic script; otherwise it is a module.
+  makeWorker() {
+    const inlined = document.getElementById('worker-src');
+    if (inlined) return new Worker(URL.createObjectURL(new Blob([inlined.textContent], { type: 'text/javascript' })), { name: 'bnlab' });
+    return new Worker(new URL('bnlab/worker.mjs', location.href), { type: 'module', name: 'bnlab' });
+  }
+
+  // A new session: (re)sends the data when the dataset changed, else resets the sides.
+  async init() {
+    if (!this.sim) return;
+    // A run playing when its settings change goes on playing from step 0.
+    this.playWhenReady ||= this.playing;
+    this.pause();
+    const sides = this.sides();
+    const key = this.state.dataset === 'mnist' || this.state.dataset === 'idx' ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
+    this.setStatus('Loading...');
+    try {
+      let reply;
+      if (key !== this.dataKey) {
+        const data = this.state.dataset === 'mnist' ? await mnistBytes() : this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : undefined;
+        reply = await this.sim.init(sides, data, this.settings());
+        this.dataKey = key;
+      } else {
+        reply = await this.sim.request('reset', { sides, settings: this.settings() });
+      }
+      this.ready(reply);
+    } catch (e) {
+      this.dataKey = null;
+      this.info = {};
+      this.coreError(e);
+    }
+  }
+
+  ready(reply) {
+    const sent = this.settings().measure_config.hist_norm;
+    this.info = reply.sides;
+    if (this.settings().measure_config.hist_norm !== sent) this.sendMeasureConfig();
+    this.history.reset();
+    this.resetViews();
+    this.fillLayers();
+    this.banner('');
+    this.setStatus('Ready. Press Play (Space) or Step (s).');
+    this.sim.post('evaluate');
+    if (this.playWhenReady) {
+      this.playWhenReady = false;
+      this.play();
+    }
+  }
+
+  // The core's message names the option it refuses: show it next to that field.
+  coreError(e) {
+    const message = e.message ?? String(e);
+    const m = /option '?([a-z_]+)'?/.exec(message) ?? (/^model spec/.test(message) ? [, 'model'] : null);
+    const key = m && PROP[m[1]] ? (e.side === 'b' ? `b.${m[1]}` : m[1]) : null;
+    if (!(key && this.form.error(key, message))) this.banner(message);
+    this.setStatus(`Not running: ${message}`);
+  }
+
+  onSnapshot(s) {
+    this.history.add(s);
+    this.playing = s.playing;
+    this.rate = s.steps_per_s;
+    this.scheduleRender();
+  }
+
+  scheduleRender() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
+  }
+
+  // Training requests need a session: none before `ready` or after a failed init.
+  live() {
+    return this.sim && this.info.a;
+  }
+
+  play() {
+    // Pressed before the networks are built: start as soon as they are.
+    if (this.sim && !this.live()) {
+      this.playWhenReady = true;
+      this.setStatus('Building the networks; training starts when they are ready...');
+      return;
+    }
+    if (!this.live() || this.playing) return;
+    this.playing = true;
+    this.sim.post('play', { steps_per_s: SPEED[this.state.speed] });
+    this.showPlaying();
+  }
+
+  pause() {
+    if (!this.sim || !this.playing) {
+      this.playWhenReady = false;
+      return;
+    }
+    this.playing = false;
+    this.sim.post('pause');
+    this.showPlaying();
+  }
+
+  step(n) {
+    if (!this.live()) return;
+    this.playing = false;
+    this.sim.post('step', { n });
+    this.showPlaying();
+  }
+
+  // One of the core's experiments, run by the worker on MNIST (sent along unless the session
+  // already trains on it); the networks pause meanwhile.
+  async runExperiment(name, onProgress) {
+    if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
+    this.pause();
+    const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
+    this.setStatus(`Running the experiment "${name}"...`);
+    try {
+      return await this.sim.request('experiment', { name, seed: this.state.seed, data }, [], onProgress);
+    } finally {
+      this.setStatus(`Experiment "${name}" done. Paused.`);
+    }
+  }
+
+  // Back to step 0, paused.
+  reset() {
+    this.pause();
+    this.playWhenReady = false;
+    return this.init();
+  }
+
+  // --- State changes ---------------------------------------------------------------------------
+
+  setOption(name, value, side) {
+    const prop = PROP[name];
+    if (side === 'b') {
+      if (value === undefined || value === this.state[name]) delete this.state.b[name];
+      else this.state.b[name] = value;
+    } else this.state[name] = value;
+    this.saveUrl();
+    if (prop.scope === 'ui') {
+      if (name === 'compare') {
+        this.form.show(this.state);
+        this.resetViews();
+      }
+      if (name === 'compare' || name === 'eval_every' || name === 'probe_every') this.init();
+      if (name === 'speed' && this.playing) this.sim.post('play', { steps_per_s: SPEED[value] });
+      this.showViewControls();
+      this.render();
+      return;
+    }
+    this.idx.show(this.state.dataset === 'idx');
+    this.resetViews();
+    if (this.state.dataset === 'idx' && !this.idx.complete()) {
+      this.setStatus('Choose your four IDX files to train on them.');
+      return;
+    }
+    this.init();
+  }
+
+  applyState(state) {
+    this.state = state;
+    this.form.show(state);
+    this.showViewControls();
+    this.saveUrl();
+    this.idx.show(state.dataset === 'idx');
+    this.resetViews();
+    return this.init();
+  }
+
+  saveUrl() {
+    const q = toQuery(this.state);
+    history.replaceState(null, '', q ? `?${q}` : location.pathname);
+  }
+
+  // Each refused value of the link is shown next to its field, and all of them in the banner.
+  showUrlErrors(errors) {
+    for (const [key, message] of Object.entries(errors)) if (key && !this.form.error(key, message)) this.viewError(key, message);
+    if (Object.keys(errors).length) {
+      this.banner(`Some settings of the link were refused and left at their defaults: ${Object.values(errors).join('; ')}.`, 'url');
+    }
+  }
+
+  viewError(key, message) {
+    if (!['layer', 'channel', 'image', 'speed', 'lesson', 'panels', 'embed'].includes(key)) return false;
+    $('err-view').textContent = message;
+    return true;
+  }
+
+  // --- Rendering -------------------------------------------------------------------------------
+
+  labels() {
+    return { a: this.state.compare ? `A (${sideLabel(this.state, 'a')})` : 'A', b: `B (${sideLabel(this.state, 'b')})` };
+  }
+
+  viewModel() {
+    return { sides: this.state.compare ? ['a', 'b'] : ['a'], labels: this.labels(), layer: this.state.layer, channel: this.state.channel, image: this.state.image };
+  }
+
+  resetViews() {
+    const view = this.viewModel();
+    for (const p of this.panels) p.reset(view);
+    this.showPanels();
+  }
+
+  render() {
+    this.frame = null;
+    if (this.panels.some((p) => p.el.hidden !== !this.shouldShow(p))) this.showPanels();
+    $('image-control').hidden = !Object.keys(this.history.sides.a?.last?.measure ?? {}).some((n) => n.endsWith('.features_in'));
+    const view = this.viewModel();
+    for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(this.history, view);
+    this.showCounters();
+  }
+
+  showCounters() {
+    const sides = this.viewModel().sides.filter((s) => this.history.sides[s]?.last);
+    if (!sides.length) return;
+    const last = (s) => this.history.sides[s].last;
+    const per = (f) => {
+      const vals = sides.map((s) => f(s));
+      return vals.every((v) => v === vals[0]) ? vals[0] : sides.map((s, i) => `${s.toUpperCase()} ${vals[i]}`).join(' / ');
+    };
+    $('c-step').textContent = per((s) => last(s).step);
+    $('c-epoch').textContent = per((s) => last(s).epoch.toFixed(2));
+    $('c-examples').textContent = per((s) => (last(s).step * (this.info[s]?.config?.batch_size ?? sideConfig(this.state, s).batch_size)).toLocaleString('en'));
+    $('c-rate').textContent = this.playing && this.rate ? this.rate.toFixed(0) : '-';
+    const words = sides.map((s) => {
+      const d = last(s).diverged_at;
+      return d >= 0 ? `${this.labels()[s]}: ${last(s).status}.${sides.length > 1 ? ' The other network keeps training.' : ''}` : '';
+    }).filter(Boolean);
+    this.setStatus(words.join(' ') || (this.playing ? 'Training...' : 'Paused.'));
+    this.showPlaying();
+  }
+
+  showPlaying() {
+    const b = $('play');
+    b.textContent = this.playing ? 'Pause' : 'Play';
+    b.setAttribute('aria-pressed', String(this.playing));
+  }
+
+  setStatus(text) {
+    if ($('status').textContent !== text) $('status').textContent = text;
+  }
+
+  // Messages are text, never HTML: a URL cannot inject markup. One line per topic ('url',
+  // 'sim'); an empty text removes that topic's line.
+  banner(text, topic = 'sim') {
+    (this.messages ??= {})[topic] = text;
+    const lines = Object.values(this.messages).filter(Boolean);
+    $('banner').textContent = lines.join('\n');
+    $('banner').hidden = !lines.length;
+  }
+
+  // Chosen for the embed (if embedded) and, for the panels of measurements the core may not take
+  // yet, carried by a snapshot.
+  shouldShow(p) {
+    const chosen = this.state.panels ? this.state.panels.split(',') : null;
+    return (!(this.state.embed && chosen) || chosen.includes(p.id)) && p.available(this.history);
+  }
+
+  showPanels() {
+    const chosen = this.state.panels ? this.state.panels.split(',') : null;
+    const lesson = this.lessonEl(this.state.lesson);
+    const hot = lesson?.dataset.panels.split(',') ?? [];
+    // The layer/channel/image choice matters only to some panels; embedded without them, it hides.
+    $('panels').querySelector('.view-controls').hidden = Boolean(this.state.embed && chosen &&
+      !chosen.some((id) => ['bnstats', 'histogram', 'gammabeta', 'ics', 'features'].includes(id)));
+    for (const p of this.panels) {
+      p.el.hidden = !this.shouldShow(p);
+      p.el.classList.toggle('highlight', hot.includes(p.id));
+      // A lesson's panels come first, in the lesson's order.
+      p.el.style.order = hot.includes(p.id) ? String(hot.indexOf(p.id)) : String(hot.length + 1);
+    }
+  }
+
+  fillLayers() {
+    const sel = $('f-layer');
+    const layers = Object.values(this.info).flatMap((info) => info.model?.layers ?? []);
+    const norms = [...new Set(layers.filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name))];
+    const all = norms.length ? norms : [...new Set(layers.map((l) => l.name))];
+    if (!all.includes(this.state.layer)) all.unshift(this.state.layer);
+    sel.replaceChildren(...all.map((n) => new Option(n, n, false, n === this.state.layer)));
+  }
+
+  showViewControls() {
+    $('f-layer').value = this.state.layer;
+    $('f-channel').value = this.state.channel;
+    $('f-image').value = this.state.image;
+    $('f-speed').value = this.state.speed;
+  }
+
+  // --- Wiring ----------------------------------------------------------------------------------
+
+  wireToolbar() {
+    $('play').onclick = () => (this.playing ? this.pause() : this.play());
+    $('step1').onclick = () => this.step(1);
+    $('step10').onclick = () => this.step(10);
+    $('reset').onclick = () => this.reset();
+    const speed = $('f-speed');
+    for (const c of PROP.speed.choices) speed.append(new Option(c === 'max' ? 'as fast as possible' : `${c} steps/s`, c));
+    speed.onchange = () => this.setOption('speed', speed.value, 'a');
+    document.addEventListener('keydown', (e) => {
+      // Typing in a field is not a shortcut; neither is Space on a button (it presses it).
+      if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest('input, select, textarea, dialog, [contenteditable]')) return;
+      if (e.key === ' ' && e.target.closest('button, summary, a')) return;
+      const action = { ' ': () => $('play').click(), s: () => this.step(1), t: () => this.step(10), r: () => this.reset(),
+        c: () => { this.setOption('compare', !this.state.compare, 'a'); } }[e.key];
+      if (action) {
+        e.preventDefault();
+        action();
+      }
+    });
+  }
+
+  // The channels of a layer of network A (Infinity while unknown).
+  channelsOf(layer) {
+    return (this.info.a?.model?.layers ?? []).find((l) => l.name === layer)?.output_shape[1] ?? Infinity;
+  }
+
+  wireViewControls() {
+    const bind = (id, name) => {
+      $(id).onchange = () => {
+        const r = PROP[name].type === 'int' ? fromQuery(`${name}=${encodeURIComponent($(id).value)}`) : { state: { [name]: $(id).value }, errors: {} };
+        const channels = this.channelsOf(name === 'layer' ? r.state.layer : this.state.layer);
+        if (name === 'channel' && !r.errors.channel && r.state.channel >= channels) {
+          r.errors.channel = `channel: ${this.state.layer} has ${channels} channels, 0 to ${channels - 1}`;
+        }
+        $('err-view').textContent = r.errors[name] ?? '';
+        $(id).setAttribute('aria-invalid', String(Boolean(r.errors[name])));
+        if (r.errors[name]) return;
+        this.state[name] = r.state[name];
+        if (name === 'layer' && this.state.channel >= channels) $('f-channel').value = this.state.channel = 0;
+        this.saveUrl();
+        this.sendMeasureConfig();
+        this.resetViews();
+        this.render();
+      };
+    };
+    bind('f-layer', 'layer');
+    bind('f-channel', 'channel');
+    bind('f-image', 'image');
+  }
+
+  lessonEl(id) {
+    return id ? document.getElementById(`lesson-${id}`) : null;
+  }
+
+  wireLessons() {
+    const sel = $('lesson-select');
+    sel.append(new Option('Choose a lesson...', ''));
+    for (const a of document.querySelectorAll('article.lesson')) sel.append(new Option(a.dataset.title, a.id.slice('lesson-'.length)));
+    sel.value = this.lessonEl(this.state.lesson) ? this.state.lesson : '';
+    const show = () => {
+      for (const a of document.querySelectorAll('article.lesson')) a.hidden = a.id !== `lesson-${this.state.lesson}`;
+    };
+    show();
+    // A lesson sets up its experiment; leaving the lessons keeps the current run.
+    sel.onchange = () => {
+      if (!sel.value) {
+        this.state.lesson = '';
+        this.saveUrl();
+        this.showPanels();
+      } else {
+        const { state } = fromQuery(this.lessonEl(sel.value).dataset.preset);
+        Object.assign(state, { lesson: sel.value, embed: this.state.embed, panels: this.state.panels, speed: this.state.speed });
+        this.applyState(state);
+      }
+      show();
+    };
+  }
+
+  embed() {
+    runEmbedded({ isPlaying: () => this.playing, pause: () => this.pause(), play: () => this.play() });
+  }
+}
+

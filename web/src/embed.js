@@ -1,0 +1,36 @@
+// Teacher tools: the embedded page (?embed=1&panels=...) and the snippet that embeds it.
+
+export const HEIGHT_MESSAGE = 'bnlab:height';
+
+// In an iframe: report the page's height to the parent whenever it changes, and pause while the
+// frame is scrolled out of view (resuming when it comes back, if it was playing).
+export function runEmbedded({ isPlaying, pause, play }) {
+  document.body.classList.add('embed');
+  const report = () => parent.postMessage({ type: HEIGHT_MESSAGE, height: Math.ceil(document.documentElement.scrollHeight) }, '*');
+  new ResizeObserver(report).observe(document.body);
+  report();
+  let pausedByScroll = false;
+  new IntersectionObserver(([entry]) => {
+    if (!entry.isIntersecting && isPlaying()) {
+      pausedByScroll = true;
+      pause();
+    } else if (entry.isIntersecting && pausedByScroll) {
+      pausedByScroll = false;
+      play();
+    }
+  }).observe(document.body);
+}
+
+// Snippets for a teacher's page: the custom element (one script tag) or a plain iframe.
+export function snippets(pageUrl, query) {
+  const base = new URL('.', pageUrl).href;
+  const params = new URLSearchParams(query);
+  const attrs = [...params].filter(([k]) => k !== 'embed').map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('');
+  params.set('embed', '1');
+  return {
+    element: `<script src="${base}bnlab-element.js" defer></script>\n<bn-lab${attrs}></bn-lab>`,
+    iframe: `<iframe src="${base}?${escapeAttr(params.toString())}" title="BN Lab" style="width:100%;border:0" loading="lazy"></iframe>`,
+  };
+}
+
+const escapeAttr = (s) => String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');

@@ -1,0 +1,66 @@
+// The page's only contact with the simulation: a Web Worker speaking wasm/PROTOCOL.md.
+// Requests that expect a reply return promises; snapshots arrive through onSnapshot.
+
+export class Sim {
+  // worker: a Worker running wasm/worker.mjs (made by the caller: from a URL, or in the
+  // single-file build from inlined text).
+  constructor(worker, { onSnapshot, onError, onFatal }) {
+    this.worker = worker;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.onSnapshot = onSnapshot;
+    this.onError = onError;
+    worker.onmessage = (e) => this.receive(e.data);
+    // A worker that cannot even load (missing file, syntax error) only fires 'error'.
+    worker.onerror = (e) => {
+      e.preventDefault?.();
+      const message = e.message || 'the simulation worker could not be loaded';
+      for (const { reject } of this.pending.values()) reject(new Error(message));
+      this.pending.clear();
+      onFatal(message);
+    };
+  }
+
+  receive(msg) {
+    if (msg.type === 'snapshot') {
+      this.onSnapshot(msg);
+      return;
+    }
+    const waiting = this.pending.get(msg.id);
+    if (waiting && msg.type === 'experiment_progress') {
+      waiting.onProgress?.(msg.fraction);
+      return;
+    }
+    if (!waiting) {
+      if (msg.type === 'error') this.onError(msg);
+      return;
+    }
+    this.pending.delete(msg.id);
+    if (msg.type === 'error') waiting.reject(Object.assign(new Error(msg.message), { side: msg.side, request: msg.request }));
+    else waiting.resolve(msg);
+  }
+
+  // onProgress: for requests that report progress before their reply (experiment).
+  request(type, fields = {}, transfer = [], onProgress = null) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.worker.postMessage({ type, id, ...fields }, transfer);
+    });
+  }
+
+  // Requests answered by a snapshot (play, pause, step, evaluate): nothing to wait for; an error
+  // reply goes to onError.
+  post(type, fields = {}) {
+    this.worker.postMessage({ type, id: this.nextId++, ...fields });
+  }
+
+  init(sides, data, settings) {
+    const transfer = data ? Object.values(data).map((a) => (a.buffer ?? a)) : [];
+    return this.request('init', { sides, data, settings }, transfer);
+  }
+
+  terminate() {
+    this.worker.terminate();
+  }
+}

@@ -1,0 +1,10 @@
+// Every panel of the page, in display order; ?panels= names them by their id.
+import { AccuracyPanel, EvalModePanel, LossPanel } from './metrics.js';
+import { BnStatsPanel, GammaBetaPanel, HistogramPanel, PercentilePanel } from './normalizer.js';
+import { GradNormPanel, IcsPanel, LandscapePanel } from './gradients.js';
+import { FeatureMapsPanel, MisclassifiedPanel } from './images.js';
+
+export const PANELS = [
+  LossPanel, AccuracyPanel, EvalModePanel, BnStatsPanel, HistogramPanel, GammaBetaPanel,
+  PercentilePanel, GradNormPanel, IcsPanel, LandscapePanel, FeatureMapsPanel, MisclassifiedPanel,
+];
