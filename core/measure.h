@@ -8,8 +8,9 @@
 //     (the pre-activation) on a fixed probe batch in training mode (Ioffe & Szegedy, Figure 1),
 //     every band_every steps: this one needs a forward pass of its own (on the reference CNN a
 //     probe of 16 examples costs about 40% of a training step), so by default it is taken every
-//     5th step, which keeps all the every-step measurements under 20% of a step (bnlab bench
-//     prints the figure); band_every = 1 takes it every step;
+//     10th step, which keeps all the every-step measurements well under 20% of a step (bnlab
+//     bench prints the figure; every 5th step measured 11-20%, too close on this shared VM);
+//     band_every = 1 takes it every step;
 //   - per conv/fc layer: gradient norm, weight norm, update-to-weight ratio lr*||buf|| / ||w||.
 // Every K steps (heavy: HeavyMeasurements), on the batch the next step will use:
 //   - internal covariate shift as a change of gradient (Santurkar et al., SCIENCE.md 4b),
@@ -31,7 +32,7 @@ struct MeasureConfig {
   int bins = 32;            // histogram bins
   int probe_size = 16;      // examples in the fixed probe batch (0: no percentile bands)
   int probe_unit = 0;       // the unit (channel or feature) followed in each activation's input
-  int band_every = 5;       // percentile bands every this many steps (steps divisible by it)
+  int band_every = 10;      // percentile bands every this many steps (steps divisible by it)
   std::vector<float> etas = {0.5f, 1.f, 2.f, 4.f};  // landscape step sizes, in units of lr
 };
 
