@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/config.h"
 #include "../core/layer.h"
 #include "../core/rng.h"
 
@@ -45,6 +46,16 @@ inline void check_close(const Tensor& a, const Tensor& b, double atol, double rt
   REQUIRE_MESSAGE(a.shape() == b.shape(), what << ": shapes " << a.shape().str() << " vs "
                                                 << b.shape().str());
   check_close(a.data(), b.data(), a.size(), atol, rtol, what);
+}
+
+// A small run on the synthetic shapes (fast, and independent of the MNIST files).
+inline Config shapes_config(const std::string& model, uint32_t seed, int batch_size) {
+  Config c;
+  c.model = model;
+  c.dataset = "shapes";
+  c.batch_size = batch_size;
+  c.seed = seed;
+  return c;
 }
 
 // A tensor holding the given values (row-major NCHW).

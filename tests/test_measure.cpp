@@ -8,12 +8,7 @@
 using namespace bnlab;
 
 static Config shapes_config(const std::string& model = "small-cnn") {
-  Config c;
-  c.model = model;
-  c.dataset = "shapes";
-  c.batch_size = 16;
-  c.seed = 3;
-  return c;
+  return test::shapes_config(model, 3, 16);
 }
 
 TEST_CASE("measure.measuring never changes the run") {

@@ -7,14 +7,7 @@
 
 using namespace bnlab;
 
-static Config small_config() {
-  Config c;
-  c.model = "small-cnn";
-  c.dataset = "shapes";
-  c.batch_size = 8;
-  c.seed = 5;
-  return c;
-}
+static Config small_config() { return test::shapes_config("small-cnn", 5, 8); }
 
 TEST_CASE("state.a loaded state continues bit-identically") {
   for (bool noisy : {false, true}) {

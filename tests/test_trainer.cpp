@@ -10,12 +10,7 @@ using namespace bnlab;
 
 // Small synthetic runs: fast, and independent of the MNIST files.
 static Config shapes_config(const std::string& model = "small-cnn") {
-  Config c;
-  c.model = model;
-  c.dataset = "shapes";
-  c.batch_size = 16;
-  c.seed = 11;
-  return c;
+  return test::shapes_config(model, 11, 16);
 }
 
 static std::shared_ptr<const DataSplit> shapes_data(uint32_t seed = 11) {
