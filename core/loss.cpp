@@ -22,6 +22,7 @@ float SoftmaxCrossEntropy::forward(const Tensor& logits, const int* labels) {
                   " is outside [0, " + std::to_string(k) + ") for K = " + std::to_string(k) +
                   " classes");
   labels_.assign(labels, labels + n);
+  predicted_.resize(size_t(n));
   probs_.resize(s);
   correct_ = 0;
   double total = 0.0;
@@ -36,6 +37,7 @@ float SoftmaxCrossEntropy::forward(const Tensor& logits, const int* labels) {
     for (int j = 0; j < k; ++j) sum += std::exp(double(z[j]) - double(m));
     for (int j = 0; j < k; ++j) p[j] = float(std::exp(double(z[j]) - double(m)) / sum);
     total += double(m) + std::log(sum) - double(z[labels_[i]]);
+    predicted_[size_t(i)] = argmax;
     correct_ += argmax == labels_[i];
   }
   return float(total / n);

@@ -22,10 +22,13 @@ class SoftmaxCrossEntropy {
   const Tensor& backward();
 
   int correct() const { return correct_; }  // argmax_j z_nj == t_n in the last forward
+  // (N) argmax_j z_nj of the last forward (the first of equal maxima): each sample's answer.
+  const std::vector<int>& predictions() const { return predicted_; }
   const Tensor& probabilities() const { return probs_; }  // p: (N, K, 1, 1)
 
  private:
   std::vector<int> labels_;  // [N]: t of the last forward
+  std::vector<int> predicted_;  // [N]: argmax_j z_nj of the last forward
   Tensor probs_;             // (N, K, 1, 1)
   Tensor dlogits_;           // (N, K, 1, 1)
   int correct_ = 0;

@@ -206,6 +206,97 @@ void Instrument::measure_step(StepMeasurements& out) {
   }
 }
 
+void Instrument::measure_features(int image, FeatureMaps& out) {
+  const Dataset& test = trainer_.data().test;
+  if (image < 0 || image >= test.size())
+    throw Error("feature maps: test image " + std::to_string(image) + " does not exist (the test set has " +
+                std::to_string(test.size()) + " images, 0 to " + std::to_string(test.size() - 1) + ")");
+  Model& model = trainer_.model();
+  const Shape img = test.image_shape();
+  const int64_t per = img.per_sample();
+  out.image = image;
+  out.label = test.labels[size_t(image)];
+  out.image_shape = img;
+  out.pixels.assign(test.images.begin() + image * per, test.images.begin() + (image + 1) * per);
+  out.maps.clear();
+  out.error.clear();
+  out.prediction = 0;
+  out.confidence = 0;
+  if (trainer_.diverged()) {
+    out.error = "the network has diverged (" + trainer_.status() + ")";
+    return;
+  }
+  image_x_.resize(img);
+  std::copy(out.pixels.begin(), out.pixels.end(), image_x_.data());
+  const ForwardState saved = model.save_forward_state();
+  const Tensor* logits = nullptr;
+  try {
+    logits = &model.forward(image_x_, Mode::Eval);
+  } catch (const Error& e) {
+    model.restore_forward_state(saved);
+    out.error = e.what();
+    return;
+  }
+  // Softmax of the one row of logits, in double; the answer is the first of equal maxima.
+  const int k = logits->shape().c;
+  const float* z = logits->data();
+  int best = 0;
+  for (int j = 1; j < k; ++j)
+    if (z[j] > z[best]) best = j;
+  double sum = 0;
+  for (int j = 0; j < k; ++j) sum += std::exp(double(z[j]) - double(z[best]));
+  out.prediction = best;
+  out.confidence = float(1 / sum);
+
+  // Blocks: each conv/fc layer up to the next one; the last block's output is the logits.
+  std::vector<int> weighted;
+  for (int i = 0; i < model.num_layers(); ++i)
+    if (is_weighted(model.layer(i).kind())) weighted.push_back(i);
+  for (size_t b = 0; b + 1 < weighted.size(); ++b) {
+    FeatureMap map;
+    map.block = int(b) + 1;
+    int norm = -1;
+    for (int i = weighted[b] + 1; i < weighted[b + 1] && norm < 0; ++i)
+      if (is_normalizer(model.layer(i).kind())) norm = i;
+    // Without a normalizer: the conv/fc layer's output, which is the next layer's input.
+    const int at = norm >= 0 ? norm : weighted[b] + 1;
+    const Tensor& before = model.layer_input(at);
+    map.layer = model.layer_name(norm >= 0 ? norm : weighted[b]);
+    map.shape = Shape{1, before.shape().c, before.shape().h, before.shape().w};
+    map.before.assign(before.data(), before.data() + before.size());
+    if (norm >= 0) {
+      const Tensor& after = model.layer_input(norm + 1);
+      map.after.assign(after.data(), after.data() + after.size());
+    }
+    out.maps.push_back(std::move(map));
+  }
+  model.restore_forward_state(saved);
+}
+
+void collect_misclassified(const Dataset& test, const std::vector<int>& predictions, int max_images,
+                           Misclassified& out) {
+  if (max_images < 0) throw Error("misclassified: max_images must not be negative, got " + std::to_string(max_images));
+  if (int64_t(predictions.size()) > int64_t(test.size()))
+    throw Error("misclassified: " + std::to_string(predictions.size()) + " predictions for a test set of " +
+                std::to_string(test.size()) + " images");
+  const int64_t per = test.image_size();
+  out.examined = int(predictions.size());
+  out.wrong = 0;
+  out.indices.clear();
+  out.predictions.clear();
+  out.labels.clear();
+  out.pixels.clear();
+  out.image_shape = test.image_shape();
+  for (size_t i = 0; i < predictions.size(); ++i) {
+    if (predictions[i] == test.labels[i]) continue;
+    if (out.wrong++ >= max_images) continue;
+    out.indices.push_back(int(i));
+    out.predictions.push_back(predictions[i]);
+    out.labels.push_back(test.labels[i]);
+    out.pixels.insert(out.pixels.end(), test.images.begin() + int64_t(i) * per, test.images.begin() + int64_t(i + 1) * per);
+  }
+}
+
 void Instrument::measure_heavy(HeavyMeasurements& out) {
   Model& model = trainer_.model();
   const Config& cfg = trainer_.config();

@@ -15,6 +15,11 @@
 // Every K steps (heavy: HeavyMeasurements), on the batch the next step will use:
 //   - internal covariate shift as a change of gradient (Santurkar et al., SCIENCE.md 4b),
 //   - loss-landscape probes along the gradient (SCIENCE.md 5).
+// On request (the page asks at display rate):
+//   - feature maps of one test image in eval mode, at each layer before and after its normalizer
+//     (FeatureMaps, measure_features);
+//   - the test images an evaluation got wrong (collect_misclassified, from Trainer::evaluate's
+//     predictions).
 // Measuring never changes the run: running statistics, noise generators, weights and the data
 // stream are put back exactly as they were.
 #pragma once
@@ -91,6 +96,40 @@ struct HeavyMeasurements {
   Landscape landscape;
 };
 
+// One block of the network: a conv or fc layer and what follows it up to the next conv/fc layer.
+// With a normalizer in the block, before/after are its input and output; without one, before is
+// the conv/fc layer's output and after is empty.
+struct FeatureMap {
+  std::string layer;               // the normalizer ("bn1"), or the conv/fc layer without one ("conv1")
+  int block = 0;                   // 1 for the first conv/fc layer's block, 2 for the second, ...
+  Shape shape;                     // (1, C, H, W); H = W = 1 after an fc layer
+  std::vector<float> before, after;  // (C*H*W) each; after empty without a normalizer
+};
+
+struct FeatureMaps {
+  int image = 0;                   // index in the test set
+  int label = 0, prediction = 0;   // the truth and the network's answer (argmax of the logits)
+  float confidence = 0;            // softmax probability of the prediction
+  Shape image_shape;               // (1, C, H, W)
+  std::vector<float> pixels;       // (C*H*W) the image
+  std::vector<FeatureMap> maps;    // one per block but the last (whose output is the logits)
+  std::string error;               // why there are no maps ("" when there are)
+};
+
+struct Misclassified {
+  int examined = 0, wrong = 0;     // examples evaluated, and how many of them were wrong
+  std::vector<int> indices;        // (K) test-set index of the first K wrong examples, in order
+  std::vector<int> predictions, labels;  // (K) the network's answer and the truth
+  Shape image_shape;               // (1, C, H, W)
+  std::vector<float> pixels;       // (K*C*H*W) the K images
+};
+
+// The first max_images test examples that predictions (from Trainer::evaluate, one per example
+// from the start of the test set) gets wrong. Throws Error when there are more predictions than
+// test examples or max_images is negative.
+void collect_misclassified(const Dataset& test, const std::vector<int>& predictions, int max_images,
+                           Misclassified& out);
+
 class Instrument {
  public:
   // The probe batch is the first probe_size test examples (fixed for the whole run).
@@ -101,6 +140,12 @@ class Instrument {
   // Before the next trainer.step(): ICS and landscape on the batch that step will use.
   void measure_heavy(HeavyMeasurements& out);
 
+  // Feature maps of test image `image` in eval mode (the running statistics, as at inference),
+  // alone in its batch. Throws Error for an image outside the test set. A network that cannot
+  // take one example (BatchNorm without running statistics after an fc layer: m = 1) gets no
+  // maps and the reason in out.error.
+  void measure_features(int image, FeatureMaps& out);
+
   const MeasureConfig& config() const { return config_; }
 
  private:
@@ -108,6 +153,7 @@ class Instrument {
   MeasureConfig config_;
   Tensor probe_x_;                 // (P, C, H, W)
   std::vector<float> scratch_;     // values of one unit, for percentiles
+  Tensor image_x_;                 // (1, C, H, W) the image of measure_features
 };
 
 }  // namespace bnlab

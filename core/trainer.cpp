@@ -92,12 +92,13 @@ StepMetrics Trainer::step() {
   return m;
 }
 
-EvalMetrics Trainer::evaluate(Mode mode, int max_examples) {
+EvalMetrics Trainer::evaluate(Mode mode, int max_examples, std::vector<int>* predictions) {
   const Dataset& test = data_->test;
   int count = test.size();
   if (config_.test_size > 0) count = std::min(count, config_.test_size);
   if (max_examples > 0) count = std::min(count, max_examples);
   EvalMetrics r;
+  if (predictions) predictions->clear();
   if (count == 0) return r;
   const ForwardState saved = model_.save_forward_state();
   // Chunks of nearly equal size (never a chunk of 1, which batch statistics cannot normalize):
@@ -118,6 +119,7 @@ EvalMetrics Trainer::evaluate(Mode mode, int max_examples) {
     const Tensor& logits = model_.forward(eval_x_, mode);
     loss_sum += double(loss_.forward(logits, eval_labels_.data())) * b;
     correct += loss_.correct();
+    if (predictions) predictions->insert(predictions->end(), loss_.predictions().begin(), loss_.predictions().end());
     done += b;
   }
   model_.restore_forward_state(saved);

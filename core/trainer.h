@@ -44,8 +44,9 @@ class Trainer {
   // step() changes nothing and returns diverged = true.
   StepMetrics step();
   // Test-set loss and accuracy with the normalizers in the given mode (Eval: running statistics;
-  // Train: statistics of each evaluation batch, running statistics left untouched).
-  EvalMetrics evaluate(Mode mode, int max_examples = 0);
+  // Train: statistics of each evaluation batch, running statistics left untouched). With
+  // predictions, also each evaluated example's predicted class, in test-set order from the first.
+  EvalMetrics evaluate(Mode mode, int max_examples = 0, std::vector<int>* predictions = nullptr);
 
   int64_t step_count() const { return step_; }
   bool diverged() const { return diverged_at_ >= 0; }

@@ -101,6 +101,7 @@ TEST_CASE("loss.correct counts argmax predictions equal to the labels") {
   const std::vector<int> labels{2, 1, 1, 1};
   loss.forward(z, labels.data());
   CHECK(loss.correct() == 3);
+  CHECK(loss.predictions() == std::vector<int>{2, 0, 1, 1});
   const std::vector<int> other{0, 0, 0, 2};
   loss.forward(z, other.data());
   CHECK(loss.correct() == 1);

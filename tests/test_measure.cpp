@@ -125,3 +125,134 @@ TEST_CASE("measure.ICS is zero with a zero learning rate and the landscape follo
     for (const IcsLayer& l : h.ics) CHECK(l.cosine > 0.99f);
   }
 }
+
+TEST_CASE("measure.feature maps are a test image's layer outputs in eval mode, before and after BN") {
+  Config c = shapes_config();  // conv4-bn-relu-pool2 conv8-bn-relu-pool2 fc
+  auto data = load_data(c, "");
+  Trainer t(c, data);
+  for (int i = 0; i < 5; ++i) t.step();
+  const std::string before_state = t.save_state();
+  Instrument inst(t, MeasureConfig());
+  FeatureMaps f;
+  const int image = 7;
+  inst.measure_features(image, f);
+  CHECK(t.save_state() == before_state);
+  CHECK(f.error.empty());
+  CHECK(f.image == image);
+  CHECK(f.label == data->test.labels[image]);
+  REQUIRE(f.pixels.size() == size_t(28 * 28));
+  CHECK(f.pixels[300] == data->test.images[size_t(image) * 784 + 300]);
+  REQUIRE(f.maps.size() == 2);  // two blocks before the classifier
+  CHECK(f.maps[0].layer == "bn1");
+  CHECK(f.maps[0].block == 1);
+  CHECK(f.maps[0].shape == Shape{1, 4, 28, 28});
+  CHECK(f.maps[1].layer == "bn2");
+  CHECK(f.maps[1].shape == Shape{1, 8, 14, 14});
+
+  // Independent truth for "before": conv1 applied by hand to the image (3x3, padding 1).
+  Model& m = t.model();
+  const Tensor& w = *m.params()[0].param.value;  // conv1.weight (4, 1, 3, 3)
+  const Tensor& b = *m.params()[1].param.value;  // conv1.bias (4)
+  REQUIRE(m.params()[0].name == "conv1.weight");
+  for (int ch : {0, 3})
+    for (int y : {0, 13, 27})
+      for (int x : {0, 5, 27}) {
+        double sum = b[ch];
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx) {
+            const int iy = y + ky - 1, ix = x + kx - 1;
+            if (iy < 0 || iy >= 28 || ix < 0 || ix >= 28) continue;
+            sum += double(w[(ch * 3 + ky) * 3 + kx]) * f.pixels[size_t(iy * 28 + ix)];
+          }
+        CHECK(f.maps[0].before[size_t((ch * 28 + y) * 28 + x)] == doctest::Approx(sum).epsilon(1e-5));
+      }
+  // "after" is eval-mode BN: (x - running_mean) / sqrt(running_var + eps) * gamma + beta.
+  StepMeasurements sm;
+  inst.measure_step(sm);
+  const NormLayerStats& bn = sm.norms[1];
+  for (int ch = 0; ch < 8; ++ch)
+    for (int i : {0, 77, 195}) {
+      const size_t at = size_t(ch * 196 + i);
+      const double x = f.maps[1].before[at];
+      const double want = (x - bn.running_mean[ch]) / std::sqrt(double(bn.running_var[ch]) + 1e-5) * bn.gamma[ch] + bn.beta[ch];
+      CHECK(f.maps[1].after[at] == doctest::Approx(want).epsilon(1e-5));
+    }
+  // The answer is the eval-mode answer of Trainer::evaluate for the same image (eval-mode BN
+  // treats every example alone, so the batch it sits in does not matter).
+  std::vector<int> predictions;
+  t.evaluate(Mode::Eval, 0, &predictions);
+  CHECK(f.prediction == predictions[image]);
+  CHECK(f.confidence > 0.1f);  // at least 1/K of the mass for the argmax of K = 10 classes
+  CHECK(f.confidence <= 1.0f);
+}
+
+TEST_CASE("measure.feature maps of a network without normalizers are the conv and fc outputs") {
+  Config c = test::shapes_config("conv4-relu-pool2 fc12-relu fc", 3, 16);
+  auto data = load_data(c, "");
+  Trainer t(c, data);
+  t.step();
+  Instrument inst(t, MeasureConfig());
+  FeatureMaps f;
+  inst.measure_features(0, f);
+  REQUIRE(f.maps.size() == 2);
+  CHECK(f.maps[0].layer == "conv1");
+  CHECK(f.maps[0].shape == Shape{1, 4, 28, 28});
+  CHECK(f.maps[0].after.empty());
+  CHECK(f.maps[1].layer == "fc1");
+  CHECK(f.maps[1].shape == Shape{1, 12, 1, 1});
+  CHECK(f.maps[1].before.size() == 12);
+}
+
+TEST_CASE("measure.feature maps refuse a missing image and report a network that cannot take one") {
+  Config c = shapes_config();
+  auto data = load_data(c, "");
+  Trainer t(c, data);
+  Instrument inst(t, MeasureConfig());
+  FeatureMaps f;
+  CHECK_THROWS_WITH(inst.measure_features(-1, f), doctest::Contains("test image -1 does not exist"));
+  CHECK_THROWS_WITH(inst.measure_features(data->test.size(), f), doctest::Contains("0 to"));
+
+  // BatchNorm without running statistics normalizes with the batch even in eval mode; after an
+  // fc layer, one example is a batch of m = 1.
+  Config d = test::shapes_config("fc16-bn-relu fc", 3, 16);
+  d.norm.track_running_stats = false;
+  auto data2 = load_data(d, "");
+  Trainer u(d, data2);
+  u.step();
+  const std::string state = u.save_state();
+  Instrument inst2(u, MeasureConfig());
+  inst2.measure_features(2, f);
+  CHECK(f.maps.empty());
+  CHECK_MESSAGE(!f.error.empty(), "no reason given");
+  CHECK(u.save_state() == state);
+  CHECK(std::isfinite(u.step().loss));  // and it still trains
+}
+
+TEST_CASE("measure.misclassified lists the first wrong test images with their answers") {
+  Dataset test;
+  test.name = "tiny";
+  test.channels = 1, test.height = 2, test.width = 2, test.num_classes = 3;
+  test.labels = {0, 1, 2, 1, 0};
+  for (int i = 0; i < 5; ++i)
+    for (int p = 0; p < 4; ++p) test.images.push_back(float(10 * i + p));
+  test.class_names = {"a", "b", "c"};
+  Misclassified m;
+  collect_misclassified(test, {0, 2, 2, 0, 1}, 10, m);
+  CHECK(m.examined == 5);
+  CHECK(m.wrong == 3);
+  CHECK(m.indices == std::vector<int>{1, 3, 4});
+  CHECK(m.predictions == std::vector<int>{2, 0, 1});
+  CHECK(m.labels == std::vector<int>{1, 1, 0});
+  CHECK(m.pixels == std::vector<float>{10, 11, 12, 13, 30, 31, 32, 33, 40, 41, 42, 43});
+  // A cap keeps the first ones but still counts them all; fewer predictions look at fewer images.
+  collect_misclassified(test, {0, 2, 2, 0, 1}, 1, m);
+  CHECK(m.wrong == 3);
+  CHECK(m.indices == std::vector<int>{1});
+  CHECK(m.pixels.size() == 4);
+  collect_misclassified(test, {0, 1}, 5, m);
+  CHECK(m.examined == 2);
+  CHECK(m.wrong == 0);
+  CHECK(m.indices.empty());
+  CHECK_THROWS_WITH(collect_misclassified(test, {0, 0, 0, 0, 0, 0}, 5, m), doctest::Contains("6 predictions"));
+  CHECK_THROWS_WITH(collect_misclassified(test, {0}, -1, m), doctest::Contains("must not be negative"));
+}

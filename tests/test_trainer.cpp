@@ -92,6 +92,20 @@ TEST_CASE("trainer.train-mode evaluation leaves the running statistics untouched
   CHECK(train_mode.loss != eval_mode.loss);  // running and batch statistics differ after 3 steps
 }
 
+TEST_CASE("trainer.evaluate can return each example's prediction") {
+  auto data = shapes_data();
+  Trainer t(shapes_config(), data);
+  for (int i = 0; i < 20; ++i) t.step();
+  std::vector<int> predictions{99};
+  const EvalMetrics m = t.evaluate(Mode::Eval, 300, &predictions);
+  REQUIRE(predictions.size() == 300);
+  int right = 0;
+  for (size_t i = 0; i < predictions.size(); ++i) right += predictions[i] == data->test.labels[i];
+  CHECK(m.accuracy == doctest::Approx(right / 300.0));
+  CHECK(right > 0);
+  CHECK(right < 300);  // 20 steps do not make a perfect classifier: the check could fail either way
+}
+
 TEST_CASE("trainer.bad setups are clear errors") {
   auto data = shapes_data();
   Config c = shapes_config();
