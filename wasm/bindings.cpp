@@ -165,7 +165,11 @@ class Simulation {
   val evaluate(const std::string& mode, int max_examples) {
     return rethrow_as_js([&] {
       if (mode != "eval" && mode != "train") throw Error("evaluate: mode must be 'eval' or 'train', got '" + mode + "'");
-      const EvalMetrics m = trainer_.evaluate(mode == "eval" ? Mode::Eval : Mode::Train, max_examples);
+      // An eval-mode evaluation keeps its predictions for misclassified().
+      const bool eval = mode == "eval";
+      const EvalMetrics m = trainer_.evaluate(eval ? Mode::Eval : Mode::Train, max_examples,
+                                              eval ? &predictions_ : nullptr);
+      if (eval) predictions_step_ = trainer_.step_count();
       return object({{"loss", val(m.loss)}, {"accuracy", val(m.accuracy)}, {"count", val(m.count)}});
     });
   }
@@ -270,6 +274,53 @@ class Simulation {
     });
   }
 
+  // Feature maps of test image `image` in eval mode (measure.h FeatureMaps), as entries:
+  //   features.image        (C, H, W) the image; index, label, prediction, confidence, error
+  //   <norm>.features_in    (C, H, W) a normalizer's input, role 'before', block
+  //   <norm>.features_out   (C, H, W) its output, role 'after', block
+  //   <layer>.features_out  (C, H, W) a conv/fc output with no normalizer after it, role 'output'
+  val measure_features(int image) {
+    return rethrow_as_js([&] {
+      instrument().measure_features(image, features_);
+      const FeatureMaps& f = features_;
+      const double step = double(trainer_.step_count());
+      const Shape& is = f.image_shape;
+      val out = val::object();
+      val img = entry(f.pixels, int64_t(step), {is.c, is.h, is.w});
+      img.set("index", f.image), img.set("label", f.label);
+      if (f.error.empty()) img.set("prediction", f.prediction), img.set("confidence", f.confidence);
+      else img.set("error", f.error);
+      out.set("features.image", img);
+      for (const FeatureMap& m : f.maps) {
+        const std::vector<int> shape{m.shape.c, m.shape.h, m.shape.w};
+        const bool normalized = !m.after.empty();
+        val before = entry(m.before, int64_t(step), shape);
+        before.set("block", m.block), before.set("role", normalized ? "before" : "output");
+        out.set(m.layer + (normalized ? ".features_in" : ".features_out"), before);
+        if (!normalized) continue;
+        val after = entry(m.after, int64_t(step), shape);
+        after.set("block", m.block), after.set("role", "after");
+        out.set(m.layer + ".features_out", after);
+      }
+      return out;
+    });
+  }
+
+  // The first max_images test images the last eval-mode evaluate() got wrong, as the entry
+  // test.misclassified: (K, C, H, W) images; indices, predictions, labels (K), wrong, examined,
+  // step (of that evaluation; -1 and K = 0 before any).
+  val misclassified(int max_images) {
+    return rethrow_as_js([&] {
+      collect_misclassified(trainer_.data().test, predictions_, max_images, misclassified_);
+      const Misclassified& m = misclassified_;
+      const Shape& is = m.image_shape;
+      val e = entry(m.pixels, predictions_step_, {int(m.indices.size()), is.c, is.h, is.w});
+      e.set("indices", array_of(m.indices)), e.set("predictions", array_of(m.predictions));
+      e.set("labels", array_of(m.labels)), e.set("wrong", m.wrong), e.set("examined", m.examined);
+      return e;
+    });
+  }
+
   // Internal covariate shift and the loss landscape on the batch the next step will use.
   val measure_heavy() {
     return rethrow_as_js([&] {
@@ -315,6 +366,10 @@ class Simulation {
   std::unique_ptr<Instrument> instrument_;  // made at the first measurement
   StepMeasurements step_m_;
   HeavyMeasurements heavy_m_;
+  FeatureMaps features_;
+  Misclassified misclassified_;
+  std::vector<int> predictions_;    // of the last eval-mode evaluate(), from the first test image
+  int64_t predictions_step_ = -1;   // the step it was taken at
   std::vector<float> loss_, accuracy_, lr_;  // (steps of the last step() call)
 };
 
@@ -418,7 +473,9 @@ EMSCRIPTEN_BINDINGS(bnlab) {
       .function("tensor", &Simulation::tensor)
       .function("setMeasureConfig", &Simulation::set_measure_config)
       .function("measureStep", &Simulation::measure_step)
-      .function("measureHeavy", &Simulation::measure_heavy);
+      .function("measureHeavy", &Simulation::measure_heavy)
+      .function("measureFeatures", &Simulation::measure_features)
+      .function("misclassified", &Simulation::misclassified);
   function("options", &options);
   function("presets", &preset_list);
   function("stateConfig", &state_config);

@@ -182,6 +182,21 @@ export class Simulation {
   //   landscape.loss, landscape.grad_change    (step sizes); etas, loss_min, loss_max,
   //                                            predictiveness, beta_smoothness
   measureHeavy() { return this.handle.measureHeavy(); }
+  // Test image `image` through the network in eval mode (the running statistics, as at
+  // inference), alone in its batch; entries {shape, data, step, ...}:
+  //   features.image        (C, H, W) the image; index, label, prediction, confidence, or error
+  //                          (why there are no maps: a diverged run, or BN without running
+  //                          statistics after an fc layer, which cannot normalize one example)
+  //   <norm>.features_in    (C, H, W) each normalizer's input, role 'before', block (1, 2, ...)
+  //   <norm>.features_out   (C, H, W) its output, role 'after'
+  //   <layer>.features_out  (C, H, W) a conv/fc layer's output where no normalizer follows it
+  //                          (role 'output'); H = W = 1 after an fc layer
+  // Blocks run from one conv/fc layer to the next; the last (the logits) has no maps.
+  features(image = 0) { return this.handle.measureFeatures(image); }
+  // The first maxImages test images the last evaluate('eval') got wrong, as one entry:
+  // {shape: [K, C, H, W], data, step (of that evaluation, -1 before any), indices, predictions,
+  // labels (K), wrong, examined}.
+  misclassified(maxImages = 32) { return this.handle.misclassified(maxImages); }
   // Which channel the histograms follow, and so on (measure.h MeasureConfig).
   setMeasureConfig({ hist_norm = 0, hist_channel = 0, bins = 32, probe_size = 16, probe_unit = 0 } = {}) {
     this.handle.setMeasureConfig(hist_norm, hist_channel, bins, probe_size, probe_unit);

@@ -10,6 +10,7 @@ import { loadBnlab, Session } from './bnlab.mjs';
 
 export const DEFAULT_SETTINGS = {
   snapshot_ms: 100, chunk_ms: 10, eval_every: 0, eval_examples: 1000, measure: true, heavy_every: 0, measure_config: {},
+  features_image: -1, misclassified_max: 32,
 };
 
 // host: {post(message, transfer), listen(handler)}. In a browser Worker that is self; the node
@@ -58,6 +59,7 @@ export function serve(host) {
         eval: sim.evaluate('eval', examples),
         train: sim.evaluate('train', examples),
       });
+      if (settings.misclassified_max > 0) pending[side].misclassified = sim.misclassified(settings.misclassified_max);
     }
   }
 
@@ -75,6 +77,8 @@ export function serve(host) {
         transfer.push(history[key].buffer);
       }
       const measure = settings.measure && sim.stepCount > 0 ? sim.measure() : {};
+      if (settings.measure && settings.features_image >= 0) Object.assign(measure, features(sim, settings.features_image));
+      if (pending[side].misclassified) measure['test.misclassified'] = pending[side].misclassified;
       for (const m of [measure, ...heavy]) for (const e of Object.values(m)) transfer.push(e.data.buffer);
       sides[side] = {
         step: sim.stepCount, epoch: sim.epoch, status: sim.status, diverged_at: sim.divergedAt,
@@ -112,6 +116,16 @@ export function serve(host) {
       if (eval_every > 0 && (at + k) % eval_every === 0) evaluate(sideNames(), settings.eval_examples);
     }
     return now() - t0;
+  }
+
+  // The feature-map entries of one test image; a bad index becomes the image entry's error (the
+  // snapshot still goes out).
+  function features(sim, image) {
+    try {
+      return sim.features(image);
+    } catch (e) {
+      return { 'features.image': { shape: [0], data: new Float32Array(0), step: sim.stepCount, index: image, error: String(e?.message ?? e) } };
+    }
   }
 
   function applyMeasureConfig() {

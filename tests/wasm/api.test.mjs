@@ -186,6 +186,88 @@ test('tensors and measurements are copies with PyTorch shapes', async () => {
   });
 });
 
+test('feature maps show a test image before and after each BN layer, in eval mode', async () => {
+  await withSim({ model: 'small-cnn', dataset: 'shapes', batch_size: 16, seed: 5 }, (sim) => {
+    sim.step(8);
+    const f = sim.features(3);
+    const img = f['features.image'];
+    assert.deepEqual(img.shape, [1, 28, 28]);
+    assert.equal(img.index, 3);
+    assert.equal(img.error, undefined);
+    assert.ok(img.confidence > 0 && img.confidence <= 1);
+    const fin = f['bn2.features_in'], fout = f['bn2.features_out'];
+    assert.deepEqual(fin.shape, [8, 14, 14]);
+    assert.equal(fin.role, 'before');
+    assert.equal(fout.role, 'after');
+    assert.equal(fin.block, 2);
+    assert.equal(fin.step, 8);
+    // Eval-mode BN, from the tensors: (x - running_mean) / sqrt(running_var + eps) * gamma + beta.
+    const t = (name) => sim.tensor(name).data;
+    const [rm, rv, g, b] = ['bn2.running_mean', 'bn2.running_var', 'bn2.weight', 'bn2.bias'].map(t);
+    for (let c = 0; c < 8; c++)
+      for (const i of [0, 100, 195]) {
+        const x = fin.data[c * 196 + i];
+        const want = ((x - rm[c]) / Math.sqrt(rv[c] + 1e-5)) * g[c] + b[c];
+        assert.ok(Math.abs(fout.data[c * 196 + i] - want) <= 1e-4 * (1 + Math.abs(want)), `channel ${c}`);
+      }
+    assert.throws(() => sim.features(1e6), /test image 1000000 does not exist/);
+  });
+  await withSim({ model: 'conv4-relu-pool2 fc', dataset: 'shapes', batch_size: 16, seed: 5 }, (sim) => {
+    const f = sim.features(0);  // at step 0 too: the initial network
+    assert.equal(f['conv1.features_out'].role, 'output');
+    assert.deepEqual(f['conv1.features_out'].shape, [4, 28, 28]);
+    assert.equal(Object.keys(f).filter((n) => n.endsWith('.features_in')).length, 0);
+  });
+});
+
+test('measuring feature maps leaves the run unchanged', async () => {
+  const config = { model: 'small-cnn', dataset: 'shapes', batch_size: 16, seed: 9 };
+  const data = await lab.loadData(config);
+  const plain = lab.createSimulation(config, data), measured = lab.createSimulation(config, data);
+  try {
+    for (let i = 0; i < 4; i++) {
+      measured.features(i);
+      assert.deepEqual(measured.step(3).loss, plain.step(3).loss);
+    }
+    assert.equal(measured.saveState(), plain.saveState());
+  } finally {
+    plain.dispose();
+    measured.dispose();
+    data.dispose();
+  }
+});
+
+test('misclassified lists what the last eval-mode evaluation got wrong', async () => {
+  await withSim({ model: 'small-cnn', dataset: 'shapes', batch_size: 16, seed: 5 }, (sim) => {
+    const none = sim.misclassified(10);
+    assert.equal(none.step, -1);
+    assert.equal(none.shape[0], 0);
+    sim.step(15);
+    const r = sim.evaluate('eval', 400);
+    const m = sim.misclassified(10);
+    assert.equal(m.examined, 400);
+    assert.equal(m.step, 15);
+    assert.equal(m.wrong, Math.round((1 - r.accuracy) * 400));
+    assert.ok(m.wrong > 0, 'after 15 steps some test images are still wrong');
+    const k = Math.min(10, m.wrong);
+    assert.deepEqual(m.shape, [k, 1, 28, 28]);
+    assert.equal(m.data.length, k * 784);
+    assert.ok(m.indices.every((i, j) => j === 0 || i > m.indices[j - 1]), 'in test-set order');
+    for (let j = 0; j < k; j++) {
+      assert.notEqual(m.predictions[j], m.labels[j]);
+      // The same image alone through the network gives the same answer (eval mode).
+      const img = sim.features(m.indices[j])['features.image'];
+      assert.equal(img.label, m.labels[j]);
+      assert.equal(img.prediction, m.predictions[j]);
+      assert.deepEqual(img.data, m.data.slice(j * 784, (j + 1) * 784));
+    }
+    // A train-mode evaluation does not replace the list.
+    sim.evaluate('train', 100);
+    assert.equal(sim.misclassified(10).examined, 400);
+    assert.throws(() => sim.misclassified(-1), /must not be negative/);
+  });
+});
+
 test('MNIST loads from IDX bytes, raw or gzip, and the copies are identical', async () => {
   const config = { dataset: 'mnist', model: 'mlp', batch_size: 8, seed: 3 };
   const raw = await lab.loadData(config, mnistFiles());

@@ -202,6 +202,34 @@ test('evaluations and heavy measurements arrive on schedule', async () => {
   }
 });
 
+test('feature maps of the chosen image and misclassified images ride on the snapshots', async () => {
+  const w = new WorkerClient();
+  try {
+    const sides = { a: { ...SMALL, model: 'small-cnn' }, b: { ...SMALL, model: 'small-cnn', norm: 'none' } };
+    const ready = await w.request({ type: 'init', sides, settings: { features_image: 4, eval_every: 10, eval_examples: 200, misclassified_max: 5 } }, ['ready']);
+    assert.equal(ready.type, 'ready', ready.message);
+    const first = w.snapshots[0] ?? await w.until(() => true);  // the snapshot after ready, at step 0
+    assert.equal(first.sides.a.measure['features.image'].index, 4);
+    assert.equal(first.sides.a.measure['bn1.features_out'].role, 'after');
+    assert.equal(first.sides.b.measure['conv1.features_out'].role, 'output');
+    const from = w.snapshots.length;
+    await w.request({ type: 'step', n: 20 }, ['snapshot']);
+    const carrying = w.snapshots.slice(from).map((s) => s.sides.a.measure['test.misclassified']).filter(Boolean);
+    assert.deepEqual(carrying.map((m) => m.step), [10, 20], 'one list per evaluation');
+    for (const m of carrying) {
+      assert.equal(m.examined, 200);
+      assert.equal(m.indices.length, Math.min(5, m.wrong));
+    }
+    // A test image that does not exist is reported in the snapshot, not as a failure.
+    await w.request({ type: 'settings', settings: { features_image: 99999 } }, ['configured']);
+    const s = await w.request({ type: 'step', n: 1 }, ['snapshot']);
+    assert.match(s.sides.a.measure['features.image'].error, /test image 99999 does not exist/);
+    assert.equal(s.sides.a.step, 21);
+  } finally {
+    await w.close();
+  }
+});
+
 test('an experiment runs in the worker with progress reports', async () => {
   const w = new WorkerClient();
   try {
