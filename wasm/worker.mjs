@@ -24,6 +24,11 @@ export function serve(host) {
   let run = null;
   let pending = {};            // side -> {parts: step results, evals, heavy: []} since the last snapshot
   let lastHeavy = -1;          // the step before which the heavy measurements were last taken
+  // side -> {sim, step, entries}: the cheap measurements of a side's last step. They read what
+  // the step left in the layers, so they are taken once per step, before anything else runs the
+  // network (an evaluation, the feature maps); a side that has not stepped since it was made or
+  // loaded has none.
+  let measured = {};
   let lastSnapshot = 0;
   let stepsSinceSnapshot = 0;
   let msPerStep = 1;           // measured, sizes the chunks
@@ -51,9 +56,22 @@ export function serve(host) {
     lastSnapshot = now();
   }
 
+  function measureOf(side) {
+    const sim = session.sides[side];
+    const m = measured[side];
+    if (m?.sim !== sim) return {};  // no step since it was made or loaded
+    if (m.step === sim.stepCount) return m.entries;
+    measured[side] = { sim, step: sim.stepCount, entries: sim.measure() };
+    return measured[side].entries;
+  }
+
+  // Copies of the entries, whose buffers the snapshot can give away.
+  const copies = (entries) => Object.fromEntries(Object.entries(entries).map(([n, e]) => [n, { ...e, data: e.data.slice() }]));
+
   function evaluate(sides, examples) {
     for (const side of sides) {
       const sim = simOf(side);
+      if (settings.measure) measureOf(side);
       pending[side].evals.push({
         step: sim.stepCount,
         eval: sim.evaluate('eval', examples),
@@ -76,7 +94,7 @@ export function serve(host) {
         for (const p of parts) { history[key].set(p[key], at); at += p[key].length; }
         transfer.push(history[key].buffer);
       }
-      const measure = settings.measure && sim.stepCount > 0 ? sim.measure() : {};
+      const measure = settings.measure ? copies(measureOf(side)) : {};
       if (settings.measure && settings.features_image >= 0) Object.assign(measure, features(sim, settings.features_image));
       if (pending[side].misclassified) measure['test.misclassified'] = pending[side].misclassified;
       for (const m of [measure, ...heavy]) for (const e of Object.values(m)) transfer.push(e.data.buffer);
@@ -110,7 +128,11 @@ export function serve(host) {
       }
       const k = Math.min(n, ...[eval_every, heavy_every].filter((e) => e > 0).map((e) => e - (at % e)));
       const results = session.step(k);
-      for (const [side, r] of Object.entries(results)) if (r.loss.length) pending[side].parts.push(r);
+      for (const [side, r] of Object.entries(results)) {
+        if (!r.loss.length) continue;
+        pending[side].parts.push(r);
+        measured[side] = { sim: session.sides[side], step: -1 };  // stepped: measure when asked
+      }
       n -= k;
       stepsSinceSnapshot += k;
       if (eval_every > 0 && (at + k) % eval_every === 0) evaluate(sideNames(), settings.eval_examples);
@@ -229,6 +251,8 @@ export function serve(host) {
       settings = { ...settings, ...msg.settings };
       if (msg.settings?.measure_config && session) applyMeasureConfig();
       host.post({ type: 'configured', id: msg.id, settings });
+      // While paused, a newly chosen test image is shown at once (while playing, with the next snapshot).
+      if (!run && session && msg.settings && 'features_image' in msg.settings) snapshot();
     },
     evaluate(msg) {
       evaluate(forSides(msg.side), msg.examples ?? settings.eval_examples);

@@ -230,6 +230,25 @@ test('feature maps of the chosen image and misclassified images ride on the snap
   }
 });
 
+test('an evaluation or feature maps before a snapshot do not change what the step measured', async () => {
+  // Both read the network after the step; the histograms must still be those of the training batch.
+  const run = async (settings) => {
+    const w = new WorkerClient();
+    try {
+      await w.request({ type: 'init', sides: { a: { ...SMALL, model: 'small-cnn' } }, settings }, ['ready']);
+      const s = await w.request({ type: 'step', n: 10 }, ['snapshot']);
+      return s.sides.a.measure;
+    } finally {
+      await w.close();
+    }
+  };
+  const plain = await run({});
+  const busy = await run({ eval_every: 10, eval_examples: 100, features_image: 2 });
+  assert.ok(busy['features.image'] && busy['test.misclassified'], 'the busy run measured its extras');
+  for (const name of ['hist.input', 'hist.output', 'bn1.batch_mean', 'bn2.batch_var', 'grad_norm'])
+    assert.deepEqual(busy[name].data, plain[name].data, name);
+});
+
 test('an experiment runs in the worker with progress reports', async () => {
   const w = new WorkerClient();
   try {
