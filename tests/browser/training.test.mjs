@@ -89,6 +89,47 @@ test('the chosen layer and channel are the ones the histograms and statistics sh
   assert.equal(moved.channel, 3);
 });
 
+test('feature maps of the chosen test image and the misclassified images, both networks', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes&eval_every=10&image=5');
+  await ready(page);
+  const features = page.locator('[data-panel="features"]');
+  await features.scrollIntoViewIfNeeded();
+  // At step 0 already: the initial networks' answers for image 5.
+  await page.waitForFunction(() => /A \(batch norm\), test image 5 \(a \w+\): says/.test(document.querySelector('[data-panel="features"] .summary').textContent));
+  assert.equal(await page.isVisible('#image-control'), true);
+  const [a, b] = await features.locator('.feature-side').all();
+  // ref-cnn: conv8-bn-relu-pool2 conv16-bn-relu-pool2 fc64-bn-relu fc, with and without BN.
+  assert.deepEqual(await a.locator('.maps').evaluateAll((rows) => rows.map((r) => r.dataset.entry)),
+    ['bn1.features_in', 'bn1.features_out', 'bn2.features_in', 'bn2.features_out', 'bn3.features_in', 'bn3.features_out']);
+  assert.deepEqual(await b.locator('.maps').evaluateAll((rows) => rows.map((r) => r.dataset.entry)),
+    ['conv1.features_out', 'conv2.features_out', 'fc1.features_out']);
+  assert.equal(await a.locator('[data-entry="bn1.features_out"] canvas').count(), 8);
+  assert.equal(await a.locator('[data-entry="bn2.features_in"] canvas').count(), 16);
+  assert.equal(await a.locator('canvas.chosen').count(), 2, 'the chosen channel of bn1 is outlined, before and after');
+
+  // An evaluation (every 10 steps here) brings the images each network gets wrong.
+  await page.click('#step10');
+  await stepIs(page, 10);
+  const wrong = page.locator('[data-panel="misclassified"]');
+  await wrong.scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => /A \(batch norm\): \d+ of 1000 test images wrong at step 10.*B \(no norm\): \d+ of 1000/.test(
+    document.querySelector('[data-panel="misclassified"] .summary').textContent));
+  const chosen = wrong.locator('button.misclassified-image').last();  // not image 0, the default
+  const index = await chosen.getAttribute('data-image');
+  assert.match(await chosen.getAttribute('aria-label'), new RegExp(`Test image ${index}: said \\w+, is \\w+`));
+  // Choosing it shows its feature maps, while paused, and puts it in the URL.
+  await chosen.click();
+  assert.equal(await page.inputValue('#f-image'), index);
+  await page.waitForFunction((i) => document.querySelector('[data-panel="features"] .summary').textContent.includes(`test image ${i} `), index);
+  assert.equal(new URL(page.url()).searchParams.get('image'), index);
+  // An image the test set does not have is refused next to the field.
+  await page.fill('#f-image', '5000');
+  await page.press('#f-image', 'Tab');
+  assert.match(await page.textContent('#err-view'), /test image: the test set has 2000 images, 0 to 1999/);
+  assert.equal(await page.inputValue('#f-image'), '5000');
+  assert.deepEqual(page.problems, []);
+});
+
 test('an embedded page pauses while scrolled out of view and resumes when back', { skip: needsWasm }, async () => {
   const page = await lab.open(null);
   await page.setViewportSize({ width: 900, height: 700 });

@@ -88,11 +88,14 @@ export class Controller {
     return {
       eval_every: this.state.eval_every, eval_examples: 1000, snapshot_ms: 200, heavy_every: this.state.probe_every,
       measure_config: { hist_norm, hist_channel: this.state.channel },
+      // The feature maps cost one forward pass of one image per snapshot: only for a page that shows them.
+      features_image: this.panelChosen('features') ? this.state.image : -1, misclassified_max: 24,
     };
   }
 
   sendMeasureConfig() {
-    if (this.live()) this.sim.request('settings', { settings: { measure_config: this.settings().measure_config } }).catch((e) => this.coreError(e));
+    const { measure_config, features_image } = this.settings();
+    if (this.live()) this.sim.request('settings', { settings: { measure_config, features_image } }).catch((e) => this.coreError(e));
   }
 
   normLayers() {
@@ -305,7 +308,8 @@ export class Controller {
   }
 
   viewModel() {
-    return { sides: this.state.compare ? ['a', 'b'] : ['a'], labels: this.labels(), layer: this.state.layer, channel: this.state.channel, image: this.state.image };
+    const classes = Object.fromEntries(Object.entries(this.info).map(([s, i]) => [s, i.dataset?.class_names]));
+    return { sides: this.state.compare ? ['a', 'b'] : ['a'], labels: this.labels(), layer: this.state.layer, channel: this.state.channel, image: this.state.image, classes };
   }
 
   resetViews() {
@@ -317,7 +321,7 @@ export class Controller {
   render() {
     this.frame = null;
     if (this.panels.some((p) => p.el.hidden !== !this.shouldShow(p))) this.showPanels();
-    $('image-control').hidden = !Object.keys(this.history.sides.a?.last?.measure ?? {}).some((n) => n.endsWith('.features_in'));
+    $('image-control').hidden = this.panels.find((p) => p.id === 'features').el.hidden;
     const view = this.viewModel();
     for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(this.history, view);
     this.showCounters();
@@ -365,8 +369,13 @@ export class Controller {
   // Chosen for the embed (if embedded) and, for the panels of measurements the core may not take
   // yet, carried by a snapshot.
   shouldShow(p) {
+    return this.panelChosen(p.id) && p.available(this.history);
+  }
+
+  // Whether the page shows panel `id` once it has data (an embed shows only the panels it names).
+  panelChosen(id) {
     const chosen = this.state.panels ? this.state.panels.split(',') : null;
-    return (!(this.state.embed && chosen) || chosen.includes(p.id)) && p.available(this.history);
+    return !(this.state.embed && chosen) || chosen.includes(id);
   }
 
   showPanels() {
@@ -436,6 +445,10 @@ export class Controller {
         if (name === 'channel' && !r.errors.channel && r.state.channel >= channels) {
           r.errors.channel = `channel: ${this.state.layer} has ${channels} channels, 0 to ${channels - 1}`;
         }
+        const tests = this.info.a?.dataset?.test_size ?? Infinity;
+        if (name === 'image' && !r.errors.image && r.state.image >= tests) {
+          r.errors.image = `test image: the test set has ${tests} images, 0 to ${tests - 1}`;
+        }
         $('err-view').textContent = r.errors[name] ?? '';
         $(id).setAttribute('aria-invalid', String(Boolean(r.errors[name])));
         if (r.errors[name]) return;
@@ -450,6 +463,12 @@ export class Controller {
     bind('f-layer', 'layer');
     bind('f-channel', 'channel');
     bind('f-image', 'image');
+    // A misclassified image chosen in its panel becomes the feature maps' image.
+    $('panel-grid').addEventListener('bnlab-image', (e) => {
+      $('f-image').value = e.detail.image;
+      $('f-image').dispatchEvent(new Event('change'));
+      this.panels.find((p) => p.id === 'features').el.scrollIntoView({ block: 'nearest' });
+    });
   }
 
   lessonEl(id) {

@@ -2,6 +2,8 @@
 // per-step series (loss, accuracy, lr), the test evaluations, and each measurement's values over
 // time (one row per snapshot), which the views plot. Plain data, no DOM.
 
+import { FEATURE_IMAGE, MISCLASSIFIED, isFeature } from './views/measures.js';
+
 const MAX_KEPT = 512;   // values of one measurement entry kept per row
 const MAX_ROWS = 4000;  // rows kept; past it every other row is dropped
 
@@ -33,6 +35,8 @@ export class SideHistory {
     this.measureSteps = [];  // the step of each row of measureRows
     this.measureRows = [];   // {name: {shape, data, ...}} as the snapshot carried them
     this.last = null;        // the newest SideSnapshot
+    this.features = null;    // {name: entry} the newest feature maps (features.image, <layer>.features_*)
+    this.misclassified = null;  // the newest test.misclassified entry (sent after each evaluation)
   }
 
   add(snap) {
@@ -48,15 +52,18 @@ export class SideHistory {
     for (const e of snap.evals ?? []) this.evals.push(e);
     // The heavy measurements (probes taken every few steps) arrive apart, each at its own step.
     for (const heavy of snap.heavy ?? []) this.addRow(Object.values(heavy)[0]?.step ?? snap.step, heavy);
-    this.addRow(snap.step, snap.measure ?? {});
+    const measure = snap.measure ?? {};
+    if (measure[FEATURE_IMAGE]) this.features = Object.fromEntries(Object.entries(measure).filter(([n]) => isFeature(n)));
+    if (measure[MISCLASSIFIED]) this.misclassified = measure[MISCLASSIFIED];
+    this.addRow(snap.step, measure);
     this.last = snap;
   }
 
-  // Over time, only small entries are kept (per-channel statistics, norms, percentiles);
-  // large ones (feature maps, images) are shown from the newest snapshot alone.
+  // Over time, only small entries are kept (per-channel statistics, norms, percentiles); the
+  // pictures (feature maps, misclassified images) only as the newest of their kind.
   addRow(step, measure) {
     const row = {};
-    for (const [name, m] of Object.entries(measure)) if (m.data.length <= MAX_KEPT) row[name] = m;
+    for (const [name, m] of Object.entries(measure)) if (m.data.length <= MAX_KEPT && !isFeature(name) && name !== MISCLASSIFIED) row[name] = m;
     if (!Object.keys(row).length) return;
     const lastStep = this.measureSteps[this.measureSteps.length - 1];
     if (lastStep === step) Object.assign(this.measureRows[this.measureRows.length - 1], row);

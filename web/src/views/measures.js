@@ -19,10 +19,23 @@ export const ICS_L2 = 'ics.l2';
 export const ICS_COS = 'ics.cosine';
 export const LANDSCAPE_LOSS = 'landscape.loss';
 export const LANDSCAPE_GRAD = 'landscape.grad_change';
-// Not measured by the core yet; the panels showing them say so.
-export const FEATURES_IN = (layer) => `${layer}.features_in`;
-export const FEATURES_OUT = (layer) => `${layer}.features_out`;
+// Pictures, sent when asked for (settings.features_image) and after evaluations:
+//   features.image              (C, H, W) the chosen test image, {index, label, prediction, confidence | error}
+//   <norm>.features_in, _out    (C, H, W) a normalizer's input and output for it, {block, role}
+//   <layer>.features_out        (C, H, W) a conv/fc output with no normalizer after it, role 'output'
+//   test.misclassified          (K, C, H, W) {indices, predictions, labels, wrong, examined}
+export const FEATURE_IMAGE = 'features.image';
 export const MISCLASSIFIED = 'test.misclassified';
+export const isFeature = (name) => name === FEATURE_IMAGE || /\.features_(in|out)$/.test(name);
+// The feature-map entries of a side's history, in block order, before before after:
+// [{name, layer, entry}].
+export function featureEntries(h) {
+  const order = { before: 0, output: 0, after: 1 };
+  return Object.entries(h?.features ?? {})
+    .filter(([name]) => name !== FEATURE_IMAGE)
+    .map(([name, entry]) => ({ name, layer: name.slice(0, name.lastIndexOf('.')), entry }))
+    .sort((x, y) => x.entry.block - y.entry.block || order[x.entry.role] - order[y.entry.role]);
+}
 
 // The value of a per-layer entry ({layers: [...]}, data (L) or (L, k)) for one layer.
 export function perLayer(entry, layer, k = 0, width = 1) {
