@@ -135,7 +135,10 @@ class Instrument {
   // The probe batch is the first probe_size test examples (fixed for the whole run).
   Instrument(Trainer& trainer, const MeasureConfig& config);
 
-  // After trainer.step(): the cheap measurements of that step.
+  // After trainer.step(): the cheap measurements of that step. They read what the step left in
+  // the layers (their inputs, BN's batch statistics), so they must come before anything else runs
+  // the network (evaluate, measure_features, measure_heavy, or measure_step's own probe pass:
+  // call it once per step).
   void measure_step(StepMeasurements& out);
   // Before the next trainer.step(): ICS and landscape on the batch that step will use.
   void measure_heavy(HeavyMeasurements& out);
