@@ -193,7 +193,7 @@ Config Trainer::with_options(const OptionValues& options) const {
   return next;
 }
 
-std::vector<std::string> Trainer::reset_options(const OptionValues& options) const {
+std::vector<std::string> Trainer::options_needing_reset(const OptionValues& options) const {
   const Config next = with_options(options);
   std::vector<std::string> names;
   for (const OptionInfo& o : option_table())

@@ -78,7 +78,7 @@ class Trainer {
   void set_options(const OptionValues& options);
   // The options among `options` whose new value set_options refuses because they need a new
   // run (empty: set_options takes them all). Throws Error for an invalid value.
-  std::vector<std::string> reset_options(const OptionValues& options) const;
+  std::vector<std::string> options_needing_reset(const OptionValues& options) const;
 
   // Full state as JSON (state.h documents the format); load_state continues bit-identically.
   std::string save_state() const;

@@ -138,7 +138,7 @@ TEST_CASE("trainer.set_options refuses invalid values with the option table's me
     REQUIRE(!expected.empty());
     // A valid change listed before the invalid one is not applied either.
     CHECK(message_of([&] { t.set_options({{"lr", "0.3"}, {name, value}}); }) == expected);
-    CHECK(message_of([&] { t.reset_options({{name, value}}); }) == expected);
+    CHECK(message_of([&] { t.options_needing_reset({{name, value}}); }) == expected);
   }
   CHECK(message_of([&] { t.set_options({{"lr", "-1"}}); }) == "option lr: '-1' is out of range [0, 10000]");
   // A combination validate() refuses.
@@ -183,15 +183,15 @@ TEST_CASE("trainer.set_options takes or refuses every option of the table as dec
     const std::string before = t.save_state();
     REQUIRE(get_option(t.config(), o.name) != value);
     // The current value is no change at all.
-    CHECK(t.reset_options({{o.name, get_option(t.config(), o.name)}}).empty());
+    CHECK(t.options_needing_reset({{o.name, get_option(t.config(), o.name)}}).empty());
     t.set_options({{o.name, get_option(t.config(), o.name)}});
     if (in_place.count(o.name)) {
-      CHECK(t.reset_options({{o.name, value}}).empty());
+      CHECK(t.options_needing_reset({{o.name, value}}).empty());
       t.set_options({{o.name, value}});
       CHECK(get_option(t.config(), o.name) == value);
       CHECK(t.step().step == 2);
     } else {
-      CHECK(t.reset_options({{o.name, value}}) == std::vector<std::string>{o.name});
+      CHECK(t.options_needing_reset({{o.name, value}}) == std::vector<std::string>{o.name});
       const std::string message = message_of([&] { t.set_options({{"lr", "0.01"}, {o.name, value}}); });
       CHECK_MESSAGE(message.rfind("option " + o.name + " cannot change during a run (", 0) == 0, message);
       CHECK_MESSAGE(message.find("): it needs a reset") != std::string::npos, message);

@@ -200,8 +200,8 @@ class Simulation {
   void set_options(val options) {
     rethrow_as_js([&] { trainer_.set_options(option_values(options)); });
   }
-  val reset_options(val options) const {
-    return rethrow_as_js([&] { return array_of(trainer_.reset_options(option_values(options))); });
+  val options_needing_reset(val options) const {
+    return rethrow_as_js([&] { return array_of(trainer_.options_needing_reset(option_values(options))); });
   }
 
   // {description, num_params, layers: [{name, kind, output_shape: [1, C, H, W]}]}
@@ -431,7 +431,7 @@ EMSCRIPTEN_BINDINGS(bnlab) {
       .function("saveState", &Simulation::save_state)
       .function("loadState", &Simulation::load_state)
       .function("setOptions", &Simulation::set_options)
-      .function("resetOptions", &Simulation::reset_options)
+      .function("optionsNeedingReset", &Simulation::options_needing_reset)
       .function("modelInfo", &Simulation::model_info)
       .function("tensorNames", &Simulation::tensor_names)
       .function("tensor", &Simulation::tensor)

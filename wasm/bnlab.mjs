@@ -175,7 +175,7 @@ export class Simulation {
   // needs a reset"), and so do invalid values; then nothing has changed.
   setOptions(options) { this.handle.setOptions(options); }
   // The options of `options` with a new value that setOptions refuses ([]: it takes them all).
-  resetOptions(options) { return this.handle.resetOptions(options); }
+  optionsNeedingReset(options) { return this.handle.optionsNeedingReset(options); }
 
   // [{name, shape, kind: 'param' | 'grad' | 'buffer'}], and a copy of one: {shape, data}.
   tensorNames() { return this.handle.tensorNames(); }
@@ -257,7 +257,7 @@ export class Session {
   reconfigure(side, options) {
     const old = this.sides[side];
     const config = { ...this.configs[side], ...options };
-    if (old.resetOptions(options).length === 0) {
+    if (old.optionsNeedingReset(options).length === 0) {
       old.setOptions(options);
       this.configs = { ...this.configs, [side]: config };
       return;

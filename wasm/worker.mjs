@@ -205,7 +205,7 @@ export function serve(host) {
     set(msg) {
       const options = msg.options ?? {};
       // Every side checks the values first, so that an invalid one changes no side.
-      for (const side of forSides(msg.side)) simOf(side).resetOptions(options);
+      for (const side of forSides(msg.side)) simOf(side).optionsNeedingReset(options);
       for (const side of forSides(msg.side)) {
         const before = session.sides[side];
         session.reconfigure(side, options);

@@ -74,9 +74,9 @@ test('setOptions refuses options that need a reset and invalid values, changing 
       assert.throws(() => sim.setOptions({ learning_rate: 0.01 }), { message: /^unknown option 'learning_rate'/ });
       assert.ok(sim.saveState() === before, 'a refused change changed the simulation');
       assert.equal(sim.config.lr, 0.05);
-      assert.deepEqual(sim.resetOptions({ lr: 0.01, seed: 2, batch_size: 8 }), ['batch_size', 'seed']);
-      assert.deepEqual(sim.resetOptions({ lr: 0.01, seed: 3, batch_size: 16 }), [], 'unchanged values are no change');
-      assert.throws(() => sim.resetOptions({ lr: -1 }), { message: "option lr: '-1' is out of range [0, 10000]" });
+      assert.deepEqual(sim.optionsNeedingReset({ lr: 0.01, seed: 2, batch_size: 8 }), ['batch_size', 'seed']);
+      assert.deepEqual(sim.optionsNeedingReset({ lr: 0.01, seed: 3, batch_size: 16 }), [], 'unchanged values are no change');
+      assert.throws(() => sim.optionsNeedingReset({ lr: -1 }), { message: "option lr: '-1' is out of range [0, 10000]" });
     } finally {
       sim.dispose();
     }
