@@ -1,5 +1,8 @@
 #include "json.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -7,6 +10,10 @@
 #include "error.h"
 
 namespace bnlab {
+
+// Clinger's fast path below needs each double operation rounded once, to double (not to x87's
+// 80-bit registers first).
+static_assert(FLT_EVAL_METHOD == 0, "json.cpp's number parsing needs double arithmetic in double precision");
 
 namespace {
 
@@ -101,13 +108,82 @@ class Parser {
     expect(']');
     return arr;
   }
+  // A number of JSON's grammar, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as the double
+  // nearest to its exact decimal value (what a correctly rounding strtod returns; both glibc's
+  // and musl's do). State files hold hundreds of thousands of numbers, and musl's strtod (the
+  // WebAssembly build's) takes microseconds for each, so the common case takes Clinger's fast
+  // path (W. D. Clinger, "How to read floating point numbers accurately", PLDI 1990):
+  //   the digits, without the decimal point and leading zeros, form an integer w <= 2^53, and
+  //   the value is w * 10^e with |e| <= 22.
+  // Then w and 10^|e| (5^22 < 2^53) are both exact doubles, and one IEEE multiplication or
+  // division rounds their exact product or quotient to the nearest double: the correctly rounded
+  // result, in a single rounding. Every other number (more than 15-16 digits, tiny or huge
+  // exponents, denormals) goes to strtod. A float32 written with 9 significant digits, as state
+  // files write them, takes the fast path unless it is below about 1e-14 or above 1e22.
   Json parse_number() {
-    const char* begin = s_.c_str() + pos_;
-    char* end = nullptr;
-    const double v = std::strtod(begin, &end);
-    if (end == begin) fail("malformed number");
-    pos_ += size_t(end - begin);
-    return Json(v);
+    const size_t begin = pos_;
+    const bool negative = s_[pos_] == '-';
+    if (negative) ++pos_;
+    uint64_t w = 0;         // the significant digits read so far, as an integer
+    int kept = 0;           // digits in w, not counting leading zeros
+    int exponent = 0;       // the value is w * 10^exponent
+    bool truncated = false; // a non-zero digit did not fit in w
+    auto digit_at = [&](size_t i) { return i < s_.size() && s_[i] >= '0' && s_[i] <= '9'; };
+    auto take_digit = [&](bool fraction) {
+      const int d = s_[pos_++] - '0';
+      if (kept < 19) {  // 10^19 - 1 < 2^64: w cannot overflow
+        w = w * 10 + uint64_t(d);
+        if (w != 0) ++kept;
+        if (fraction) --exponent;
+      } else {
+        truncated |= d != 0;
+        if (!fraction) ++exponent;
+      }
+    };
+    if (!digit_at(pos_)) fail("malformed number (expected a digit)");
+    if (s_[pos_] == '0') {
+      ++pos_;
+      if (digit_at(pos_)) fail("malformed number (a leading zero)");
+    } else {
+      while (digit_at(pos_)) take_digit(false);
+    }
+    if (pos_ < s_.size() && s_[pos_] == '.') {
+      ++pos_;
+      if (!digit_at(pos_)) fail("malformed number (expected a digit after '.')");
+      while (digit_at(pos_)) take_digit(true);
+    }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      ++pos_;
+      bool negative_exponent = false;
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) negative_exponent = s_[pos_++] == '-';
+      if (!digit_at(pos_)) fail("malformed number (expected a digit in the exponent)");
+      int e = 0;
+      while (digit_at(pos_)) e = std::min(e * 10 + (s_[pos_++] - '0'), 100000);  // saturates far out of range
+      exponent += negative_exponent ? -e : e;
+    }
+    // 10^0 ... 10^22: exact doubles.
+    static constexpr double kPowersOf10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                             1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double v;  // the magnitude
+    if (w == 0) {
+      v = 0.0;  // "-0" is negative zero
+    } else if (!truncated && w <= (uint64_t(1) << 53) && exponent >= -22 && exponent <= 22) {
+      v = exponent < 0 ? double(w) / kPowersOf10[-exponent] : double(w) * kPowersOf10[exponent];
+    } else {
+      // The text was checked above, so strtod reads exactly its digits (its own grammar is wider:
+      // hex, "inf", ...; a copy of the number stops it at the number's end).
+      const size_t first = begin + (negative ? 1 : 0);
+      const std::string digits = s_.substr(first, pos_ - first);
+      errno = 0;
+      v = std::strtod(digits.c_str(), nullptr);
+      if (errno == ERANGE && std::isinf(v)) {
+        const std::string text = s_.substr(begin, std::min<size_t>(pos_ - begin, 40));
+        pos_ = begin;
+        fail("number out of range: " + text);
+      }
+    }
+    return Json(negative ? -v : v);
   }
   static void append_utf8(std::string& out, uint32_t cp) {
     if (cp < 0x80) {

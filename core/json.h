@@ -24,7 +24,9 @@ class Json {
   Json(std::string s) : type_(Type::String), string_(std::move(s)) {}
   static Json array() { Json j; j.type_ = Type::Array; return j; }
   static Json object() { Json j; j.type_ = Type::Object; return j; }
-  // Parses text; throws Error with the line and column of the first problem.
+  // Parses text; throws Error with the line and column of the first problem. Numbers follow
+  // JSON's grammar strictly and read as the double nearest to their decimal value, as a
+  // correctly rounding strtod reads them (json.cpp); one beyond the doubles' range is an error.
   static Json parse(const std::string& text);
 
   Type type() const { return type_; }

@@ -28,6 +28,65 @@ std::shared_ptr<const DataSplit> limit_train(std::shared_ptr<const DataSplit> da
 
 int num_classes_of(const DataSplit& d) { return std::max(d.train.num_classes, d.test.num_classes); }
 
+// How a running trainer takes a new value of an option (Trainer::set_options).
+enum class Change {
+  Config,      // read from the config at every step or evaluation
+  Optimizer,   // SGD's momentum and weight decay: handed to the optimizer
+  Normalizers, // copied into the normalizer layers when they are made, which then offer no way to
+               // change them: the model is made again and given every weight, running statistic,
+               // counter and noise state of the old one (what load_state does, without the text)
+  Reset,       // changes the model's structure or the data: only a new run can take it
+};
+
+struct OptionChange {
+  const char* name;
+  Change change;
+  const char* why;  // for Reset: what the option changes
+};
+
+// Every option of config.h's table (a test checks that none is missing).
+constexpr OptionChange kOptionChanges[] = {
+    {"model", Change::Reset, "it defines the layers"},
+    {"norm", Change::Reset, "it chooses the normalizer layers"},
+    {"placement", Change::Reset, "it orders the layers"},
+    {"bn_eps", Change::Normalizers, ""},
+    {"bn_momentum", Change::Normalizers, ""},
+    {"affine", Change::Reset, "it decides whether the normalizers have gamma and beta"},
+    {"track_running_stats", Change::Reset, "it decides whether the normalizers keep running statistics"},
+    // A state file of another grouping is refused too (load_state): G sets the model's structure.
+    {"groups", Change::Reset, "it sets which channels GroupNorm normalizes together"},
+    {"ghost_batch", Change::Normalizers, ""},
+    {"r_max", Change::Normalizers, ""},
+    {"d_max", Change::Normalizers, ""},
+    {"noisy", Change::Reset, "it adds or removes the noise layers"},
+    {"init", Change::Reset, "the initial weights were drawn when the run began"},
+    {"init_scale", Change::Reset, "the initial weights were drawn when the run began"},
+    {"init_std", Change::Reset, "the initial weights were drawn when the run began"},
+    {"dataset", Change::Reset, "it changes the data"},
+    {"train_images", Change::Reset, "it changes the data"},
+    {"train_labels", Change::Reset, "it changes the data"},
+    {"test_images", Change::Reset, "it changes the data"},
+    {"test_labels", Change::Reset, "it changes the data"},
+    {"train_size", Change::Reset, "it changes the training set"},
+    {"test_size", Change::Config, ""},  // evaluate() reads it
+    {"shuffle", Change::Reset, "it changes the order of the batches"},
+    {"batch_size", Change::Reset, "it changes the batches"},
+    {"lr", Change::Config, ""},         // learning_rate_at() reads lr and the schedule's options
+    {"momentum", Change::Optimizer, ""},
+    {"weight_decay", Change::Optimizer, ""},
+    {"schedule", Change::Config, ""},
+    {"step_size", Change::Config, ""},
+    {"step_gamma", Change::Config, ""},
+    {"steps", Change::Config, ""},
+    {"seed", Change::Reset, "it draws the initial weights, the order of the batches and the noise"},
+};
+
+const OptionChange& change_of(const std::string& name) {
+  for (const OptionChange& c : kOptionChanges)
+    if (name == c.name) return c;
+  throw Error("option " + name + " has no rule for changing it during a run (trainer.cpp)");
+}
+
 }  // namespace
 
 std::shared_ptr<const DataSplit> load_data(const Config& config, const std::string& data_dir) {
@@ -127,6 +186,53 @@ EvalMetrics Trainer::evaluate(Mode mode, int max_examples, std::vector<int>* pre
   r.accuracy = float(correct) / float(done);
   r.count = done;
   return r;
+}
+
+Config Trainer::with_options(const OptionValues& options) const {
+  Config next = config_;
+  for (const auto& [name, value] : options) set_option(next, name, value);
+  validate(next);
+  return next;
+}
+
+std::vector<std::string> Trainer::options_needing_reset(const OptionValues& options) const {
+  const Config next = with_options(options);
+  std::vector<std::string> names;
+  for (const OptionInfo& o : option_table())
+    if (get_option(next, o.name) != get_option(config_, o.name) && change_of(o.name).change == Change::Reset)
+      names.push_back(o.name);
+  return names;
+}
+
+void Trainer::set_options(const OptionValues& options) {
+  const Config next = with_options(options);
+  bool remake_model = false;
+  for (const OptionInfo& o : option_table()) {
+    if (get_option(next, o.name) == get_option(config_, o.name)) continue;
+    const OptionChange& c = change_of(o.name);
+    if (c.change == Change::Reset)
+      throw Error("option " + o.name + " cannot change during a run (" + c.why + "): it needs a reset");
+    remake_model = remake_model || c.change == Change::Normalizers;
+  }
+  if (remake_model) {
+    // Made and filled before anything changes: the constructor may still refuse the config.
+    Model model(next, data_->train.image_shape(), num_classes_of(*data_));
+    for (size_t i = 0; i < model.params().size(); ++i) {
+      *model.params()[i].param.value = *model_.params()[i].param.value;
+      *model.params()[i].param.grad = *model_.params()[i].param.grad;
+    }
+    for (size_t i = 0; i < model.buffers().size(); ++i) *model.buffers()[i].buffer.value = *model_.buffers()[i].buffer.value;
+    for (size_t i = 0; i < model.counters().size(); ++i) *model.counters()[i].counter.value = *model_.counters()[i].counter.value;
+    model.set_noise_states(model_.noise_states());
+    Sgd sgd(model.params(), next.momentum, next.weight_decay);
+    sgd.momentum_buffers() = sgd_.momentum_buffers();
+    // The layers live on the heap, so the optimizer's pointers into them survive the move.
+    model_ = std::move(model);
+    sgd_ = std::move(sgd);
+  }
+  sgd_.set_momentum(next.momentum);
+  sgd_.set_weight_decay(next.weight_decay);
+  config_ = next;
 }
 
 std::string Trainer::status() const {

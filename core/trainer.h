@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config.h"
 #include "dataset.h"
@@ -29,6 +31,9 @@ struct EvalMetrics {
   float accuracy = 0;
   int count = 0;          // examples evaluated
 };
+
+// Options by name, in the text form set_option reads: {{"lr", "0.01"}, {"momentum", "0.5"}}.
+using OptionValues = std::vector<std::pair<std::string, std::string>>;
 
 // The data a config names: mnist (IDX files in data_dir, made by the build), shapes and shift
 // (generated from the seed), idx (the config's four IDX paths). Throws Error with the reason.
@@ -64,11 +69,26 @@ class Trainer {
   const Tensor& batch_x() const { return x_; }
   const std::vector<int>& batch_labels() const { return labels_; }
 
+  // Changes options of the run between two steps, keeping its weights, optimizer state, running
+  // statistics, noise generators and place in the data: the run goes on exactly as it would
+  // after save_state(), a new Trainer with the changed config and load_state() there (the
+  // trainer.cpp table says how each option is taken). An option that changes the model's
+  // structure or the data throws Error "option batch_size cannot change during a run (it
+  // changes the batches): it needs a reset"; an invalid value throws set_option's or validate's
+  // Error. After an Error nothing has changed.
+  void set_options(const OptionValues& options);
+  // The options among `options` whose new value set_options refuses because they need a new
+  // run (empty: set_options takes them all). Throws Error for an invalid value.
+  std::vector<std::string> options_needing_reset(const OptionValues& options) const;
+
   // Full state as JSON (state.h documents the format); load_state continues bit-identically.
   std::string save_state() const;
   void load_state(const std::string& json);
 
  private:
+  // The current config with `options` applied and checked.
+  Config with_options(const OptionValues& options) const;
+
   Config config_;
   std::shared_ptr<const DataSplit> data_;
   Model model_;

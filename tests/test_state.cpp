@@ -63,5 +63,9 @@ TEST_CASE("state.a state that does not match is refused and changes nothing") {
   const size_t data_at = nan_value.find("\"data\":[") + 8;
   nan_value.insert(data_at, "null,");
   CHECK_THROWS_AS(t.load_state(nan_value), Error);
+  // 1e39 is a valid JSON number but no float32: it would load as infinity.
+  std::string too_big = before;
+  too_big.replace(data_at, too_big.find(',', data_at) - data_at, "1e39");
+  CHECK_THROWS_WITH_AS(t.load_state(too_big), doctest::Contains("conv1.weight[0] is not a finite float32 number"), Error);
   CHECK_MESSAGE(t.save_state() == before, "a refused load changed the trainer");
 }

@@ -85,15 +85,23 @@ val entry(const std::vector<float>& values, int64_t step, std::vector<int> shape
                  {"step", val(double(step))}});
 }
 
-// {name: value} from JavaScript onto a config, each value set through the core's option table in
-// its text form (String(0.05) is "0.05", as the CLI reads it); then the combination is checked.
-Config config_from(const val& options) {
-  Config config;
+// {name: value} from JavaScript in the text form of the core's option table (String(0.05) is
+// "0.05", as the CLI reads it).
+OptionValues option_values(const val& options) {
+  OptionValues out;
   const val names = val::global("Object").call<val>("keys", options);
   for (int i = 0, n = names["length"].as<int>(); i < n; ++i) {
     const std::string name = names[i].as<std::string>();
-    set_option(config, name, val::global("String")(options[name]).as<std::string>());
+    out.emplace_back(name, val::global("String")(options[name]).as<std::string>());
   }
+  return out;
+}
+
+// {name: value} onto a default config, each value set through the option table; then the
+// combination is checked.
+Config config_from(const val& options) {
+  Config config;
+  for (const auto& [name, value] : option_values(options)) set_option(config, name, value);
   validate(config);
   return config;
 }
@@ -189,6 +197,15 @@ class Simulation {
   }
   void load_state(const std::string& json) {
     rethrow_as_js([&] { trainer_.load_state(json); });
+  }
+
+  // Options changed between two steps (Trainer::set_options), and the names of those among them
+  // that it refuses because they need a new run.
+  void set_options(val options) {
+    rethrow_as_js([&] { trainer_.set_options(option_values(options)); });
+  }
+  val options_needing_reset(val options) const {
+    return rethrow_as_js([&] { return array_of(trainer_.options_needing_reset(option_values(options))); });
   }
 
   // {description, num_params, layers: [{name, kind, output_shape: [1, C, H, W]}]}
@@ -468,6 +485,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
       .function("config", &Simulation::config)
       .function("saveState", &Simulation::save_state)
       .function("loadState", &Simulation::load_state)
+      .function("setOptions", &Simulation::set_options)
+      .function("optionsNeedingReset", &Simulation::options_needing_reset)
       .function("modelInfo", &Simulation::model_info)
       .function("tensorNames", &Simulation::tensor_names)
       .function("tensor", &Simulation::tensor)

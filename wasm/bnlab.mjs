@@ -167,6 +167,16 @@ export class Simulation {
   saveState() { return this.handle.saveState(); }
   loadState(json) { this.handle.loadState(json); }
 
+  // Changes options between two steps, keeping the weights, optimizer state, running statistics
+  // and position in the data: the run goes on exactly as after saveState(), a new simulation
+  // with the changed config and loadState() (lr, momentum, weight_decay, the schedule's options,
+  // test_size, and the normalizers' bn_eps, bn_momentum, ghost_batch, r_max, d_max). Options
+  // that change the model or the data throw ("option seed cannot change during a run (...): it
+  // needs a reset"), and so do invalid values; then nothing has changed.
+  setOptions(options) { this.handle.setOptions(options); }
+  // The options of `options` with a new value that setOptions refuses ([]: it takes them all).
+  optionsNeedingReset(options) { return this.handle.optionsNeedingReset(options); }
+
   // [{name, shape, kind: 'param' | 'grad' | 'buffer'}], and a copy of one: {shape, data}.
   tensorNames() { return this.handle.tensorNames(); }
   tensor(name) { return this.handle.tensor(name); }
@@ -257,10 +267,16 @@ export class Session {
   dataOf(side) { return this.data.get(this.dataKey(this.sides[side].config)); }
 
   // Changes options of a side between two steps, keeping its weights, optimizer state and
-  // position in the data: the side is rebuilt from the changed config and given its saved state.
+  // position in the data: in place (Simulation.setOptions) when the core can; for the options it
+  // refuses, the side is rebuilt from the changed config and given its saved state.
   reconfigure(side, options) {
     const old = this.sides[side];
     const config = { ...this.configs[side], ...options };
+    if (old.optionsNeedingReset(options).length === 0) {
+      old.setOptions(options);
+      this.configs = { ...this.configs, [side]: config };
+      return;
+    }
     if (this.dataKey(config) !== this.dataKey(old.config))
       throw new Error(`set: the dataset of side '${side}' cannot change in place (use reset)`);
     const sim = this.lab.createSimulation(config, this.dataOf(side));

@@ -239,10 +239,15 @@ export function serve(host) {
       snapshot();
     },
     set(msg) {
-      for (const side of forSides(msg.side)) simOf(side);
+      const options = msg.options ?? {};
+      // Every side checks the values first, so that an invalid one changes no side.
+      for (const side of forSides(msg.side)) simOf(side).optionsNeedingReset(options);
       for (const side of forSides(msg.side)) {
-        session.reconfigure(side, msg.options ?? {});
-        session.sides[side].setMeasureConfig(settings.measure_config);
+        const before = session.sides[side];
+        session.reconfigure(side, options);
+        // A side rebuilt from its state (options the core cannot change in place) is a new
+        // simulation, which needs the measure config.
+        if (session.sides[side] !== before) session.sides[side].setMeasureConfig(settings.measure_config);
       }
       const side = msg.side === 'both' ? undefined : msg.side;
       host.post({ type: 'configured', id: msg.id, side, config: side ? simOf(side).config : undefined, settings });
