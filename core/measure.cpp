@@ -107,6 +107,14 @@ Instrument::Instrument(Trainer& trainer, const MeasureConfig& config) : trainer_
 void Instrument::measure_step(StepMeasurements& out) {
   Model& model = trainer_.model();
   out.step = trainer_.step_count();
+  if (!model.has_run()) {
+    // A model just built (or rebuilt by Trainer::set_options) holds no step to measure.
+    out.norms.clear();
+    out.hist_layer.clear();
+    out.bands.clear();
+    out.layers.clear();
+    return;
+  }
   // Normalization layers: statistics of this step's training batch, from the layers' inputs.
   size_t k = 0;
   int norm_index = 0;

@@ -138,7 +138,7 @@ class Instrument {
   // After trainer.step(): the cheap measurements of that step. They read what the step left in
   // the layers (their inputs, BN's batch statistics), so they must come before anything else runs
   // the network (evaluate, measure_features, measure_heavy, or measure_step's own probe pass:
-  // call it once per step).
+  // call it once per step). A model that has not run since it was built gives empty lists.
   void measure_step(StepMeasurements& out);
   // Before the next trainer.step(): ICS and landscape on the batch that step will use.
   void measure_heavy(HeavyMeasurements& out);

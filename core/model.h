@@ -62,6 +62,8 @@ class Model {
   const std::string& layer_name(int i) const { return names_[size_t(i)]; }
   // The input the layer saw in the last forward (the data for layer 0).
   const Tensor& layer_input(int i) const { return *inputs_[size_t(i)]; }
+  // Whether forward has run since the model was built (before that layer_input has nothing).
+  bool has_run() const { return !inputs_.empty() && inputs_[0] != nullptr; }
   Shape input_shape() const { return input_; }
   int num_classes() const { return num_classes_; }
 

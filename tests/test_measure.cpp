@@ -256,3 +256,26 @@ TEST_CASE("measure.misclassified lists the first wrong test images with their an
   CHECK_THROWS_WITH(collect_misclassified(test, {0, 0, 0, 0, 0, 0}, 5, m), doctest::Contains("6 predictions"));
   CHECK_THROWS_WITH(collect_misclassified(test, {0}, -1, m), doctest::Contains("must not be negative"));
 }
+
+TEST_CASE("measure.a model that has not run yet has nothing to measure, and says so by empty lists") {
+  Config c = shapes_config();
+  auto data = load_data(c, "");
+  Trainer t(c, data);
+  Instrument inst(t, MeasureConfig());
+  StepMeasurements m;
+  inst.measure_step(m);
+  CHECK(m.step == 0);
+  CHECK(m.norms.empty());
+  CHECK(m.layers.empty());
+  CHECK(m.hist_layer.empty());
+  // set_options rebuilds the model for a new BN eps: again nothing until the next step.
+  t.step();
+  inst.measure_step(m);
+  CHECK(m.norms.size() == 2);
+  t.set_options({{"bn_eps", "0.001"}});
+  inst.measure_step(m);
+  CHECK(m.norms.empty());
+  t.step();
+  inst.measure_step(m);
+  CHECK(m.norms.size() == 2);
+}
