@@ -62,6 +62,21 @@ test('a setting changed while playing restarts both networks at step 0 and plays
   await page.click('#play');
 });
 
+test('how often to test is changed without a restart', { skip: needsWasm }, async () => {
+  const page = await lab.open('?dataset=shapes&eval_every=100');
+  await ready(page);
+  await page.click('#step10');
+  await stepIs(page, 10);
+  await page.fill('#f-eval_every', '20');
+  await page.locator('#f-eval_every').blur();
+  await page.click('#step10');
+  await stepIs(page, 20);
+  await page.waitForFunction(() => window.bnlab.history.sides.a.evals.some((e) => e.step === 20), null, { timeout: 10000 });
+  assert.equal((await losses(page, 'a')).length, 20, 'the run went on from step 10');
+  assert.match(page.url(), /eval_every=20/);
+  assert.deepEqual(page.problems, []);
+});
+
 test('the chosen layer and channel are the ones the histograms and statistics show', { skip: needsWasm }, async () => {
   const page = await lab.open('?dataset=shapes&layer=bn2&channel=3');
   await ready(page);

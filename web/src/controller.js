@@ -257,7 +257,12 @@ export class Controller {
         this.form.show(this.state);
         this.resetViews();
       }
-      if (name === 'compare' || name === 'eval_every' || name === 'probe_every') this.init();
+      if (name === 'compare') this.init();
+      // How often to test and probe: the worker's settings, taking effect without a restart.
+      if ((name === 'eval_every' || name === 'probe_every') && this.live()) {
+        const { eval_every, heavy_every } = this.settings();
+        this.sim.request('settings', { settings: { eval_every, heavy_every } }).catch((e) => this.coreError(e));
+      }
       if (name === 'speed' && this.playing) this.sim.post('play', { steps_per_s: SPEED[value] });
       this.showViewControls();
       this.render();
