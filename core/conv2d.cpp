@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "error.h"
+#include "gemm.h"
 
 namespace bnlab {
 
@@ -80,13 +81,13 @@ const Tensor& Conv2d::forward(const Tensor& x, Mode) {
       std::copy_n(src, in.w, xpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd);
 
   cols_.resize(Shape{in.n, int(kdim), int(p), 1});
-  const auto w = weight_.mat(out_channels_, kdim);
   for (int n = 0; n < in.n; ++n) {
     float* cols = &cols_.at(n, 0);
     im2col(n, cols);
-    auto y_n = MatMap(&y_.at(n, 0), out_channels_, p);
-    y_n.noalias() = w * ConstMatMap(cols, kdim, p);
-    if (has_bias_) y_n.colwise() += bias_.vec();
+    float* y_n = &y_.at(n, 0);
+    gemm_nn(out_channels_, int(p), int(kdim), weight_.data(), kdim, cols, p, y_n, p,
+            Accumulate::No);
+    if (has_bias_) MatMap(y_n, out_channels_, p).colwise() += bias_.vec();
   }
   return y_;
 }
@@ -118,19 +119,19 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
     throw Error("conv: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   const Shape& out = y_.shape();
   const int64_t kdim = int64_t(in_channels_) * kernel_ * kernel_, p = out.spatial();
-  const auto w = weight_.mat(out_channels_, kdim);
-  auto dw = dweight_.mat(out_channels_, kdim);
   if (needs_input_grad_) {
     dcols_.resize(Shape{1, int(kdim), int(p), 1});
     dxpad_.resize(xpad_.shape());
     dxpad_.setZero();
   }
   for (int n = 0; n < out.n; ++n) {
-    const auto dy_n = ConstMatMap(dy.data() + n * out_channels_ * p, out_channels_, p);
-    if (has_bias_) dbias_.vec() += dy_n.rowwise().sum();
-    dw.noalias() += dy_n * ConstMatMap(&cols_.at(n, 0), kdim, p).transpose();
+    const float* dy_n = dy.data() + n * out_channels_ * p;
+    if (has_bias_) dbias_.vec() += ConstMatMap(dy_n, out_channels_, p).rowwise().sum();
+    gemm_nt(out_channels_, int(kdim), int(p), dy_n, p, &cols_.at(n, 0), p, dweight_.data(), kdim,
+            Accumulate::Yes);
     if (needs_input_grad_) {
-      dcols_.mat(kdim, p).noalias() = w.transpose() * dy_n;
+      gemm_tn(int(kdim), int(p), out_channels_, weight_.data(), kdim, dy_n, p, dcols_.data(), p,
+              Accumulate::No);
       col2im(n, dcols_.data());
     }
   }

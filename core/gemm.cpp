@@ -1,0 +1,255 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#ifndef BNLAB_OWN_GEMM
+#include <Eigen/Core>
+#endif
+
+#include "error.h"
+
+namespace bnlab {
+
+namespace {
+
+// Throws unless the sizes are >= 0 and every stored row fits its row stride: A is stored with
+// a_cols columns, B with b_cols.
+void check_args(const char* name, int m, int n, int k, int64_t lda, int64_t a_cols, int64_t ldb,
+                int64_t b_cols, int64_t ldc) {
+  if (m < 0 || n < 0 || k < 0 || lda < a_cols || ldb < b_cols || ldc < n)
+    throw Error(std::string(name) + ": M " + std::to_string(m) + ", N " + std::to_string(n) +
+                ", K " + std::to_string(k) + " with row strides " + std::to_string(lda) + ", " +
+                std::to_string(ldb) + ", " + std::to_string(ldc) +
+                " is impossible (sizes >= 0, each stride at least its matrix's columns)");
+}
+
+}  // namespace
+
+namespace simd4 {
+
+namespace {
+
+using f4 = float __attribute__((vector_size(16)));
+
+// Unaligned 4-float loads and stores (memcpy compiles to one v128.load / v128.store).
+f4 load(const float* p) {
+  f4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+void store(float* p, f4 v) { std::memcpy(p, &v, sizeof v); }
+
+// The micro-kernel: C [R, 4V] (+)= A [R, k] * B [k, 4V] with A(i, p) = a[i * a_row + p * a_col]
+// (a_row, a_col = lda, 1 for A, 1, lda for A^T) and B rows ldb apart.
+template <int R, int V>
+void tile(int k, const float* a, int64_t a_row, int64_t a_col, const float* b, int64_t ldb,
+          float* c, int64_t ldc, bool accumulate) {
+  f4 sum[R][V];
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < V; ++v) sum[i][v] = accumulate ? load(c + i * ldc + 4 * v) : f4{};
+  for (int p = 0; p < k; ++p, a += a_col, b += ldb) {
+    f4 row[V];
+    for (int v = 0; v < V; ++v) row[v] = load(b + 4 * v);
+    for (int i = 0; i < R; ++i) {
+      const float ai = a[i * a_row];
+      const f4 broadcast = {ai, ai, ai, ai};
+      for (int v = 0; v < V; ++v) sum[i][v] += broadcast * row[v];
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < V; ++v) store(c + i * ldc + 4 * v, sum[i][v]);
+}
+
+// Columns 0 .. 4V-1 of C for all m rows: tiles of 8/V rows, then the rows left one at a time.
+template <int V>
+void column_block(int m, int k, const float* a, int64_t a_row, int64_t a_col, const float* b,
+                  int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  constexpr int R = 8 / V;
+  int i = 0;
+  for (; i + R <= m; i += R)
+    tile<R, V>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate);
+  for (; i < m; ++i) tile<1, V>(k, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, accumulate);
+}
+
+// Columns 0 .. w-1 of C (w = 16, 8 or 4) for all m rows.
+void column_block(int w, int m, int k, const float* a, int64_t a_row, int64_t a_col,
+                  const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  if (w == 16)
+    column_block<4>(m, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+  else if (w == 8)
+    column_block<2>(m, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+  else
+    column_block<1>(m, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+}
+
+// The widest column block that fits in n columns: 16, 8, 4, or 0 for fewer than 4.
+int block_width(int n) { return n >= 16 ? 16 : n >= 8 ? 8 : n >= 4 ? 4 : 0; }
+
+// The last cols < 4 columns of C for all m rows, from a panel [k, 4] whose columns cols .. 3 are
+// zero: 8 rows at a time through a buffer, since C has no room for a 4-wide store there.
+void narrow_block(int cols, int m, int k, const float* a, int64_t a_row, int64_t a_col,
+                  const float* panel, float* c, int64_t ldc, bool accumulate) {
+  for (int i = 0; i < m; i += 8) {
+    const int rows = std::min(8, m - i);
+    float t[8 * 4] = {};
+    for (int r = 0; r < rows; ++r)
+      for (int q = 0; q < cols && accumulate; ++q) t[r * 4 + q] = c[(i + r) * ldc + q];
+    if (rows == 8)
+      tile<8, 1>(k, a + i * a_row, a_row, a_col, panel, 4, t, 4, accumulate);
+    else
+      for (int r = 0; r < rows; ++r)
+        tile<1, 1>(k, a + (i + r) * a_row, a_row, a_col, panel, 4, t + r * 4, 4, accumulate);
+    for (int r = 0; r < rows; ++r)
+      for (int q = 0; q < cols; ++q) c[(i + r) * ldc + q] = t[r * 4 + q];
+  }
+}
+
+constexpr int kPanelDepth = 256;  // k per packed panel: at most 16 x 256 floats, 16 KB
+
+// panel [kc, 4] = columns 0 .. cols-1 of B [kc, cols] (rows ldb apart), then zeros.
+void pack_columns(int cols, int kc, const float* b, int64_t ldb, float* panel) {
+  for (int p = 0; p < kc; ++p)
+    for (int q = 0; q < 4; ++q) panel[p * 4 + q] = q < cols ? b[p * ldb + q] : 0.f;
+}
+
+// panel [kc, w] = B [rows, kc]^T (B rows ldb apart), columns rows .. w-1 zero; w is a multiple
+// of 4 and rows <= w. Whole groups of 4 rows are transposed 4x4 in registers.
+void pack_transposed(int rows, int w, int kc, const float* b, int64_t ldb, float* panel) {
+  int j = 0;
+  for (; j + 4 <= rows; j += 4) {
+    const float* r = b + j * ldb;
+    int p = 0;
+    for (; p + 4 <= kc; p += 4) {
+      const f4 r0 = load(r + p), r1 = load(r + ldb + p), r2 = load(r + 2 * ldb + p),
+               r3 = load(r + 3 * ldb + p);
+      const f4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);  // r0[0] r1[0] r0[1] r1[1]
+      const f4 t1 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+      const f4 t2 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);  // r0[2] r1[2] r0[3] r1[3]
+      const f4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+      float* dst = panel + p * w + j;
+      store(dst, __builtin_shufflevector(t0, t1, 0, 1, 4, 5));  // r0[0] r1[0] r2[0] r3[0]
+      store(dst + w, __builtin_shufflevector(t0, t1, 2, 3, 6, 7));
+      store(dst + 2 * w, __builtin_shufflevector(t2, t3, 0, 1, 4, 5));
+      store(dst + 3 * w, __builtin_shufflevector(t2, t3, 2, 3, 6, 7));
+    }
+    for (; p < kc; ++p)
+      for (int q = 0; q < 4; ++q) panel[p * w + j + q] = r[q * ldb + p];
+  }
+  for (; j < w; ++j)
+    for (int p = 0; p < kc; ++p) panel[p * w + j] = j < rows ? b[j * ldb + p] : 0.f;
+}
+
+// C (+)= A * B with A(i, p) = a[i * a_row + p * a_col] and B [k, n] rows ldb apart (nn, tn):
+// B is read in place, except for the last n % 4 columns.
+void product(int m, int n, int k, const float* a, int64_t a_row, int64_t a_col, const float* b,
+             int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  int j = 0;
+  for (int w; (w = block_width(n - j)) > 0; j += w)
+    column_block(w, m, k, a, a_row, a_col, b + j, ldb, c + j, ldc, accumulate);
+  if (j == n) return;
+  float panel[kPanelDepth * 4];
+  int k0 = 0;
+  do {  // at least once: with k = 0 the columns are still overwritten with zeros
+    const int kc = std::min(kPanelDepth, k - k0);
+    pack_columns(n - j, kc, b + k0 * ldb + j, ldb, panel);
+    narrow_block(n - j, m, kc, a + k0 * a_col, a_row, a_col, panel, c + j, ldc,
+                 accumulate || k0 > 0);
+  } while ((k0 += kPanelDepth) < k);
+}
+
+}  // namespace
+
+void gemm_nn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate) {
+  check_args("gemm_nn", m, n, k, lda, k, ldb, n, ldc);
+  product(m, n, k, a, lda, 1, b, ldb, c, ldc, accumulate == Accumulate::Yes);
+}
+
+void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate) {
+  check_args("gemm_tn", m, n, k, lda, m, ldb, n, ldc);
+  product(m, n, k, a, 1, lda, b, ldb, c, ldc, accumulate == Accumulate::Yes);
+}
+
+// Column block by column block, B^T packed in panels of at most kPanelDepth k; the panels of a
+// block are summed into C in order of k, so the order of the sums is that of one long panel.
+void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate) {
+  check_args("gemm_nt", m, n, k, lda, k, ldb, k, ldc);
+  float panel[kPanelDepth * 16];
+  for (int j = 0; j < n;) {
+    const int cols = std::min(16, n - j), w = std::max(4, block_width(cols));
+    int k0 = 0;
+    do {  // at least once: with k = 0 the block is still overwritten with zeros
+      const int kc = std::min(kPanelDepth, k - k0);
+      const bool sum_into_c = accumulate == Accumulate::Yes || k0 > 0;
+      pack_transposed(std::min(cols, w), w, kc, b + j * ldb + k0, ldb, panel);
+      if (cols >= 4)
+        column_block(w, m, kc, a + k0, lda, 1, panel, w, c + j, ldc, sum_into_c);
+      else
+        narrow_block(cols, m, kc, a + k0, lda, 1, panel, c + j, ldc, sum_into_c);
+    } while ((k0 += kPanelDepth) < k);
+    j += std::min(cols, w);
+  }
+}
+
+}  // namespace simd4
+
+#ifdef BNLAB_OWN_GEMM
+
+void gemm_nn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate) {
+  simd4::gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate) {
+  simd4::gemm_nt(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate) {
+  simd4::gemm_tn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+#else
+
+namespace {
+
+using Stride = Eigen::OuterStride<>;
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using In = Eigen::Map<const RowMajor, 0, Stride>;
+using Out = Eigen::Map<RowMajor, 0, Stride>;
+
+template <class Product>
+void assign(Out c, const Product& product, Accumulate accumulate) {
+  if (accumulate == Accumulate::Yes)
+    c.noalias() += product;
+  else
+    c.noalias() = product;
+}
+
+}  // namespace
+
+void gemm_nn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate) {
+  check_args("gemm_nn", m, n, k, lda, k, ldb, n, ldc);
+  assign(Out(c, m, n, Stride(ldc)), In(a, m, k, Stride(lda)) * In(b, k, n, Stride(ldb)),
+         accumulate);
+}
+void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate) {
+  check_args("gemm_nt", m, n, k, lda, k, ldb, k, ldc);
+  assign(Out(c, m, n, Stride(ldc)),
+         In(a, m, k, Stride(lda)) * In(b, n, k, Stride(ldb)).transpose(), accumulate);
+}
+void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate) {
+  check_args("gemm_tn", m, n, k, lda, m, ldb, n, ldc);
+  assign(Out(c, m, n, Stride(ldc)),
+         In(a, k, m, Stride(lda)).transpose() * In(b, k, n, Stride(ldb)), accumulate);
+}
+
+#endif
+
+}  // namespace bnlab
