@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../core/error.h"
@@ -117,29 +118,33 @@ TEST_CASE("gemm.simd4 sums every element in order of k, across blocks and panels
   // The products are exact (B is all ones), so only the order of the additions matters. In k
   // order, 2^24 + 1 rounds back to 2^24 (ties to even) and every 1 is lost: the result is
   // exactly 0, where the exact sum, or any other grouping of the ones, is not. k = 302 spans two
-  // of gemm_nt's 256-deep panels; 19 columns and 9 rows reach every tile and the narrow columns.
-  const int m = 9, n = 19, k = 302;
+  // of gemm_nt's 256-deep panels; 9 x 19 and 19 x 9 reach every tile and the narrow columns, and
+  // gemm_nt's packing of B (m >= n) and of A (m < n).
+  const int k = 302;
   const float big = 16777216.f;  // 2^24
-  for (Form form : {Form::NN, Form::NT, Form::TN})
-    for (Accumulate acc : {Accumulate::No, Accumulate::Yes}) {
-      CAPTURE(form_name(form));
-      Operands o(form, m, n, k, 1);
-      for (int i = 0; i < m; ++i)
-        for (int p = 0; p < k; ++p) {
-          // With Accumulate::Yes C starts at 2^24 and A holds no first 2^24.
-          const float v = p == 0 ? (acc == Accumulate::Yes ? 1.f : big) : p == k - 1 ? -big : 1.f;
-          (form == Form::TN ? o.a[p * o.lda + i] : o.a[i * o.lda + p]) = v;
-        }
-      for (int p = 0; p < k; ++p)
-        for (int j = 0; j < n; ++j) (form == Form::NT ? o.b[j * o.ldb + p] : o.b[p * o.ldb + j]) = 1.f;
-      for (int i = 0; i < m; ++i)
-        for (int j = 0; j < n; ++j) o.c[i * o.ldc + j] = big;
-      gemm_of(kSimd4, form)(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, o.c.data(), o.ldc, acc);
-      int nonzero = 0;
-      for (int i = 0; i < m; ++i)
-        for (int j = 0; j < n; ++j) nonzero += o.c[i * o.ldc + j] != 0.f;
-      CHECK(nonzero == 0);
-    }
+  for (auto [m, n] : {std::pair{9, 19}, std::pair{19, 9}}) {
+    for (Form form : {Form::NN, Form::NT, Form::TN})
+      for (Accumulate acc : {Accumulate::No, Accumulate::Yes}) {
+        CAPTURE(m);
+        CAPTURE(form_name(form));
+        Operands o(form, m, n, k, 1);
+        for (int i = 0; i < m; ++i)
+          for (int p = 0; p < k; ++p) {
+            // With Accumulate::Yes C starts at 2^24 and A holds no first 2^24.
+            const float v = p == 0 ? (acc == Accumulate::Yes ? 1.f : big) : p == k - 1 ? -big : 1.f;
+            (form == Form::TN ? o.a[p * o.lda + i] : o.a[i * o.lda + p]) = v;
+          }
+        for (int p = 0; p < k; ++p)
+          for (int j = 0; j < n; ++j) (form == Form::NT ? o.b[j * o.ldb + p] : o.b[p * o.ldb + j]) = 1.f;
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < n; ++j) o.c[i * o.ldc + j] = big;
+        gemm_of(kSimd4, form)(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, o.c.data(), o.ldc, acc);
+        int nonzero = 0;
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < n; ++j) nonzero += o.c[i * o.ldc + j] != 0.f;
+        CHECK(nonzero == 0);
+      }
+  }
 }
 
 TEST_CASE("gemm rejects negative sizes and row strides shorter than a row with bnlab::Error") {
