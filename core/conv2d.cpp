@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "gemm.h"
+#include "simd4.h"
 
 namespace bnlab {
 
@@ -55,8 +56,8 @@ void Conv2d::im2col(int n, float* cols) const {
       for (int kw = 0; kw < k; ++kw) {
         const float* src = xpad_.data() + ((int64_t(n) * pad.c + ci) * pad.h + kh) * pad.w + kw;
         for (int oh = 0; oh < ho; ++oh, cols += wo, src += s * pad.w)
-          if (s == 1)  // the common case, kept apart so that it vectorizes
-            for (int ow = 0; ow < wo; ++ow) cols[ow] = src[ow];
+          if (s == 1 && wo >= 4)  // the common case: rows of contiguous values, in vectors
+            simd4::copy(cols, src, wo);
           else
             for (int ow = 0; ow < wo; ++ow) cols[ow] = src[ow * s];
       }
@@ -103,7 +104,7 @@ void Conv2d::col2im(int n, const float* dcols) {
         float* dst = dxpad_.data() + ((int64_t(n) * pad.c + ci) * pad.h + kh) * pad.w + kw;
         for (int oh = 0; oh < ho; ++oh, dcols += wo, dst += s * pad.w)
           if (s == 1)
-            for (int ow = 0; ow < wo; ++ow) dst[ow] += dcols[ow];
+            simd4::add_to(dst, dcols, wo);
           else
             for (int ow = 0; ow < wo; ++ow) dst[ow * s] += dcols[ow];
       }

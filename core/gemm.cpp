@@ -1,7 +1,6 @@
 #include "gemm.h"
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 
 #ifndef BNLAB_OWN_GEMM
@@ -9,6 +8,7 @@
 #endif
 
 #include "error.h"
+#include "simd4.h"
 
 namespace bnlab {
 
@@ -30,16 +30,6 @@ void check_args(const char* name, int m, int n, int k, int64_t lda, int64_t a_co
 namespace simd4 {
 
 namespace {
-
-using f4 = float __attribute__((vector_size(16)));
-
-// Unaligned 4-float loads and stores (memcpy compiles to one v128.load / v128.store).
-f4 load(const float* p) {
-  f4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-void store(float* p, f4 v) { std::memcpy(p, &v, sizeof v); }
 
 // Where the kernels find C(i, j): c[i * ldc + j], or with Transposed c[j * ldc + i] (gemm_nt
 // computing C^T into C, below). Four consecutive j are one vector unless Transposed.
@@ -73,9 +63,8 @@ void tile(int k, const float* a, int64_t a_row, int64_t a_col, const float* b, i
     f4 row[V];
     for (int v = 0; v < V; ++v) row[v] = load(b + 4 * v);
     for (int i = 0; i < R; ++i) {
-      const float ai = a[i * a_row];
-      const f4 broadcast = {ai, ai, ai, ai};
-      for (int v = 0; v < V; ++v) sum[i][v] += broadcast * row[v];
+      const f4 ai = broadcast(a[i * a_row]);
+      for (int v = 0; v < V; ++v) sum[i][v] += ai * row[v];
     }
   }
   for (int i = 0; i < R; ++i)

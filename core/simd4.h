@@ -1,0 +1,49 @@
+// 4-wide vectors for the loops that compilers do not vectorize well for WebAssembly's SIMD
+// (f32x4): the GEMM kernels (gemm.cpp), 2x2 max pooling, im2col. GCC/Clang vector extensions,
+// so that the same code compiles natively (SSE/AVX), where the tests run it.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace bnlab::simd4 {
+
+using f4 = float __attribute__((vector_size(16)));
+using i4 = int32_t __attribute__((vector_size(16)));  // also the type of f4 comparisons
+
+// Unaligned loads and stores (memcpy compiles to one v128.load / v128.store).
+inline f4 load(const float* p) {
+  f4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline i4 load(const int32_t* p) {
+  i4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, f4 v) { std::memcpy(p, &v, sizeof v); }
+inline void store(int32_t* p, i4 v) { std::memcpy(p, &v, sizeof v); }
+
+inline f4 broadcast(float x) { return f4{x, x, x, x}; }
+
+// Lane by lane, mask ? a : b, for a mask from a comparison (all bits set or none).
+inline f4 select(i4 mask, f4 a, f4 b) { return f4((mask & i4(a)) | (~mask & i4(b))); }
+inline i4 select(i4 mask, i4 a, i4 b) { return (mask & a) | (~mask & b); }
+
+// dst[0 .. n) = src[0 .. n) for n >= 4 in whole vectors, the last one overlapping the one before
+// when n is not a multiple of 4 (rewriting some values, which = allows and += would not).
+inline void copy(float* dst, const float* src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) store(dst + i, load(src + i));
+  if (i < n) store(dst + n - 4, load(src + n - 4));
+}
+
+// dst[0 .. n) += src[0 .. n) for any n: whole vectors, then one value at a time.
+inline void add_to(float* dst, const float* src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) store(dst + i, load(dst + i) + load(src + i));
+  for (; i < n; ++i) dst[i] += src[i];
+}
+
+}  // namespace bnlab::simd4
