@@ -1,7 +1,5 @@
 #include "conv2d.h"
 
-#include <algorithm>
-
 #include "error.h"
 #include "gemm.h"
 #include "simd4.h"
@@ -56,7 +54,7 @@ void Conv2d::im2col(int n, float* cols) const {
       for (int kw = 0; kw < k; ++kw) {
         const float* src = xpad_.data() + ((int64_t(n) * pad.c + ci) * pad.h + kh) * pad.w + kw;
         for (int oh = 0; oh < ho; ++oh, cols += wo, src += s * pad.w)
-          if (s == 1 && wo >= 4)  // the common case: rows of contiguous values, in vectors
+          if (s == 1)  // the common case: rows of contiguous values
             simd4::copy(cols, src, wo);
           else
             for (int ow = 0; ow < wo; ++ow) cols[ow] = src[ow * s];
@@ -79,7 +77,7 @@ const Tensor& Conv2d::forward(const Tensor& x, Mode) {
   const float* src = x.data();
   for (int plane = 0; plane < in.n * in.c; ++plane)
     for (int r = pd; r < pad.h - pd; ++r, src += in.w)
-      std::copy_n(src, in.w, xpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd);
+      simd4::copy(xpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, src, in.w);
 
   cols_.resize(Shape{in.n, int(kdim), int(p), 1});
   for (int n = 0; n < in.n; ++n) {
@@ -144,11 +142,11 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
   const Shape& pad = xpad_.shape();
   const int pd = padding_;
   dx_.resize(Shape{pad.n, pad.c, pad.h - 2 * pd, pad.w - 2 * pd});
+  const int w = pad.w - 2 * pd;
   float* dst = dx_.data();
   for (int plane = 0; plane < pad.n * pad.c; ++plane)
-    for (int r = pd; r < pad.h - pd; ++r)
-      dst = std::copy_n(dxpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, pad.w - 2 * pd,
-                        dst);
+    for (int r = pd; r < pad.h - pd; ++r, dst += w)
+      simd4::copy(dst, dxpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, w);
   return dx_;
 }
 

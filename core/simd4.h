@@ -31,9 +31,14 @@ inline f4 broadcast(float x) { return f4{x, x, x, x}; }
 inline f4 select(i4 mask, f4 a, f4 b) { return f4((mask & i4(a)) | (~mask & i4(b))); }
 inline i4 select(i4 mask, i4 a, i4 b) { return (mask & a) | (~mask & b); }
 
-// dst[0 .. n) = src[0 .. n) for n >= 4 in whole vectors, the last one overlapping the one before
-// when n is not a multiple of 4 (rewriting some values, which = allows and += would not).
+// dst[0 .. n) = src[0 .. n) (not overlapping) for short rows, where a call of memcpy would cost
+// more than the copy: whole vectors, the last one overlapping the one before when n is not a
+// multiple of 4 (rewriting some values, which = allows and += would not).
 inline void copy(float* dst, const float* src, int n) {
+  if (n < 4) {
+    for (int i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
   int i = 0;
   for (; i + 4 <= n; i += 4) store(dst + i, load(src + i));
   if (i < n) store(dst + n - 4, load(src + n - 4));
