@@ -32,22 +32,54 @@ namespace simd4 {
 namespace {
 
 // Where the kernels find C(i, j): c[i * ldc + j], or with Transposed c[j * ldc + i] (gemm_nt
-// computing C^T into C, below). Four consecutive j are one vector unless Transposed.
+// computing C^T into C, below).
 template <bool Transposed>
 float* element(float* c, int64_t ldc, int i, int j) {
   return Transposed ? c + j * ldc + i : c + i * ldc + j;
 }
-template <bool Transposed>
-f4 load_c(const float* c, int64_t ldc) {
-  if constexpr (Transposed) return f4{c[0], c[ldc], c[2 * ldc], c[3 * ldc]};
-  return load(c);
+
+// A tile's C in registers: t[i][v] = C(i, 4v .. 4v+3). Transposed, these are columns of C; a
+// tile of 4 or 8 rows moves them as rows of C in 4x4 blocks transposed in registers, one row
+// reads them value by value.
+template <int R, int V, bool Transposed>
+void load_tile(f4 (&t)[R][V], const float* c, int64_t ldc) {
+  for (int v = 0; v < V; ++v)
+    if constexpr (!Transposed) {
+      for (int i = 0; i < R; ++i) t[i][v] = load(c + i * ldc + 4 * v);
+    } else if constexpr (R % 4 == 0) {
+      for (int i = 0; i < R; i += 4) {
+        const float* block = c + 4 * v * ldc + i;
+        f4& r0 = t[i][v];
+        f4& r1 = t[i + 1][v];
+        f4& r2 = t[i + 2][v];
+        f4& r3 = t[i + 3][v];
+        r0 = load(block), r1 = load(block + ldc), r2 = load(block + 2 * ldc);
+        r3 = load(block + 3 * ldc);
+        transpose(r0, r1, r2, r3);
+      }
+    } else {
+      static_assert(R == 1);
+      const float* col = c + 4 * v * ldc;
+      t[0][v] = f4{col[0], col[ldc], col[2 * ldc], col[3 * ldc]};
+    }
 }
-template <bool Transposed>
-void store_c(float* c, int64_t ldc, f4 v) {
-  if constexpr (Transposed)
-    for (int q = 0; q < 4; ++q) c[q * ldc] = v[q];
-  else
-    store(c, v);
+template <int R, int V, bool Transposed>
+void store_tile(f4 (&t)[R][V], float* c, int64_t ldc) {
+  for (int v = 0; v < V; ++v)
+    if constexpr (!Transposed) {
+      for (int i = 0; i < R; ++i) store(c + i * ldc + 4 * v, t[i][v]);
+    } else if constexpr (R % 4 == 0) {
+      for (int i = 0; i < R; i += 4) {
+        f4 r0 = t[i][v], r1 = t[i + 1][v], r2 = t[i + 2][v], r3 = t[i + 3][v];
+        transpose(r0, r1, r2, r3);
+        float* block = c + 4 * v * ldc + i;
+        store(block, r0), store(block + ldc, r1), store(block + 2 * ldc, r2);
+        store(block + 3 * ldc, r3);
+      }
+    } else {
+      static_assert(R == 1);
+      for (int q = 0; q < 4; ++q) c[(4 * v + q) * ldc] = t[0][v][q];
+    }
 }
 
 // The micro-kernel: C [R, 4V] (+)= A [R, k] * B [k, 4V] with A(i, p) = a[i * a_row + p * a_col]
@@ -55,10 +87,8 @@ void store_c(float* c, int64_t ldc, f4 v) {
 template <int R, int V, bool Transposed>
 void tile(int k, const float* a, int64_t a_row, int64_t a_col, const float* b, int64_t ldb,
           float* c, int64_t ldc, bool accumulate) {
-  f4 sum[R][V];
-  for (int i = 0; i < R; ++i)
-    for (int v = 0; v < V; ++v)
-      sum[i][v] = accumulate ? load_c<Transposed>(element<Transposed>(c, ldc, i, 4 * v), ldc) : f4{};
+  f4 sum[R][V] = {};
+  if (accumulate) load_tile<R, V, Transposed>(sum, c, ldc);
   for (int p = 0; p < k; ++p, a += a_col, b += ldb) {
     f4 row[V];
     for (int v = 0; v < V; ++v) row[v] = load(b + 4 * v);
@@ -67,8 +97,7 @@ void tile(int k, const float* a, int64_t a_row, int64_t a_col, const float* b, i
       for (int v = 0; v < V; ++v) sum[i][v] += ai * row[v];
     }
   }
-  for (int i = 0; i < R; ++i)
-    for (int v = 0; v < V; ++v) store_c<Transposed>(element<Transposed>(c, ldc, i, 4 * v), ldc, sum[i][v]);
+  store_tile<R, V, Transposed>(sum, c, ldc);
 }
 
 // Columns 0 .. 4V-1 of C for all m rows: tiles of 8/V rows, then the rows left one at a time.
@@ -85,16 +114,23 @@ void column_block(int m, int k, const float* a, int64_t a_row, int64_t a_col, co
                            element<Transposed>(c, ldc, i, 0), ldc, accumulate);
 }
 
-// Columns 0 .. w-1 of C (w = 16, 8 or 4) for all m rows.
+// Columns 0 .. w-1 of C (w = 16, 8 or 4) for all m rows. Transposed, 16 columns are done as two
+// blocks of 8, whose 4-row tiles move C in 4x4 blocks.
 template <bool Transposed>
 void column_block(int w, int m, int k, const float* a, int64_t a_row, int64_t a_col,
                   const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  if (w == 16)
-    column_block<4, Transposed>(m, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
-  else if (w == 8)
+  if (w == 16) {
+    if constexpr (Transposed) {
+      column_block<2, true>(m, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+      column_block<2, true>(m, k, a, a_row, a_col, b + 8, ldb, c + 8 * ldc, ldc, accumulate);
+    } else {
+      column_block<4, false>(m, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+    }
+  } else if (w == 8) {
     column_block<2, Transposed>(m, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
-  else
+  } else {
     column_block<1, Transposed>(m, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+  }
 }
 
 // The widest column block that fits in n columns: 16, 8, 4, or 0 for fewer than 4.
@@ -138,17 +174,11 @@ void pack_transposed(int rows, int w, int kc, const float* b, int64_t ldb, float
     const float* r = b + j * ldb;
     int p = 0;
     for (; p + 4 <= kc; p += 4) {
-      const f4 r0 = load(r + p), r1 = load(r + ldb + p), r2 = load(r + 2 * ldb + p),
-               r3 = load(r + 3 * ldb + p);
-      const f4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);  // r0[0] r1[0] r0[1] r1[1]
-      const f4 t1 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
-      const f4 t2 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);  // r0[2] r1[2] r0[3] r1[3]
-      const f4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+      f4 r0 = load(r + p), r1 = load(r + ldb + p), r2 = load(r + 2 * ldb + p),
+         r3 = load(r + 3 * ldb + p);
+      transpose(r0, r1, r2, r3);
       float* dst = panel + p * w + j;
-      store(dst, __builtin_shufflevector(t0, t1, 0, 1, 4, 5));  // r0[0] r1[0] r2[0] r3[0]
-      store(dst + w, __builtin_shufflevector(t0, t1, 2, 3, 6, 7));
-      store(dst + 2 * w, __builtin_shufflevector(t2, t3, 0, 1, 4, 5));
-      store(dst + 3 * w, __builtin_shufflevector(t2, t3, 2, 3, 6, 7));
+      store(dst, r0), store(dst + w, r1), store(dst + 2 * w, r2), store(dst + 3 * w, r3);
     }
     for (; p < kc; ++p)
       for (int q = 0; q < 4; ++q) panel[p * w + j + q] = r[q * ldb + p];

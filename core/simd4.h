@@ -31,6 +31,18 @@ inline f4 broadcast(float x) { return f4{x, x, x, x}; }
 inline f4 select(i4 mask, f4 a, f4 b) { return f4((mask & i4(a)) | (~mask & i4(b))); }
 inline i4 select(i4 mask, i4 a, i4 b) { return (mask & a) | (~mask & b); }
 
+// Transposes the 4x4 matrix whose rows are r0 .. r3 in place.
+inline void transpose(f4& r0, f4& r1, f4& r2, f4& r3) {
+  const f4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);  // r0[0] r1[0] r0[1] r1[1]
+  const f4 t1 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+  const f4 t2 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);  // r0[2] r1[2] r0[3] r1[3]
+  const f4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+  r0 = __builtin_shufflevector(t0, t1, 0, 1, 4, 5);  // r0[0] r1[0] r2[0] r3[0]
+  r1 = __builtin_shufflevector(t0, t1, 2, 3, 6, 7);
+  r2 = __builtin_shufflevector(t2, t3, 0, 1, 4, 5);
+  r3 = __builtin_shufflevector(t2, t3, 2, 3, 6, 7);
+}
+
 // dst[0 .. n) = src[0 .. n) (not overlapping) for short rows, where a call of memcpy would cost
 // more than the copy: whole vectors, the last one overlapping the one before when n is not a
 // multiple of 4 (rewriting some values, which = allows and += would not).
