@@ -117,8 +117,8 @@ void column_block(int m, int k, const float* a, int64_t a_row, int64_t a_col, co
 // Columns 0 .. w-1 of C (w = 16, 8 or 4) for all m rows. Transposed, 16 columns are done as two
 // blocks of 8, whose 4-row tiles move C in 4x4 blocks.
 template <bool Transposed>
-void column_block(int w, int m, int k, const float* a, int64_t a_row, int64_t a_col,
-                  const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+void column_block(int w, int m, int k, const float* a, int64_t a_row, int64_t a_col, const float* b,
+                  int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   if (w == 16) {
     if constexpr (Transposed) {
       column_block<2, true>(m, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
@@ -151,8 +151,7 @@ void narrow_block(int cols, int m, int k, const float* a, int64_t a_row, int64_t
       tile<8, 1, false>(k, a + i * a_row, a_row, a_col, panel, 4, t, 4, accumulate);
     else
       for (int r = 0; r < rows; ++r)
-        tile<1, 1, false>(k, a + (i + r) * a_row, a_row, a_col, panel, 4, t + r * 4, 4,
-                          accumulate);
+        tile<1, 1, false>(k, a + (i + r) * a_row, a_row, a_col, panel, 4, t + r * 4, 4, accumulate);
     for (int r = 0; r < rows; ++r)
       for (int q = 0; q < cols; ++q) *element<Transposed>(c, ldc, i + r, q) = t[r * 4 + q];
   }
@@ -301,14 +300,14 @@ void gemm_nn(int m, int n, int k, const float* a, int64_t lda, const float* b, i
 void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
              float* c, int64_t ldc, Accumulate accumulate) {
   check_args("gemm_nt", m, n, k, lda, k, ldb, k, ldc);
-  assign(Out(c, m, n, Stride(ldc)),
-         In(a, m, k, Stride(lda)) * In(b, n, k, Stride(ldb)).transpose(), accumulate);
+  assign(Out(c, m, n, Stride(ldc)), In(a, m, k, Stride(lda)) * In(b, n, k, Stride(ldb)).transpose(),
+         accumulate);
 }
 void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
              float* c, int64_t ldc, Accumulate accumulate) {
   check_args("gemm_tn", m, n, k, lda, m, ldb, n, ldc);
-  assign(Out(c, m, n, Stride(ldc)),
-         In(a, k, m, Stride(lda)).transpose() * In(b, k, n, Stride(ldb)), accumulate);
+  assign(Out(c, m, n, Stride(ldc)), In(a, k, m, Stride(lda)).transpose() * In(b, k, n, Stride(ldb)),
+         accumulate);
 }
 
 #endif

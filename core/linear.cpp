@@ -38,8 +38,8 @@ const Tensor& Linear::forward(const Tensor& x, Mode) {
   x_.resize(x.shape());
   x_.vec() = x.vec();
   y_.resize(out);
-  gemm_nt(out.n, out_features_, in_features_, x_.data(), in_features_, weight_.data(),
-          in_features_, y_.data(), out_features_, Accumulate::No);
+  gemm_nt(out.n, out_features_, in_features_, x_.data(), in_features_, weight_.data(), in_features_,
+          y_.data(), out_features_, Accumulate::No);
   if (has_bias_) y_.mat(out.n, out_features_).rowwise() += bias_.vec().transpose();
   return y_;
 }

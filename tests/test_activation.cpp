@@ -81,7 +81,8 @@ TEST_CASE("relu gives exactly x < 0 ? 0 : x and passes dy where y > 0") {
   // loop has a tail.
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
-  const std::vector<float> values = {-2.f, -0.f, 0.f, 0.5f, nan, -inf, inf, 1e-40f, -1e-40f, 3.f, -7.f};
+  const std::vector<float> values = {-2.f, -0.f, 0.f, 0.5f, nan, -inf,
+                                     inf, 3.f, 1e-40f, -1e-40f, -7.f};
   const Tensor x = tensor_of(Shape{1, 11, 1, 1}, values);
   Tensor dy(x.shape());
   for (int i = 0; i < 11; ++i) dy[i] = float(i + 1);

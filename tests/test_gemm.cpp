@@ -135,10 +135,12 @@ TEST_CASE("gemm.simd4 sums every element in order of k, across blocks and panels
             (form == Form::TN ? o.a[p * o.lda + i] : o.a[i * o.lda + p]) = v;
           }
         for (int p = 0; p < k; ++p)
-          for (int j = 0; j < n; ++j) (form == Form::NT ? o.b[j * o.ldb + p] : o.b[p * o.ldb + j]) = 1.f;
+          for (int j = 0; j < n; ++j)
+            (form == Form::NT ? o.b[j * o.ldb + p] : o.b[p * o.ldb + j]) = 1.f;
         for (int i = 0; i < m; ++i)
           for (int j = 0; j < n; ++j) o.c[i * o.ldc + j] = big;
-        gemm_of(kSimd4, form)(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, o.c.data(), o.ldc, acc);
+        gemm_of(kSimd4, form)(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, o.c.data(), o.ldc,
+                              acc);
         int nonzero = 0;
         for (int i = 0; i < m; ++i)
           for (int j = 0; j < n; ++j) nonzero += o.c[i * o.ldc + j] != 0.f;
@@ -151,10 +153,14 @@ TEST_CASE("gemm rejects negative sizes and row strides shorter than a row with b
   std::vector<float> a(64), b(64), c(64);
   for (const Impl* impl : {&kSimd4, &kBuild}) {
     CAPTURE(impl->name);
-    CHECK_THROWS_AS(impl->nn(-1, 2, 2, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No), Error);
-    CHECK_THROWS_AS(impl->nn(2, 2, 3, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No), Error);
-    CHECK_THROWS_AS(impl->nt(2, 3, 2, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No), Error);
-    CHECK_THROWS_AS(impl->tn(3, 2, 2, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No), Error);
+    CHECK_THROWS_AS(impl->nn(-1, 2, 2, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No),
+                    Error);
+    CHECK_THROWS_AS(impl->nn(2, 2, 3, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No),
+                    Error);
+    CHECK_THROWS_AS(impl->nt(2, 3, 2, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No),
+                    Error);
+    CHECK_THROWS_AS(impl->tn(3, 2, 2, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No),
+                    Error);
     CHECK_THROWS_WITH(impl->nt(2, 2, 4, a.data(), 4, b.data(), 3, c.data(), 2, Accumulate::Yes),
                       doctest::Contains("gemm_nt"));
   }

@@ -94,7 +94,7 @@ TEST_CASE("maxpool propagates NaN instead of pooling it away") {
               tensor_of(Shape{1, 1, 2, 4}, {0, 0, 0, 2, 1, 0, 0, 0}), 0, 0, "dx");
 }
 
-TEST_CASE("maxpool 2x2 on rows of 4 or more windows follows PyTorch's rule, ties and NaN included") {
+TEST_CASE("maxpool 2x2 on rows of 4 or more windows follows PyTorch's rule with ties and NaN") {
   // The reference CNN's pooling takes four windows at a time (with overlapping groups when a row
   // has no multiple of 4 windows); here against PyTorch's rule written out, on values from
   // {-1, 0, 1, 2} (many ties) with some NaN, odd and even sizes.
