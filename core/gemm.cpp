@@ -83,12 +83,12 @@ void store_tile(f4 (&t)[R][V], float* c, int64_t ldc) {
 }
 
 // The micro-kernel: C [R, 4V] (+)= A [R, k] * B [k, 4V] with A(i, p) = a[i * a_row + p * a_col]
-// (a_row, a_col = lda, 1 for A, 1, lda for A^T) and B rows ldb apart.
+// (a_row, a_col = lda, 1 for A, 1, lda for A^T) and B rows ldb apart. The sum starts from 0 and
+// is added to C at the end.
 template <int R, int V, bool Transposed>
 void tile(int k, const float* a, int64_t a_row, int64_t a_col, const float* b, int64_t ldb,
           float* c, int64_t ldc, bool accumulate) {
   f4 sum[R][V] = {};
-  if (accumulate) load_tile<R, V, Transposed>(sum, c, ldc);
   for (int p = 0; p < k; ++p, a += a_col, b += ldb) {
     f4 row[V];
     for (int v = 0; v < V; ++v) row[v] = load(b + 4 * v);
@@ -96,6 +96,12 @@ void tile(int k, const float* a, int64_t a_row, int64_t a_col, const float* b, i
       const f4 ai = broadcast(a[i * a_row]);
       for (int v = 0; v < V; ++v) sum[i][v] += ai * row[v];
     }
+  }
+  if (accumulate) {
+    f4 prior[R][V];
+    load_tile<R, V, Transposed>(prior, c, ldc);
+    for (int i = 0; i < R; ++i)
+      for (int v = 0; v < V; ++v) sum[i][v] += prior[i][v];
   }
   store_tile<R, V, Transposed>(sum, c, ldc);
 }
@@ -157,7 +163,9 @@ void narrow_block(int cols, int m, int k, const float* a, int64_t a_row, int64_t
   }
 }
 
-constexpr int kPanelDepth = 256;  // k per packed panel: at most 16 x 256 floats, 16 KB
+// k per block: each element of C gets the sum over at most kDepth k at a time (in order of k,
+// from 0), added to C. Also the depth of the packed panels: at most 16 x 256 floats, 16 KB.
+constexpr int kDepth = 256;
 
 // panel [kc, 4] = columns 0 .. cols-1 of B [kc, cols] (rows ldb apart), then zeros.
 void pack_columns(int cols, int kc, const float* b, int64_t ldb, float* panel) {
@@ -187,35 +195,41 @@ void pack_transposed(int rows, int w, int kc, const float* b, int64_t ldb, float
 }
 
 // C (+)= A * B with A(i, p) = a[i * a_row + p * a_col] and B [k, n] rows ldb apart (nn, tn):
-// B is read in place, except for the last n % 4 columns.
+// column block by column block, k in blocks of kDepth; B is read in place, except for the last
+// n % 4 columns.
 void product(int m, int n, int k, const float* a, int64_t a_row, int64_t a_col, const float* b,
              int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  int j = 0;
-  for (int w; (w = block_width(n - j)) > 0; j += w)
-    column_block<false>(w, m, k, a, a_row, a_col, b + j, ldb, c + j, ldc, accumulate);
-  if (j == n) return;
-  float panel[kPanelDepth * 4];
-  int k0 = 0;
-  do {  // at least once: with k = 0 the columns are still overwritten with zeros
-    const int kc = std::min(kPanelDepth, k - k0);
-    pack_columns(n - j, kc, b + k0 * ldb + j, ldb, panel);
-    narrow_block<false>(n - j, m, kc, a + k0 * a_col, a_row, a_col, panel, c + j, ldc,
-                        accumulate || k0 > 0);
-  } while ((k0 += kPanelDepth) < k);
+  float panel[kDepth * 4];
+  for (int j = 0; j < n;) {
+    const int w = block_width(n - j);  // 0: the last n % 4 columns
+    int k0 = 0;
+    do {  // at least once: with k = 0 the block is still overwritten with zeros
+      const int kc = std::min(kDepth, k - k0);
+      const float* a_k = a + k0 * a_col;
+      const bool sum_into_c = accumulate || k0 > 0;
+      if (w > 0) {
+        column_block<false>(w, m, kc, a_k, a_row, a_col, b + k0 * ldb + j, ldb, c + j, ldc,
+                            sum_into_c);
+      } else {
+        pack_columns(n - j, kc, b + k0 * ldb + j, ldb, panel);
+        narrow_block<false>(n - j, m, kc, a_k, a_row, a_col, panel, c + j, ldc, sum_into_c);
+      }
+    } while ((k0 += kDepth) < k);
+    j += w > 0 ? w : n - j;
+  }
 }
 
 // C (+)= A [m, k] * B^T with B [n, k] rows ldb apart, C(i, j) where element<Transposed> says:
-// column block by column block, B^T packed in panels of at most kPanelDepth k. The panels of a
-// block are summed into C in order of k, so the order of the sums is that of one long panel.
+// column block by column block, k in blocks of kDepth, for each a panel of B^T packed.
 template <bool Transposed>
 void product_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
                 float* c, int64_t ldc, bool accumulate) {
-  float panel[kPanelDepth * 16];
+  float panel[kDepth * 16];
   for (int j = 0; j < n;) {
     const int cols = std::min(16, n - j), w = std::max(4, block_width(cols));
     int k0 = 0;
     do {  // at least once: with k = 0 the block is still overwritten with zeros
-      const int kc = std::min(kPanelDepth, k - k0);
+      const int kc = std::min(kDepth, k - k0);
       pack_transposed(std::min(cols, w), w, kc, b + j * ldb + k0, ldb, panel);
       float* block = element<Transposed>(c, ldc, 0, j);
       if (cols >= 4)
@@ -224,7 +238,7 @@ void product_nt(int m, int n, int k, const float* a, int64_t lda, const float* b
       else
         narrow_block<Transposed>(cols, m, kc, a + k0, lda, 1, panel, block, ldc,
                                  accumulate || k0 > 0);
-    } while ((k0 += kPanelDepth) < k);
+    } while ((k0 += kDepth) < k);
     j += std::min(cols, w);
   }
 }

@@ -9,9 +9,9 @@
 //
 // The build chooses the implementation. Natively it is Eigen, whose AVX-512 kernels these do not
 // beat. The WebAssembly build defines BNLAB_OWN_GEMM (wasm/CMakeLists.txt) and uses namespace
-// simd4 below: Eigen reaches 25-33 GFLOP/s there (its SSE kernels through Emscripten's SSE
-// headers, and it repacks both operands of every per-sample product), simd4 about 45
-// (wasm/README.md, "Speed").
+// simd4 below: on the reference CNN's products Eigen reaches 15-33 GFLOP/s there (its SSE kernels
+// through Emscripten's SSE headers, repacking both operands of every small per-sample product),
+// simd4 40-57 (wasm/README.md, "Speed").
 #pragma once
 
 #include <cstdint>
@@ -35,14 +35,17 @@ void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, i
 //   for p in 0 .. K-1:  tile[i][v] += broadcast(A(i, p)) * B[p, 4v .. 4v+3]
 // V8 maps wasm SIMD to x86-64's 16 xmm registers; the 8 accumulators, V loads of B, a broadcast
 // and the product (no FMA in wasm SIMD) fit, 10 or 12 accumulators spill (measured), and fewer
-// than 8 leave the adds waiting on each other. Tiles are 2x16, then 4x8, 8x4 for the last
-// columns; fewer than 4 trailing columns are computed one element at a time.
-// B is read in place when its rows are contiguous in the column index (nn, tn); gemm_nt first
-// packs B^T, 16 columns by at most 256 k at a time, into a buffer on the stack (4x4 blocks
-// transposed in registers).
+// than 8 leave the adds waiting on each other. Tiles are 2x16, then 4x8 and 8x4 for the last
+// columns; the last n % 4 columns go through a zero-padded 4-column copy of B.
+// B is read in place when its rows are contiguous in the column index (nn, tn). gemm_nt packs
+// one operand transposed, 16 rows by at most 256 k at a time, into a buffer on the stack (4x4
+// blocks transposed in registers): B, or A when it has fewer rows, computing C^T = B * A^T.
 //
-// Summation order: every element of C is summed in order of k, starting from C (Accumulate::Yes)
-// or from 0: the order of the naive triple loop, whatever the blocking.
+// Summation order: k is taken in blocks of 256; each element of C gets the sum of its products
+// over a block, formed from 0 in order of k, added to C (to the previous blocks' sums, and with
+// Accumulate::Yes to what C held), block after block. As Eigen within its blocks, and unlike a
+// running sum started from C, this keeps a weight gradient accumulated over a batch from adding
+// every product to the growing total one at a time.
 namespace simd4 {
 void gemm_nn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
              float* c, int64_t ldc, Accumulate accumulate);

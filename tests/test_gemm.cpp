@@ -114,11 +114,13 @@ TEST_CASE("gemm.simd4 matches the definition for every form, edge size and accum
 
 TEST_CASE("gemm of the build (Eigen natively) matches the definition") { check_all_sizes(kBuild); }
 
-TEST_CASE("gemm.simd4 sums every element in order of k, across blocks and panels") {
-  // The products are exact (B is all ones), so only the order of the additions matters. In k
-  // order, 2^24 + 1 rounds back to 2^24 (ties to even) and every 1 is lost: the result is
-  // exactly 0, where the exact sum, or any other grouping of the ones, is not. k = 302 spans two
-  // of gemm_nt's 256-deep panels; 9 x 19 and 19 x 9 reach every tile and the narrow columns, and
+TEST_CASE("gemm.simd4 sums 256 k at a time from 0, in order of k, and adds each sum to C") {
+  // B is all ones, so the products are exact and only the order of the additions matters. A's
+  // rows are 2^24, 300 ones, -2^24 (k = 302). In float, 2^24 + 1 rounds back to 2^24 (ties to
+  // even), so the first block (k 0 .. 255) sums to 2^24 and the second (45 ones, then -2^24) to
+  // 45 - 2^24. Then C = (C0 + 2^24) + (45 - 2^24): 45 for C0 = 0 (Accumulate::No), 49 for
+  // C0 = 4 (4 + 2^24 is exact). The exact result would be 300 or 304, a running sum started from
+  // C0 gives C0 (every one lost). 9 x 19 and 19 x 9 reach every tile and the narrow columns, and
   // gemm_nt's packing of B (m >= n) and of A (m < n).
   const int k = 302;
   const float big = 16777216.f;  // 2^24
@@ -130,21 +132,21 @@ TEST_CASE("gemm.simd4 sums every element in order of k, across blocks and panels
         Operands o(form, m, n, k, 1);
         for (int i = 0; i < m; ++i)
           for (int p = 0; p < k; ++p) {
-            // With Accumulate::Yes C starts at 2^24 and A holds no first 2^24.
-            const float v = p == 0 ? (acc == Accumulate::Yes ? 1.f : big) : p == k - 1 ? -big : 1.f;
+            const float v = p == 0 ? big : p == k - 1 ? -big : 1.f;
             (form == Form::TN ? o.a[p * o.lda + i] : o.a[i * o.lda + p]) = v;
           }
         for (int p = 0; p < k; ++p)
           for (int j = 0; j < n; ++j)
             (form == Form::NT ? o.b[j * o.ldb + p] : o.b[p * o.ldb + j]) = 1.f;
         for (int i = 0; i < m; ++i)
-          for (int j = 0; j < n; ++j) o.c[i * o.ldc + j] = big;
+          for (int j = 0; j < n; ++j) o.c[i * o.ldc + j] = 4.f;
         gemm_of(kSimd4, form)(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, o.c.data(), o.ldc,
                               acc);
-        int nonzero = 0;
+        const float expected = acc == Accumulate::Yes ? 49.f : 45.f;
+        int wrong = 0;
         for (int i = 0; i < m; ++i)
-          for (int j = 0; j < n; ++j) nonzero += o.c[i * o.ldc + j] != 0.f;
-        CHECK(nonzero == 0);
+          for (int j = 0; j < n; ++j) wrong += o.c[i * o.ldc + j] != expected;
+        CHECK(wrong == 0);
       }
   }
 }
