@@ -34,8 +34,8 @@ void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, i
 // Register blocking: a tile of C, R rows by 4V columns, lives in R*V = 8 vector registers while
 //   for p in 0 .. K-1:  tile[i][v] += broadcast(A(i, p)) * B[p, 4v .. 4v+3]
 // V8 maps wasm SIMD to x86-64's 16 xmm registers; the 8 accumulators, V loads of B, a broadcast
-// and the product (no FMA in wasm SIMD) fit, 10 or 12 accumulators spill (measured), and fewer
-// than 8 leave the adds waiting on each other. Tiles are 2x16, then 4x8 and 8x4 for the last
+// and the product (no FMA in wasm SIMD) fit. Tiles of 9 to 12 accumulators measured slower,
+// fewer than 8 leave the adds waiting on each other. Tiles are 2x16, then 4x8 and 8x4 for the last
 // columns; the last n % 4 columns go through a zero-padded 4-column copy of B.
 // B is read in place when its rows are contiguous in the column index (nn, tn). gemm_nt packs
 // one operand transposed, 16 rows by at most 256 k at a time, into a buffer on the stack (4x4
