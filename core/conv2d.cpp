@@ -1,8 +1,8 @@
 #include "conv2d.h"
 
-#include <algorithm>
-
 #include "error.h"
+#include "gemm.h"
+#include "simd4.h"
 
 namespace bnlab {
 
@@ -54,8 +54,8 @@ void Conv2d::im2col(int n, float* cols) const {
       for (int kw = 0; kw < k; ++kw) {
         const float* src = xpad_.data() + ((int64_t(n) * pad.c + ci) * pad.h + kh) * pad.w + kw;
         for (int oh = 0; oh < ho; ++oh, cols += wo, src += s * pad.w)
-          if (s == 1)  // the common case, kept apart so that it vectorizes
-            for (int ow = 0; ow < wo; ++ow) cols[ow] = src[ow];
+          if (s == 1)  // the common case: rows of contiguous values
+            simd4::copy(cols, src, wo);
           else
             for (int ow = 0; ow < wo; ++ow) cols[ow] = src[ow * s];
       }
@@ -77,16 +77,16 @@ const Tensor& Conv2d::forward(const Tensor& x, Mode) {
   const float* src = x.data();
   for (int plane = 0; plane < in.n * in.c; ++plane)
     for (int r = pd; r < pad.h - pd; ++r, src += in.w)
-      std::copy_n(src, in.w, xpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd);
+      simd4::copy(xpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, src, in.w);
 
   cols_.resize(Shape{in.n, int(kdim), int(p), 1});
-  const auto w = weight_.mat(out_channels_, kdim);
   for (int n = 0; n < in.n; ++n) {
     float* cols = &cols_.at(n, 0);
     im2col(n, cols);
-    auto y_n = MatMap(&y_.at(n, 0), out_channels_, p);
-    y_n.noalias() = w * ConstMatMap(cols, kdim, p);
-    if (has_bias_) y_n.colwise() += bias_.vec();
+    float* y_n = &y_.at(n, 0);
+    gemm_nn(out_channels_, int(p), int(kdim), weight_.data(), kdim, cols, p, y_n, p,
+            Accumulate::No);
+    if (has_bias_) MatMap(y_n, out_channels_, p).colwise() += bias_.vec();
   }
   return y_;
 }
@@ -102,7 +102,7 @@ void Conv2d::col2im(int n, const float* dcols) {
         float* dst = dxpad_.data() + ((int64_t(n) * pad.c + ci) * pad.h + kh) * pad.w + kw;
         for (int oh = 0; oh < ho; ++oh, dcols += wo, dst += s * pad.w)
           if (s == 1)
-            for (int ow = 0; ow < wo; ++ow) dst[ow] += dcols[ow];
+            simd4::add_to(dst, dcols, wo);
           else
             for (int ow = 0; ow < wo; ++ow) dst[ow * s] += dcols[ow];
       }
@@ -118,19 +118,19 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
     throw Error("conv: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   const Shape& out = y_.shape();
   const int64_t kdim = int64_t(in_channels_) * kernel_ * kernel_, p = out.spatial();
-  const auto w = weight_.mat(out_channels_, kdim);
-  auto dw = dweight_.mat(out_channels_, kdim);
   if (needs_input_grad_) {
     dcols_.resize(Shape{1, int(kdim), int(p), 1});
     dxpad_.resize(xpad_.shape());
     dxpad_.setZero();
   }
   for (int n = 0; n < out.n; ++n) {
-    const auto dy_n = ConstMatMap(dy.data() + n * out_channels_ * p, out_channels_, p);
-    if (has_bias_) dbias_.vec() += dy_n.rowwise().sum();
-    dw.noalias() += dy_n * ConstMatMap(&cols_.at(n, 0), kdim, p).transpose();
+    const float* dy_n = dy.data() + n * out_channels_ * p;
+    if (has_bias_) dbias_.vec() += ConstMatMap(dy_n, out_channels_, p).rowwise().sum();
+    gemm_nt(out_channels_, int(kdim), int(p), dy_n, p, &cols_.at(n, 0), p, dweight_.data(), kdim,
+            Accumulate::Yes);
     if (needs_input_grad_) {
-      dcols_.mat(kdim, p).noalias() = w.transpose() * dy_n;
+      gemm_tn(int(kdim), int(p), out_channels_, weight_.data(), kdim, dy_n, p, dcols_.data(), p,
+              Accumulate::No);
       col2im(n, dcols_.data());
     }
   }
@@ -142,11 +142,11 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
   const Shape& pad = xpad_.shape();
   const int pd = padding_;
   dx_.resize(Shape{pad.n, pad.c, pad.h - 2 * pd, pad.w - 2 * pd});
+  const int w = pad.w - 2 * pd;
   float* dst = dx_.data();
   for (int plane = 0; plane < pad.n * pad.c; ++plane)
-    for (int r = pd; r < pad.h - pd; ++r)
-      dst = std::copy_n(dxpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, pad.w - 2 * pd,
-                        dst);
+    for (int r = pd; r < pad.h - pd; ++r, dst += w)
+      simd4::copy(dst, dxpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, w);
   return dx_;
 }
 

@@ -1,6 +1,7 @@
 #include "linear.h"
 
 #include "error.h"
+#include "gemm.h"
 
 namespace bnlab {
 
@@ -37,9 +38,9 @@ const Tensor& Linear::forward(const Tensor& x, Mode) {
   x_.resize(x.shape());
   x_.vec() = x.vec();
   y_.resize(out);
-  auto y = y_.mat(out.n, out_features_);
-  y.noalias() = x_.mat(out.n, in_features_) * weight_.mat(out_features_, in_features_).transpose();
-  if (has_bias_) y.rowwise() += bias_.vec().transpose();
+  gemm_nt(out.n, out_features_, in_features_, x_.data(), in_features_, weight_.data(), in_features_,
+          y_.data(), out_features_, Accumulate::No);
+  if (has_bias_) y_.mat(out.n, out_features_).rowwise() += bias_.vec().transpose();
   return y_;
 }
 
@@ -53,14 +54,15 @@ const Tensor& Linear::backward(const Tensor& dy) {
   const int n = y_.shape().n;
   const auto dy_mat = dy.mat(n, out_features_);
   if (has_bias_) dbias_.vec() += dy_mat.colwise().sum().transpose();
-  dweight_.mat(out_features_, in_features_).noalias() +=
-      dy_mat.transpose() * x_.mat(n, in_features_);
+  gemm_tn(out_features_, in_features_, n, dy.data(), out_features_, x_.data(), in_features_,
+          dweight_.data(), in_features_, Accumulate::Yes);
   if (!needs_input_grad_) {
     dx_.resize(Shape{});
     return dx_;
   }
   dx_.resize(x_.shape());
-  dx_.mat(n, in_features_).noalias() = dy_mat * weight_.mat(out_features_, in_features_);
+  gemm_nn(n, in_features_, out_features_, dy.data(), out_features_, weight_.data(), in_features_,
+          dx_.data(), in_features_, Accumulate::No);
   return dx_;
 }
 

@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <vector>
 
 #include "../core/activation.h"
 #include "../core/error.h"
@@ -71,6 +73,27 @@ TEST_CASE("activation.backward matches hand-computed derivatives") {
     const Tensor& dx = tanh.backward(dy);
     CHECK(dx[1] == doctest::Approx(2.0).epsilon(1e-6));
     CHECK(dx[2] == doctest::Approx(2.35934318).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("relu gives exactly x < 0 ? 0 : x and passes dy where y > 0") {
+  // Signed zeros, NaN, infinities and denormals among them; 11 values, so that a vectorized
+  // loop has a tail.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> values = {-2.f, -0.f, 0.f, 0.5f, nan, -inf,
+                                     inf, 3.f, 1e-40f, -1e-40f, -7.f};
+  const Tensor x = tensor_of(Shape{1, 11, 1, 1}, values);
+  Tensor dy(x.shape());
+  for (int i = 0; i < 11; ++i) dy[i] = float(i + 1);
+  Activation relu(ActKind::ReLU);
+  const Tensor& y = relu.forward(x, Mode::Train);
+  const Tensor& dx = relu.backward(dy);
+  for (int i = 0; i < 11; ++i) {
+    CAPTURE(i);
+    const float expected = values[i] < 0.f ? 0.f : values[i];
+    CHECK(std::memcmp(y.data() + i, &expected, sizeof(float)) == 0);  // the same bits: -0 stays -0
+    CHECK(dx[i] == (expected > 0.f ? dy[i] : 0.f));
   }
 }
 

@@ -94,6 +94,50 @@ TEST_CASE("maxpool propagates NaN instead of pooling it away") {
               tensor_of(Shape{1, 1, 2, 4}, {0, 0, 0, 2, 1, 0, 0, 0}), 0, 0, "dx");
 }
 
+TEST_CASE("maxpool 2x2 on rows of 4 or more windows follows PyTorch's rule with ties and NaN") {
+  // The reference CNN's pooling takes four windows at a time (with overlapping groups when a row
+  // has no multiple of 4 windows); here against PyTorch's rule written out, on values from
+  // {-1, 0, 1, 2} (many ties) with some NaN, odd and even sizes.
+  // One layer for all shapes, the largest first, and its dx overwritten with 99 after each use:
+  // a smaller input reuses dx's storage, so the inputs outside every window (odd sizes) must be
+  // cleared, not left as they were.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  MaxPool2d pool(2);
+  for (Shape in : {Shape{2, 3, 8, 8}, Shape{1, 2, 9, 13}, Shape{3, 1, 5, 22}, Shape{1, 1, 2, 30}}) {
+    CAPTURE(in.str());
+    Tensor x(in);
+    Rng rng(in.w);
+    for (int64_t i = 0; i < x.size(); ++i)
+      x[i] = rng.below(40) == 0 ? nan : float(int(rng.below(4)) - 1);
+    const Tensor& y = pool.forward(x, Mode::Train);
+    const Shape out = y.shape();
+    REQUIRE(out == Shape{in.n, in.c, in.h / 2, in.w / 2});
+    // dy = 1, 2, 3, ...: dx shows which input each window picked.
+    Tensor dy(out), y_expected(out), dx_expected(in);
+    for (int64_t i = 0; i < dy.size(); ++i) dy[i] = float(i + 1);
+    for (int n = 0; n < out.n; ++n)
+      for (int c = 0; c < out.c; ++c)
+        for (int oh = 0; oh < out.h; ++oh)
+          for (int ow = 0; ow < out.w; ++ow) {
+            float best = -std::numeric_limits<float>::infinity();
+            int bh = 2 * oh, bw = 2 * ow;
+            for (int h = 2 * oh; h < 2 * oh + 2; ++h)
+              for (int w = 2 * ow; w < 2 * ow + 2; ++w)
+                if (x.at(n, c, h, w) > best || std::isnan(x.at(n, c, h, w)))
+                  best = x.at(n, c, h, w), bh = h, bw = w;
+            y_expected.at(n, c, oh, ow) = best;
+            dx_expected.at(n, c, bh, bw) = dy.at(n, c, oh, ow);
+          }
+    int y_differ = 0;
+    for (int64_t i = 0; i < y.size(); ++i)
+      y_differ += std::isnan(y_expected[i]) ? !std::isnan(y[i]) : y[i] != y_expected[i];
+    CHECK(y_differ == 0);
+    const Tensor& dx = pool.backward(dy);
+    check_close(dx, dx_expected, 0, 0, "dx");
+    const_cast<Tensor&>(dx).setConstant(99.f);
+  }
+}
+
 TEST_CASE("avgpool.forward matches PyTorch on a strided 3x3 example") {
   // torch.nn.functional.avg_pool2d(x, 3, 2) (PyTorch 1.13) on pool_input(); by hand the first
   // window is (-3 + 0.5 - 2.5 - 1.5 + 2 - 1 + 0 - 3 + 0.5) / 9 = -8 / 9.

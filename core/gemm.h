@@ -1,0 +1,58 @@
+// The matrix products (GEMM) of the conv and linear layers. Matrices are row-major; ld* is the
+// row stride of the stored matrix (at least its number of columns):
+//
+//   gemm_nn:  C [M, N] (+)= A [M, K] * B [K, N]
+//   gemm_nt:  C [M, N] (+)= A [M, K] * B^T      B stored as [N, K]
+//   gemm_tn:  C [M, N] (+)= A^T * B [K, N]      A stored as [K, M]
+//
+// Accumulate::No overwrites C, Accumulate::Yes adds the product to it. C must not overlap A or B.
+//
+// The build chooses the implementation. Natively it is Eigen, whose AVX-512 kernels these do not
+// beat. The WebAssembly build defines BNLAB_OWN_GEMM (wasm/CMakeLists.txt) and uses namespace
+// simd4 below: on the reference CNN's products Eigen reaches 15-33 GFLOP/s there (its SSE kernels
+// through Emscripten's SSE headers, repacking both operands of every small per-sample product),
+// simd4 40-57 (wasm/README.md, "Speed").
+#pragma once
+
+#include <cstdint>
+
+namespace bnlab {
+
+enum class Accumulate { No, Yes };
+
+void gemm_nn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate);
+void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate);
+void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate);
+
+// BN Lab's own GEMM for 4-wide SIMD (WebAssembly's f32x4), written with GCC/Clang vector
+// extensions so that the same code compiles natively, where the tests check it against a naive
+// product. Same arguments and semantics as above; compiled in every build.
+//
+// Register blocking: a tile of C, R rows by 4V columns, lives in R*V = 8 vector registers while
+//   for p in 0 .. K-1:  tile[i][v] += broadcast(A(i, p)) * B[p, 4v .. 4v+3]
+// V8 maps wasm SIMD to x86-64's 16 xmm registers; the 8 accumulators, V loads of B, a broadcast
+// and the product (no FMA in wasm SIMD) fit. Tiles of 9 to 12 accumulators measured slower,
+// fewer than 8 leave the adds waiting on each other. Tiles are 2x16, then 4x8 and 8x4 for the last
+// columns; the last n % 4 columns go through a zero-padded 4-column copy of B.
+// B is read in place when its rows are contiguous in the column index (nn, tn). gemm_nt packs
+// one operand transposed, 16 rows by at most 256 k at a time, into a buffer on the stack (4x4
+// blocks transposed in registers): B, or A when it has fewer rows, computing C^T = B * A^T.
+//
+// Summation order: k is taken in blocks of 256; each element of C gets the sum of its products
+// over a block, formed from 0 in order of k, added to C (to the previous blocks' sums, and with
+// Accumulate::Yes to what C held), block after block. As Eigen within its blocks, and unlike a
+// running sum started from C, this keeps a weight gradient accumulated over a batch from adding
+// every product to the growing total one at a time.
+namespace simd4 {
+void gemm_nn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate);
+void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate);
+void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float* c, int64_t ldc, Accumulate accumulate);
+}  // namespace simd4
+
+}  // namespace bnlab

@@ -1,0 +1,66 @@
+// 4-wide vectors for the loops that compilers do not vectorize well for WebAssembly's SIMD
+// (f32x4): the GEMM kernels (gemm.cpp), 2x2 max pooling, im2col. GCC/Clang vector extensions,
+// so that the same code compiles natively (SSE/AVX), where the tests run it.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace bnlab::simd4 {
+
+using f4 = float __attribute__((vector_size(16)));
+using i4 = int32_t __attribute__((vector_size(16)));  // also the type of f4 comparisons
+
+// Unaligned loads and stores (memcpy compiles to one v128.load / v128.store).
+inline f4 load(const float* p) {
+  f4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline i4 load(const int32_t* p) {
+  i4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, f4 v) { std::memcpy(p, &v, sizeof v); }
+inline void store(int32_t* p, i4 v) { std::memcpy(p, &v, sizeof v); }
+
+inline f4 broadcast(float x) { return f4{x, x, x, x}; }
+
+// Lane by lane, mask ? a : b, for a mask from a comparison (all bits set or none).
+inline f4 select(i4 mask, f4 a, f4 b) { return f4((mask & i4(a)) | (~mask & i4(b))); }
+inline i4 select(i4 mask, i4 a, i4 b) { return (mask & a) | (~mask & b); }
+
+// Transposes the 4x4 matrix whose rows are r0 .. r3 in place.
+inline void transpose(f4& r0, f4& r1, f4& r2, f4& r3) {
+  const f4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);  // r0[0] r1[0] r0[1] r1[1]
+  const f4 t1 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+  const f4 t2 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);  // r0[2] r1[2] r0[3] r1[3]
+  const f4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+  r0 = __builtin_shufflevector(t0, t1, 0, 1, 4, 5);  // r0[0] r1[0] r2[0] r3[0]
+  r1 = __builtin_shufflevector(t0, t1, 2, 3, 6, 7);
+  r2 = __builtin_shufflevector(t2, t3, 0, 1, 4, 5);
+  r3 = __builtin_shufflevector(t2, t3, 2, 3, 6, 7);
+}
+
+// dst[0 .. n) = src[0 .. n) (not overlapping) for short rows, where a call of memcpy would cost
+// more than the copy: whole vectors, the last one overlapping the one before when n is not a
+// multiple of 4 (rewriting some values, which = allows and += would not).
+inline void copy(float* dst, const float* src, int n) {
+  if (n < 4) {
+    for (int i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
+  int i = 0;
+  for (; i + 4 <= n; i += 4) store(dst + i, load(src + i));
+  if (i < n) store(dst + n - 4, load(src + n - 4));
+}
+
+// dst[0 .. n) += src[0 .. n) for any n: whole vectors, then one value at a time.
+inline void add_to(float* dst, const float* src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) store(dst + i, load(dst + i) + load(src + i));
+  for (; i < n; ++i) dst[i] += src[i];
+}
+
+}  // namespace bnlab::simd4

@@ -1,0 +1,169 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../core/error.h"
+#include "../core/gemm.h"
+#include "../core/rng.h"
+
+using namespace bnlab;
+
+namespace {
+
+// The three forms of core/gemm.h: which operand is stored transposed.
+enum class Form { NN, NT, TN };
+
+using Gemm = void (*)(int, int, int, const float*, int64_t, const float*, int64_t, float*, int64_t,
+                      Accumulate);
+
+struct Impl {
+  const char* name;
+  Gemm nn, nt, tn;
+};
+
+const Impl kSimd4{"simd4", simd4::gemm_nn, simd4::gemm_nt, simd4::gemm_tn};
+const Impl kBuild{"build", gemm_nn, gemm_nt, gemm_tn};
+
+const char* form_name(Form f) { return f == Form::NN ? "nn" : f == Form::NT ? "nt" : "tn"; }
+Gemm gemm_of(const Impl& impl, Form f) {
+  return f == Form::NN ? impl.nn : f == Form::NT ? impl.nt : impl.tn;
+}
+
+// A [m, k] and B [k, n] stored as the form says, rows padded so that each ld exceeds its row
+// length (a kernel that confuses rows and strides reads the padding, which holds NaN).
+struct Operands {
+  int m, n, k;
+  Form form;
+  int64_t lda, ldb, ldc;
+  std::vector<float> a, b, c;
+
+  Operands(Form f, int m_, int n_, int k_, uint32_t seed) : m(m_), n(n_), k(k_), form(f) {
+    const int a_rows = f == Form::TN ? k : m, a_cols = f == Form::TN ? m : k;
+    const int b_rows = f == Form::NT ? n : k, b_cols = f == Form::NT ? k : n;
+    lda = a_cols + 3, ldb = b_cols + 2, ldc = n + 1;
+    a.assign(size_t(a_rows * lda), NAN);
+    b.assign(size_t(b_rows * ldb), NAN);
+    c.assign(size_t(m * ldc), 777.f);  // the padding column of C must keep this value
+    Rng rng(seed);
+    for (int r = 0; r < a_rows; ++r)
+      for (int q = 0; q < a_cols; ++q) a[r * lda + q] = float(rng.normal());
+    for (int r = 0; r < b_rows; ++r)
+      for (int q = 0; q < b_cols; ++q) b[r * ldb + q] = float(rng.normal());
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) c[i * ldc + j] = float(rng.normal());
+  }
+  double A(int i, int p) const { return form == Form::TN ? a[p * lda + i] : a[i * lda + p]; }
+  double B(int p, int j) const { return form == Form::NT ? b[j * ldb + p] : b[p * ldb + j]; }
+};
+
+// Runs one product and compares every element of C with the definition computed in double:
+// |C - exact| <= 1e-5 * (|C0| + sum_p |A(i, p) B(p, j)|), the scale of its rounding errors.
+// Also checks that the padding of C is untouched.
+void check_product(const Impl& impl, Form form, int m, int n, int k, Accumulate acc,
+                   uint32_t seed) {
+  Operands o(form, m, n, k, seed);
+  const std::vector<float> c0 = o.c;
+  gemm_of(impl, form)(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, o.c.data(), o.ldc, acc);
+  double worst = 0.0;
+  bool padding_kept = true;
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      double exact = acc == Accumulate::Yes ? c0[i * o.ldc + j] : 0.0;
+      double scale = std::fabs(exact);
+      for (int p = 0; p < k; ++p) {
+        exact += o.A(i, p) * o.B(p, j);
+        scale += std::fabs(o.A(i, p) * o.B(p, j));
+      }
+      const double err = std::fabs(o.c[i * o.ldc + j] - exact) / (scale + 1e-30);
+      worst = std::isnan(err) ? INFINITY : std::max(worst, err);
+    }
+    padding_kept = padding_kept && o.c[i * o.ldc + n] == 777.f;
+  }
+  std::ostringstream what;
+  what << impl.name << " gemm_" << form_name(form) << " M " << m << " N " << n << " K " << k
+       << (acc == Accumulate::Yes ? " +=" : " =") << ": largest relative error " << worst;
+  CHECK_MESSAGE(worst <= 1e-5, what.str());
+  CHECK_MESSAGE(padding_kept, what.str() << ", padding of C overwritten");
+}
+
+// Sizes around the kernels' blocks: tiles of 2, 4, 8 rows and 16, 8, 4 columns, fewer than 4
+// trailing columns, and k across the 256-deep packed panels of gemm_nt (and k = 0).
+const int kRows[] = {1, 2, 3, 7, 8, 9, 17};
+const int kCols[] = {1, 2, 3, 4, 5, 8, 12, 16, 19, 36};
+const int kDepths[] = {0, 1, 4, 7, 256, 300};
+
+void check_all_sizes(const Impl& impl) {
+  uint32_t seed = 1;
+  for (Form form : {Form::NN, Form::NT, Form::TN})
+    for (int m : kRows)
+      for (int n : kCols)
+        for (int k : kDepths)
+          for (Accumulate acc : {Accumulate::No, Accumulate::Yes})
+            check_product(impl, form, m, n, k, acc, seed++);
+}
+
+}  // namespace
+
+TEST_CASE("gemm.simd4 matches the definition for every form, edge size and accumulate mode") {
+  check_all_sizes(kSimd4);
+}
+
+TEST_CASE("gemm of the build (Eigen natively) matches the definition") { check_all_sizes(kBuild); }
+
+TEST_CASE("gemm.simd4 sums 256 k at a time from 0, in order of k, and adds each sum to C") {
+  // B is all ones, so the products are exact and only the order of the additions matters. A's
+  // rows are 2^24, 300 ones, -2^24 (k = 302). In float, 2^24 + 1 rounds back to 2^24 (ties to
+  // even), so the first block (k 0 .. 255) sums to 2^24 and the second (45 ones, then -2^24) to
+  // 45 - 2^24. Then C = (C0 + 2^24) + (45 - 2^24): 45 for C0 = 0 (Accumulate::No), 49 for
+  // C0 = 4 (4 + 2^24 is exact). The exact result would be 300 or 304, a running sum started from
+  // C0 gives C0 (every one lost). 9 x 19 and 19 x 9 reach every tile and the narrow columns, and
+  // gemm_nt's packing of B (m >= n) and of A (m < n).
+  const int k = 302;
+  const float big = 16777216.f;  // 2^24
+  for (auto [m, n] : {std::pair{9, 19}, std::pair{19, 9}}) {
+    for (Form form : {Form::NN, Form::NT, Form::TN})
+      for (Accumulate acc : {Accumulate::No, Accumulate::Yes}) {
+        CAPTURE(m);
+        CAPTURE(form_name(form));
+        Operands o(form, m, n, k, 1);
+        for (int i = 0; i < m; ++i)
+          for (int p = 0; p < k; ++p) {
+            const float v = p == 0 ? big : p == k - 1 ? -big : 1.f;
+            (form == Form::TN ? o.a[p * o.lda + i] : o.a[i * o.lda + p]) = v;
+          }
+        for (int p = 0; p < k; ++p)
+          for (int j = 0; j < n; ++j)
+            (form == Form::NT ? o.b[j * o.ldb + p] : o.b[p * o.ldb + j]) = 1.f;
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < n; ++j) o.c[i * o.ldc + j] = 4.f;
+        gemm_of(kSimd4, form)(m, n, k, o.a.data(), o.lda, o.b.data(), o.ldb, o.c.data(), o.ldc,
+                              acc);
+        const float expected = acc == Accumulate::Yes ? 49.f : 45.f;
+        int wrong = 0;
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < n; ++j) wrong += o.c[i * o.ldc + j] != expected;
+        CHECK(wrong == 0);
+      }
+  }
+}
+
+TEST_CASE("gemm rejects negative sizes and row strides shorter than a row with bnlab::Error") {
+  std::vector<float> a(64), b(64), c(64);
+  for (const Impl* impl : {&kSimd4, &kBuild}) {
+    CAPTURE(impl->name);
+    CHECK_THROWS_AS(impl->nn(-1, 2, 2, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No),
+                    Error);
+    CHECK_THROWS_AS(impl->nn(2, 2, 3, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No),
+                    Error);
+    CHECK_THROWS_AS(impl->nt(2, 3, 2, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No),
+                    Error);
+    CHECK_THROWS_AS(impl->tn(3, 2, 2, a.data(), 2, b.data(), 2, c.data(), 2, Accumulate::No),
+                    Error);
+    CHECK_THROWS_WITH(impl->nt(2, 2, 4, a.data(), 4, b.data(), 3, c.data(), 2, Accumulate::Yes),
+                      doctest::Contains("gemm_nt"));
+  }
+}
