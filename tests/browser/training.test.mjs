@@ -118,9 +118,16 @@ test('feature maps of the chosen test image and the misclassified images, both n
     ['bn1.features_in', 'bn1.features_out', 'bn2.features_in', 'bn2.features_out', 'bn3.features_in', 'bn3.features_out']);
   assert.deepEqual(await b.locator('.maps').evaluateAll((rows) => rows.map((r) => r.dataset.entry)),
     ['conv1.features_out', 'conv2.features_out', 'fc1.features_out']);
-  assert.equal(await a.locator('[data-entry="bn1.features_out"] canvas').count(), 8);
-  assert.equal(await a.locator('[data-entry="bn2.features_in"] canvas').count(), 16);
-  assert.equal(await a.locator('canvas.chosen').count(), 2, 'the chosen channel of bn1 is outlined, before and after');
+  // One canvas per row: 8 tiles to a line, 2 pixels apart (bn1: 8 maps of 28 x 28, bn2: 16 of 14 x 14).
+  const size = (row) => row.locator('canvas').evaluate((c) => [c.width, c.height]);
+  assert.deepEqual(await size(a.locator('[data-entry="bn1.features_out"]')), [8 * 30 + 2, 30 + 2]);
+  assert.deepEqual(await size(a.locator('[data-entry="bn2.features_in"]')), [8 * 16 + 2, 2 * 16 + 2]);
+  // The chosen channel (bn1, channel 0) is ringed in black in the gap, before and after; B has no bn1.
+  const corner = (row) => row.locator('canvas').evaluate((c) => Array.from(c.getContext('2d').getImageData(1, 1, 1, 1).data));
+  assert.deepEqual(await corner(a.locator('[data-entry="bn1.features_in"]')), [0, 0, 0, 255]);
+  assert.deepEqual(await corner(a.locator('[data-entry="bn1.features_out"]')), [0, 0, 0, 255]);
+  assert.deepEqual(await corner(a.locator('[data-entry="bn2.features_in"]')), [255, 255, 255, 255]);
+  assert.deepEqual(await corner(b.locator('[data-entry="conv1.features_out"]')), [255, 255, 255, 255]);
 
   // An evaluation (every 10 steps here) brings the images each network gets wrong.
   await page.click('#step10');

@@ -6,6 +6,7 @@ import { Sim } from './sim.js';
 import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
+import { MISCLASSIFIED_SHOWN } from './views/images.js';
 import { fileBytes, mnistBytes } from './data.js';
 import { IdxFiles } from './idx-files.js';
 import { Takeaway } from './takeaway.js';
@@ -89,7 +90,7 @@ export class Controller {
       eval_every: this.state.eval_every, eval_examples: 1000, snapshot_ms: 200, heavy_every: this.state.probe_every,
       measure_config: { hist_norm, hist_channel: this.state.channel },
       // The feature maps cost one forward pass of one image per snapshot: only for a page that shows them.
-      features_image: this.panelChosen('features') ? this.state.image : -1, misclassified_max: 24,
+      features_image: this.panelChosen('features') ? this.state.image : -1, misclassified_max: MISCLASSIFIED_SHOWN,
     };
   }
 
