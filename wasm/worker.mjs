@@ -199,6 +199,15 @@ export function serve(host) {
     schedule(++generation);
   }
 
+  // A new session (init, reset): measurements start over, the page gets its layers and step 0.
+  function announce(id) {
+    lastHeavy = -1;
+    applyMeasureConfig();
+    clearPending();
+    host.post({ type: 'ready', id, sides: Object.fromEntries(sideNames().map((s) => [s, sideInfo(s)])) });
+    snapshot();
+  }
+
   const handlers = {
     async init(msg) {
       run = null;
@@ -207,11 +216,7 @@ export function serve(host) {
       lab ??= await loadBnlab();
       settings = { ...DEFAULT_SETTINGS, ...msg.settings };
       session = await Session.create(lab, msg.sides, msg.data);
-      lastHeavy = -1;
-      applyMeasureConfig();
-      clearPending();
-      host.post({ type: 'ready', id: msg.id, sides: Object.fromEntries(sideNames().map((s) => [s, sideInfo(s)])) });
-      snapshot();
+      announce(msg.id);
     },
     play(msg) {
       simOf('a');
@@ -232,11 +237,7 @@ export function serve(host) {
       run = null;
       if (msg.settings) settings = { ...settings, ...msg.settings };
       await session.reset({ ...session.configs, ...msg.sides });
-      lastHeavy = -1;
-      applyMeasureConfig();
-      clearPending();
-      host.post({ type: 'ready', id: msg.id, sides: Object.fromEntries(sideNames().map((s) => [s, sideInfo(s)])) });
-      snapshot();
+      announce(msg.id);
     },
     set(msg) {
       const options = msg.options ?? {};

@@ -315,7 +315,7 @@ export class Controller {
 
   viewModel() {
     const classes = Object.fromEntries(Object.entries(this.info).map(([s, i]) => [s, i.dataset?.class_names]));
-    return { sides: this.state.compare ? ['a', 'b'] : ['a'], labels: this.labels(), layer: this.state.layer, channel: this.state.channel, image: this.state.image, classes };
+    return { sides: this.state.compare ? ['a', 'b'] : ['a'], labels: this.labels(), layer: this.state.layer, channel: this.state.channel, classes };
   }
 
   resetViews() {

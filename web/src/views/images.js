@@ -23,9 +23,9 @@ function diverging(px, at, v, span) {
   px[at + 3] = 255;
 }
 
-// Draws the (h, w) values at data[offset..] into canvas c (a new one unless given) as grey levels
-// over [0, span] (an image) or diverging around 0 over [-span, span], shown cssW x cssH pixels.
-function tile(data, offset, h, w, { grey = false, span = 1, cssW, cssH }, c = document.createElement('canvas')) {
+// Draws the (h, w) values at data[offset..] into canvas c as grey levels over [0, span], shown
+// cssW x cssH pixels (an image: of a multi-channel one, its first channel); magenta where not finite.
+function greyTile(data, offset, h, w, span, cssW, cssH, c) {
   if (c.width !== w || c.height !== h) {
     c.width = w;
     c.height = h;
@@ -36,12 +36,10 @@ function tile(data, offset, h, w, { grey = false, span = 1, cssW, cssH }, c = do
   const img = ctx.createImageData(w, h), px = img.data, scale = 255 / (span || 1);
   for (let i = 0; i < h * w; i++) {
     const v = data[offset + i];
-    if (!grey) diverging(px, 4 * i, v, span || 1);
-    else if (!Number.isFinite(v)) px[4 * i] = 255, px[4 * i + 2] = 255, px[4 * i + 3] = 255;
+    if (!Number.isFinite(v)) px[4 * i] = 255, px[4 * i + 2] = 255, px[4 * i + 3] = 255;
     else px[4 * i] = px[4 * i + 1] = px[4 * i + 2] = v * scale, px[4 * i + 3] = 255;  // clamped to 0..255
   }
   ctx.putImageData(img, 0, 0);
-  return c;
 }
 
 const el = (tag, className, text) => {
@@ -194,7 +192,7 @@ export class FeatureMapsPanel extends Panel {
     const [, H, W] = image.shape;
     const said = image.error ? `no answer: ${image.error}`
       : `says ${className(classes, image.prediction)} (${Math.round(100 * image.confidence)}%)${image.prediction === image.label ? '' : ', wrong'}`;
-    tile(image.data, 0, H, W, { grey: true, span: Math.max(1, maxAbs(image.data)), cssW: 2 * TILE_PX * (W / Math.max(H, W)), cssH: 2 * TILE_PX * (H / Math.max(H, W)) }, col.image);
+    greyTile(image.data, 0, H, W, Math.max(1, maxAbs(image.data)), 2 * TILE_PX * (W / Math.max(H, W)), 2 * TILE_PX * (H / Math.max(H, W)), col.image);
     col.caption.textContent = `Test image ${image.index}, a ${className(classes, image.label)}: ${said}`;
     let text = `${view.labels[side]}, test image ${image.index} (a ${className(classes, image.label)}): ${said}.`;
     for (const { name, layer, entry } of entries) {
@@ -284,7 +282,7 @@ export class MisclassifiedPanel extends Panel {
         slot.button.setAttribute('aria-label', `Test image ${e.indices[k]}: said ${said}, is ${is}. Show its feature maps.`);
         slot.caption.textContent = `said ${said}, is ${is}`;
         const pixels = e.data.subarray(k * C * H * W, (k + 1) * C * H * W);
-        tile(pixels, 0, H, W, { grey: true, span: Math.max(1, maxAbs(pixels)), cssW: 2 * W, cssH: 2 * H }, slot.canvas);
+        greyTile(pixels, 0, H, W, Math.max(1, maxAbs(pixels)), 2 * W, 2 * H, slot.canvas);
       });
       g.none.hidden = K > 0;
       groups.push(g.group);
