@@ -3,8 +3,9 @@
 # `npm run bench` call it first, so a fresh Debian machine needs nothing installed by hand.
 #   .ci/setup.sh [native] [wasm] [browser]     (no argument: all three)
 # native: cmake, g++, Eigen, doctest      wasm: Emscripten (Debian's 3.1.6)
-# browser: Chromium (driven by playwright-core from npm)
+# browser: Chromium (driven by playwright-core from npm) and Firefox ESR (puppeteer-core)
 # and, always, the npm packages of package-lock.json (node_modules/).
+# apt prints one line per step here; its full log goes to build/setup-apt.log, shown on failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,7 +18,7 @@ for w in "${want[@]}"; do
   case "$w" in
     native) pkgs+=(cmake g++ make libeigen3-dev doctest-dev) ;;
     wasm) pkgs+=(emscripten) ;;
-    browser) pkgs+=(chromium) ;;
+    browser) pkgs+=(chromium firefox-esr) ;;
     *) echo "setup: unknown part '$w' (native, wasm, browser)" >&2; exit 2 ;;
   esac
 done
@@ -33,8 +34,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >&2
+  mkdir -p build
+  log=build/setup-apt.log
+  : >"$log"
+  # Another apt (a parallel setup) may hold the dpkg lock: wait for it rather than fail.
+  apt_quiet() {
+    if ! apt-get -o DPkg::Lock::Timeout=300 "$@" >>"$log" 2>&1; then
+      echo "setup: apt-get $1 failed; the end of $log:" >&2
+      tail -n 30 "$log" >&2
+      exit 1
+    fi
+  }
+  echo "setup: apt-get update" >&2
+  apt_quiet update -qq
+  echo "setup: apt-get install (${#missing[@]} packages and their dependencies; log in $log)" >&2
+  apt_quiet install -y -qq "${missing[@]}"
+  echo "setup: apt-get done" >&2
 fi
 
 # npm packages: reinstall when the lockfile is newer than the last install.
