@@ -5,7 +5,8 @@
 # native: cmake, g++, Eigen, doctest      wasm: Emscripten (Debian's 3.1.6)
 # browser: Chromium (driven by playwright-core from npm) and Firefox ESR (puppeteer-core)
 # and, always, the npm packages of package-lock.json (node_modules/).
-# apt prints one line per step here; its full log goes to build/setup-apt.log, shown on failure.
+# One line per step: apt's and npm's own output go to build/setup-apt.log and build/setup-npm.log,
+# and the end of the log is shown when a step fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -54,6 +55,11 @@ fi
 
 # npm packages: reinstall when the lockfile is newer than the last install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund >&2
+  echo "setup: npm ci (log in build/setup-npm.log)" >&2
+  mkdir -p build
+  if ! npm ci --no-audit --no-fund >build/setup-npm.log 2>&1; then
+    echo "setup: npm ci failed; the end of build/setup-npm.log:" >&2
+    tail -n 30 build/setup-npm.log >&2
+    exit 1
+  fi
 fi
