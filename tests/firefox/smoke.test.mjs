@@ -234,18 +234,17 @@ test('no script runs from a hostile URL parameter', async () => {
     ['dataset', 'shapes'],
   ]).toString();
   const page = await lab.open(`?${query}`);
-  await page.waitForSelector('#err-norm');
+  // Refused values are reported as text; give a payload time to fire if it were parsed.
+  await page.waitForFunction((v) => document.body.textContent.includes(v), { timeout: 20000 }, img);
   await sleep(1000);
   const seen = await page.evaluate(() => ({
     pwned: window.pwned,
     handlers: document.querySelectorAll('[onerror], [onload]').length,
     scripts: [...document.scripts].filter((s) => !s.src && /pwned/.test(s.textContent)).length,
-    text: document.body.textContent,
   }));
   assert.equal(seen.pwned, undefined);
   assert.equal(seen.handlers, 0, 'no element with an inline handler');
   assert.equal(seen.scripts, 0, 'no injected script element');
-  assert.ok(seen.text.includes('<img src=x onerror="window.pwned=1">'), 'the refused value is shown as text');
   assert.deepEqual(page.problems.filter((p) => p.startsWith('dialog')), []);
   // The page works on with its defaults.
   await ready(page);
