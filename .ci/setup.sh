@@ -17,7 +17,7 @@ pkgs=()
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 for w in "${want[@]}"; do
   case "$w" in
-    native) pkgs+=(cmake g++ make libeigen3-dev doctest-dev) ;;
+    native) pkgs+=(cmake g++ make libeigen3-dev doctest-dev parallel) ;;
     wasm) pkgs+=(emscripten) ;;
     browser) pkgs+=(chromium firefox-esr) ;;
     *) echo "setup: unknown part '$w' (native, wasm, browser)" >&2; exit 2 ;;
