@@ -53,6 +53,7 @@ test('a setting changed while playing restarts both networks at step 0 and plays
   await ready(page);
   await page.click('#play');
   await page.waitForFunction(() => window.bnlab.history.sides.a?.last?.step >= 5, null, { timeout: 30000 });
+  await page.click('#settings-toggle');
   await page.fill('#f-b-lr', '0.2');
   await page.locator('#f-b-lr').blur();
   await page.waitForFunction(() => window.bnlab.info.b?.config?.lr > 0.19, null, { timeout: 30000 });
@@ -67,6 +68,7 @@ test('how often to test is changed without a restart', { skip: needsWasm }, asyn
   await ready(page);
   await page.click('#step10');
   await stepIs(page, 10);
+  await page.click('#settings-toggle');
   await page.fill('#f-eval_every', '20');
   await page.locator('#f-eval_every').blur();
   await page.click('#step10');

@@ -16,8 +16,9 @@ export function runEmbedded({ isPlaying, pause, play }, background = 'grey') {
     const h = height();
     if (h !== last) parent.postMessage({ type: HEIGHT_MESSAGE, height: (last = h) }, '*');
   };
+  // The observer's first call comes after layout and after the charts sized themselves (uPlot
+  // does so in a microtask): reporting before it would send a height without the charts.
   new ResizeObserver(report).observe(document.body);
-  report();
   let pausedByScroll = false;
   new IntersectionObserver(([entry]) => {
     if (!entry.isIntersecting && isPlaying()) {

@@ -35,7 +35,6 @@ export class Experiments {
     progress.setAttribute('aria-label', `Progress of ${info.name}`);
     const out = document.createElement('div');
     out.className = 'experiment-result';
-    out.setAttribute('aria-live', 'polite');
     const details = document.createElement('details');
     const summary = document.createElement('summary');
     summary.textContent = 'What it runs and what BN Lab found (spoilers)';
