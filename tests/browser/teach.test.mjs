@@ -187,7 +187,7 @@ for (const l of lessons) {
     await page.click(`${article} .lesson-run`);
     await page.waitForSelector(`${article} .result .verdict`, { timeout: 180000 });
     await checkQuotes(page, `${article} .result`);
-    assert.match(await page.textContent(`${article} .result`), /In this run: .*(agrees with the claim|does not agree|no clear difference)/s);
+    assert.match(await page.textContent(`${article} .result`), /In this run: .*(agrees with the claim|does not agree|neither clearly agrees)/s);
     await page.locator(`${article} .result`).scrollIntoViewIfNeeded();
     await page.screenshot({ path: screenshotPath(`lesson-${l.id}-1440-result`) });
     assert.deepEqual(page.problems, []);

@@ -203,7 +203,7 @@ const KINDS = {
 const VERDICT = {
   agrees: 'This run agrees with the claim.',
   disagrees: 'This run does not agree with the claim.',
-  unclear: 'This run shows no clear difference either way.',
+  unclear: 'This run neither clearly agrees nor disagrees (no clear difference, or its measures point different ways).',
 };
 
 // A number quoted in a result: its text, the exact value and where it was read.

@@ -68,11 +68,11 @@ export class AccuracyPanel extends SidesChartPanel {
 export class EvalModePanel extends SidesChartPanel {
   constructor(parent) {
     super(parent, 'evalmode', 'Test accuracy: eval mode vs train mode',
-      'Eval mode normalizes with the running mean and variance (filled dots); train mode with the statistics of each test batch (open dots). Without BN both are the same.');
+      'Eval mode (filled dots) normalizes with the running statistics; train mode (open dots) with each test batch\'s own. Without BN both are the same.');
   }
   chartOptions(view) {
     return {
-      yLabel: 'test accuracy', yRange: [0, 1],
+      yLabel: 'test accuracy', yRange: [0, 1], height: 170,
       rules: [{ y: 1 / classCount(view), label: 'chance' }],
       series: view.sides.flatMap((s) => [
         { label: `eval mode ${view.labels[s]}`, color: COLORS[s], line: false, points: true, size: 8 },
