@@ -71,6 +71,8 @@ export class Controller {
     });
     this.idx.show(this.state.dataset === 'idx');
     this.form.show(this.state);
+    // Your own files are picked in the settings drawer.
+    if (this.state.dataset === 'idx' && !this.idx.complete()) this.openSettings();
     this.showViewControls();
     this.showUrlErrors(errors);
     this.fillLayers();
@@ -295,7 +297,8 @@ export class Controller {
     this.idx.show(this.state.dataset === 'idx');
     this.resetViews();
     if (this.state.dataset === 'idx' && !this.idx.complete()) {
-      this.setStatus('Choose your four IDX files to train on them.');
+      this.openSettings();
+      this.setStatus('Choose your four IDX files (in Settings) to train on them.');
       return;
     }
     this.init();

@@ -65,11 +65,12 @@ export class NetworkStrip {
       node.append('text').attr('class', 'node-title').attr('x', NODE_W / 2).attr('y', 15).text(title);
       node.append('text').attr('class', 'node-shape').attr('x', NODE_W / 2).attr('y', 29).text((l) => shapeText(l.output_shape));
       node.append('text').attr('class', 'node-live').attr('x', NODE_W / 2).attr('y', 43);
-      node.append('title').text((l) => `${l.name} (${l.kind}), output ${l.output_shape.join('×')}`);
+      // The name a screen reader reads (the node's changing numbers are not part of it).
+      node.append('title').text((l) => `${l.name} (${l.kind}), output ${l.output_shape.join('×')}` +
+        (NORM_KINDS.includes(l.kind) ? `: inspect this layer in the panels (network ${s.toUpperCase()})` : ''));
       // Normalizers are buttons: they choose the layer the panels inspect.
       node.filter((l) => NORM_KINDS.includes(l.kind))
         .attr('role', 'button').attr('tabindex', 0)
-        .attr('aria-label', (l) => `${l.name}: inspect this layer in the panels (network ${s.toUpperCase()})`)
         .on('click', (e, l) => this.onSelect(l.name))
         .on('keydown', (e, l) => {
           if (e.key === 'Enter' || e.key === ' ') {
