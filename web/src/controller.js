@@ -250,13 +250,14 @@ export class Controller {
 
   // One of the core's experiments, run by the worker on MNIST (sent along unless the session
   // already trains on it); the networks pause meanwhile.
-  async runExperiment(name, onProgress) {
+  // steps: 0 for the experiment's own length (the tests run shortened sweeps).
+  async runExperiment(name, onProgress, steps = 0) {
     if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
     this.pause();
     const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
     this.setStatus(`Running the experiment "${name}"...`);
     try {
-      return await this.sim.request('experiment', { name, seed: this.state.seed, data }, [], onProgress);
+      return await this.sim.request('experiment', { name, seed: this.state.seed, steps, data }, [], onProgress);
     } finally {
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }

@@ -33,7 +33,7 @@ export class HistogramPanel extends Panel {
         const svg = select(row).append('svg').attr('viewBox', `0 0 ${W} ${H}`).attr('class', 'hist')
           .attr('role', 'img').attr('aria-label', `${what} histogram, ${view.labels[s]}; values in the text below`);
         svg.append('text').attr('class', 'hist-title').attr('x', M.left).attr('y', 12).text(what === 'input' ? 'before (input)' : 'after (output)');
-        return { svg, what };
+        return frame(svg);
       });
       this.body.append(row);
     }
@@ -59,8 +59,8 @@ export class HistogramPanel extends Panel {
       const c = hin.channel, at = (stat) => h.latest(normStat(hin.layer, stat))?.data[c];
       const mean = at('batch_mean'), sd = Math.sqrt(at('batch_var'));
       const gamma = at('gamma') ?? 1, beta = at('beta') ?? 0;
-      draw(this.figs[s][0].svg, hin, COLORS[s], { mean, sd });
-      draw(this.figs[s][1].svg, hout, COLORS[s], { gamma, beta, unitTicks: true });
+      draw(this.figs[s][0], hin, COLORS[s], { mean, sd });
+      draw(this.figs[s][1], hout, COLORS[s], { gamma, beta, unitTicks: true });
       words.push(`${view.labels[s]}, ${hin.layer} channel ${c}: input mean ${fmt(mean)}, standard deviation ${fmt(sd)} ` +
         `(range ${fmt(hin.lo)} to ${fmt(hin.hi)}); output range ${fmt(hout.lo)} to ${fmt(hout.hi)}, expected N(${fmt(beta)}, ${fmt(gamma)}²)`);
     }
@@ -84,9 +84,12 @@ const scale = ([d0, d1], [r0, r1], sqrt = false) => {
   return (v) => r0 + ((f(v) - f(d0)) / (f(d1) - f(d0) || 1)) * (r1 - r0);
 };
 
-// An axis of tick lines and labels: bottom (x) or left (y).
-function axis(svg, where, values, pos, label) {
-  const g = svg.append('g').attr('class', 'axis');
+// An axis of tick lines and labels, bottom (x) or left (y), in group g; redrawn only when its
+// ticks or their positions change (a redraw of every element each snapshot makes long frames).
+function axis(g, where, values, pos, label) {
+  const key = values.map((v) => `${v}@${pos(v).toFixed(1)}`).join(',');
+  if (g.attr('data-key') === key) return;
+  g.attr('data-key', key).selectAll('*').remove();
   const x0 = M.left, y0 = H - M.bottom;
   if (where === 'bottom') g.append('line').attr('x1', x0).attr('x2', W - M.right).attr('y1', y0).attr('y2', y0);
   else g.append('line').attr('x1', x0).attr('x2', x0).attr('y1', M.top).attr('y2', y0);
@@ -100,35 +103,46 @@ function axis(svg, where, values, pos, label) {
   }
 }
 
+// The elements of one histogram, made once (reset) and updated in place (draw).
+function frame(svg) {
+  return {
+    svg,
+    sd: svg.append('rect').attr('class', 'sd').attr('fill', '#000').attr('opacity', 0.06).attr('y', M.top).attr('height', H - M.bottom - M.top),
+    bars: svg.append('g').attr('class', 'bars').attr('fill-opacity', 0.55),
+    mean: svg.append('line').attr('class', 'mean').attr('stroke', '#222').attr('y1', M.top).attr('y2', H - M.bottom),
+    curve: svg.append('path').attr('class', 'curve').attr('fill', 'none').attr('stroke', '#222').attr('stroke-width', 1.5).attr('stroke-dasharray', '4 3'),
+    xAxis: svg.append('g').attr('class', 'axis'),
+    yAxis: svg.append('g').attr('class', 'axis'),
+  };
+}
+
 // One histogram: bars of density (fraction / bin width) on a sqrt scale, its axes, and either the
 // input's mean and +-1 sd or the output's expected normal curve.
-function draw(svg, h, color, { mean, sd, gamma, beta, unitTicks }) {
+function draw(f, h, color, { mean, sd, gamma, beta, unitTicks }) {
   const n = h.data.length, width = (h.hi - h.lo) / n || 1;
   let lo = h.lo, hi = h.hi;
   if (unitTicks) lo = Math.min(lo, beta - 3 * Math.abs(gamma), -1.2), hi = Math.max(hi, beta + 3 * Math.abs(gamma), 1.2);
   const x = scale([lo, hi], [M.left, W - M.right]);
-  const dens = Array.from(h.data, (f) => f / width);
+  const dens = Array.from(h.data, (v) => v / width);
   const curve = unitTicks ? (v) => Math.exp(-0.5 * ((v - beta) / gamma) ** 2) / (Math.abs(gamma) * Math.sqrt(2 * Math.PI)) : null;
   const top = Math.max(...dens, curve ? curve(beta) : 0, 1e-9);
   const y = scale([0, top], [H - M.bottom, M.top], true);
   const xt = ticks(lo, hi, 5);
   if (unitTicks) for (const t of [-1, 0, 1]) if (!xt.includes(t)) xt.push(t);
-  svg.selectAll('g.axis, g.bars, path.curve, line.mean, rect.sd').remove();
-  if (sd > 0) {
-    svg.append('rect').attr('class', 'sd').attr('x', x(mean - sd)).attr('width', Math.max(0, x(mean + sd) - x(mean - sd)))
-      .attr('y', M.top).attr('height', H - M.bottom - M.top).attr('fill', '#000').attr('opacity', 0.06);
-  }
-  svg.append('g').attr('class', 'bars').attr('fill', color).attr('fill-opacity', 0.55)
-    .selectAll('rect').data(dens).join('rect')
+  const spread = sd > 0 && Number.isFinite(mean);
+  f.sd.attr('display', spread ? null : 'none');
+  if (spread) f.sd.attr('x', x(mean - sd)).attr('width', Math.max(0, x(mean + sd) - x(mean - sd)));
+  f.bars.attr('fill', color).selectAll('rect').data(dens).join('rect')
     .attr('x', (d, i) => x(h.lo + i * width)).attr('width', (d, i) => Math.max(0.5, x(h.lo + (i + 1) * width) - x(h.lo + i * width) - 0.5))
     .attr('y', (d) => y(d)).attr('height', (d) => y(0) - y(d));
-  if (Number.isFinite(mean)) svg.append('line').attr('class', 'mean').attr('x1', x(mean)).attr('x2', x(mean)).attr('y1', M.top).attr('y2', H - M.bottom).attr('stroke', '#222');
+  f.mean.attr('display', Number.isFinite(mean) ? null : 'none');
+  if (Number.isFinite(mean)) f.mean.attr('x1', x(mean)).attr('x2', x(mean));
+  f.curve.attr('display', curve ? null : 'none');
   if (curve) {
     const pts = Array.from({ length: 81 }, (_, i) => lo + ((hi - lo) * i) / 80);
-    svg.append('path').attr('class', 'curve').attr('fill', 'none').attr('stroke', '#222').attr('stroke-width', 1.5).attr('stroke-dasharray', '4 3')
-      .attr('d', 'M' + pts.map((v) => `${x(v).toFixed(1)},${y(curve(v)).toFixed(1)}`).join('L'));
+    f.curve.attr('d', 'M' + pts.map((v) => `${x(v).toFixed(1)},${y(curve(v)).toFixed(1)}`).join('L'));
   }
-  axis(svg, 'bottom', xt.sort((p, q) => p - q), x, (v) => +v.toPrecision(3));
-  // Density ticks at a quarter, a half... of the top: on a square-root scale they spread out.
-  axis(svg, 'left', ticks(0, top, 3), y, (v) => +v.toPrecision(2));
+  axis(f.xAxis, 'bottom', xt.sort((p, q) => p - q), x, (v) => +v.toPrecision(3));
+  // Density ticks: on a square-root scale they spread out toward 0.
+  axis(f.yAxis, 'left', ticks(0, top, 3), y, (v) => +v.toPrecision(2));
 }

@@ -94,7 +94,12 @@ export class NetworkStrip {
       const h = history.sides[s];
       if (!h) continue;
       const bands = h.latest(BANDS), grads = h.latest(GRAD_NORM);
-      node.select('text.node-live').text((l) => {
+      node.select('text.node-live').each(function (l) {
+        // Only a changed number is written (each write is a layout of the SVG text).
+        const t = live(l);
+        if (this.textContent !== t) this.textContent = t;
+      });
+      function live(l) {
         if (NORM_KINDS.includes(l.kind)) {
           const v = h.latest(normStat(l.name, 'batch_var'))?.data;
           return v ? `in σ ${fmt(Math.sqrt(v.reduce((p, q) => p + q, 0) / v.length))}` : '';
@@ -105,7 +110,7 @@ export class NetworkStrip {
         }
         const g = perLayer(grads, l.name);
         return g !== undefined ? `∇ ${short(g)}` : '';
-      });
+      }
     }
   }
 }
