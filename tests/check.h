@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "../core/config.h"
-#include "../core/layer.h"
-#include "../core/rng.h"
+#include "base/rng.h"
+#include "layers/layer.h"
+#include "train/config.h"
 
 namespace bnlab::test {
 

@@ -5,9 +5,9 @@
 #include <limits>
 #include <vector>
 
-#include "../core/activation.h"
-#include "../core/error.h"
+#include "base/error.h"
 #include "check.h"
+#include "layers/activation.h"
 
 using namespace bnlab;
 using namespace bnlab::test;

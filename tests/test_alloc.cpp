@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../core/trainer.h"
+#include "train/trainer.h"
 
 extern "C" {
 void* __libc_malloc(size_t);

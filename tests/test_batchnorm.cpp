@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "../core/batchnorm.h"
-#include "../core/error.h"
+#include "base/error.h"
 #include "check.h"
+#include "layers/batchnorm.h"
 
 using namespace bnlab;
 using bnlab::test::check_close;

@@ -6,7 +6,7 @@
 #include <string>
 #include <sys/wait.h>
 
-#include "../core/json.h"
+#include "io/json.h"
 
 namespace {
 

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "../core/config.h"
-#include "../core/error.h"
+#include "base/error.h"
+#include "train/config.h"
 
 using namespace bnlab;
 

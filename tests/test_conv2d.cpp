@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "../core/conv2d.h"
-#include "../core/error.h"
+#include "base/error.h"
 #include "check.h"
+#include "layers/conv2d.h"
 
 using namespace bnlab;
 using namespace bnlab::test;

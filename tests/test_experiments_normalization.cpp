@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/experiments.h"
+#include "experiments/experiments.h"
 
 using namespace bnlab;
 

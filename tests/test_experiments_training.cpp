@@ -8,9 +8,9 @@
 #include <set>
 #include <string>
 
-#include "../core/error.h"
-#include "../core/experiments.h"
-#include "../core/experiments_list.h"
+#include "base/error.h"
+#include "experiments/experiments.h"
+#include "experiments/experiments_list.h"
 
 using namespace bnlab;
 

@@ -6,15 +6,15 @@
 #include <utility>
 #include <vector>
 
-#include "../core/error.h"
-#include "../core/gemm.h"
-#include "../core/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
+#include "kernels/gemm.h"
 
 using namespace bnlab;
 
 namespace {
 
-// The three forms of core/gemm.h: which operand is stored transposed.
+// The three forms of core/kernels/gemm.h: which operand is stored transposed.
 enum class Form { NN, NT, TN };
 
 using Gemm = void (*)(int, int, int, const float*, int64_t, const float*, int64_t, float*, int64_t,

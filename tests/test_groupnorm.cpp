@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "../core/error.h"
-#include "../core/groupnorm.h"
+#include "base/error.h"
 #include "check.h"
+#include "layers/groupnorm.h"
 
 using namespace bnlab;
 using bnlab::test::check_close;

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "../core/error.h"
-#include "../core/idx.h"
+#include "base/error.h"
+#include "data/idx.h"
 
 using namespace bnlab;
 

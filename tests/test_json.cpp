@@ -6,9 +6,9 @@
 #include <cstring>
 #include <string>
 
-#include "../core/error.h"
-#include "../core/json.h"
-#include "../core/rng.h"
+#include "base/error.h"
+#include "base/rng.h"
+#include "io/json.h"
 
 using namespace bnlab;
 

@@ -1,7 +1,7 @@
 // Learning for real: the reference CNN on the real MNIST digits, and the learning-rate claim.
 #include <doctest/doctest.h>
 
-#include "../core/trainer.h"
+#include "train/trainer.h"
 
 using namespace bnlab;
 

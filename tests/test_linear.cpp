@@ -1,10 +1,10 @@
 // Linear (fully connected) and Flatten, whose NCHW feature order Linear also uses implicitly.
 #include <doctest/doctest.h>
 
-#include "../core/error.h"
-#include "../core/flatten.h"
-#include "../core/linear.h"
+#include "base/error.h"
 #include "check.h"
+#include "layers/flatten.h"
+#include "layers/linear.h"
 
 using namespace bnlab;
 using namespace bnlab::test;

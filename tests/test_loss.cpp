@@ -3,9 +3,9 @@
 #include <cmath>
 #include <limits>
 
-#include "../core/error.h"
-#include "../core/loss.h"
+#include "base/error.h"
 #include "check.h"
+#include "train/loss.h"
 
 using namespace bnlab;
 using namespace bnlab::test;

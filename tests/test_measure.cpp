@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "../core/measure.h"
 #include "check.h"
+#include "measure/measure.h"
 
 using namespace bnlab;
 

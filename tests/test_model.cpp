@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "../core/error.h"
-#include "../core/model.h"
-#include "../core/loss.h"
+#include "base/error.h"
 #include "check.h"
+#include "train/loss.h"
+#include "train/model.h"
 
 using namespace bnlab;
 

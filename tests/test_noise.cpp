@@ -6,9 +6,9 @@
 #include <cmath>
 #include <vector>
 
-#include "../core/error.h"
-#include "../core/noise.h"
+#include "base/error.h"
 #include "check.h"
+#include "layers/noise.h"
 
 using namespace bnlab;
 using bnlab::test::check_close;

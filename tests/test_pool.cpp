@@ -3,9 +3,9 @@
 #include <cmath>
 #include <limits>
 
-#include "../core/error.h"
-#include "../core/pool.h"
+#include "base/error.h"
 #include "check.h"
+#include "layers/pool.h"
 
 using namespace bnlab;
 using namespace bnlab::test;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "../core/refbench.h"
+#include "measure/refbench.h"
 
 using namespace bnlab;
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "../core/error.h"
-#include "../core/sampler.h"
+#include "base/error.h"
+#include "train/sampler.h"
 
 using namespace bnlab;
 

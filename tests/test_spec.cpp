@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "../core/error.h"
-#include "../core/spec.h"
+#include "base/error.h"
+#include "train/spec.h"
 
 using namespace bnlab;
 

@@ -1,9 +1,9 @@
 #include <doctest/doctest.h>
 
-#include "../core/error.h"
-#include "../core/state.h"
-#include "../core/trainer.h"
+#include "base/error.h"
 #include "check.h"
+#include "io/state.h"
+#include "train/trainer.h"
 
 using namespace bnlab;
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "../core/error.h"
-#include "../core/synthetic.h"
+#include "base/error.h"
+#include "data/synthetic.h"
 
 using namespace bnlab;
 

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "../core/error.h"
-#include "../core/rng.h"
-#include "../core/tensor.h"
+#include "base/error.h"
+#include "base/rng.h"
+#include "base/tensor.h"
 
 using namespace bnlab;
 

@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "../core/error.h"
-#include "../core/trainer.h"
+#include "base/error.h"
 #include "check.h"
+#include "train/trainer.h"
 
 using namespace bnlab;
 

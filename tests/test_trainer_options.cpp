@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "../core/error.h"
-#include "../core/state.h"
-#include "../core/trainer.h"
+#include "base/error.h"
 #include "check.h"
+#include "io/state.h"
+#include "train/trainer.h"
 
 using namespace bnlab;
 

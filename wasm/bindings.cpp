@@ -18,14 +18,14 @@
 #include <utility>
 #include <vector>
 
-#include "config.h"
-#include "error.h"
-#include "experiments.h"
-#include "idx.h"
-#include "measure.h"
-#include "refbench.h"
-#include "state.h"
-#include "trainer.h"
+#include "base/error.h"
+#include "data/idx.h"
+#include "experiments/experiments.h"
+#include "io/state.h"
+#include "measure/measure.h"
+#include "measure/refbench.h"
+#include "train/config.h"
+#include "train/trainer.h"
 
 namespace bnlab {
 namespace {

@@ -14,11 +14,11 @@
 
 #include <unistd.h>
 
-#include "../error.h"
-#include "../experiments.h"
-#include "../refbench.h"
-#include "../state.h"
-#include "../trainer.h"
+#include "base/error.h"
+#include "experiments/experiments.h"
+#include "io/state.h"
+#include "measure/refbench.h"
+#include "train/trainer.h"
 
 using namespace bnlab;
 

@@ -38,7 +38,7 @@ function fail(message) {
   process.exit(1);
 }
 
-// xorshift32 as in core/rng.h; below(n) is its multiply-shift integer in [0, n)
+// xorshift32 as in core/base/rng.h; below(n) is its multiply-shift integer in [0, n)
 // (next < 2^32 and n < 2^21, so the product is exact in a double).
 function makeRng(seed) {
   let state = seed >>> 0 || 0x9e3779b9;

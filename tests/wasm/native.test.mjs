@@ -10,7 +10,7 @@
 // crossing, after which the two runs follow different, equally valid trajectories. Where that
 // comes depends on the last bits (so on the GEMM's summation order and on the CPU native runs
 // on): with Eigen's GEMM in wasm it came at step ~95 with BN and ~55 without; with wasm's own GEMM
-// (core/gemm.h) at step ~66 with BN (1.7e-5 by step 70) and ~52 without. So the comparisons
+// (core/kernels/gemm.h) at step ~66 with BN (1.7e-5 by step 70) and ~52 without. So the comparisons
 // below stop at step 50 with BN and 35 without, leaving room for another CPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

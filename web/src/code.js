@@ -1,8 +1,8 @@
 // "Show code": the current network and its training settings written for PyTorch and Keras, so a
-// learner can take the experiment elsewhere. It reads the spec grammar of core/spec.h (names and
+// learner can take the experiment elsewhere. It reads the spec grammar of core/train/spec.h (names and
 // sizes only; the core remains the one that trains).
 
-// Spec text -> [{kind, out, kernel, stride, padding}] (core/spec.h's grammar).
+// Spec text -> [{kind, out, kernel, stride, padding}] (core/train/spec.h's grammar).
 export function parseSpec(spec) {
   const items = [];
   for (const token of spec.trim().split(/[\s-]+/)) {
@@ -19,7 +19,7 @@ export function parseSpec(spec) {
   return items;
 }
 
-// The presets of core/spec.cpp (a browser test checks them against the core's list).
+// The presets of core/train/spec.cpp (a browser test checks them against the core's list).
 export const PRESETS = {
   'ref-cnn': 'conv8-bn-relu-pool2 conv16-bn-relu-pool2 fc64-bn-relu fc',
   'ref-cnn-nobn': 'conv8-relu-pool2 conv16-relu-pool2 fc64-relu fc',
@@ -110,7 +110,7 @@ export function pytorchCode(config, info) {
   const sched = config.schedule === 'step'
     ? `\nscheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=${config.step_size}, gamma=${config.step_gamma})  # call scheduler.step() after every batch`
     : config.schedule === 'cosine' ? `\nscheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=${config.steps})  # call scheduler.step() after every batch` : '';
-  // As core/model.cpp draws them: conv and fc weights from the chosen distribution times
+  // As core/train/model.cpp draws them: conv and fc weights from the chosen distribution times
   // init_scale, biases zero (init "torch": PyTorch's own uniform init of both, times init_scale).
   const scale = config.init_scale !== 1 ? `\n        with torch.no_grad():\n            m.weight *= ${config.init_scale}  # init_scale` : '';
   const draw = config.init === 'gaussian' ? `nn.init.normal_(m.weight, std=${config.init_std})`
@@ -147,7 +147,7 @@ export function kerasCode(config, info) {
   const { spec, items, norm, shape, classes } = network(config, info);
   const lines = [];
   const kMomentum = config.bn_momentum === 'cumulative' ? null : +(1 - config.bn_momentum).toFixed(6);
-  // core/model.cpp's initializations as Keras initializers: untruncated normals (Keras's
+  // core/train/model.cpp's initializations as Keras initializers: untruncated normals (Keras's
   // he_normal and glorot_normal are truncated); "torch" draws weights and biases from
   // U(+-scale/sqrt(fan_in)), which is VarianceScaling(scale^2/3, fan_in, uniform) for the kernel.
   const s2 = config.init_scale ** 2;

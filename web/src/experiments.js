@@ -1,4 +1,4 @@
-// The core's experiments (core/experiments.h), offered inside the lessons they belong to: a lesson
+// The core's experiments (core/experiments/experiments.h), offered inside the lessons they belong to: a lesson
 // with data-experiment="lr-sweep" gets a box that runs the whole sweep in the worker and shows
 // its headline figures and tables. The list (names, titles, descriptions) comes from the build,
 // which asks the wasm module for it.

@@ -1,7 +1,7 @@
 // The page's whole state: one plain object described by one property table (PROPS), mirrored in
 // the URL so that a link reproduces a run (the seed is part of it).
 //
-// Run options use the names of the core's option table (core/config.h, `bnlab train --help`):
+// Run options use the names of the core's option table (core/train/config.h, `bnlab train --help`):
 // the same object is sent to the worker as a side's config and saved in state files.
 // Network B of a comparison is network A plus overrides, written "b.NAME" in the URL
 // (?norm=batch&b.norm=none): change A's learning rate and B follows unless B overrides it.

@@ -1,4 +1,4 @@
-// The names under which a snapshot's `measure` carries the core's measurements (core/measure.h,
+// The names under which a snapshot's `measure` carries the core's measurements (core/measure/measure.h,
 // as wasm/bindings.cpp names them), in one place. A panel whose entries are absent says so.
 //   bn1.batch_mean, .batch_var, .running_mean, .running_var, .gamma, .beta    (C) per normalizer
 //   hist.input, hist.output     (bins) fractions, {lo, hi, layer, channel}

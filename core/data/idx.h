@@ -1,0 +1,44 @@
+// Reading datasets in the IDX format of the original MNIST files (LeCun et al.).
+//
+// An IDX file is a big-endian header followed by the data, row-major:
+//   bytes 0-1  zero
+//   byte  2    data type: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64
+//   byte  3    number of dimensions d
+//   then d uint32 sizes (big-endian), then the values (big-endian when wider than a byte).
+// BN Lab reads image files of type uint8 (scaled by 1/255 into [0, 1]) or float32 (taken as
+// they are, must be finite) with 3 dims (n, h, w) or 4 dims (n, c, h, w), and label files of type
+// uint8 with 1 dim (n). Gzip-compressed files (.gz) are refused: decompress them first.
+//
+// Limits, so that a wrong file fails with a message instead of exhausting memory: at most 4
+// channels, images at most 256x256, at most 100 classes (labels 0..99).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "data/dataset.h"
+
+namespace bnlab {
+
+inline constexpr int kIdxMaxChannels = 4;
+inline constexpr int kIdxMaxSide = 256;
+inline constexpr int kIdxMaxClasses = 100;
+
+// Parses an image file and a label file held in memory (the WebAssembly build receives the bytes
+// from JavaScript). num_classes = largest label + 1, class names "0", "1", ...
+// Throws Error naming "<name> images" or "<name> labels" and the problem.
+Dataset parse_idx(const uint8_t* images, size_t images_len, const uint8_t* labels,
+                  size_t labels_len, const std::string& name);
+
+// The same from two files; errors name the file. The dataset is named after the image file
+// (its file name without the extension).
+Dataset load_idx(const std::string& images_path, const std::string& labels_path);
+
+// The four files written by core/data/make_mnist.mjs into dir: mnist-train-images.idx,
+// mnist-train-labels.idx, mnist-test-images.idx, mnist-test-labels.idx. Both datasets are named
+// "mnist" and have 10 classes "0".."9" (num_classes is the larger of the two files' counts).
+// A missing file throws Error saying how to build them.
+DataSplit load_mnist(const std::string& dir);
+
+}  // namespace bnlab

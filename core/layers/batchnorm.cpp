@@ -1,0 +1,275 @@
+#include "layers/batchnorm.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/error.h"
+
+namespace bnlab {
+
+namespace {
+
+// The total of the H*W per-position sums of channel c, with four partial sums (independent
+// chains, which the compiler may also pack into one vector register).
+double channel_total(const std::vector<double>& sums, int c, int64_t hw) {
+  const double* p = sums.data() + c * hw;
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  int64_t i = 0;
+  for (; i + 4 <= hw; i += 4) {
+    s0 += p[i];
+    s1 += p[i + 1];
+    s2 += p[i + 2];
+    s3 += p[i + 3];
+  }
+  for (; i < hw; ++i) s0 += p[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+}  // namespace
+
+BatchNorm::BatchNorm(int channels, const NormConfig& config)
+    : channels_(channels),
+      kind_(config.kind),
+      eps_(config.eps),
+      momentum_(config.momentum),
+      cumulative_(config.cumulative),
+      affine_(config.affine),
+      track_running_stats_(config.track_running_stats),
+      r_max_(config.r_max),
+      d_max_(config.d_max),
+      ghost_batch_(config.ghost_batch) {
+  validate_norm_config(config);
+  if (kind_ != NormKind::Batch && kind_ != NormKind::Renorm && kind_ != NormKind::Ghost)
+    throw Error("BatchNorm: the kind must be batch, renorm or ghost, not " +
+                norm_kind_name(kind_));
+  if (channels < 1) throw Error("BatchNorm: channels must be >= 1, got " + std::to_string(channels));
+  const Shape per_channel{channels, 1, 1, 1};
+  gamma_ = Tensor(per_channel, 1.f);
+  beta_ = Tensor(per_channel, 0.f);
+  dgamma_ = Tensor(per_channel, 0.f);
+  dbeta_ = Tensor(per_channel, 0.f);
+  running_mean_ = Tensor(per_channel, 0.f);
+  running_var_ = Tensor(per_channel, 1.f);
+  r_ = Tensor(per_channel, 1.f);
+  d_ = Tensor(per_channel, 0.f);
+  batch_mean_ = Tensor(per_channel, 0.f);
+  batch_var_ = Tensor(per_channel, 0.f);
+}
+
+std::string BatchNorm::kind() const {
+  switch (kind_) {
+    case NormKind::Renorm: return "brn";
+    case NormKind::Ghost: return "gbn";
+    default: return "bn";
+  }
+}
+
+Shape BatchNorm::output_shape(const Shape& in) const {
+  if (in.c != channels_ || in.n < 1 || in.h < 1 || in.w < 1)
+    throw Error(kind() + ": expected an input (N, " + std::to_string(channels_) +
+                ", H, W) with N, H, W >= 1, got " + in.str());
+  return in;
+}
+
+void BatchNorm::check_batch_size(const Shape& in, int sub_batch) const {
+  // Sub-batches are full except perhaps the last, so the last one is the smallest.
+  const int last = in.n - (in.n - 1) / sub_batch * sub_batch;
+  if (int64_t(last) * in.spatial() > 1) return;
+  std::string message = "BatchNorm (" + kind() +
+                        "): Expected more than 1 value per channel when training, got input size " +
+                        in.str();
+  if (last != in.n)
+    message += ", whose last ghost sub-batch (ghost_batch " + std::to_string(sub_batch) +
+               ") holds a single sample";
+  if (!track_running_stats_)
+    message += " (without running statistics, batch statistics are used in eval mode too)";
+  throw Error(message);
+}
+
+// Two passes in double, the means and then the squared deviations from them. Each adds the
+// samples elementwise into per-position sums (vectorized whatever H*W is, dense layers included);
+// each channel then totals its H*W positions.
+void BatchNorm::batch_statistics(const Tensor& x, int n0, int n1) {
+  const int C = channels_;
+  const int64_t hw = x.shape().spatial(), chw = x.shape().per_sample();
+  const double m = double(int64_t(n1 - n0) * hw);
+  std::fill(sum_.begin(), sum_.end(), 0.0);
+  for (int n = n0; n < n1; ++n) {
+    const float* xn = x.data() + n * chw;
+    for (int64_t j = 0; j < chw; ++j) sum_[size_t(j)] += xn[j];
+  }
+  for (int c = 0; c < C; ++c) mean_[size_t(c)] = channel_total(sum_, c, hw) / m;
+  std::fill(sum_.begin(), sum_.end(), 0.0);
+  for (int n = n0; n < n1; ++n) {
+    const float* xn = x.data() + n * chw;
+    for (int c = 0; c < C; ++c) {
+      const float mean = float(mean_[size_t(c)]);
+      for (int64_t j = c * hw; j < (c + 1) * hw; ++j) {
+        const float dev = xn[j] - mean;
+        sum_[size_t(j)] += dev * dev;
+      }
+    }
+  }
+  for (int c = 0; c < C; ++c) var_[size_t(c)] = channel_total(sum_, c, hw) / m;
+}
+
+// PyTorch (torch.nn.modules.batchnorm, F.batch_norm): with factor = momentum, or
+// 1 / num_batches_tracked for cumulative averaging,
+//   running_mean = (1 - factor) * running_mean + factor * mean
+//   running_var  = (1 - factor) * running_var  + factor * var * m / (m - 1)   (unbiased)
+void BatchNorm::update_running(int c, double mean, double var, int64_t m, double factor) {
+  running_mean_[c] = float((1.0 - factor) * running_mean_[c] + factor * mean);
+  running_var_[c] =
+      float((1.0 - factor) * running_var_[c] + factor * var * double(m) / double(m - 1));
+}
+
+// Per channel c, over the m values of the batch (or of one Ghost sub-batch):
+//   mean = sum x / m,  var = sum (x - mean)^2 / m   (biased),  xhat = (x - mean) / sqrt(var + eps)
+//   y = gamma * (r * xhat + d) + beta
+// with r = 1, d = 0 except for Batch Renorm in Train mode (SCIENCE.md 3):
+//   sigma = sqrt(running_var + eps),  r = clip(sqrt(var + eps) / sigma, 1/r_max, r_max),
+//   d = clip((mean - running_mean) / sigma, -d_max, d_max)
+// taken from the running estimates before this batch is folded into them.
+// Ghost BN treats each sub-batch exactly as PyTorch treats a batch: its own statistics, and one
+// running update (and one num_batches_tracked increment) per sub-batch, in order; this is what
+// the usual implementation (chunk the batch, call the same nn.BatchNorm on each chunk) does.
+const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
+  const Shape shape = output_shape(x.shape());  // (N, C, H, W)
+  const int C = channels_;
+  const int64_t hw = shape.spatial(), chw = shape.per_sample();
+  const bool batch_stats = mode == Mode::Train || !track_running_stats_;
+  const int sub_batch =
+      kind_ == NormKind::Ghost && batch_stats ? std::min(ghost_batch_, shape.n) : shape.n;
+  if (batch_stats) check_batch_size(shape, sub_batch);  // before any state changes
+  used_batch_stats_ = batch_stats;
+  sub_batch_ = sub_batch;
+  const bool update = mode == Mode::Train && track_running_stats_;
+  const bool renorm = kind_ == NormKind::Renorm && used_batch_stats_;
+  const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
+
+  xhat_.resize(shape);
+  y_.resize(shape);
+  inv_std_.resize(Shape{subs, C, 1, 1});
+  sum_.resize(size_t(chw));
+  sum2_.resize(size_t(chw));
+  mean_.resize(size_t(C));
+  var_.resize(size_t(C));
+  r_.setConstant(1.f);
+  d_.setConstant(0.f);
+  batch_mean_.setZero();
+  batch_var_.setZero();
+
+  for (int s = 0; s < subs; ++s) {
+    const int n0 = s * sub_batch_, n1 = std::min(shape.n, n0 + sub_batch_);
+    const int64_t m = int64_t(n1 - n0) * hw;
+    const double weight = double(n1 - n0) / shape.n;  // of this sub-batch in batch_mean()
+    double factor = momentum_;
+    if (update) {
+      ++num_batches_tracked_;
+      if (cumulative_) factor = 1.0 / double(num_batches_tracked_);
+    }
+    if (used_batch_stats_) batch_statistics(x, n0, n1);
+    for (int c = 0; c < C; ++c) {
+      const double mean = used_batch_stats_ ? mean_[size_t(c)] : running_mean_[c];
+      const double var = used_batch_stats_ ? var_[size_t(c)] : running_var_[c];
+      const double inv_std = 1.0 / std::sqrt(var + eps_);
+      if (renorm) {
+        const double sigma = std::sqrt(double(running_var_[c]) + eps_);
+        r_[c] = float(std::clamp(1.0 / (inv_std * sigma), 1.0 / r_max_, double(r_max_)));
+        d_[c] = float(std::clamp((mean - running_mean_[c]) / sigma, -double(d_max_),
+                                 double(d_max_)));
+      }
+      if (update) update_running(c, mean, var, m, factor);
+      inv_std_[int64_t(s) * C + c] = float(inv_std);
+      batch_mean_[c] += float(weight * mean);
+      batch_var_[c] += float(weight * var);
+
+      const float center = float(mean), inv = float(inv_std);
+      const float scale = gamma_[c] * r_[c], shift = gamma_[c] * d_[c] + beta_[c];
+      for (int n = n0; n < n1; ++n) {
+        const int64_t plane = n * chw + c * hw;  // the H*W values of (n, c)
+        const float* xp = x.data() + plane;
+        float* xhat = xhat_.data() + plane;
+        float* y = y_.data() + plane;
+        for (int64_t i = 0; i < hw; ++i) {
+          xhat[i] = (xp[i] - center) * inv;
+          y[i] = scale * xhat[i] + shift;
+        }
+      }
+    }
+  }
+  return y_;
+}
+
+// With g = dL/dy and, per channel c (and Ghost sub-batch), the m values that shared statistics:
+//   dbeta  = sum g
+//   dgamma = sum g * (r * xhat + d) = r * sum(g * xhat) + d * sum(g)
+// Batch statistics (Algorithm 1 differentiated through mean and var; Renorm's r and d are
+// constants):
+//   dx_i = gamma * r / sqrt(var + eps) * (g_i - mean(g) - xhat_i * mean(g * xhat))
+// Running statistics (Eval mode): mean and var are constants and the layer is affine:
+//   dx_i = gamma / sqrt(running_var + eps) * g_i
+// The first form gives, per channel, sum dx = 0 and sum dx * xhat = 0 (up to a factor
+// eps / (var + eps), since sum xhat^2 = m * var / (var + eps)).
+const Tensor& BatchNorm::backward(const Tensor& dy) {
+  const Shape shape = xhat_.shape();  // (N, C, H, W) of the last forward
+  if (dy.shape() != shape)
+    throw Error(kind() + ": backward got dy " + dy.shape().str() + " for an output " +
+                shape.str() + " (call forward first)");
+  const int C = channels_;
+  const int64_t hw = shape.spatial(), chw = shape.per_sample();
+  const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
+  dx_.resize(needs_input_grad_ ? shape : Shape{});
+
+  for (int s = 0; s < subs; ++s) {
+    const int n0 = s * sub_batch_, n1 = std::min(shape.n, n0 + sub_batch_);
+    const double m = double(int64_t(n1 - n0) * hw);
+    // Per-position sums of g and g * xhat over the samples, as in forward.
+    std::fill(sum_.begin(), sum_.end(), 0.0);
+    std::fill(sum2_.begin(), sum2_.end(), 0.0);
+    for (int n = n0; n < n1; ++n) {
+      const float* g = dy.data() + n * chw;
+      const float* xhat = xhat_.data() + n * chw;
+      for (int64_t j = 0; j < chw; ++j) {
+        sum_[size_t(j)] += g[j];
+        sum2_[size_t(j)] += g[j] * xhat[j];
+      }
+    }
+    for (int c = 0; c < C; ++c) {
+      const double sum_g = channel_total(sum_, c, hw), sum_gx = channel_total(sum2_, c, hw);
+      if (affine_) {
+        dgamma_[c] += float(r_[c] * sum_gx + d_[c] * sum_g);
+        dbeta_[c] += float(sum_g);
+      }
+      if (!needs_input_grad_) continue;
+      const float k = gamma_[c] * r_[c] * inv_std_[int64_t(s) * C + c];
+      const float mean_g = used_batch_stats_ ? float(sum_g / m) : 0.f;
+      const float mean_gx = used_batch_stats_ ? float(sum_gx / m) : 0.f;
+      for (int n = n0; n < n1; ++n) {
+        const int64_t plane = n * chw + c * hw;  // the H*W values of (n, c)
+        const float* g = dy.data() + plane;
+        const float* xhat = xhat_.data() + plane;
+        float* dx = dx_.data() + plane;
+        for (int64_t i = 0; i < hw; ++i) dx[i] = k * (g[i] - mean_g - xhat[i] * mean_gx);
+      }
+    }
+  }
+  return dx_;
+}
+
+std::vector<Param> BatchNorm::params() {
+  if (!affine_) return {};
+  return {{"weight", &gamma_, &dgamma_, 1}, {"bias", &beta_, &dbeta_, 1}};
+}
+
+std::vector<Buffer> BatchNorm::buffers() {
+  if (!track_running_stats_) return {};
+  return {{"running_mean", &running_mean_, 1}, {"running_var", &running_var_, 1}};
+}
+
+std::vector<Counter> BatchNorm::counters() {
+  if (!track_running_stats_) return {};
+  return {{"num_batches_tracked", &num_batches_tracked_}};
+}
+
+}  // namespace bnlab

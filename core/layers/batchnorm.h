@@ -1,0 +1,101 @@
+// Batch Normalization as torch.nn.BatchNorm1d / BatchNorm2d compute it (SCIENCE.md 1-2), plus the
+// two batch-statistics variants of SCIENCE.md 3: Batch Renormalization and Ghost BN.
+//
+// One class serves BatchNorm1d and BatchNorm2d: the input is (N, C, H, W) and the statistics of
+// channel c are taken over its m = N*H*W values; a dense activation is (N, C, 1, 1), so m = N.
+//
+//   kind()  NormKind   statistics used in Train mode
+//   "bn"    Batch      the whole batch
+//   "brn"   Renorm     the whole batch, corrected by r and d towards the running estimates
+//   "gbn"   Ghost      each sub-batch of config.ghost_batch consecutive samples on its own
+//
+// Eval mode normalizes with running_mean and running_var; without track_running_stats there are
+// none and batch statistics are used in both modes (as in PyTorch). Normalizing with batch
+// statistics one value per channel (m = 1) throws PyTorch's "Expected more than 1 value per
+// channel when training"; BatchNorm2d with N = 1 and H*W > 1 is fine.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layers/layer.h"
+#include "layers/normalizer.h"
+
+namespace bnlab {
+
+class BatchNorm : public Layer {
+ public:
+  // Throws Error for an invalid config (validate_norm_config) or a kind that is not Batch,
+  // Renorm or Ghost.
+  BatchNorm(int channels, const NormConfig& config);
+
+  std::string kind() const override;
+  Shape output_shape(const Shape& in) const override;
+
+  const Tensor& forward(const Tensor& x, Mode mode) override;
+  const Tensor& backward(const Tensor& dy) override;
+
+  std::vector<Param> params() override;
+  std::vector<Buffer> buffers() override;
+  std::vector<Counter> counters() override;
+
+  // Instrumentation, filled by every forward at no extra cost.
+  // Mean and biased variance {C, 1, 1, 1} of the last Train-mode forward, or in Eval mode the
+  // statistics actually used (the running ones, or the batch's without tracking). For Ghost BN:
+  // the sub-batch statistics averaged with weights proportional to sub-batch size.
+  const Tensor& batch_mean() const { return batch_mean_; }
+  const Tensor& batch_var() const { return batch_var_; }
+  Tensor& running_mean() { return running_mean_; }
+  Tensor& running_var() { return running_var_; }
+  int64_t num_batches_tracked() const { return num_batches_tracked_; }
+  Tensor& gamma() { return gamma_; }
+  Tensor& beta() { return beta_; }
+  // Batch Renorm's r and d {C, 1, 1, 1} used by the last forward (1 and 0 when it normalized
+  // with running statistics, and always for the kinds Batch and Ghost).
+  const Tensor& renorm_r() const { return r_; }
+  const Tensor& renorm_d() const { return d_; }
+
+ private:
+  // Throws PyTorch's error when some (sub-)batch would give one value per channel.
+  void check_batch_size(const Shape& in, int sub_batch) const;
+  // Fills mean_ and var_ (biased) with the statistics of samples [n0, n1) of x.
+  void batch_statistics(const Tensor& x, int n0, int n1);
+  // Folds one batch statistic into the running estimates (PyTorch's update, SCIENCE.md 2).
+  void update_running(int c, double mean, double var, int64_t m, double factor);
+
+  int channels_;
+  NormKind kind_;
+  float eps_;
+  float momentum_;
+  bool cumulative_;
+  bool affine_;
+  bool track_running_stats_;
+  float r_max_, d_max_;
+  int ghost_batch_;
+
+  Tensor gamma_, beta_;                 // {C, 1, 1, 1}: "weight" and "bias" (1 and 0 without affine)
+  Tensor dgamma_, dbeta_;               // {C, 1, 1, 1}
+  Tensor running_mean_, running_var_;   // {C, 1, 1, 1}: start at 0 and 1
+  int64_t num_batches_tracked_ = 0;
+
+  // Forward cache.
+  Tensor xhat_;       // (N, C, H, W): (x - mean) / sqrt(var + eps) with the statistics used
+                      //   (for Renorm: before r and d are applied)
+  Tensor inv_std_;    // {S, C, 1, 1}: 1 / sqrt(var + eps) of sub-batch s (S = 1 unless Ghost)
+  Tensor r_, d_;      // {C, 1, 1, 1}: Renorm's corrections, constants in backward
+  int sub_batch_ = 0; // samples per sub-batch of the last forward (N unless Ghost)
+  bool used_batch_stats_ = true;  // last forward normalized with batch (not running) statistics
+
+  // Scratch, reused every call (not needed by backward).
+  std::vector<double> sum_, sum2_;  // {C*H*W}: per-position sums over the samples of a
+                                    //   sub-batch; forward: of x, then of (x - mean)^2 (sum_);
+                                    //   backward: of g (sum_) and g * xhat (sum2_)
+  std::vector<double> mean_, var_;  // {C}: statistics of the current (sub-)batch
+
+  Tensor batch_mean_, batch_var_;  // {C, 1, 1, 1}: see batch_mean()
+  Tensor y_;   // (N, C, H, W)
+  Tensor dx_;  // (N, C, H, W)
+};
+
+}  // namespace bnlab

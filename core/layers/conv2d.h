@@ -1,0 +1,55 @@
+// 2-D convolution: PyTorch's torch.nn.Conv2d with a square kernel, stride and zero padding
+// (dilation 1, groups 1). Each sample is lowered to one matrix product (im2col):
+//
+//   xpad    (N, Cin, H + 2p, W + 2p)  x inside a border of p zeros
+//   cols_n  [K, P]    K = Cin*k*k rows (ci, kh, kw), P = Ho*Wo columns (oh, ow):
+//                     cols_n[(ci*k + kh)*k + kw, oh*Wo + ow] = xpad[n, ci, oh*s + kh, ow*s + kw]
+//   y_n     [Cout, P] = W [Cout, K] * cols_n + b        (y_n is sample n of y, in place)
+//
+// One product per sample writes straight into y's NCHW storage (no reordering copies), and
+// each cols_n is still warm in cache when its product reads it.
+#pragma once
+
+#include "layers/layer.h"
+
+namespace bnlab {
+
+class Conv2d : public Layer {
+ public:
+  // Weights and bias start at zero: the model initializes them (from its seeded stream).
+  // Throws Error unless channels and kernel_size are >= 1, stride >= 1 and padding >= 0.
+  Conv2d(int in_channels, int out_channels, int kernel_size, int stride = 1, int padding = 0,
+         bool bias = true);
+
+  std::string kind() const override { return "conv"; }
+  // (N, Cin, H, W) -> (N, Cout, (H + 2p - k)/s + 1, (W + 2p - k)/s + 1); throws Error when the
+  // channels differ or the padded input is smaller than the kernel.
+  Shape output_shape(const Shape& in) const override;
+
+  const Tensor& forward(const Tensor& x, Mode mode) override;
+  const Tensor& backward(const Tensor& dy) override;
+
+  std::vector<Param> params() override;
+
+  Tensor& weight() { return weight_; }
+  Tensor& bias() { return bias_; }
+  int in_channels() const { return in_channels_; }
+  int out_channels() const { return out_channels_; }
+
+ private:
+  void im2col(int n, float* cols) const;   // cols: [K, P] for sample n of xpad_
+  void col2im(int n, const float* dcols);  // dcols: [K, P], added into sample n of dxpad_
+
+  int in_channels_, out_channels_, kernel_, stride_, padding_;
+  bool has_bias_;
+  Tensor weight_, dweight_;  // (Cout, Cin, k, k), seen as W [Cout, K]
+  Tensor bias_, dbias_;      // (Cout, 1, 1, 1); empty without bias
+  Tensor xpad_;              // (N, Cin, H + 2p, W + 2p): the last input, padded
+  Tensor cols_;              // (N, K, P, 1): cols_n of every sample of the last input, for dW
+  Tensor y_;                 // (N, Cout, Ho, Wo)
+  Tensor dcols_;             // (1, K, P, 1): W^T * dy_n of the sample being scattered back
+  Tensor dxpad_;             // (N, Cin, H + 2p, W + 2p): dL/dxpad, whose interior is dx
+  Tensor dx_;                // (N, Cin, H, W); empty when needs_input_grad() is false
+};
+
+}  // namespace bnlab

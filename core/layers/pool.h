@@ -1,0 +1,52 @@
+// 2-D pooling without padding, as torch.nn.MaxPool2d / AvgPool2d with padding 0, dilation 1 and
+// floor output size: (N, C, H, W) -> (N, C, (H - k)/s + 1, (W - k)/s + 1). stride 0 means k.
+// Each window covers input rows oh*s .. oh*s + k - 1 and columns ow*s .. ow*s + k - 1.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "layers/layer.h"
+
+namespace bnlab {
+
+class MaxPool2d : public Layer {
+ public:
+  // Throws Error unless kernel_size >= 1 and stride >= 0.
+  explicit MaxPool2d(int kernel_size, int stride = 0);
+
+  std::string kind() const override { return "maxpool"; }
+  // Throws Error when the input is smaller than the kernel.
+  Shape output_shape(const Shape& in) const override;
+
+  const Tensor& forward(const Tensor& x, Mode mode) override;
+  const Tensor& backward(const Tensor& dy) override;
+
+ private:
+  int kernel_, stride_;
+  Shape in_shape_;               // (N, C, H, W) of the last input
+  std::vector<int32_t> argmax_;  // (N, C, Ho, Wo): index h*W + w of each window's maximum
+  Tensor y_;                     // (N, C, Ho, Wo)
+  Tensor dx_;                    // (N, C, H, W); empty when needs_input_grad() is false
+};
+
+class AvgPool2d : public Layer {
+ public:
+  // Throws Error unless kernel_size >= 1 and stride >= 0.
+  explicit AvgPool2d(int kernel_size, int stride = 0);
+
+  std::string kind() const override { return "avgpool"; }
+  // Throws Error when the input is smaller than the kernel.
+  Shape output_shape(const Shape& in) const override;
+
+  const Tensor& forward(const Tensor& x, Mode mode) override;
+  const Tensor& backward(const Tensor& dy) override;
+
+ private:
+  int kernel_, stride_;
+  Shape in_shape_;  // (N, C, H, W) of the last input
+  Tensor y_;        // (N, C, Ho, Wo)
+  Tensor dx_;       // (N, C, H, W); empty when needs_input_grad() is false
+};
+
+}  // namespace bnlab

@@ -1,0 +1,216 @@
+#include "train/model.h"
+
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "base/error.h"
+#include "layers/activation.h"
+#include "layers/conv2d.h"
+#include "layers/flatten.h"
+#include "layers/linear.h"
+#include "layers/noise.h"
+#include "layers/normalizer.h"
+#include "layers/pool.h"
+
+namespace bnlab {
+
+namespace {
+
+bool is_activation(ItemKind k) {
+  return k == ItemKind::ReLU || k == ItemKind::Sigmoid || k == ItemKind::Tanh;
+}
+
+}  // namespace
+
+Model::Model(const Config& config, Shape input, int num_classes)
+    : config_(config), input_(input), num_classes_(num_classes) {
+  if (num_classes < 2) throw Error("a classifier needs at least 2 classes, the data has " + std::to_string(num_classes));
+  std::vector<SpecItem> items = parse_spec(config.model);
+  // Placement "after": every normalizer that directly precedes an activation moves behind it.
+  if (config.placement == Placement::After) {
+    for (size_t i = 0; i + 1 < items.size(); ++i)
+      if (items[i].kind == ItemKind::Norm && is_activation(items[i + 1].kind)) {
+        std::swap(items[i], items[i + 1]);
+        ++i;
+      }
+  }
+
+  std::map<std::string, int> counts;
+  int noise_index = 0;
+  Shape shape = input;
+  shape.n = 1;
+  auto add = [&](std::unique_ptr<Layer> layer, const std::string& token) {
+    const std::string kind = layer->kind();
+    const std::string name = kind + std::to_string(++counts[kind]);
+    try {
+      shape = layer->output_shape(shape);
+    } catch (const Error& e) {
+      throw Error("model spec: layer " + name + " ('" + token + "') does not fit its input " +
+                  shape.str() + ": " + e.what());
+    }
+    names_.push_back(name);
+    layers_.push_back(std::move(layer));
+  };
+
+  for (size_t i = 0; i < items.size(); ++i) {
+    const SpecItem& it = items[i];
+    switch (it.kind) {
+      case ItemKind::Conv:
+        add(std::make_unique<Conv2d>(shape.c, it.out, it.kernel, it.stride, it.padding), it.token);
+        break;
+      case ItemKind::Fc: {
+        const int out = it.out ? it.out : num_classes;
+        if (i + 1 == items.size() && out != num_classes)
+          throw Error("model spec: the last layer '" + it.token + "' has " + std::to_string(out) +
+                      " outputs but the data has " + std::to_string(num_classes) +
+                      " classes (write a bare 'fc' to match the data)");
+        add(std::make_unique<Linear>(int(shape.per_sample()), out), it.token);
+        break;
+      }
+      case ItemKind::Norm: {
+        std::unique_ptr<Layer> norm = make_normalizer(config.norm, shape.c);
+        if (!norm) break;
+        const int channels = shape.c;
+        add(std::move(norm), it.token);
+        if (config.noisy)
+          add(std::make_unique<NoisyShift>(channels, stream_seed(config.seed, Stream::Noise) + uint32_t(++noise_index)),
+              "noise");
+        break;
+      }
+      case ItemKind::ReLU: add(std::make_unique<Activation>(ActKind::ReLU), it.token); break;
+      case ItemKind::Sigmoid: add(std::make_unique<Activation>(ActKind::Sigmoid), it.token); break;
+      case ItemKind::Tanh: add(std::make_unique<Activation>(ActKind::Tanh), it.token); break;
+      case ItemKind::MaxPool: add(std::make_unique<MaxPool2d>(it.kernel, it.stride), it.token); break;
+      case ItemKind::AvgPool: add(std::make_unique<AvgPool2d>(it.kernel, it.stride), it.token); break;
+      case ItemKind::Flatten: add(std::make_unique<Flatten>(), it.token); break;
+    }
+  }
+  layers_.front()->set_needs_input_grad(false);
+  inputs_.assign(layers_.size(), nullptr);
+
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    for (const Param& p : layers_[i]->params()) params_.push_back({names_[i] + "." + p.name, p});
+    for (const Buffer& b : layers_[i]->buffers()) buffers_.push_back({names_[i] + "." + b.name, b});
+    for (const Counter& c : layers_[i]->counters()) counters_.push_back({names_[i] + "." + c.name, c});
+  }
+}
+
+void Model::init_weights(uint32_t seed) {
+  Rng rng(stream_seed(seed, Stream::Init));
+  init_weights(rng);
+}
+
+void Model::init_weights(Rng& rng) {
+  for (auto& layer : layers_) {
+    const std::string kind = layer->kind();
+    if (kind != "conv" && kind != "fc") continue;
+    for (const Param& p : layer->params()) {
+      Tensor& w = *p.value;
+      // Weights are (out, in, kh, kw) or (out, in, 1, 1); the bias shares the weight's fans.
+      const Shape ws = layer->params().front().value->shape();
+      const double fan_in = double(ws.c) * ws.h * ws.w;
+      const double fan_out = double(ws.n) * ws.h * ws.w;
+      const bool is_bias = p.name == "bias";
+      switch (config_.init) {
+        case InitKind::Torch: {
+          // PyTorch's default: kaiming_uniform(a = sqrt(5)) for weights and U(+-1/sqrt(fan_in))
+          // for biases, i.e. both U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+          const double bound = 1.0 / std::sqrt(fan_in);
+          for (int64_t i = 0; i < w.size(); ++i)
+            w[i] = float(config_.init_scale * (2.0 * rng.uniform() - 1.0) * bound);
+          break;
+        }
+        case InitKind::He:
+        case InitKind::Xavier:
+        case InitKind::Gaussian: {
+          if (is_bias) {
+            w.setZero();
+            break;
+          }
+          double std = config_.init_std;
+          if (config_.init == InitKind::He) std = config_.init_scale * std::sqrt(2.0 / fan_in);
+          if (config_.init == InitKind::Xavier) std = config_.init_scale * std::sqrt(2.0 / (fan_in + fan_out));
+          for (int64_t i = 0; i < w.size(); ++i) w[i] = float(std * rng.normal());
+          break;
+        }
+      }
+    }
+  }
+}
+
+const Tensor& Model::forward(const Tensor& x, Mode mode) {
+  if (x.shape().c != input_.c || x.shape().h != input_.h || x.shape().w != input_.w)
+    throw Error("model input " + x.shape().str() + " does not match the model's " + input_.str());
+  const Tensor* cur = &x;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    inputs_[i] = cur;
+    cur = &layers_[i]->forward(*cur, mode);
+  }
+  return *cur;
+}
+
+void Model::backward(const Tensor& dlogits) {
+  const Tensor* grad = &dlogits;
+  for (size_t i = layers_.size(); i-- > 0;) grad = &layers_[i]->backward(*grad);
+}
+
+void Model::zero_grad() {
+  for (const NamedParam& p : params_) p.param.grad->setZero();
+}
+
+int64_t Model::num_params() const {
+  int64_t n = 0;
+  for (const NamedParam& p : params_) n += p.param.value->size();
+  return n;
+}
+
+ForwardState Model::save_forward_state() const {
+  ForwardState s;
+  for (const NamedBuffer& b : buffers_) s.buffers.push_back(*b.buffer.value);
+  for (const NamedCounter& c : counters_) s.counters.push_back(*c.counter.value);
+  s.noise = noise_states();
+  return s;
+}
+
+void Model::restore_forward_state(const ForwardState& s) {
+  for (size_t i = 0; i < buffers_.size(); ++i) *buffers_[i].buffer.value = s.buffers[i];
+  for (size_t i = 0; i < counters_.size(); ++i) *counters_[i].counter.value = s.counters[i];
+  set_noise_states(s.noise);
+}
+
+std::vector<uint32_t> Model::noise_states() const {
+  std::vector<uint32_t> states;
+  for (const auto& layer : layers_)
+    if (const auto* n = dynamic_cast<const NoisyShift*>(layer.get())) states.push_back(n->rng_state());
+  return states;
+}
+
+void Model::set_noise_states(const std::vector<uint32_t>& states) {
+  size_t k = 0;
+  for (auto& layer : layers_)
+    if (auto* n = dynamic_cast<NoisyShift*>(layer.get())) {
+      if (k >= states.size()) throw Error("wrong number of noise generator states");
+      n->set_rng_state(states[k++]);
+    }
+  if (k != states.size()) throw Error("wrong number of noise generator states");
+}
+
+std::string Model::describe() const {
+  std::ostringstream out;
+  Shape shape = input_;
+  shape.n = 1;
+  out << "input  " << shape.str() << "\n";
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    shape = layers_[i]->output_shape(shape);
+    int64_t n = 0;
+    for (const Param& p : layers_[i]->params()) n += p.value->size();
+    out << names_[i] << "  " << shape.str();
+    if (n) out << "  " << n << " parameters";
+    out << "\n";
+  }
+  out << "total " << num_params() << " parameters\n";
+  return out.str();
+}
+
+}  // namespace bnlab

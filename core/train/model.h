@@ -1,0 +1,94 @@
+// A network built from a spec: a flat list of layers, forward in order, backward reversed.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/rng.h"
+#include "layers/layer.h"
+#include "train/config.h"
+#include "train/spec.h"
+
+namespace bnlab {
+
+// A parameter, buffer or counter under its full PyTorch-style name ("conv1.weight",
+// "bn1.running_mean", "bn1.num_batches_tracked").
+struct NamedParam {
+  std::string name;
+  Param param;
+};
+struct NamedBuffer {
+  std::string name;
+  Buffer buffer;
+};
+struct NamedCounter {
+  std::string name;
+  Counter counter;
+};
+
+// What a train-mode forward changes besides the layers' caches: running statistics, their
+// counters and the noise generators. Saved and put back by evaluations and measurements, which
+// must not alter the run.
+struct ForwardState {
+  std::vector<Tensor> buffers;
+  std::vector<int64_t> counters;
+  std::vector<uint32_t> noise;
+};
+
+class Model {
+ public:
+  // input: the shape of one example (1, C, H, W); num_classes: outputs of the final fc.
+  // Throws Error when the spec does not fit the input (naming the layer) or the config is bad.
+  Model(const Config& config, Shape input, int num_classes);
+
+  // Draws the initial weights of conv and fc layers from stream_seed(seed, Stream::Init) under
+  // config.init; normalizers start at gamma 1, beta 0, running mean 0, running var 1. Layers
+  // are drawn in order and normalizers draw nothing, so a model with and without BN (or with
+  // the other placement) starts from the same conv/fc weights.
+  void init_weights(uint32_t seed);
+  // The same, drawing from a given generator (the benchmark continues its data stream).
+  void init_weights(Rng& rng);
+
+  // x: (N, C, H, W); returns the logits (N, K, 1, 1).
+  const Tensor& forward(const Tensor& x, Mode mode);
+  // dlogits: dL/dlogits of the last forward; accumulates every parameter gradient.
+  void backward(const Tensor& dlogits);
+  void zero_grad();
+
+  int num_layers() const { return int(layers_.size()); }
+  Layer& layer(int i) { return *layers_[size_t(i)]; }
+  // "conv1", "bn2", "fc1", or the kind plus index for parameterless layers ("relu3").
+  const std::string& layer_name(int i) const { return names_[size_t(i)]; }
+  // The input the layer saw in the last forward (the data for layer 0).
+  const Tensor& layer_input(int i) const { return *inputs_[size_t(i)]; }
+  // Whether forward has run since the model was built (before that layer_input has nothing).
+  bool has_run() const { return !inputs_.empty() && inputs_[0] != nullptr; }
+  Shape input_shape() const { return input_; }
+  int num_classes() const { return num_classes_; }
+
+  const std::vector<NamedParam>& params() const { return params_; }
+  const std::vector<NamedBuffer>& buffers() const { return buffers_; }
+  const std::vector<NamedCounter>& counters() const { return counters_; }
+  int64_t num_params() const;
+  ForwardState save_forward_state() const;
+  void restore_forward_state(const ForwardState& state);
+  // States of the noisy-BN generators, in layer order (empty without noisy BN).
+  std::vector<uint32_t> noise_states() const;
+  void set_noise_states(const std::vector<uint32_t>& states);
+  // One line per layer: name, output shape, parameter count.
+  std::string describe() const;
+
+ private:
+  Config config_;
+  Shape input_;
+  int num_classes_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<std::string> names_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<NamedParam> params_;
+  std::vector<NamedBuffer> buffers_;
+  std::vector<NamedCounter> counters_;
+};
+
+}  // namespace bnlab

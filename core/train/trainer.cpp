@@ -1,0 +1,243 @@
+#include "train/trainer.h"
+
+#include <cmath>
+
+#include "base/error.h"
+#include "data/idx.h"
+#include "data/synthetic.h"
+
+namespace bnlab {
+
+namespace {
+
+const Config& validated(const Config& config) {
+  validate(config);
+  return config;
+}
+
+// The training set cut to its first n examples (config train_size), or the data as it is.
+std::shared_ptr<const DataSplit> limit_train(std::shared_ptr<const DataSplit> data, int n) {
+  if (!data) throw Error("a trainer needs data");
+  if (n <= 0 || n >= data->train.size()) return data;
+  auto cut = std::make_shared<DataSplit>(*data);
+  const int64_t per = data->train.image_shape().per_sample();
+  cut->train.images.resize(size_t(n * per));
+  cut->train.labels.resize(size_t(n));
+  return cut;
+}
+
+int num_classes_of(const DataSplit& d) { return std::max(d.train.num_classes, d.test.num_classes); }
+
+// How a running trainer takes a new value of an option (Trainer::set_options).
+enum class Change {
+  Config,      // read from the config at every step or evaluation
+  Optimizer,   // SGD's momentum and weight decay: handed to the optimizer
+  Normalizers, // copied into the normalizer layers when they are made, which then offer no way to
+               // change them: the model is made again and given every weight, running statistic,
+               // counter and noise state of the old one (what load_state does, without the text)
+  Reset,       // changes the model's structure or the data: only a new run can take it
+};
+
+struct OptionChange {
+  const char* name;
+  Change change;
+  const char* why;  // for Reset: what the option changes
+};
+
+// Every option of config.h's table (a test checks that none is missing).
+constexpr OptionChange kOptionChanges[] = {
+    {"model", Change::Reset, "it defines the layers"},
+    {"norm", Change::Reset, "it chooses the normalizer layers"},
+    {"placement", Change::Reset, "it orders the layers"},
+    {"bn_eps", Change::Normalizers, ""},
+    {"bn_momentum", Change::Normalizers, ""},
+    {"affine", Change::Reset, "it decides whether the normalizers have gamma and beta"},
+    {"track_running_stats", Change::Reset, "it decides whether the normalizers keep running statistics"},
+    // A state file of another grouping is refused too (load_state): G sets the model's structure.
+    {"groups", Change::Reset, "it sets which channels GroupNorm normalizes together"},
+    {"ghost_batch", Change::Normalizers, ""},
+    {"r_max", Change::Normalizers, ""},
+    {"d_max", Change::Normalizers, ""},
+    {"noisy", Change::Reset, "it adds or removes the noise layers"},
+    {"init", Change::Reset, "the initial weights were drawn when the run began"},
+    {"init_scale", Change::Reset, "the initial weights were drawn when the run began"},
+    {"init_std", Change::Reset, "the initial weights were drawn when the run began"},
+    {"dataset", Change::Reset, "it changes the data"},
+    {"train_images", Change::Reset, "it changes the data"},
+    {"train_labels", Change::Reset, "it changes the data"},
+    {"test_images", Change::Reset, "it changes the data"},
+    {"test_labels", Change::Reset, "it changes the data"},
+    {"train_size", Change::Reset, "it changes the training set"},
+    {"test_size", Change::Config, ""},  // evaluate() reads it
+    {"shuffle", Change::Reset, "it changes the order of the batches"},
+    {"batch_size", Change::Reset, "it changes the batches"},
+    {"lr", Change::Config, ""},         // learning_rate_at() reads lr and the schedule's options
+    {"momentum", Change::Optimizer, ""},
+    {"weight_decay", Change::Optimizer, ""},
+    {"schedule", Change::Config, ""},
+    {"step_size", Change::Config, ""},
+    {"step_gamma", Change::Config, ""},
+    {"steps", Change::Config, ""},
+    {"seed", Change::Reset, "it draws the initial weights, the order of the batches and the noise"},
+};
+
+const OptionChange& change_of(const std::string& name) {
+  for (const OptionChange& c : kOptionChanges)
+    if (name == c.name) return c;
+  throw Error("option " + name + " has no rule for changing it during a run (trainer.cpp)");
+}
+
+}  // namespace
+
+std::shared_ptr<const DataSplit> load_data(const Config& config, const std::string& data_dir) {
+  validate(config);
+  if (config.dataset == "idx") {
+    auto d = std::make_shared<DataSplit>();
+    d->train = load_idx(config.train_images, config.train_labels);
+    d->test = load_idx(config.test_images, config.test_labels);
+    return d;
+  }
+  return std::make_shared<const DataSplit>(make_dataset(config.dataset, config.seed, data_dir));
+}
+
+Trainer::Trainer(const Config& config, std::shared_ptr<const DataSplit> data)
+    : config_(validated(config)),
+      data_(limit_train(std::move(data), config.train_size)),
+      model_(config_, data_->train.image_shape(), num_classes_of(*data_)),
+      sgd_(model_.params(), config_.momentum, config_.weight_decay),
+      sampler_(data_->train, config_.seed, config_.shuffle) {
+  if (data_->test.size() > 0 && data_->test.image_shape() != data_->train.image_shape())
+    throw Error("test images " + data_->test.image_shape().str() + " differ in shape from training images " +
+                data_->train.image_shape().str());
+  if (config_.batch_size > data_->train.size())
+    throw Error("batch_size " + std::to_string(config_.batch_size) + " is larger than the training set (" +
+                std::to_string(data_->train.size()) + " examples)");
+  model_.init_weights(config_.seed);
+}
+
+StepMetrics Trainer::step() {
+  StepMetrics m;
+  m.lr = learning_rate_at(config_, step_);
+  if (diverged()) {
+    m.step = diverged_at_;
+    m.loss = std::nanf("");
+    m.diverged = true;
+    return m;
+  }
+  sampler_.next(config_.batch_size, x_, labels_);
+  const Tensor& logits = model_.forward(x_, Mode::Train);
+  m.loss = loss_.forward(logits, labels_.data());
+  m.accuracy = float(loss_.correct()) / float(config_.batch_size);
+  if (!std::isfinite(m.loss)) {
+    diverged_at_ = step_ + 1;
+    diverged_reason_ = std::isnan(m.loss) ? "loss is NaN" : "loss is infinite";
+  } else {
+    model_.zero_grad();
+    model_.backward(loss_.backward());
+    for (const NamedParam& p : model_.params())
+      if (!p.param.grad->vec().allFinite()) {
+        diverged_at_ = step_ + 1;
+        diverged_reason_ = "gradient of " + p.name + " is not finite";
+        break;
+      }
+  }
+  if (diverged()) {
+    m.step = diverged_at_;
+    m.diverged = true;
+    return m;
+  }
+  sgd_.step(m.lr);
+  m.step = ++step_;
+  return m;
+}
+
+EvalMetrics Trainer::evaluate(Mode mode, int max_examples, std::vector<int>* predictions) {
+  const Dataset& test = data_->test;
+  int count = test.size();
+  if (config_.test_size > 0) count = std::min(count, config_.test_size);
+  if (max_examples > 0) count = std::min(count, max_examples);
+  EvalMetrics r;
+  if (predictions) predictions->clear();
+  if (count == 0) return r;
+  const ForwardState saved = model_.save_forward_state();
+  // Chunks of nearly equal size (never a chunk of 1, which batch statistics cannot normalize):
+  // eval mode in chunks of up to 256; train mode in chunks of the training batch size, the
+  // statistics a training step would see.
+  const int target = mode == Mode::Eval ? 256 : std::max(2, config_.batch_size);
+  const int chunks = (count + target - 1) / target;
+  const Shape img = test.image_shape();
+  const int64_t per = img.per_sample();
+  double loss_sum = 0;
+  int correct = 0, done = 0;
+  for (int k = 0; k < chunks; ++k) {
+    const int begin = int(int64_t(count) * k / chunks), end = int(int64_t(count) * (k + 1) / chunks);
+    const int b = end - begin;
+    eval_x_.resize(Shape{b, img.c, img.h, img.w});
+    std::copy(test.images.begin() + begin * per, test.images.begin() + end * per, eval_x_.data());
+    eval_labels_.assign(test.labels.begin() + begin, test.labels.begin() + end);
+    const Tensor& logits = model_.forward(eval_x_, mode);
+    loss_sum += double(loss_.forward(logits, eval_labels_.data())) * b;
+    correct += loss_.correct();
+    if (predictions) predictions->insert(predictions->end(), loss_.predictions().begin(), loss_.predictions().end());
+    done += b;
+  }
+  model_.restore_forward_state(saved);
+  r.loss = float(loss_sum / done);
+  r.accuracy = float(correct) / float(done);
+  r.count = done;
+  return r;
+}
+
+Config Trainer::with_options(const OptionValues& options) const {
+  Config next = config_;
+  for (const auto& [name, value] : options) set_option(next, name, value);
+  validate(next);
+  return next;
+}
+
+std::vector<std::string> Trainer::options_needing_reset(const OptionValues& options) const {
+  const Config next = with_options(options);
+  std::vector<std::string> names;
+  for (const OptionInfo& o : option_table())
+    if (get_option(next, o.name) != get_option(config_, o.name) && change_of(o.name).change == Change::Reset)
+      names.push_back(o.name);
+  return names;
+}
+
+void Trainer::set_options(const OptionValues& options) {
+  const Config next = with_options(options);
+  bool remake_model = false;
+  for (const OptionInfo& o : option_table()) {
+    if (get_option(next, o.name) == get_option(config_, o.name)) continue;
+    const OptionChange& c = change_of(o.name);
+    if (c.change == Change::Reset)
+      throw Error("option " + o.name + " cannot change during a run (" + c.why + "): it needs a reset");
+    remake_model = remake_model || c.change == Change::Normalizers;
+  }
+  if (remake_model) {
+    // Made and filled before anything changes: the constructor may still refuse the config.
+    Model model(next, data_->train.image_shape(), num_classes_of(*data_));
+    for (size_t i = 0; i < model.params().size(); ++i) {
+      *model.params()[i].param.value = *model_.params()[i].param.value;
+      *model.params()[i].param.grad = *model_.params()[i].param.grad;
+    }
+    for (size_t i = 0; i < model.buffers().size(); ++i) *model.buffers()[i].buffer.value = *model_.buffers()[i].buffer.value;
+    for (size_t i = 0; i < model.counters().size(); ++i) *model.counters()[i].counter.value = *model_.counters()[i].counter.value;
+    model.set_noise_states(model_.noise_states());
+    Sgd sgd(model.params(), next.momentum, next.weight_decay);
+    sgd.momentum_buffers() = sgd_.momentum_buffers();
+    // The layers live on the heap, so the optimizer's pointers into them survive the move.
+    model_ = std::move(model);
+    sgd_ = std::move(sgd);
+  }
+  sgd_.set_momentum(next.momentum);
+  sgd_.set_weight_decay(next.weight_decay);
+  config_ = next;
+}
+
+std::string Trainer::status() const {
+  if (!diverged()) return "training";
+  return "diverged at step " + std::to_string(diverged_at_) + ": " + diverged_reason_;
+}
+
+}  // namespace bnlab
