@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "base/error.h"
 #include "data/idx.h"
@@ -81,6 +82,20 @@ constexpr OptionChange kOptionChanges[] = {
     {"seed", Change::Reset, "it draws the initial weights, the order of the batches and the noise"},
 };
 
+// 3 significant digits, the exponent without '+' or leading zeros: "3e19", "1.25e6", "0.5".
+std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  std::string s = buf;
+  const size_t e = s.find('e');
+  if (e == std::string::npos) return s;
+  std::string exponent = s.substr(e + 1);
+  const bool negative = exponent[0] == '-';
+  exponent = exponent.substr(exponent[0] == '-' || exponent[0] == '+' ? 1 : 0);
+  exponent.erase(0, std::min(exponent.find_first_not_of('0'), exponent.size() - 1));
+  return s.substr(0, e) + "e" + (negative ? "-" : "") + exponent;
+}
+
 const OptionChange& change_of(const std::string& name) {
   for (const OptionChange& c : kOptionChanges)
     if (name == c.name) return c;
@@ -131,6 +146,9 @@ StepMetrics Trainer::step() {
   if (!std::isfinite(m.loss)) {
     diverged_at_ = step_ + 1;
     diverged_reason_ = std::isnan(m.loss) ? "loss is NaN" : "loss is infinite";
+  } else if (std::fabs(m.loss) > kDivergedLoss) {
+    diverged_at_ = step_ + 1;
+    diverged_reason_ = "loss " + short_number(m.loss) + " (above " + short_number(kDivergedLoss) + ")";
   } else {
     model_.zero_grad();
     model_.backward(loss_.backward());
