@@ -160,7 +160,7 @@ TEST_CASE("cli.run options follow the one number grammar and do not wrap") {
   CHECK(run("train " + kSmall + " --steps 1 --max-memory 0").code == 2);
 }
 
-TEST_CASE("cli.a model above the memory budget is refused with its size and the limit; --max-memory raises it") {
+TEST_CASE("cli.a model above the memory budget is refused with its size and the limit, and --max-memory raises it") {
   Run r = run("train " + kSmall + " --model fc65536-fc65536-fc --steps 1");
   CHECK(r.code == 1);
   CHECK(r.out.find("model 'fc65536-fc65536-fc' is too large: 4346871814 parameters") != std::string::npos);

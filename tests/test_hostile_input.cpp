@@ -180,7 +180,7 @@ TEST_CASE("state.a state naming a model above the budget is refused before it is
                        doctest::Contains("more than the limit of 64.0 MiB for state files"), Error);
 }
 
-TEST_CASE("config.one number grammar: no hex, inf, nan, spaces or '+'; whole numbers without wrapping") {
+TEST_CASE("config.one number grammar (no hex, inf, nan, spaces or '+'), and whole numbers without wrapping") {
   Config c;
   for (const std::string bad : {"0x10", "inf", "nan", " 1", "1 ", "+1", "1e", ".", "-", "1.5.2", "0x1p3", ""}) {
     CAPTURE(bad);

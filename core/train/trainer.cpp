@@ -16,6 +16,15 @@ const Config& validated(const Config& config) {
   return config;
 }
 
+// The config, once the batch is known to fit the data (checked before the model is built, so that
+// the person hears about the batch, not about the memory such a batch would need).
+const Config& fits_data(const Config& config, const DataSplit& data) {
+  if (config.batch_size > data.train.size())
+    throw Error("batch_size " + std::to_string(config.batch_size) + " is larger than the training set (" +
+                std::to_string(data.train.size()) + " examples)");
+  return config;
+}
+
 // The training set cut to its first n examples (config train_size), or the data as it is.
 std::shared_ptr<const DataSplit> limit_train(std::shared_ptr<const DataSplit> data, int n) {
   if (!data) throw Error("a trainer needs data");
@@ -118,15 +127,12 @@ std::shared_ptr<const DataSplit> load_data(const Config& config, const std::stri
 Trainer::Trainer(const Config& config, std::shared_ptr<const DataSplit> data)
     : config_(validated(config)),
       data_(limit_train(std::move(data), config.train_size)),
-      model_(config_, data_->train.image_shape(), num_classes_of(*data_)),
+      model_(fits_data(config_, *data_), data_->train.image_shape(), num_classes_of(*data_)),
       sgd_(model_.params(), config_.momentum, config_.weight_decay),
       sampler_(data_->train, config_.seed, config_.shuffle) {
   if (data_->test.size() > 0 && data_->test.image_shape() != data_->train.image_shape())
     throw Error("test images " + data_->test.image_shape().str() + " differ in shape from training images " +
                 data_->train.image_shape().str());
-  if (config_.batch_size > data_->train.size())
-    throw Error("batch_size " + std::to_string(config_.batch_size) + " is larger than the training set (" +
-                std::to_string(data_->train.size()) + " examples)");
   model_.init_weights(config_.seed);
 }
 
