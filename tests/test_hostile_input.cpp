@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "base/tensor.h"
+#include "data/idx.h"
 #include "check.h"
 #include "io/json.h"
 #include "io/state.h"
@@ -245,4 +246,12 @@ TEST_CASE("trainer.a finite loss above the bound is divergence, said with the lo
   const std::string saved = t.save_state();
   t.step();
   CHECK(t.save_state() == saved);
+}
+
+TEST_CASE("idx.a header announcing more values than the limit is refused before allocating") {
+  // 2^20 images of 16x16 = 2^28 values, twice the limit; the file holds only the header.
+  const uint8_t images[] = {0, 0, 8, 3, 0, 16, 0, 0, 0, 0, 0, 16, 0, 0, 0, 16};
+  const uint8_t labels[] = {0, 0, 8, 1, 0, 16, 0, 0};
+  CHECK_THROWS_WITH_AS(parse_idx(images, sizeof images, labels, sizeof labels, "big"),
+                       doctest::Contains("more than BN Lab's limit of 134217728 values per file"), Error);
 }
