@@ -3,7 +3,8 @@
 # `npm run bench` call it first, so a fresh Debian machine needs nothing installed by hand.
 #   .ci/setup.sh [native] [wasm] [browser]     (no argument: all three)
 # native: cmake, g++, Eigen, doctest      wasm: Emscripten (Debian's 3.1.6)
-# browser: Chromium (driven by playwright-core from npm)
+# browser: Chromium (driven by playwright-core from npm) and PyTorch (python3-torch, for
+#          /usr/bin/python3: the "Show code" test runs the page's PyTorch code in it)
 # and, always, the npm packages of package-lock.json (node_modules/).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,7 +18,7 @@ for w in "${want[@]}"; do
   case "$w" in
     native) pkgs+=(cmake g++ make libeigen3-dev doctest-dev) ;;
     wasm) pkgs+=(emscripten) ;;
-    browser) pkgs+=(chromium) ;;
+    browser) pkgs+=(chromium python3-torch) ;;
     *) echo "setup: unknown part '$w' (native, wasm, browser)" >&2; exit 2 ;;
   esac
 done
@@ -33,8 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >&2
+  # Other apt users on the machine hold the dpkg lock for a while: wait for it, not fail.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >&2
 fi
 
 # npm packages: reinstall when the lockfile is newer than the last install.

@@ -15,7 +15,6 @@ import { runEmbedded } from './embed.js';
 
 const $ = (id) => document.getElementById(id);
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
-const NORM_KINDS = ['bn', 'brn', 'gbn', 'ln', 'gn', 'in'];  // Layer::kind() of the normalizers
 
 // A link that names a lesson and no run setting (?lesson=high-lr) opens the lesson's experiment.
 function lessonLink(state, query) {
@@ -100,7 +99,7 @@ export class Controller {
   }
 
   normLayers() {
-    return (this.info.a?.model?.layers ?? []).filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name);
+    return (this.info.a?.model?.layers ?? []).filter((l) => l.role === 'normalizer').map((l) => l.name);
   }
 
   async start() {
@@ -257,8 +256,8 @@ export class Controller {
       if (name === 'compare') {
         this.form.show(this.state);
         this.resetViews();
+        this.init();
       }
-      if (name === 'compare') this.init();
       // How often to test and probe: the worker's settings, taking effect without a restart.
       if ((name === 'eval_every' || name === 'probe_every') && this.live()) {
         const { eval_every, heavy_every } = this.settings();
@@ -402,7 +401,7 @@ export class Controller {
   fillLayers() {
     const sel = $('f-layer');
     const layers = Object.values(this.info).flatMap((info) => info.model?.layers ?? []);
-    const norms = [...new Set(layers.filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name))];
+    const norms = [...new Set(layers.filter((l) => l.role === 'normalizer').map((l) => l.name))];
     const all = norms.length ? norms : [...new Set(layers.map((l) => l.name))];
     if (!all.includes(this.state.layer)) all.unshift(this.state.layer);
     sel.replaceChildren(...all.map((n) => new Option(n, n, false, n === this.state.layer)));

@@ -2,7 +2,7 @@
 // with data-experiment="lr-sweep" gets a box that runs the whole sweep in the worker and shows
 // its headline figures and tables. The list (names, titles, descriptions) comes from the build,
 // which asks the wasm module for it.
-import { download } from './export.js';
+import { csvText, download } from './export.js';
 
 const MAX_ROWS = 12;  // rows of a table shown on the page; the CSV has them all
 
@@ -89,7 +89,7 @@ function table(name, { name: stem, columns, rows }) {
   csv.type = 'button';
   csv.textContent = 'CSV';
   csv.setAttribute('aria-label', `Download ${stem} as CSV`);
-  csv.onclick = () => download(`bnlab-${name}-${stem}.csv`, [columns, ...rows].map((r) => r.join(',')).join('\n') + '\n', 'text/csv');
+  csv.onclick = () => download(`bnlab-${name}-${stem}.csv`, csvText([columns, ...rows]), 'text/csv');
   cap.append(csv);
   const t = document.createElement('table');
   const head = t.createTHead().insertRow();
