@@ -10,7 +10,7 @@ const pyFloat = (v) => (Number.isInteger(v) ? v.toFixed(1) : String(v));
 // shape [C, H, W] it was built for.
 function network(config, info) {
   const model = info?.model;
-  if (!model?.layers) throw new Error('no model description from the core yet');
+  if (!model?.layers) throw new Error('the core is building the network: its code appears here when it is ready');
   return { model, layers: model.layers, spec: model.spec, norm: model.norm, shape: model.input_shape };
 }
 

@@ -158,6 +158,7 @@ export class Controller {
     this.history.reset();
     this.resetViews();
     this.fillLayers();
+    this.takeaway.modelReady();
     this.banner('');
     this.setStatus('Ready. Press Play (Space) or Step (s).');
     this.sim.post('evaluate');
