@@ -18,7 +18,8 @@ namespace {
 // cannot normalize a dense activation (one value per group), so it gets a second conv instead
 // (in2: (8, 6, 7, 7)).
 Config trace_config(const std::string& norm, bool noisy = false) {
-  const char* model = norm == "instance" ? "conv4-bn-relu-pool4 conv6-bn-relu fc" : "conv4-bn-relu-pool4 fc6-bn-relu fc";
+  const char* model = norm == "instance" ? "conv4-bn-relu-pool4 conv6-bn-relu fc"
+                                         : "conv4-bn-relu-pool4 fc6-bn-relu fc";
   Config c = test::shapes_config(model, 5, 8);
   c.norm.kind = parse_norm_kind(norm);
   c.norm.ghost_batch = 3;  // 8 samples: sub-batches of 3, 3 and 2
@@ -29,20 +30,24 @@ Config trace_config(const std::string& norm, bool noisy = false) {
 }
 
 // |a - b| within a few float roundings of the larger magnitude involved.
-bool near(double a, double b, double scale) { return std::fabs(a - b) <= 4e-6 * (std::fabs(scale) + 1e-3); }
+bool near(double a, double b, double scale) {
+  return std::fabs(a - b) <= 4e-6 * (std::fabs(scale) + 1e-3);
+}
 
 // The live output and input gradient of normalization layer i (what the capture must have copied).
 const Tensor& live_output(Model& m, int i) { return m.layer_input(i + 1); }
 
 }  // namespace
 
-TEST_CASE("trace.every normalizer kind: the trace satisfies the layer's formulas with its own numbers") {
+TEST_CASE(
+    "trace.every normalizer kind: the trace satisfies the layer's formulas with its own numbers") {
   struct Case {
     const char* norm;
     bool noisy;
   };
-  for (const Case& k : {Case{"batch", false}, Case{"renorm", false}, Case{"ghost", false}, Case{"layer", false},
-                        Case{"group", false}, Case{"instance", false}, Case{"batch", true}}) {
+  for (const Case& k :
+       {Case{"batch", false}, Case{"renorm", false}, Case{"ghost", false}, Case{"layer", false},
+        Case{"group", false}, Case{"instance", false}, Case{"batch", true}}) {
     const std::string norm_name = k.norm;
     CAPTURE(norm_name);
     CAPTURE(k.noisy);
@@ -72,7 +77,8 @@ TEST_CASE("trace.every normalizer kind: the trace satisfies the layer's formulas
           // Forward: xhat and y recomputed from x, the statistics, gamma, beta (r, d) equal the
           // layer's stored xhat and its output element.
           CHECK(near(u.xhat, u.xhat_layer, u.xhat));
-          CHECK(near(u.y, u.y_layer, std::fabs(u.gamma * u.xhat) + std::fabs(u.beta) + std::fabs(u.gamma * u.d)));
+          CHECK(near(u.y, u.y_layer,
+                     std::fabs(u.gamma * u.xhat) + std::fabs(u.beta) + std::fabs(u.gamma * u.d)));
           // The statistics are those of the values the trace says they were taken over,
           // recomputed here in double from the layer's input.
           double sum = 0, sum2 = 0;
@@ -111,9 +117,11 @@ TEST_CASE("trace.every normalizer kind: the trace satisfies the layer's formulas
             CHECK(u.d == 0.f);
           }
           // Backward: the three terms sum to the layer's dx element.
-          const double terms = std::fabs(u.term_g) + std::fabs(u.term_mean) + std::fabs(u.term_xhat);
+          const double terms =
+              std::fabs(u.term_g) + std::fabs(u.term_mean) + std::fabs(u.term_xhat);
           CHECK(std::fabs(double(u.dx) - u.dx_layer) <= 1e-5 * terms + 1e-12);
-          CHECK(u.dy == model.layer_output_grad(cap.layer)[((int64_t(n) * s.c + ch) * s.h + h) * s.w + w]);
+          CHECK(u.dy ==
+                model.layer_output_grad(cap.layer)[((int64_t(n) * s.c + ch) * s.h + h) * s.w + w]);
           // Eval path: only BN kinds that track running statistics; the running ones of the
           // layer after the step's update.
           CHECK(u.has_eval == (kind == "bn" || kind == "brn" || kind == "gbn"));
@@ -122,7 +130,8 @@ TEST_CASE("trace.every normalizer kind: the trace satisfies the layer's formulas
             CHECK(u.running_mean == bn.running_mean()[ch]);
             CHECK(u.running_var == bn.running_var()[ch]);
             const double y_eval =
-                u.gamma * (u.x - u.running_mean) / std::sqrt(double(u.running_var) + u.eps) + u.beta;
+                u.gamma * (u.x - u.running_mean) / std::sqrt(double(u.running_var) + u.eps) +
+                u.beta;
             CHECK(u.y_eval == doctest::Approx(y_eval).epsilon(1e-5).scale(1e-3));
           }
           CHECK(u.noisy == k.noisy);
@@ -130,7 +139,8 @@ TEST_CASE("trace.every normalizer kind: the trace satisfies the layer's formulas
             // The noise layer after BN: its output element is s * y + m.
             const Tensor& noisy_out = live_output(model, cap.layer + 1);
             const float expect = noisy_out[((int64_t(n) * s.c + ch) * s.h + h) * s.w + w];
-            CHECK(near(u.y_noisy, expect, std::fabs(u.noise_scale * u.y_layer) + std::fabs(u.noise_shift)));
+            CHECK(near(u.y_noisy, expect,
+                       std::fabs(u.noise_scale * u.y_layer) + std::fabs(u.noise_shift)));
             CHECK(u.noise_scale > 0.5f);
             CHECK(u.noise_scale < 1.75f);
           }
@@ -151,7 +161,8 @@ TEST_CASE("trace.every normalizer kind: the trace satisfies the layer's formulas
         CHECK(u.dbeta == doctest::Approx(db).epsilon(1e-4).scale(1e-4));
       }
     }
-    if (std::string(k.norm) == "renorm") CHECK_MESSAGE(renorm_moved, "r stayed 1: the test would not see r");
+    if (std::string(k.norm) == "renorm")
+      CHECK_MESSAGE(renorm_moved, "r stayed 1: the test would not see r");
   }
 }
 
@@ -176,9 +187,12 @@ TEST_CASE("trace.bad requests get clear errors") {
   CHECK_THROWS_WITH_AS(rec.trace("bn1", 0, 0, 0, 0), doctest::Contains("no training step"), Error);
   t.step();
   rec.capture(t);
-  CHECK_THROWS_WITH_AS(rec.trace("bn9", 0, 0, 0, 0), doctest::Contains("there are bn1, bn2"), Error);
-  CHECK_THROWS_WITH_AS(rec.trace("bn1", 8, 0, 0, 0), doctest::Contains("sample 8 is outside 0 to 7"), Error);
-  CHECK_THROWS_WITH_AS(rec.trace("bn2", 0, 0, 1, 0), doctest::Contains("row 1 is outside 0 to 0"), Error);
+  CHECK_THROWS_WITH_AS(rec.trace("bn9", 0, 0, 0, 0), doctest::Contains("there are bn1, bn2"),
+                       Error);
+  CHECK_THROWS_WITH_AS(rec.trace("bn1", 8, 0, 0, 0),
+                       doctest::Contains("sample 8 is outside 0 to 7"), Error);
+  CHECK_THROWS_WITH_AS(rec.trace("bn2", 0, 0, 1, 0), doctest::Contains("row 1 is outside 0 to 0"),
+                       Error);
   CHECK_THROWS_WITH_AS(rec.trace("bn1", 0, -1, 0, 0), doctest::Contains("channel -1"), Error);
 
   Config none = trace_config("batch");
@@ -186,10 +200,13 @@ TEST_CASE("trace.bad requests get clear errors") {
   Trainer plain(none, load_data(none, ""));
   plain.step();
   rec.capture(plain);
-  CHECK_THROWS_WITH_AS(rec.trace("bn1", 0, 0, 0, 0), doctest::Contains("this network has none"), Error);
+  CHECK_THROWS_WITH_AS(rec.trace("bn1", 0, 0, 0, 0), doctest::Contains("this network has none"),
+                       Error);
 }
 
-TEST_CASE("trace.what-if: train mode depends on the companions, eval mode does not, the run is unchanged") {
+TEST_CASE(
+    "trace.what-if: train mode depends on the companions, eval mode does not, the run is "
+    "unchanged") {
   for (const std::string norm : {"batch", "ghost", "layer"}) {
     CAPTURE(norm);
     Config c = trace_config(norm, norm == "batch");
@@ -203,7 +220,8 @@ TEST_CASE("trace.what-if: train mode depends on the companions, eval mode does n
     for (int draw = 0; draw < 4; ++draw) {
       const std::vector<int> mates = what.draw_companions(7);
       REQUIRE(std::set<int>(mates.begin(), mates.end()).size() == 7);
-      for (const WhatIfUnit& unit : {WhatIfUnit{prefix + "1", 1, 10, 12}, WhatIfUnit{prefix + "2", 3, 0, 0}}) {
+      for (const WhatIfUnit& unit :
+           {WhatIfUnit{prefix + "1", 1, 10, 12}, WhatIfUnit{prefix + "2", 3, 0, 0}}) {
         const WhatIfSample tr = what.run(11, mates, Mode::Train, unit);
         const WhatIfSample ev = what.run(11, mates, Mode::Eval, unit);
         REQUIRE(int(tr.probs.size()) == t.data().test.num_classes);
@@ -237,12 +255,17 @@ TEST_CASE("trace.what-if: bad requests fail with a message and change nothing") 
   const std::string before = t.save_state();
   WhatIf what(t, 1);
   const WhatIfUnit unit{"bn2", 0, 0, 0};
-  CHECK_THROWS_WITH_AS(what.run(-1, {1, 2}, Mode::Train, unit), doctest::Contains("test image -1"), Error);
-  CHECK_THROWS_WITH_AS(what.run(0, {1, 99999}, Mode::Train, unit), doctest::Contains("training example 99999"), Error);
-  CHECK_THROWS_WITH_AS(what.run(0, {1}, Mode::Train, WhatIfUnit{"fc1", 0, 0, 0}), doctest::Contains("no normalization layer"), Error);
-  CHECK_THROWS_WITH_AS(what.run(0, {1}, Mode::Train, WhatIfUnit{"bn2", 6, 0, 0}), doctest::Contains("channel 6"), Error);
+  CHECK_THROWS_WITH_AS(what.run(-1, {1, 2}, Mode::Train, unit), doctest::Contains("test image -1"),
+                       Error);
+  CHECK_THROWS_WITH_AS(what.run(0, {1, 99999}, Mode::Train, unit),
+                       doctest::Contains("training example 99999"), Error);
+  CHECK_THROWS_WITH_AS(what.run(0, {1}, Mode::Train, WhatIfUnit{"fc1", 0, 0, 0}),
+                       doctest::Contains("no normalization layer"), Error);
+  CHECK_THROWS_WITH_AS(what.run(0, {1}, Mode::Train, WhatIfUnit{"bn2", 6, 0, 0}),
+                       doctest::Contains("channel 6"), Error);
   // Alone in its batch, the dense BN has one value per channel: PyTorch's error, state unchanged.
-  CHECK_THROWS_WITH_AS(what.run(0, {}, Mode::Train, unit), doctest::Contains("more than 1 value per channel"), Error);
+  CHECK_THROWS_WITH_AS(what.run(0, {}, Mode::Train, unit),
+                       doctest::Contains("more than 1 value per channel"), Error);
   CHECK_THROWS_WITH_AS(what.draw_companions(-1), doctest::Contains("cannot draw"), Error);
   CHECK(t.save_state() == before);
   // Eval mode takes the image alone.

@@ -13,10 +13,13 @@ namespace bnlab {
 
 namespace {
 
-void copy_into(const Tensor& t, std::vector<float>& out) { out.assign(t.data(), t.data() + t.size()); }
+void copy_into(const Tensor& t, std::vector<float>& out) {
+  out.assign(t.data(), t.data() + t.size());
+}
 
 std::string range(const char* what, int lo, int hi) {
-  return std::string(what) + " " + std::to_string(lo) + (hi - lo > 1 ? " to " + std::to_string(hi - 1) : "");
+  return std::string(what) + " " + std::to_string(lo) +
+         (hi - lo > 1 ? " to " + std::to_string(hi - 1) : "");
 }
 
 // The normalization layer named `name`, or an Error listing the ones there are.
@@ -183,10 +186,11 @@ UnitTrace TraceRecorder::trace(const std::string& name, int n, int c, int h, int
     if (!cap.batch_stats)
       t.over = "running statistics of channel " + std::to_string(c);
     else if (cap.kind == "gbn" && t.sample_end - t.sample_begin < s.n)
-      t.over = "channel " + std::to_string(c) + " over ghost sub-batch " + std::to_string(t.group) + " (" +
-               range("samples", t.sample_begin, t.sample_end) + where + ")";
+      t.over = "channel " + std::to_string(c) + " over ghost sub-batch " + std::to_string(t.group) +
+               " (" + range("samples", t.sample_begin, t.sample_end) + where + ")";
     else
-      t.over = "channel " + std::to_string(c) + " over the batch (" + range("samples", 0, s.n) + where + ")";
+      t.over = "channel " + std::to_string(c) + " over the batch (" + range("samples", 0, s.n) +
+               where + ")";
   } else {
     const int per_group = C / cap.groups;
     t.group = c / per_group;
@@ -201,9 +205,11 @@ UnitTrace TraceRecorder::trace(const std::string& name, int n, int c, int h, int
       }
     const std::string where = hw > 1 ? ", every position" : "";
     if (cap.kind == "ln")
-      t.over = "sample " + std::to_string(n) + " over all its channels (" + range("channels", 0, C) + where + ")";
+      t.over = "sample " + std::to_string(n) + " over all its channels (" +
+               range("channels", 0, C) + where + ")";
     else if (cap.kind == "in")
-      t.over = "sample " + std::to_string(n) + ", channel " + std::to_string(c) + " alone (every position)";
+      t.over = "sample " + std::to_string(n) + ", channel " + std::to_string(c) +
+               " alone (every position)";
     else
       t.over = "sample " + std::to_string(n) + " over group " + std::to_string(t.group) + " (" +
                range("channels", t.channel_begin, t.channel_end) + where + ")";
@@ -260,12 +266,14 @@ std::vector<int> WhatIf::draw_companions(int count) {
   // A partial Fisher-Yates shuffle of the indices: distinct companions.
   std::vector<int> all(size_t(size), 0);
   std::iota(all.begin(), all.end(), 0);
-  for (int i = 0; i < count; ++i) std::swap(all[size_t(i)], all[size_t(i) + rng_.below(uint32_t(size - i))]);
+  for (int i = 0; i < count; ++i)
+    std::swap(all[size_t(i)], all[size_t(i) + rng_.below(uint32_t(size - i))]);
   all.resize(size_t(count));
   return all;
 }
 
-WhatIfSample WhatIf::run(int image, const std::vector<int>& companions, Mode mode, const WhatIfUnit& unit) {
+WhatIfSample WhatIf::run(int image, const std::vector<int>& companions, Mode mode,
+                         const WhatIfUnit& unit) {
   const Dataset& test = trainer_.data().test;
   const Dataset& train = trainer_.data().train;
   if (image < 0 || image >= test.size())
@@ -275,7 +283,8 @@ WhatIfSample WhatIf::run(int image, const std::vector<int>& companions, Mode mod
     if (j < 0 || j >= train.size())
       throw Error("batch-mates: training example " + std::to_string(j) + " does not exist (0 to " +
                   std::to_string(train.size() - 1) + ")");
-  if (trainer_.diverged()) throw Error("batch-mates: the run has diverged (" + trainer_.status() + ")");
+  if (trainer_.diverged())
+    throw Error("batch-mates: the run has diverged (" + trainer_.status() + ")");
   Model& model = trainer_.model();
   int layer = -1;
   std::string names;
@@ -287,14 +296,17 @@ WhatIfSample WhatIf::run(int image, const std::vector<int>& companions, Mode mod
   }
   if (layer < 0)
     throw Error("batch-mates: no normalization layer \"" + unit.layer + "\" (" +
-                (names.empty() ? std::string("this network has none") : "there are " + names) + ")");
+                (names.empty() ? std::string("this network has none") : "there are " + names) +
+                ")");
 
   const Shape img = test.image_shape();
   const int64_t per = img.per_sample();
   batch_.resize(Shape{1 + int(companions.size()), img.c, img.h, img.w});
-  std::copy(test.images.begin() + image * per, test.images.begin() + (image + 1) * per, batch_.data());
+  std::copy(test.images.begin() + image * per, test.images.begin() + (image + 1) * per,
+            batch_.data());
   for (size_t j = 0; j < companions.size(); ++j)
-    std::copy(train.images.begin() + companions[j] * per, train.images.begin() + (companions[j] + 1) * per,
+    std::copy(train.images.begin() + companions[j] * per,
+              train.images.begin() + (companions[j] + 1) * per,
               batch_.data() + int64_t(j + 1) * per);
 
   const ForwardState saved = model.save_forward_state();
@@ -302,7 +314,8 @@ WhatIfSample WhatIf::run(int image, const std::vector<int>& companions, Mode mod
   out.companions = companions;
   try {
     const Tensor& logits = model.forward(batch_, mode);
-    const Tensor& y = model.layer_input(layer + 1);  // the normalizer's output (never the last layer)
+    const Tensor& y =
+        model.layer_input(layer + 1);  // the normalizer's output (never the last layer)
     check_unit("batch-mates", y.shape(), 0, unit.c, unit.h, unit.w);
     const Shape& s = y.shape();
     out.y = y.data()[unit.c * s.spatial() + int64_t(unit.h) * s.w + unit.w];
@@ -324,7 +337,8 @@ WhatIfSample WhatIf::run(int image, const std::vector<int>& companions, Mode mod
     double sum = 0;
     for (int j = 0; j < k; ++j) sum += std::exp(double(z[j]) - double(z[best]));
     out.probs.resize(size_t(k));
-    for (int j = 0; j < k; ++j) out.probs[size_t(j)] = float(std::exp(double(z[j]) - double(z[best])) / sum);
+    for (int j = 0; j < k; ++j)
+      out.probs[size_t(j)] = float(std::exp(double(z[j]) - double(z[best])) / sum);
     out.prediction = best;
   } catch (...) {
     model.restore_forward_state(saved);

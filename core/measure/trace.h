@@ -30,20 +30,20 @@ namespace bnlab {
 
 // What one normalization layer used and made in the last training step (see above).
 struct NormCapture {
-  std::string name;               // "bn1"
-  std::string kind;               // "bn", "brn", "gbn", "ln", "gn", "in"
-  int layer = 0;                  // index in the model
-  Shape shape;                    // (N, C, H, W) of the layer's input and output
+  std::string name;  // "bn1"
+  std::string kind;  // "bn", "brn", "gbn", "ln", "gn", "in"
+  int layer = 0;     // index in the model
+  Shape shape;       // (N, C, H, W) of the layer's input and output
   float eps = 0;
-  bool batch_stats = true;        // normalized with batch statistics (always for LN/GN/IN)
-  int sub_batch = 0;              // BN kinds: samples per (sub-)batch; N unless Ghost
-  int groups = 0;                 // LN/GN/IN: number of groups G (1 for LN, C for IN)
-  std::vector<float> x, xhat, y, dy, dx;           // (N*C*H*W) each
-  std::vector<float> mean, var, inv_std;           // BN: (S*C); LN/GN/IN: (N*G)
-  std::vector<float> gamma, beta, dgamma, dbeta;   // (C); gamma/beta as the forward used them
-  std::vector<float> running_mean, running_var;    // (C) after the update; empty without
-  std::vector<float> r, d;                         // (C) Batch Renorm's corrections
-  std::vector<float> noise_scale, noise_shift;     // (N*C) noisy BN's draws; empty without
+  bool batch_stats = true;                // normalized with batch statistics (always for LN/GN/IN)
+  int sub_batch = 0;                      // BN kinds: samples per (sub-)batch; N unless Ghost
+  int groups = 0;                         // LN/GN/IN: number of groups G (1 for LN, C for IN)
+  std::vector<float> x, xhat, y, dy, dx;  // (N*C*H*W) each
+  std::vector<float> mean, var, inv_std;  // BN: (S*C); LN/GN/IN: (N*G)
+  std::vector<float> gamma, beta, dgamma, dbeta;  // (C); gamma/beta as the forward used them
+  std::vector<float> running_mean, running_var;   // (C) after the update; empty without
+  std::vector<float> r, d;                        // (C) Batch Renorm's corrections
+  std::vector<float> noise_scale, noise_shift;    // (N*C) noisy BN's draws; empty without
 };
 
 // One unit (n, c, h, w) of one normalization layer in the last training step. Values are the
@@ -52,7 +52,7 @@ struct NormCapture {
 struct UnitTrace {
   std::string layer, kind;
   int64_t step = 0;
-  Shape shape;                    // (N, C, H, W) of the layer's input
+  Shape shape;  // (N, C, H, W) of the layer's input
   int n = 0, c = 0, h = 0, w = 0;
   // Over which values the statistics were taken: samples [sample_begin, sample_end) of the batch,
   // channels [channel_begin, channel_end), every (h, w); m of them. group: the Ghost sub-batch
@@ -63,9 +63,9 @@ struct UnitTrace {
   bool batch_stats = true;
   // Forward: y = gamma * (xhat * r + d) + beta with r = 1, d = 0 except Batch Renorm.
   float x = 0, mean = 0, var = 0, eps = 0, inv_std = 0;
-  float xhat = 0, xhat_layer = 0;   // (x - mean) * inv_std; the layer's stored xhat
+  float xhat = 0, xhat_layer = 0;  // (x - mean) * inv_std; the layer's stored xhat
   float gamma = 1, beta = 0, r = 1, d = 0;
-  float y = 0, y_layer = 0;         // computed; the layer's output element
+  float y = 0, y_layer = 0;  // computed; the layer's output element
   // Eval path (tracking BN only): the same input with the running statistics after the update.
   bool has_eval = false;
   float running_mean = 0, running_var = 1, eval_inv_std = 0, xhat_eval = 0, y_eval = 0;
@@ -79,7 +79,7 @@ struct UnitTrace {
   //   term_g = inv_std * gamma * dy,  term_mean = -inv_std * mean(dxhat),
   //   term_xhat = -inv_std * xhat * mean(dxhat * xhat).
   float dy = 0, dgamma = 0, dbeta = 0;
-  float mean_g = 0, mean_gx = 0;    // mean(g), mean(g * xhat) (LN/GN/IN: of dxhat)
+  float mean_g = 0, mean_gx = 0;  // mean(g), mean(g * xhat) (LN/GN/IN: of dxhat)
   float term_g = 0, term_mean = 0, term_xhat = 0, dx = 0, dx_layer = 0;
 };
 
@@ -114,12 +114,12 @@ struct WhatIfUnit {
 
 // One what-if forward of test image `image` (sample 0 of the batch) and its companions.
 struct WhatIfSample {
-  std::vector<int> companions;   // training-set indices
-  float y = 0;                   // the unit's normalizer output for the image
-  float mean = 0, var = 0;       // the statistics the unit was normalized with (BN kinds: of
-                                 //   its channel; LN/GN/IN: of the image's group)
-  std::vector<float> probs;      // (K) softmax of the image's logits
-  int prediction = 0;            // argmax
+  std::vector<int> companions;  // training-set indices
+  float y = 0;                  // the unit's normalizer output for the image
+  float mean = 0, var = 0;      // the statistics the unit was normalized with (BN kinds: of
+                                //   its channel; LN/GN/IN: of the image's group)
+  std::vector<float> probs;     // (K) softmax of the image's logits
+  int prediction = 0;           // argmax
 };
 
 class WhatIf {
@@ -130,7 +130,8 @@ class WhatIf {
   // Forward in `mode` of [image, companions...]; everything a train-mode forward changes is put
   // back. Throws Error for an image or companion out of range, an unknown layer or unit, or a
   // batch the network cannot take (BN with one value per channel).
-  WhatIfSample run(int image, const std::vector<int>& companions, Mode mode, const WhatIfUnit& unit);
+  WhatIfSample run(int image, const std::vector<int>& companions, Mode mode,
+                   const WhatIfUnit& unit);
   // count companions drawn uniformly from the training set without repetition.
   std::vector<int> draw_companions(int count);
 

@@ -236,10 +236,11 @@ export class InspectorPanel extends Panel {
 
   backward(t) {
     const batch = isBatchKind(t.kind);
-    const k = batch ? 'γ r / √(σ²_B + ε)' : '1 / √(σ²_B + ε)';
+    const k = batch ? (t.kind === 'brn' ? 'γ r / √(σ²_B + ε)' : 'γ / √(σ²_B + ε)') : '1 / √(σ²_B + ε)';
     const kv = batch ? t.gamma * t.r * t.inv_std : t.inv_std;
     const g = batch ? 'g' : 'γ g';
-    const f = (key) => (batch ? key : `${key}_group`);  // LN/GN/IN: their formula (γ inside the means)
+    // LN/GN/IN: their formula (γ inside the means); Batch Renorm: r in the factor.
+    const f = (key) => (!batch ? `${key}_group` : t.kind === 'brn' && key.startsWith('term') ? `${key}_renorm` : key);
     const rows = [
       ['g = ∂L/∂y', 'g', 'g = dL/dy', `gradient arriving at ${t.layer}'s output for this value`, t.dy],
       ['∂L/∂β', 'dbeta', 'dL/dbeta = sum g', `sum of g over channel ${t.c} (every sample and position)`, t.dbeta],
