@@ -9,7 +9,8 @@ const MAX_DRAWS = 400;   // draws kept for the plot
 export class Inspect {
   constructor(controller) {
     this.c = controller;
-    this.unit = { n: 0, h: 0, w: 0 };
+    // The middle of a 28x28 map (clamped to smaller maps): on MNIST the corner is background.
+    this.unit = { n: 0, h: 13, w: 13 };
     this.mates = { playing: false, batchSize: 0, result: null, error: '' };
     const grid = document.getElementById('panel-grid');
     grid.addEventListener('bnlab-unit', (e) => this.choose(e.detail));
@@ -154,6 +155,8 @@ export class Inspect {
     this.mates.result = {
       key, image: r.image, label: r.label, layer: r.layer, c: r.c, h: r.h, w: r.w, step: r.step, batch_size: r.batch_size, classes: K,
       eval: r.eval,
+      // Every eval-mode value the replies carried (one, since eval mode ignores the companions).
+      evals: [...new Set([...(same ? old.evals : []), r.eval.y])],
       draws: {
         y: keep(old?.draws.y ?? [], r.y),
         mean: keep(old?.draws.mean ?? [], r.mean),

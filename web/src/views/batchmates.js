@@ -55,7 +55,8 @@ export class BatchMatesPanel extends Panel {
     this.strip.setAttribute('role', 'img');
     this.probs = document.createElement('canvas');
     this.probs.setAttribute('role', 'img');
-    this.plot.append(this.strip, this.probs);
+    this.plot.append(this.strip, el('p', 'batchmates-legend', 'Above: the unit\'s output for the image, one dot per batch, and its eval-mode value (dashed). ' +
+      'Below: the network\'s probability for each class, bars spanning the train-mode batches, dots for eval mode; the true class in brackets.'), this.probs);
     this.table = el('table', 'batchmates-table');
     this.body.append(this.what, this.plot, this.table);
   }
@@ -119,9 +120,14 @@ export class BatchMatesPanel extends Panel {
       `in eval mode it is ${num(r.eval.y)} whatever the companions. Predicted ${said}; eval mode predicts ${cls(r.eval.prediction)}.`);
   }
 
+  width() {
+    return Math.max(300, Math.min(720, Math.floor(this.plot.clientWidth || 720)));
+  }
+
   // The draws' y as dots along one axis, stacked where they fall close; the eval value as a line.
   drawStrip(ys, yEval, s) {
-    const c = this.strip, W = 720, H = 110, pad = 28;
+    // Drawn at the width it is shown (a phone gets a narrower plot, not smaller letters).
+    const c = this.strip, W = this.width(), H = 110, pad = 28;
     c.width = W;
     c.height = H;
     const lo0 = Math.min(s.min, yEval), hi0 = Math.max(s.max, yEval), margin = Math.max(1e-6, (hi0 - lo0) * 0.08);
@@ -137,10 +143,13 @@ export class BatchMatesPanel extends Panel {
     ctx.fillStyle = '#333';
     ctx.font = '12px system-ui, sans-serif';
     ctx.textAlign = 'center';
-    for (let i = 0; i <= 4; i++) {
-      const v = lo + ((hi - lo) * i) / 4;
-      ctx.fillText(num(v), x(v), H - 8);
+    const ticks = W < 500 ? 2 : 4;
+    for (let i = 0; i <= ticks; i++) {
+      const v = lo + ((hi - lo) * i) / ticks;
+      ctx.textAlign = i === 0 ? 'left' : i === ticks ? 'right' : 'center';
+      ctx.fillText(num(v), i === 0 ? 2 : i === ticks ? W - 2 : x(v), H - 8);
     }
+    ctx.textAlign = 'center';
     // Dots stack upward in bins of 6 px.
     const stacks = new Map();
     ctx.fillStyle = COLORS.a;
@@ -170,7 +179,7 @@ export class BatchMatesPanel extends Panel {
 
   // Per class: the range of the draws' probabilities (bar) and the eval-mode probability (dot).
   drawProbs(r) {
-    const K = r.classes, n = r.draws.y.length, c = this.probs, W = 720, H = 120, padL = 34, padB = 18;
+    const K = r.classes, n = r.draws.y.length, c = this.probs, W = this.width(), H = 120, padL = 34, padB = 18;
     c.width = W;
     c.height = H;
     const ctx = c.getContext('2d');
@@ -223,6 +232,6 @@ export class BatchMatesPanel extends Panel {
     th.scope = 'row';
     f.append(th, el('td', '', `${num(s.min)} to ${num(s.max)}`), el('td', '', ''), el('td', '', ''));
     foot.append(f);
-    this.table.replaceChildren(Object.assign(el('caption', '', 'Eval mode, then the newest train-mode batches'), {}), head, body, foot);
+    this.table.replaceChildren(el('caption', '', 'Eval mode, then the newest train-mode batches'), head, body, foot);
   }
 }

@@ -125,8 +125,9 @@ export class InspectorPanel extends Panel {
     this.body.removeAttribute('aria-label');
     this.source = el('p', 'inspector-source');
     this.tables = el('div', 'inspector-tables');
-    this.body.append(this.source, this.tables);
+    this.body.append(this.source);
     this.picture = new PoolPicture(this.body);
+    this.body.append(this.tables);
   }
 
   // The learner's choice of sample, row and column goes to the controller, which asks the worker.
@@ -173,7 +174,10 @@ export class InspectorPanel extends Panel {
     }
     this.missing('');
     const [N, , H, W] = t.shape;
-    for (const [k, size] of [['n', N], ['h', H], ['w', W]]) this.inputs[k].max = size - 1;
+    for (const [k, size] of [['n', N], ['h', H], ['w', W]]) {
+      this.inputs[k].max = size - 1;
+      if (document.activeElement !== this.inputs[k]) this.inputs[k].value = t[k];  // the unit traced
+    }
     const pos = H * W > 1 ? `, row ${t.h}, column ${t.w}` : '';
     this.source.textContent = `Network A, ${t.layer} (${KIND_NAMES[t.kind] ?? t.kind}), step ${t.step}: the value of sample ${t.n}, channel ${t.c}${pos}. ` +
       'The formulas are those of the numerics reference (core/NUMERICS.md, section 1).';
