@@ -3,19 +3,23 @@
 //   bnlab bench [--json] [--quick]   the benchmark of REFERENCE_CNN.md
 //   bnlab options | presets      what can be set
 // Usage errors print a message and the usage, and exit 2; bad files or configs exit 1.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
 
 #include "base/error.h"
 #include "experiments/experiments.h"
+#include "experiments/seeds.h"
 #include "io/state.h"
 #include "measure/refbench.h"
 #include "train/trainer.h"
@@ -42,6 +46,13 @@ const char* kUsage = R"(usage:
       The reference-CNN benchmark of REFERENCE_CNN.md (one thread).
   bnlab experiment NAME --out DIR [--seed S] [--steps N] [--data-dir DIR]
       Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
+      --seeds 1-10 [--threads K]  every seed (in K threads, default: the cores) to DIR/seed-S/,
+                                  and DIR/summary.json: mean, sd, 95% t-interval per figure and
+                                  a verdict per claim of the literature (core/experiments/seeds.h)
+      --seeds 1-10 --jobs         print one command per seed instead, for GNU parallel or a job
+                                  array; then `bnlab experiment merge` the parts
+  bnlab experiment merge DIR... --out DIR
+      The multi-seed summary of single-seed runs (each DIR holds one seed's summary.json).
   bnlab experiment --list      the experiments, with what each tests
   bnlab options        every option with its type, range and default
   bnlab presets        the model presets
@@ -65,11 +76,27 @@ void write_file(const std::string& path, const std::string& text) {
   if (!f || !(f << text)) throw Error("cannot write " + path);
 }
 
-std::string default_data_dir(const char* argv0) {
+// A word for a POSIX shell: as it is when it holds only safe characters, else in single quotes.
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") ==
+                        std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The path of this executable (argv[0] where /proc is not there).
+std::string self_path(const char* argv0) {
   std::string exe = argv0;
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n > 0) exe.assign(buf, size_t(n));
+  return exe;
+}
+
+std::string default_data_dir(const char* argv0) {
+  const std::string exe = self_path(argv0);
   const size_t slash = exe.rfind('/');
   return (slash == std::string::npos ? std::string(".") : exe.substr(0, slash)) + "/data";
 }
@@ -295,6 +322,29 @@ int cmd_bench(const std::vector<std::string>& args) {
   return 0;
 }
 
+// bnlab experiment merge DIR... --out DIR
+int cmd_experiment_merge(const std::vector<std::string>& args) {
+  std::vector<std::string> dirs;
+  std::string out;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--out") {
+      if (i + 1 >= args.size()) throw UsageError("--out needs a value");
+      out = args[++i];
+    } else if (args[i].rfind("--", 0) == 0) {
+      throw UsageError("unexpected argument '" + args[i] + "' for experiment merge");
+    } else {
+      dirs.push_back(args[i]);
+    }
+  }
+  if (dirs.empty()) throw UsageError("experiment merge needs the directories of single-seed runs");
+  if (out.empty()) throw UsageError("experiment merge needs --out DIR");
+  const Json summary = summarize_seed_dirs(dirs);
+  make_output_dir(out);
+  write_file(out + "/summary.json", summary.dump() + "\n");
+  for (const Json& c : summary.get("claims").items()) std::printf("%s\n", c.get("text").string().c_str());
+  return 0;
+}
+
 int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
   if (args.size() == 1 && args[0] == "--list") {
     for (const ExperimentInfo& e : experiments())
@@ -303,12 +353,19 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
     return 0;
   }
   if (args.empty() || args[0].rfind("--", 0) == 0) throw UsageError("experiment needs a NAME (or --list)");
+  if (args[0] == "merge") return cmd_experiment_merge(args);
   const ExperimentInfo& info = find_experiment(args[0]);
   ExperimentOptions options;
   options.data_dir = default_data_dir(argv0);
-  std::string out;
+  std::string out, seeds_text;
+  int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  bool jobs = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
+    if (a == "--jobs") {
+      jobs = true;
+      continue;
+    }
     if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
     const std::string v = args[++i];
     char* end = nullptr;
@@ -322,15 +379,43 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
       const long n = std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end || n < 1 || n > 10000000) throw UsageError("--steps must be a whole number from 1 to 10000000");
       options.steps = int(n);
+    } else if (a == "--seeds") {
+      seeds_text = v;
+    } else if (a == "--threads") {
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > 256) throw UsageError("--threads must be a whole number from 1 to 256");
+      threads = int(n);
     } else throw UsageError("unexpected argument '" + a + "' for experiment");
   }
   if (out.empty()) throw UsageError("experiment needs --out DIR");
+  if (jobs && seeds_text.empty()) throw UsageError("--jobs needs --seeds");
+  if (jobs) {
+    // One independent command per seed; absolute paths, so that they run from anywhere.
+    const std::string exe = self_path(argv0), dir = std::filesystem::absolute(out).string();
+    const int steps = options.steps ? options.steps : info.default_steps;
+    std::string parts;
+    for (uint32_t seed : parse_seeds(seeds_text)) {
+      const std::string sub = dir + "/seed-" + std::to_string(seed);
+      std::printf("%s experiment %s --seed %u --steps %d --data-dir %s --out %s\n", shell_quote(exe).c_str(),
+                  info.name.c_str(), seed, steps, shell_quote(options.data_dir).c_str(), shell_quote(sub).c_str());
+      parts += " " + shell_quote(sub);
+    }
+    std::fprintf(stderr, "then: %s experiment merge%s --out %s\n", shell_quote(exe).c_str(), parts.c_str(),
+                 shell_quote(dir).c_str());
+    return 0;
+  }
   make_output_dir(out);
   int shown = -1;  // the percentage on screen: printed only when it changes
   options.progress = [&shown](double f) {
     const int pct = int(100 * f);
     if (pct != shown) std::fprintf(stderr, "\r%3d%%", shown = pct);
   };
+  if (!seeds_text.empty()) {
+    const Json summary = run_seeds(info, options, parse_seeds(seeds_text), threads, out);
+    std::fprintf(stderr, "\r");
+    for (const Json& c : summary.get("claims").items()) std::printf("%s\n", c.get("text").string().c_str());
+    return 0;
+  }
   const ExperimentResult result = info.run(options);
   std::fprintf(stderr, "\r");
   write_experiment(info, options, result, out);

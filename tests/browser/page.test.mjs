@@ -50,21 +50,28 @@ test('a bad URL value shows its message next to the field, as text, and keeps th
   assert.match(await page.textContent('#err-norm'), /B: norm: "<img src=x onerror=alert\(1\)>" is not one of/);
   assert.equal(await page.locator('img').count(), 0, 'the value was not parsed as HTML');
   assert.match(await page.textContent('#banner'), /unknown setting "nonsense"/);
-  assert.equal(await page.inputValue('#f-lr'), '0.05');
+  // The page's first run is at learning rate 0.1 (web/README.md, "The first run").
+  assert.equal(await page.inputValue('#f-lr'), '0.1');
   assert.equal(await page.getAttribute('#f-lr', 'aria-invalid'), 'true');
+  // A refused run setting opens the settings drawer, so its message is seen.
+  assert.equal(await page.isVisible('#err-lr'), true);
 });
 
 test('a value typed into the form is checked the same way', async () => {
   const page = await lab.open('?dataset=shapes');
+  // The settings are in a drawer, closed at first.
+  assert.equal(await page.isVisible('#f-lr'), false);
+  await page.click('#settings-toggle');
+  assert.equal(await page.getAttribute('#settings-toggle', 'aria-expanded'), 'true');
   await page.fill('#f-lr', '-1');
   await page.press('#f-lr', 'Enter');
   await page.locator('#f-lr').blur();
   assert.match(await page.textContent('#err-lr'), /outside/);
   assert.doesNotMatch(page.url(), /lr=/);
-  await page.fill('#f-lr', '0.1');
+  await page.fill('#f-lr', '0.3');
   await page.locator('#f-lr').blur();
   assert.equal(await page.textContent('#err-lr'), '');
-  assert.match(page.url(), /lr=0\.1/);
+  assert.match(page.url(), /lr=0\.3/);
 });
 
 test('embed mode shows the chosen panels only and reports its height to the parent', async () => {
@@ -127,6 +134,7 @@ test('keyboard: every control is reachable and labelled; Space plays, r resets',
     .map((el) => el.id || el.name));
   assert.deepEqual(unlabelled, []);
   // Letters work even with a button focused (after a click); typing in a field is not a shortcut.
+  await page.click('#settings-toggle');
   await page.focus('#step10');
   await page.keyboard.press('c');
   assert.match(page.url(), /compare=false/);

@@ -86,13 +86,8 @@ export class Inspect {
     }
     if (!(c >= 0 && c < C)) return;
     Object.assign(this.unit, { h, w });
-    const layerSel = document.getElementById('f-layer'), channel = document.getElementById('f-channel');
-    if (this.c.state.layer !== layer) {
-      layerSel.value = layer;
-      layerSel.dispatchEvent(new Event('change'));
-    }
-    channel.value = c;
-    channel.dispatchEvent(new Event('change'));  // sends the measure config, with the trace
+    this.c.select({ layer, channel: c });  // the page's choice, for every panel
+    this.sendTrace();
     this.clearMates();
     this.c.panels.find((p) => p.id === 'inspector')?.el.scrollIntoView({ block: 'nearest' });
   }

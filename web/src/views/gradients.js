@@ -80,10 +80,10 @@ export class IcsPanel extends Panel {
   }
   reset(view) {
     this.setCharts({
-      yLabel: '||G - G\'||', logY: true,
+      yLabel: '||G - G\'||', logY: true, height: 150,
       series: view.sides.map((s) => ({ label: `||G-G'|| ${view.labels[s]}`, color: COLORS[s], points: true })),
     }, {
-      yLabel: 'cos(G, G\')', yRange: [-1, 1], height: 140,
+      yLabel: 'cos(G, G\')', yRange: [-1, 1], height: 110,
       series: view.sides.map((s) => ({ label: `cos ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true })),
     });
     this.summary('No steps yet.');
@@ -117,7 +117,7 @@ export class LandscapePanel extends Panel {
       'Along the gradient, for steps of 0.5x to 4x the learning rate (Santurkar et al.): the range of the loss, how much the gradient changes, and the effective beta-smoothness. Smaller is smoother.');
   }
   reset(view) {
-    const chart = (yLabel, series, extra = {}) => ({ yLabel, series, height: 130, logY: true, ...extra });
+    const chart = (yLabel, series, extra = {}) => ({ yLabel, series, height: 150, logY: true, ...extra });
     this.setCharts(
       chart('loss range', view.sides.flatMap((s) => [
         { label: `max ${view.labels[s]}`, color: COLORS[s], width: 1, points: true }, { label: `min ${view.labels[s]}`, color: COLORS[s], width: 1, points: true }]),
