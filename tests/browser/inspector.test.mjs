@@ -2,6 +2,8 @@
 // batchmates.js, web/src/inspect.js), with the wasm core training for real.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { start, needsWasm, ready } from './helpers.mjs';
 
 let lab;
@@ -97,15 +99,30 @@ test('batch-mates: draws give different train-mode outputs and one eval-mode out
   await panel.scrollIntoViewIfNeeded();
   await panel.locator('button', { hasText: 'Draw a batch' }).click();
   await traced(page, () => document.querySelectorAll('[data-panel="batchmates"] tr[data-mode="train"]').length === 1);
-  // Play, watching for long tasks: the what-if forwards run in the worker.
-  await page.evaluate(() => {
-    window.longTasks = [];
-    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); }).observe({ type: 'longtask' });
-  });
-  await panel.locator('button', { hasText: 'Play' }).click();
-  await traced(page, () => window.bnlab.inspect.mates.result?.draws.y.length >= 30);
-  await panel.locator('button', { hasText: 'Stop' }).click();
-  const tasks = await page.evaluate(() => window.longTasks);
+  // Play, watching for long tasks: the what-if forwards run in the worker. Long tasks are wall
+  // time, which other processes on a shared machine can stretch: up to three 3-second plays are
+  // tried (as the training test does), and a page whose own work is too long fails them all.
+  const runs = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await page.evaluate(() => {
+      window.longTasks = [];
+      window.longTaskObserver?.disconnect();
+      window.longTaskObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); });
+      window.longTaskObserver.observe({ type: 'longtask' });
+    });
+    const before = await page.evaluate(() => window.bnlab.inspect.mates.result?.draws.y.length ?? 0);
+    await panel.locator('button', { hasText: 'Play' }).click();
+    await page.waitForTimeout(3000);
+    await panel.locator('button', { hasText: 'Stop' }).click();
+    const tasks = await page.evaluate(() => window.longTasks);
+    const drawn = await page.evaluate(() => window.bnlab.inspect.mates.result?.draws.y.length ?? 0);
+    console.log(`# batch-mates play ${attempt + 1}: ${drawn - before} draws in 3 s; long tasks (ms): ${JSON.stringify(tasks.map(Math.round))}`);
+    assert.ok(drawn - before >= 10, `${drawn - before} draws in 3 s`);
+    runs.push(tasks.filter((d) => d > 50));
+    if (runs.at(-1).length === 0) break;
+  }
+  assert.deepEqual(runs.at(-1), [], `tasks over 50 ms while batch-mates played, in every try: ${JSON.stringify(runs)}`);
+  await page.waitForTimeout(300);  // the last reply drawn
   const values = await page.$$eval('[data-panel="batchmates"] tr[data-mode] td[data-value]', (tds) => tds.map((t) => ({ mode: t.closest('tr').dataset.mode, v: Number(t.dataset.value) })));
   const train = new Set(values.filter((x) => x.mode === 'train').map((x) => x.v));
   const evalValues = values.filter((x) => x.mode === 'eval').map((x) => x.v);
@@ -114,12 +131,19 @@ test('batch-mates: draws give different train-mode outputs and one eval-mode out
   // The eval-mode value does not depend on the companions: every reply carried the same one.
   const { draws, evals } = await page.evaluate(() => ({ draws: window.bnlab.inspect.mates.result.draws.y.length, evals: window.bnlab.inspect.mates.result.evals }));
   assert.deepEqual(evals, [evalValues[0]]);
-  console.log(`# batch-mates: ${draws} draws, ${train.size} distinct train-mode outputs shown, eval ${evalValues[0]}; long tasks (ms): ${JSON.stringify(tasks.map(Math.round))}`);
-  assert.deepEqual(tasks.filter((d) => d > 50), [], 'tasks over 50 ms while batch-mates played');
+  console.log(`# batch-mates: ${draws} draws, ${train.size} distinct train-mode outputs shown, eval ${evalValues[0]}`);
   // A bad batch size is refused with a message next to the field.
   await page.fill('#batchmates-size', '1');
   await page.locator('#batchmates-size').dispatchEvent('change');
   assert.match(await panel.locator('.field-error').textContent(), /from 2 to 512/);
+  // Both panels filled in pass axe-core (no serious or critical violation).
+  await page.locator('[data-panel="inspector"]').scrollIntoViewIfNeeded();
+  await traced(page, () => document.querySelector('[data-panel="inspector"] tr[data-symbol="dx"]'));
+  await page.addScriptTag({ content: fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8') });
+  const result = await page.evaluate(() => window.axe.run({ include: [['[data-panel="inspector"]'], ['[data-panel="batchmates"]']] }, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(bad, []);
   assert.deepEqual(page.problems, []);
   await page.close();
 });

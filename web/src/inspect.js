@@ -97,7 +97,18 @@ export class Inspect {
   clearMates() {
     this.mates.result = null;
     this.mates.error = '';
-    this.c.scheduleRender();
+    this.renderMates();
+  }
+
+  // Redraws the batch-mates panel alone, once per frame: its replies come every few
+  // milliseconds while playing, and redrawing every panel as often would fill the main thread.
+  renderMates() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      const p = this.c.panels.find((x) => x.id === 'batchmates');
+      if (p?.onScreen && !p.el.hidden) p.update(this.c.history, this.c.viewModel());
+    });
   }
 
   act({ action, batch_size }) {
@@ -112,7 +123,7 @@ export class Inspect {
       this.draw(BATCH_DRAWS);
     }
     if (action === 'draw') this.draw(1);
-    this.c.scheduleRender();
+    this.renderMates();
   }
 
   // Asks the worker for `draws` batches; while playing, the next request goes out when this one
@@ -131,7 +142,7 @@ export class Inspect {
     } finally {
       this.busy = false;
     }
-    this.c.scheduleRender();
+    this.renderMates();
     if (this.mates.playing) setTimeout(() => this.draw(BATCH_DRAWS), 0);
   }
 
