@@ -246,7 +246,8 @@ export class InspectorPanel extends Panel {
     // LN/GN/IN: their formula (γ inside the means); Batch Renorm: r in the factor.
     const f = (key) => (!batch ? `${key}_group` : t.kind === 'brn' && key.startsWith('term') ? `${key}_renorm` : key);
     const rows = [
-      ['g = ∂L/∂y', 'g', 'g = dL/dy', `gradient arriving at ${t.layer}'s output for this value`, t.dy],
+      ['g = ∂L/∂y', 'g', 'g = dL/dy', `gradient arriving at ${t.layer}'s output for this value` +
+        (t.dy === 0 ? ' (0: the loss does not depend on this output, as when a ReLU after it gets a negative input)' : ''), t.dy],
       ['∂L/∂β', 'dbeta', 'dL/dbeta = sum g', `sum of g over channel ${t.c} (every sample and position)`, t.dbeta],
       ['∂L/∂γ', 'dgamma', 'dL/dgamma = sum g xhat', `sum of g × x̂ over channel ${t.c}`, t.dgamma],
       [`mean(${g})`, f('mean_g'), 'mean(g)', `over the same ${t.m} values as μ_B`, t.mean_g],
