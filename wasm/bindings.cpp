@@ -5,8 +5,13 @@
 //   Simulation  one training run: a Trainer on shared Data, and its Instrument (measure.h)
 //   functions   the option table, presets, the config of a state file, the reference benchmark,
 //               the experiments, heap statistics
-// Every entry point catches the core's exceptions and rethrows them as JavaScript Errors carrying
-// the core's message (the module never aborts on bad input). Bulk results are typed arrays copied
+// Every entry point catches the core's exceptions and hands their message to JavaScript, which
+// throws it as an Error (the module never aborts on bad input). The throw happens in JavaScript,
+// after the call has returned: a JavaScript exception thrown from inside a C++ call unwinds
+// through the wasm frames without running their destructors, leaking the exception object and
+// every argument the call was given (a 100 KB state string per failed loadState). So a failing
+// entry point stores its message (pending_error), returns an empty value, and bnlab.mjs's
+// wrapper of every bound function and method calls takeError() and throws. Bulk results are typed arrays copied
 // out of the heap: a view into it would dangle as soon as the heap grows.
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
@@ -15,6 +20,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -33,14 +39,39 @@ namespace {
 
 using emscripten::val;
 
-// Runs body; a C++ exception becomes a JavaScript Error with the exception's message.
+// The message of the last failed call, until takeError() takes it.
+std::string& pending_error() {
+  static std::string message;
+  return message;
+}
+
+std::string take_error() {
+  std::string message;
+  message.swap(pending_error());
+  return message;
+}
+
+// What a failed call returns (JavaScript throws before anyone looks at it).
+template <class R>
+R failed_value() {
+  if constexpr (std::is_same_v<R, val>) return val::undefined();
+  else return R{};
+}
+
+// Runs body; a C++ exception's message becomes the pending error (JavaScript throws it as an
+// Error once the call has returned, see above) and an empty value is returned. The name stays
+// from when it threw in place.
 template <class Body>
 auto rethrow_as_js(Body&& body) -> decltype(body()) {
+  using R = decltype(body());
   try {
     return body();
   } catch (const std::exception& e) {
-    val::global("Error").new_(std::string(e.what())).throw_();
+    pending_error() = e.what();
+  } catch (...) {
+    pending_error() = "unexpected error in the core";
   }
+  if constexpr (!std::is_void_v<R>) return failed_value<R>();
 }
 
 // {key: value, ...}
@@ -240,7 +271,7 @@ class Simulation {
       if (name == wanted)
         out = object({{"shape", torch_shape(t.shape(), dims)}, {"data", copy_out(t.data(), size_t(t.size()))}});
     });
-    if (out.isUndefined()) val::global("Error").new_("no tensor named '" + wanted + "' (see tensorNames())").throw_();
+    if (out.isUndefined()) pending_error() = "no tensor named '" + wanted + "' (see tensorNames())";
     return out;
   }
 
@@ -579,4 +610,5 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("experiments", &experiment_list);
   function("runExperiment", &run_experiment);
   function("heapInUse", &heap_in_use);
+  function("takeError", &take_error);
 }

@@ -334,7 +334,9 @@ export function serve(host) {
   };
 
   host.listen((msg) => enqueue(async () => {
-    const handler = handlers[msg?.type];
+    // Own properties only: 'constructor', 'toString' or '__proto__' name no handler (they would
+    // find Object's, which answer nothing).
+    const handler = typeof msg?.type === 'string' && Object.hasOwn(handlers, msg.type) ? handlers[msg.type] : undefined;
     try {
       if (!handler) throw new Error(`unknown request type '${msg?.type}' (${Object.keys(handlers).join(', ')})`);
       await handler(msg);
