@@ -253,6 +253,27 @@ export class Simulation {
     this.handle.setMeasureConfig(hist_norm, hist_channel, bins, probe_size, probe_unit);
   }
 
+  // The BN inspector (core/measure/trace.h). With setTrace(true), every measure() first copies
+  // what each normalization layer used and made in the last step (input, xhat, output,
+  // statistics, gamma and beta as the forward used them, running statistics after the update,
+  // dy, dx, dgamma, dbeta; Renorm's r and d; noisy BN's draws). trace(layer, {n, c, h, w}) then
+  // follows one unit of it through the layer's formulas: {layer, kind, step, shape, n, c, h, w,
+  // over (in words), sample_begin/end, channel_begin/end, group, m, x, mean, var, eps, inv_std,
+  // xhat, xhat_layer, gamma, beta, r, d, y, y_layer, has_eval, running_mean, running_var,
+  // xhat_eval, y_eval, noisy, noise_scale, noise_shift, y_noisy, dy, dgamma, dbeta, mean_g,
+  // mean_gx, term_g, term_mean, term_xhat, dx, dx_layer}. *_layer are the layer's own values.
+  setTrace(on) { this.handle.setTrace(Boolean(on)); }
+  trace(layer, { n = 0, c = 0, h = 0, w = 0 } = {}) { return this.handle.traceUnit(layer, n, c, h, w); }
+  // Batch-mates: test image `image` among batchSize - 1 companions drawn at random from the
+  // training set, `draws` times, in train mode, and once alone in eval mode, following unit
+  // (c, h, w) of normalization layer `layer`. Changes nothing in the run (not even its
+  // generators). {image, label, batch_size, layer, c, h, w, step, classes, eval: {y, probs,
+  // prediction}, y, mean, var (Float32Array(draws)), probs (Float32Array(draws * classes)),
+  // predictions (Int32Array(draws))}.
+  whatIf({ image = 0, batchSize = 64, draws = 1, layer, c = 0, h = 0, w = 0 } = {}) {
+    return this.handle.whatIf(image, batchSize, draws, String(layer ?? ''), c, h, w);
+  }
+
   dispose() { this.handle.delete(); }
 }
 

@@ -226,6 +226,7 @@ Model::Model(const Config& config, Shape input, int num_classes)
   }
   layers_.front()->set_needs_input_grad(false);
   inputs_.assign(layers_.size(), nullptr);
+  output_grads_.assign(layers_.size(), nullptr);
 
   for (size_t i = 0; i < layers_.size(); ++i) {
     for (const Param& p : layers_[i]->params()) params_.push_back({names_[i] + "." + p.name, p});
@@ -289,7 +290,16 @@ const Tensor& Model::forward(const Tensor& x, Mode mode) {
 
 void Model::backward(const Tensor& dlogits) {
   const Tensor* grad = &dlogits;
-  for (size_t i = layers_.size(); i-- > 0;) grad = &layers_[i]->backward(*grad);
+  for (size_t i = layers_.size(); i-- > 0;) {
+    output_grads_[i] = grad;
+    grad = &layers_[i]->backward(*grad);
+  }
+}
+
+const Tensor& Model::layer_output_grad(int i) const {
+  if (i < 0 || i >= num_layers()) throw Error("layer_output_grad: no layer " + std::to_string(i));
+  if (!output_grads_[size_t(i)]) throw Error("layer_output_grad: no backward has run yet");
+  return *output_grads_[size_t(i)];
 }
 
 void Model::zero_grad() {

@@ -94,6 +94,9 @@ class Model {
   const std::string& layer_name(int i) const { return names_[size_t(i)]; }
   // The input the layer saw in the last forward (the data for layer 0).
   const Tensor& layer_input(int i) const { return *inputs_[size_t(i)]; }
+  // dL/dy the layer got in the last backward (dlogits for the last layer); valid until the
+  // next backward. Throws Error before any backward.
+  const Tensor& layer_output_grad(int i) const;
   // Whether forward has run since the model was built (before that layer_input has nothing).
   bool has_run() const { return !inputs_.empty() && inputs_[0] != nullptr; }
   Shape input_shape() const { return input_; }
@@ -127,6 +130,7 @@ class Model {
   std::vector<std::vector<LayerSetting>> settings_;  // per layer
   std::string spec_;
   std::vector<const Tensor*> inputs_;
+  std::vector<const Tensor*> output_grads_;  // the dy each layer got in the last backward
   std::vector<NamedParam> params_;
   std::vector<NamedBuffer> buffers_;
   std::vector<NamedCounter> counters_;
