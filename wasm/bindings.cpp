@@ -540,7 +540,7 @@ val experiment_list() {
   val out = val::array();
   for (const ExperimentInfo& e : experiments())
     out.call<void>("push", object({{"name", val(e.name)}, {"title", val(e.title)}, {"description", val(e.description)},
-                                   {"default_steps", val(e.default_steps)}}));
+                                   {"default_steps", val(e.default_steps)}, {"units", val(e.parts.units)}}));
   return out;
 }
 
@@ -561,6 +561,74 @@ val run_experiment(const std::string& name, uint32_t seed, int steps, const std:
       tables.call<void>("push", object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
     }
     return object({{"summary", val(result.summary.dump())}, {"tables", tables}});
+  });
+}
+
+// --- Sweeps in parts (the page's worker pool; core/experiments/experiments.h ExperimentParts) ---
+
+val tables_to_js(const Tables& tables) {
+  val out = val::array();
+  for (const auto& [stem, table] : tables) {
+    val rows = val::array();
+    for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
+    out.call<void>("push", object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
+  }
+  return out;
+}
+
+std::vector<std::string> strings_of(const val& array, const std::string& what) {
+  if (!array.isArray()) throw Error(what + " must be an array of strings");
+  std::vector<std::string> out;
+  const int n = array["length"].as<int>();
+  for (int i = 0; i < n; ++i) {
+    if (!array[i].isString()) throw Error(what + " must be an array of strings");
+    out.push_back(array[i].as<std::string>());
+  }
+  return out;
+}
+
+// [{name, columns, rows}] as runExperimentPart returns it, checked.
+Tables tables_from_js(const val& tables) {
+  if (!tables.isArray()) throw Error("a part must be an array of tables {name, columns, rows}");
+  Tables out;
+  const int n = tables["length"].as<int>();
+  for (int i = 0; i < n; ++i) {
+    const val t = tables[i];
+    if (!t["name"].isString() || !t["rows"].isArray()) throw Error("a part's table must be {name, columns, rows}");
+    Table table(strings_of(t["columns"], "a table's columns"));
+    const int rows = t["rows"]["length"].as<int>();
+    for (int r = 0; r < rows; ++r) table.add(strings_of(t["rows"][r], "a table's row"));
+    out.emplace_back(t["name"].as<std::string>(), std::move(table));
+  }
+  return out;
+}
+
+ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir) {
+  ExperimentOptions options;
+  options.seed = seed, options.steps = steps, options.data_dir = data_dir;
+  return options;
+}
+
+// Units [begin, end) of a sweep: [{name, columns, rows}] with those units' rows.
+val run_experiment_part_js(const std::string& name, uint32_t seed, int steps, const std::string& data_dir, int begin,
+                           int end, val progress) {
+  return rethrow_as_js([&] {
+    ExperimentOptions options = experiment_options(seed, steps, data_dir);
+    options.progress = [&](double fraction) { progress(fraction); };
+    return tables_to_js(run_experiment_part(find_experiment(name), options, begin, end));
+  });
+}
+
+// The parts (each [{name, columns, rows}], in unit order) combined: {summary: JSON text, tables},
+// what runExperiment returns for the whole sweep.
+val combine_experiment_js(const std::string& name, uint32_t seed, int steps, val parts) {
+  return rethrow_as_js([&] {
+    if (!parts.isArray()) throw Error("combine: parts must be an array");
+    std::vector<Tables> all;
+    const int n = parts["length"].as<int>();
+    for (int i = 0; i < n; ++i) all.push_back(tables_from_js(parts[i]));
+    const ExperimentResult r = combine_experiment_parts(find_experiment(name), experiment_options(seed, steps, ""), all);
+    return object({{"summary", val(r.summary.dump())}, {"tables", tables_to_js(r.tables)}});
   });
 }
 
@@ -609,6 +677,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("referenceBench", &reference_bench);
   function("experiments", &experiment_list);
   function("runExperiment", &run_experiment);
+  function("runExperimentPart", &run_experiment_part_js);
+  function("combineExperiment", &combine_experiment_js);
   function("heapInUse", &heap_in_use);
   function("takeError", &take_error);
 }

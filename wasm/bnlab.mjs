@@ -27,7 +27,8 @@ export async function loadBnlab({ wasmBinary } = {}) {
 // and method is wrapped here to throw it, so callers see an Error with the core's message.
 // New classes and free functions of bindings.cpp are listed here too; methods are found.
 const CORE_CLASSES = ['Data', 'Simulation'];
-const CORE_FUNCTIONS = ['options', 'presets', 'stateConfig', 'referenceBench', 'experiments', 'runExperiment'];
+const CORE_FUNCTIONS = ['options', 'presets', 'stateConfig', 'referenceBench', 'experiments', 'runExperiment',
+                        'runExperimentPart', 'combineExperiment'];
 
 function checkErrors(core) {
   const thrower = (fn) => function checked(...args) {
@@ -155,14 +156,32 @@ export class Bnlab {
   // called now and then. Returns {summary: {...}, tables: [{name, columns, rows}]}, the figures
   // and tables that `bnlab experiment NAME` writes as summary.json and NAME.csv.
   async runExperiment(name, { seed = 1, steps = 0, files, onProgress = () => {} } = {}) {
-    const dir = '/mnist';
-    if (files) {
-      if (!this.core.FS.analyzePath(dir).exists) this.core.FS.mkdir(dir);
-      for (const part of ['train_images', 'train_labels', 'test_images', 'test_labels'])
-        this.core.FS.writeFile(`${dir}/mnist-${part.replace('_', '-')}.idx`, await bytesOf(files[part]));
-    }
-    const r = this.core.runExperiment(name, seed, steps, dir, onProgress);
+    await this.writeMnist(files);
+    const r = this.core.runExperiment(name, seed, steps, '/mnist', onProgress);
     return { summary: JSON.parse(r.summary), tables: r.tables };
+  }
+
+  // Units [begin, end) of a sweep (experiments()[i].units > 0: its swept values), for a pool of
+  // workers that runs a sweep in parts: [{name, columns, rows}] with those units' rows only.
+  async runExperimentPart(name, { seed = 1, steps = 0, files, begin, end, onProgress = () => {} } = {}) {
+    await this.writeMnist(files);
+    return this.core.runExperimentPart(name, seed, steps, '/mnist', begin, end, onProgress);
+  }
+
+  // The parts' tables (in unit order) combined by the core, with the sweep's summary: what
+  // runExperiment returns for the whole sweep, byte for byte.
+  combineExperiment(name, { seed = 1, steps = 0, parts }) {
+    const r = this.core.combineExperiment(name, seed, steps, parts);
+    return { summary: JSON.parse(r.summary), tables: r.tables };
+  }
+
+  // The page's MNIST files into the module's file system, where the experiments read them.
+  async writeMnist(files) {
+    if (!files) return;
+    const dir = '/mnist';
+    if (!this.core.FS.analyzePath(dir).exists) this.core.FS.mkdir(dir);
+    for (const part of ['train_images', 'train_labels', 'test_images', 'test_labels'])
+      this.core.FS.writeFile(`${dir}/mnist-${part.replace('_', '-')}.idx`, await bytesOf(files[part]));
   }
 
   // {size: bytes of wasm memory (only grows), in_use: bytes allocated by the core}

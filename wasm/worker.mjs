@@ -325,6 +325,25 @@ export function serve(host) {
       });
       host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });
     },
+    // A part of a sweep (units [begin, end) of an experiment whose list entry has units > 0), for
+    // the page's pool of workers: replies `experiment_part` with those units' tables and this
+    // worker's heap. Blocks the worker like `experiment`.
+    async experiment_part(msg) {
+      run = null;
+      lab ??= await loadBnlab();
+      const tables = await lab.runExperimentPart(msg.name, {
+        seed: msg.seed, steps: msg.steps, files: msg.data ?? session?.files, begin: msg.begin, end: msg.end,
+        onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
+      });
+      host.post({ type: 'experiment_part', id: msg.id, name: msg.name, begin: msg.begin, end: msg.end, tables, heap: lab.heap() });
+    },
+    // The parts' tables (in unit order) combined by the core: replies `experiment`, as the whole
+    // sweep run in one worker would.
+    async experiment_combine(msg) {
+      lab ??= await loadBnlab();
+      const result = lab.combineExperiment(msg.name, { seed: msg.seed, steps: msg.steps, parts: msg.parts });
+      host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });
+    },
     dispose(msg) {
       run = null;
       session?.dispose();

@@ -44,6 +44,52 @@ const ExperimentInfo& find_experiment(const std::string& name) {
   throw Error("no experiment named '" + name + "' (experiments: " + names + ")");
 }
 
+ExperimentInfo sweep_experiment(std::string name, std::string title, std::string description, int default_steps,
+                                ExperimentParts parts) {
+  ExperimentInfo info{std::move(name), std::move(title), std::move(description), default_steps, nullptr, std::move(parts)};
+  // The sequential run is one part of every unit, combined: the same code as the parts' run.
+  const ExperimentParts p = info.parts;
+  info.run = [p, n = info.name](const ExperimentOptions& options) {
+    ExperimentInfo self;
+    self.name = n;
+    self.parts = p;
+    return combine_experiment_parts(self, options, {p.run(options, 0, p.units)});
+  };
+  return info;
+}
+
+Tables run_experiment_part(const ExperimentInfo& info, const ExperimentOptions& options, int begin, int end) {
+  if (info.parts.units <= 0) throw Error("experiment " + info.name + " does not run in parts");
+  if (begin < 0 || end > info.parts.units || begin >= end)
+    throw Error("experiment " + info.name + ": units " + std::to_string(begin) + " to " + std::to_string(end) +
+                " are not a part of its " + std::to_string(info.parts.units) + " units (0 <= begin < end <= " +
+                std::to_string(info.parts.units) + ")");
+  return info.parts.run(options, begin, end);
+}
+
+ExperimentResult combine_experiment_parts(const ExperimentInfo& info, const ExperimentOptions& options,
+                                          const std::vector<Tables>& parts) {
+  if (info.parts.units <= 0) throw Error("experiment " + info.name + " does not run in parts");
+  if (parts.empty()) throw Error("experiment " + info.name + ": no parts to combine");
+  ExperimentResult result;
+  result.tables = parts[0];
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i].size() != result.tables.size())
+      throw Error("experiment " + info.name + ": part " + std::to_string(i) + " has " +
+                  std::to_string(parts[i].size()) + " tables, part 0 has " + std::to_string(result.tables.size()));
+    for (size_t t = 0; t < parts[i].size(); ++t) {
+      auto& [stem, table] = result.tables[t];
+      const auto& [other_stem, other] = parts[i][t];
+      if (other_stem != stem || other.columns() != table.columns())
+        throw Error("experiment " + info.name + ": table " + std::to_string(t) + " of part " + std::to_string(i) +
+                    " (" + other_stem + ") does not match part 0's (" + stem + ")");
+      for (const auto& row : other.data()) table.add(row);
+    }
+  }
+  result.summary = info.parts.summarize(options, result.tables);
+  return result;
+}
+
 void make_output_dir(const std::string& dir) {
   if (dir.empty()) throw Error("experiment output needs a directory (--out DIR)");
   std::error_code error;

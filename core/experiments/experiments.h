@@ -43,6 +43,22 @@ struct ExperimentResult {
   std::vector<std::pair<std::string, Table>> tables;  // file stem -> table
 };
 
+using Tables = std::vector<std::pair<std::string, Table>>;
+
+// A sweep whose units (its swept values, each one or more training runs) share nothing can be
+// run in parts, in parallel (the page's worker pool): a part runs the units [begin, end) and
+// returns their rows only; the parts' tables, concatenated in unit order, are the sequential
+// run's, and the summary is computed from them (summarize). Every unit builds its runs from the
+// options alone (the seed, not a generator left behind by an earlier unit), which is what makes
+// the combined result equal the sequential one (tests/test_experiment_parts.cpp).
+struct ExperimentParts {
+  int units = 0;  // 0: the experiment runs in one piece only
+  // The tables of units [begin, end) (progress: the fraction of those units done).
+  std::function<Tables(const ExperimentOptions&, int begin, int end)> run;
+  // The summary of the whole sweep from every unit's rows.
+  std::function<Json(const ExperimentOptions&, const Tables&)> summarize;
+};
+
 struct ExperimentInfo {
   std::string name;          // "lr-sweep"
   std::string title;         // "BN allows higher learning rates"
@@ -50,7 +66,20 @@ struct ExperimentInfo {
                              // what BN Lab found (including where it does not reproduce)
   int default_steps;
   std::function<ExperimentResult(const ExperimentOptions&)> run;
+  ExperimentParts parts = {};  // set for the sweeps that can run in parts
 };
+
+// An experiment that runs in parts: its `run` is the combination of one part of every unit.
+ExperimentInfo sweep_experiment(std::string name, std::string title, std::string description, int default_steps,
+                                ExperimentParts parts);
+// Runs units [begin, end) of a sweep (0 <= begin < end <= parts.units): tables only, no
+// summary. Throws Error for an experiment that does not run in parts or a bad range.
+Tables run_experiment_part(const ExperimentInfo& info, const ExperimentOptions& options, int begin, int end);
+// The parts' tables (in unit order, together every unit once) concatenated, with the summary:
+// what info.run(options) returns. Throws Error when the parts' tables do not match (names,
+// columns).
+ExperimentResult combine_experiment_parts(const ExperimentInfo& info, const ExperimentOptions& options,
+                                          const std::vector<Tables>& parts);
 
 const std::vector<ExperimentInfo>& experiments();
 // Throws Error listing the names when there is no such experiment.

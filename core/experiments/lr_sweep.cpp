@@ -1,43 +1,54 @@
 // lr-sweep: the largest learning rate that still trains, with and without BN (NUMERICS.md 6).
 
+#include <algorithm>
+
 #include "experiments/common.h"
 
 namespace bnlab {
 
 namespace {
 
-ExperimentResult run_lr_sweep(const ExperimentOptions& options) {
+const std::vector<float> kRates = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f};  // one unit each
+
+// Units [begin, end): the BN / no-BN pair at each of those rates.
+Tables lr_sweep_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, 500);
-  const std::vector<float> rates = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f};
   Table runs({"variant", "lr", "test_accuracy", "diverged", "diverged_at", "trains"});
   Table curves({"variant", "lr", "step", "loss"});
   const Config base = mnist_config("mlp", NormKind::Batch, options.seed);
   const auto data = load_data(base, options.data_dir);
-  float largest[2] = {0, 0};  // 0: no rate trains
-  for (size_t i = 0; i < rates.size(); ++i) {
+  for (int i = begin; i < end; ++i) {
     Config c = base;
-    c.lr = rates[i];
-    const PairResult p = train_pair(c, data, steps, fmt(rates[i]), runs, curves);
-    for (int r = 0; r < 2; ++r)
-      if (p.trains(r)) largest[r] = rates[i];
-    options.progress(double(i + 1) / double(rates.size()));
+    c.lr = kRates[size_t(i)];
+    train_pair(c, data, steps, fmt(kRates[size_t(i)]), runs, curves);
+    options.progress(double(i - begin + 1) / double(end - begin));
   }
-  ExperimentResult result;
-  Json& j = result.summary;
+  Tables tables;
+  tables.emplace_back("runs", std::move(runs));
+  tables.emplace_back("curves", std::move(curves));
+  return tables;
+}
+
+// The largest rate that trains, per variant, from the runs table's "trains" column.
+Json lr_sweep_summary(const ExperimentOptions&, const Tables& tables) {
+  const Table& runs = tables.at(0).second;
+  float largest[2] = {0, 0};  // 0: no rate trains
+  for (const auto& row : runs.data())
+    for (int r = 0; r < 2; ++r)
+      if (row[0] == label(kPair[r]) && row[5] == "true") largest[r] = std::max(largest[r], std::stof(row[1]));
+  Json j = Json::object();
   j.set("largest_lr_bn", or_null(largest[0] > 0, largest[0]));
   j.set("largest_lr_none", or_null(largest[1] > 0, largest[1]));
   j.set("ratio",
         or_null(largest[0] > 0 && largest[1] > 0, double(largest[0]) / double(largest[1])));
   j.set("threshold_accuracy", double(kTrainsAccuracy));
-  result.tables.emplace_back("runs", std::move(runs));
-  result.tables.emplace_back("curves", std::move(curves));
-  return result;
+  return j;
 }
 
 }  // namespace
 
 ExperimentInfo lr_sweep_experiment() {
-  return {
+  return sweep_experiment(
       "lr-sweep", "BN allows higher learning rates",
       "Learning-rate sweep. The sigmoid MLP (preset mlp) on MNIST, with and without BN, trains for "
       "500 steps (SGD, momentum 0.9, batches of 32) at each rate of 0.01, 0.03, 0.1, 0.3, 1, 3 and "
@@ -51,7 +62,7 @@ ExperimentInfo lr_sweep_experiment() {
       "reaches only 44-49% in 500 steps: slow, not broken. (The reference CNN shows the same: "
       "tests/test_learning.cpp checks that at lr 0.2 it learns with BN and stays at chance "
       "without.)",
-      500, run_lr_sweep};
+      500, {int(kRates.size()), lr_sweep_units, lr_sweep_summary});
 }
 
 }  // namespace bnlab

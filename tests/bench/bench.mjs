@@ -3,6 +3,9 @@
 //   native         build/native/bnlab bench --json
 //   node-wasm      build/wasm in this node process
 //   chromium-wasm  build/wasm in a Worker of a page in headless Chromium, served from 127.0.0.1
+//   chromium-page  the page itself (build/web) training its default comparison (reference CNN, A
+//                  with BN, B without, MNIST) with one worker and with two (web/src/pair.js),
+//                  one after the other in the same browser: pair steps per second
 // All three run the core's refbench.h (the PRNG data and weights, the protocol, the timing), so
 // their losses cross-check each other and PyTorch's.
 //
@@ -17,8 +20,10 @@ import { startServer } from '../../web/serve.mjs';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const GFLOP_PER_STEP = 0.06033408;  // NUMERICS.md 7: 60.33 MFLOP per training step
 
+const RUNTIMES = ['native', 'node-wasm', 'chromium-wasm', 'chromium-page'];
+
 function parseArgs(argv) {
-  const args = { json: false, quick: false, variants: ['bn', 'nobn'], runtimes: ['native', 'node-wasm', 'chromium-wasm'] };
+  const args = { json: false, quick: false, variants: ['bn', 'nobn'], runtimes: ['native', 'node-wasm', 'chromium-wasm', 'chromium-page'] };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     if (a === '--json') args.json = true;
@@ -28,7 +33,7 @@ function parseArgs(argv) {
     else throw new Error(`bench: unexpected argument '${a}' (--json, --quick, --variant bn|nobn, --runtimes LIST)`);
   }
   for (const r of args.runtimes)
-    if (!['native', 'node-wasm', 'chromium-wasm'].includes(r)) throw new Error(`bench: unknown runtime '${r}'`);
+    if (!RUNTIMES.includes(r)) throw new Error(`bench: unknown runtime '${r}'`);
   return args;
 }
 
@@ -84,7 +89,53 @@ async function runChromiumWasm(args) {
   }
 }
 
-const RUNNERS = { native: runNative, 'node-wasm': runNodeWasm, 'chromium-wasm': runChromiumWasm };
+// The page's default comparison, timed through its simulation client (window.bnlab.sim): warm-up
+// steps, then `steps` lockstep pair steps in one `step` request, with everything the page does
+// while training (measurements every step, a test every 100 steps, probes every 50), for
+// workers=1 and workers=2 alternately, `repeats` times each. One line per worker count.
+async function runChromiumPage(args) {
+  const server = await startServer(ROOT);
+  const browser = await launchChromium();
+  const steps = args.quick ? 100 : 400, warmup = 20, repeats = args.quick ? 1 : 3;
+  const runs = { 1: [], 2: [] };
+  let cores = 0;
+  const engine = `Chromium ${browser.version()}`;
+  try {
+    for (let r = 0; r < repeats; ++r) {
+      for (const workers of [1, 2]) {
+        const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+        await page.goto(`${server.url}/build/web/index.html?workers=${workers}`);
+        await page.waitForFunction(() => window.bnlab?.info?.b && window.bnlab.history.sides.b?.last, null, { timeout: 120000 });
+        const got = await page.evaluate(async ({ steps, warmup }) => {
+          const sim = window.bnlab.sim;
+          await sim.request('step', { n: warmup });
+          const t0 = performance.now();
+          const snap = await sim.request('step', { n: steps });
+          const seconds = (performance.now() - t0) / 1000;
+          return { workers: sim.workers, cores: navigator.hardwareConcurrency, seconds,
+                   at: [window.bnlab.history.sides.a.last.step, window.bnlab.history.sides.b.last.step], playing: snap.playing };
+        }, { steps, warmup });
+        if (got.workers !== workers) throw new Error(`chromium-page: asked for ${workers} workers, the page used ${got.workers}`);
+        if (got.at[0] !== warmup + steps || got.at[1] !== warmup + steps) throw new Error(`chromium-page: the sides stopped at steps ${got.at}, not ${warmup + steps}`);
+        runs[workers].push(steps / got.seconds);
+        cores = got.cores;
+        await page.close();
+      }
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  return [1, 2].map((workers) => ({
+    framework: 'bnlab', bench: 'page-pair', variant: 'ref-cnn bn vs none, mnist', runtime: 'chromium-page', workers,
+    hardware_concurrency: cores, warmup_steps: warmup, timed_steps: steps, repeats,
+    pair_steps_per_s: Math.max(...runs[workers]), pair_steps_per_s_runs: runs[workers],
+    speedup_vs_one_worker: Math.max(...runs[workers]) / Math.max(...runs[1]),
+    load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number), engine, quick: args.quick,
+  }));
+}
+
+const RUNNERS = { native: runNative, 'node-wasm': runNodeWasm, 'chromium-wasm': runChromiumWasm, 'chromium-page': runChromiumPage };
 
 const args = parseArgs(process.argv.slice(2));
 const lines = [];
@@ -99,7 +150,10 @@ if (!args.json) {
   const native = Object.fromEntries(lines.filter((l) => l.runtime === 'native').map((l) => [l.variant, l]));
   const f = (x, d = 1) => x.toFixed(d).padStart(8);
   console.log('bench          runtime         steps/s  ms/step  GFLOP/s  eval img/s  vs native  loss@1    loss@warmup  loss@end');
-  for (const l of lines) {
+  for (const l of lines.filter((l) => l.bench === 'page-pair')) {
+    console.log(`page, ${l.workers} worker(s): ${l.pair_steps_per_s.toFixed(1)} pair steps/s (x${l.speedup_vs_one_worker.toFixed(2)}; runs ${l.pair_steps_per_s_runs.map((v) => v.toFixed(1)).join(', ')})`);
+  }
+  for (const l of lines.filter((l) => l.bench !== 'page-pair')) {
     const ratio = native[l.variant] ? `x${(l.train_steps_per_s / native[l.variant].train_steps_per_s).toFixed(2)}` : '';
     console.log(`${l.bench.padEnd(14)} ${l.runtime.padEnd(14)} ${f(l.train_steps_per_s)} ${f(l.train_ms_per_step, 2)} ` +
                 `${f(l.train_gflops, 2)} ${f(l.eval_images_per_s, 0).padStart(11)} ${ratio.padStart(10)}  ` +

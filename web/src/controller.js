@@ -3,6 +3,8 @@
 // worker trains -> onSnapshot -> history.add -> render() -> each panel's update().
 import { PROP, diffLine, fromQuery, toQuery, sideConfig, sideLabel } from './state.js';
 import { Sim } from './sim.js';
+import { PairSim } from './pair.js';
+import { runSweep } from './pool.js';
 import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
@@ -59,7 +61,7 @@ export class Controller {
     this.lessons = new Lessons((n) => this.runFromZero(n));
     this.wireLessons();
     this.takeaway = new Takeaway(this);
-    this.experiments = new Experiments((name, onProgress) => this.runExperiment(name, onProgress));
+    this.experiments = new Experiments((name, onProgress, onPart) => this.runExperiment(name, onProgress, 0, onPart));
     this.idx = new IdxFiles({
       onDrop: () => {
         if (this.state.dataset === 'idx') return;
@@ -126,13 +128,30 @@ export class Controller {
       this.setStatus('No simulation module.');
       return;
     }
-    const worker = this.makeWorker();
-    this.sim = new Sim(worker, {
+    const callbacks = {
       onSnapshot: (s) => this.onSnapshot(s),
       onError: (e) => this.coreError(e),
       onFatal: (m) => this.banner(`The simulation worker failed: ${m}`),
-    });
+    };
+    // One worker per network where the machine has the cores for it (pair.js); else both in one.
+    this.sim = this.workerCount() === 2 ? new PairSim(() => this.makeWorker(), callbacks) : new Sim(this.makeWorker(), callbacks);
     await this.init();
+  }
+
+  // The workers setting ('auto': two where the browser reports at least two logical cores).
+  workerCount() {
+    if (this.state.workers !== 'auto') return Number(this.state.workers);
+    return (navigator.hardwareConcurrency ?? 1) >= 2 ? 2 : 1;
+  }
+
+  // A new simulation client (another number of workers): the run starts over at step 0.
+  restartSim() {
+    this.pause();
+    this.sim?.terminate();
+    this.sim = null;
+    this.dataKey = null;
+    this.info = {};
+    return this.start();
   }
 
   // The single-file build inlines the worker as one classic script; otherwise it is a module.
@@ -257,16 +276,31 @@ export class Controller {
   // One of the core's experiments, run by the worker on MNIST (sent along unless the session
   // already trains on it); the networks pause meanwhile.
   // steps: 0 for the experiment's own length (the tests run shortened sweeps).
-  async runExperiment(name, onProgress, steps = 0) {
+  // A sweep the core can split (its list entry has units) runs on a pool of workers, one per
+  // core (pool.js), and onPart(tables so far) fills its chart in as each unit ends; with one
+  // core (or workers=1) it runs in the simulation's worker.
+  async runExperiment(name, onProgress, steps = 0, onPart = () => {}) {
     if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
     this.pause();
-    const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
-    this.setStatus(`Running the experiment "${name}"...`);
+    const units = this.experiments.list.find((e) => e.name === name)?.units ?? 0;
+    const size = Math.min(this.poolSize(), units);
+    this.setStatus(`Running the experiment "${name}"${size > 1 ? ` in ${size} workers` : ''}...`);
     try {
+      if (size > 1) {
+        return await runSweep({ makeWorker: () => this.makeWorker(), size, name, units, seed: this.state.seed, steps,
+          data: await mnistBytes(), onProgress, onPart });
+      }
+      const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
       return await this.sim.request('experiment', { name, seed: this.state.seed, steps, data }, [], onProgress);
     } finally {
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }
+  }
+
+  // Workers for a sweep: one per logical core the browser reports (the page itself is idle
+  // meanwhile); one when the workers setting says 1.
+  poolSize() {
+    return this.state.workers === '1' ? 1 : Math.max(1, navigator.hardwareConcurrency ?? 1);
   }
 
   // Back to step 0, paused.
@@ -297,6 +331,7 @@ export class Controller {
         this.sim.request('settings', { settings: { eval_every, heavy_every } }).catch((e) => this.coreError(e));
       }
       if (name === 'speed' && this.playing) this.sim.post('play', { steps_per_s: SPEED[value] });
+      if (name === 'workers' && this.sim) this.restartSim();
       this.showViewControls();
       this.render();
       return;
@@ -416,7 +451,8 @@ export class Controller {
       const d = last(s).diverged_at;
       return d >= 0 ? `${this.labels()[s]}: ${last(s).status}.${sides.length > 1 ? ' The other network keeps training.' : ''}` : '';
     }).filter(Boolean);
-    this.setStatus(words.join(' ') || (this.playing ? 'Training...' : 'Paused.'));
+    const workers = this.sim?.workers === 2 ? 'two workers, one per network' : 'one worker';
+    this.setStatus(words.join(' ') || (this.playing ? `Training (${workers})...` : 'Paused.'));
     this.showPlaying();
   }
 

@@ -9,7 +9,8 @@ import { COLORS, EXTRA } from './views/panel.js';
 const MAX_ROWS = 12;  // rows of a table shown on the page; the CSV has them all
 
 export class Experiments {
-  // run(name, onProgress) -> Promise<{summary, tables}>: the controller sends the request.
+  // run(name, onProgress, onPart) -> Promise<{summary, tables}>: the controller sends the
+  // request; onPart(tables) brings the rows of the runs done so far (a sweep run by a pool).
   constructor(run) {
     this.run = run;
     this.list = JSON.parse(document.getElementById('experiments')?.textContent ?? '[]');
@@ -22,6 +23,14 @@ export class Experiments {
   // Shows an experiment's result in its box (also a shortened run's, from the tests).
   show(name, result) {
     document.querySelector(`section.experiment[data-experiment="${name}"] .experiment-result`).replaceChildren(...render(name, result));
+  }
+
+  // The sweep's chart with the runs done so far, while the rest run.
+  showPart(name, tables) {
+    const charts = tables.map(sweepChart).filter(Boolean);
+    const note = document.createElement('p');
+    note.textContent = 'Runs done so far (the headline figures and tables follow when the sweep ends):';
+    document.querySelector(`section.experiment[data-experiment="${name}"] .experiment-result`).replaceChildren(note, ...charts);
   }
 
   box(info) {
@@ -54,7 +63,7 @@ export class Experiments {
       progress.value = 0;
       out.textContent = 'Running...';
       try {
-        const result = await this.run(info.name, (f) => { progress.value = f; });
+        const result = await this.run(info.name, (f) => { progress.value = f; }, (tables) => this.showPart(info.name, tables));
         this.show(info.name, result);
       } catch (e) {
         out.textContent = e.message;

@@ -61,6 +61,11 @@ export class Sim {
     this.worker.postMessage({ type, id: this.nextId++, ...fields });
   }
 
+  // How many workers train (the page's status line says so); PairSim may use two.
+  get workers() {
+    return 1;
+  }
+
   init(sides, data, settings) {
     const transfer = data ? Object.values(data).map((a) => (a.buffer ?? a)) : [];
     return this.request('init', { sides, data, settings }, transfer);

@@ -1,0 +1,99 @@
+// One worker per network (web/src/pair.js): the same runs as one worker, bit for bit, in lockstep.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, needsWasm, hasMnist, ready } from './helpers.mjs';
+
+const needsData = needsWasm || (!hasMnist && 'the reference comparison trains on MNIST, which is not built');
+
+let lab;
+before(async () => { lab = await start(); });
+after(async () => { await lab.close(); });
+
+// Everything the page recorded of both sides, as plain numbers.
+const record = (page) => page.evaluate(() => {
+  const h = window.bnlab.history.sides;
+  const side = (s) => ({ step: Array.from(h[s].step.view()), loss: Array.from(h[s].loss.view()), accuracy: Array.from(h[s].accuracy.view()),
+    evals: h[s].evals.map((e) => [e.step, e.eval.loss, e.eval.accuracy, e.train.loss]) });
+  return { a: side('a'), b: side('b') };
+});
+
+async function steps(page, n) {
+  await page.evaluate((n) => window.bnlab.sim.request('step', { n }), n);
+  // The snapshot that answers the request is in the history once the page has handled it.
+  await page.waitForFunction((n) => window.bnlab.history.sides.a.last.step >= n && window.bnlab.history.sides.b.last.step >= n, n);
+}
+
+test('two workers train the reference comparison bit-identically to one, step by step', { skip: needsData }, async () => {
+  // The page's default comparison: ref-cnn on MNIST, A with BN, B without, lr 0.1; tested every 100 steps.
+  const runs = {};
+  for (const workers of [1, 2]) {
+    const page = await lab.open(`?workers=${workers}`);
+    await ready(page);
+    assert.equal(await page.evaluate(() => window.bnlab.sim.workers), workers);
+    await steps(page, 300);
+    runs[workers] = await record(page);
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  }
+  for (const s of ['a', 'b']) {
+    assert.equal(runs[2][s].loss.length, 300, `side ${s}: 300 losses`);
+    assert.deepEqual(runs[2][s].step, runs[1][s].step, `side ${s}: the same steps`);
+    const first = runs[2][s].loss.findIndex((v, i) => !Object.is(v, runs[1][s].loss[i]));
+    assert.equal(first, -1, `side ${s}: the losses differ first at step ${first + 1}`);
+    assert.deepEqual(runs[2][s].accuracy, runs[1][s].accuracy);
+    assert.deepEqual(runs[2][s].evals, runs[1][s].evals, `side ${s}: the same evaluations`);
+  }
+  assert.notDeepEqual(runs[2].a.loss, runs[2].b.loss, 'A (BN) and B (none) are different runs');
+});
+
+test('two workers stay in lockstep through Play and Pause, and the status says how many train', { skip: needsWasm }, async () => {
+  const query = '?dataset=shapes&b.lr=0.2';
+  const page = await lab.open(`${query}&workers=2`);
+  await ready(page);
+  await page.click('#play');
+  await page.waitForFunction(() => window.bnlab.history.sides.a?.last?.step >= 40, null, { timeout: 30000 });
+  assert.match(await page.textContent('#status'), /Training \(two workers, one per network\)/);
+  await page.click('#play');
+  await page.waitForFunction(() => !window.bnlab.playing && document.querySelector('#play').textContent === 'Play');
+  await page.waitForTimeout(400);
+  const paused = await record(page);
+  const at = paused.a.step.at(-1);
+  assert.equal(paused.b.step.at(-1), at, 'both sides paused at the same step');
+  assert.equal(await page.textContent('#c-step'), String(at));
+  await page.waitForTimeout(400);
+  assert.equal((await record(page)).a.step.at(-1), at, 'no step after Pause');
+
+  // The same number of steps in one worker gives the same losses.
+  const one = await lab.open(`${query}&workers=1`);
+  await ready(one);
+  await steps(one, at);
+  const single = await record(one);
+  assert.deepEqual(paused.a.loss, single.a.loss);
+  assert.deepEqual(paused.b.loss, single.b.loss);
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(one.problems, []);
+});
+
+test('one worker where the browser reports one core; comparing off frees the second worker', { skip: needsWasm }, async () => {
+  const context = await lab.browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  await context.addInitScript(() => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 1 }));
+  const page = await context.newPage();
+  await page.goto(`${lab.base}?dataset=shapes`);
+  await ready(page);
+  assert.equal(await page.evaluate(() => window.bnlab.sim.workers), 1);
+  await page.click('#play');
+  await page.waitForFunction(() => /Training \(one worker\)/.test(document.querySelector('#status').textContent), null, { timeout: 30000 });
+  await page.click('#play');
+  await context.close();
+
+  const two = await lab.open('?dataset=shapes');
+  await ready(two);
+  const cores = await two.evaluate(() => navigator.hardwareConcurrency);
+  assert.equal(await two.evaluate(() => window.bnlab.sim.workers), cores >= 2 ? 2 : 1, `the default with ${cores} cores`);
+  await two.keyboard.press('c');  // compare off: network A alone, in one worker
+  await two.waitForFunction(() => window.bnlab.info.a && !window.bnlab.info.b && window.bnlab.history.sides.a?.last);
+  assert.equal(await two.evaluate(() => window.bnlab.sim.workers), 1);
+  await two.click('#step10');
+  await two.waitForFunction(() => window.bnlab.history.sides.a.last.step === 10);
+  assert.deepEqual(two.problems, []);
+});

@@ -1,0 +1,323 @@
+// One worker per network: the same interface as Sim (sim.js), over two workers that each run ONE
+// side of wasm/PROTOCOL.md. Network A is the first worker's side a; network B is the second
+// worker's side a, renamed to b in and out. Both sides are built from their own config with the
+// same seed, so they start from the same weights and draw the same batches as in one worker: the
+// runs are bit-identical to the single-worker runs (tests/browser/workers.test.mjs).
+//
+// Lockstep: the workers never train on their own (no `play`). This client drives them with
+// `step n` chunks of about one snapshot interval and waits for both before the next, so neither
+// runs ahead of the other by more than a chunk, and every chunk's two replies become one
+// snapshot of both sides, as the page expects. A pause, a setting or any other request is queued
+// behind the chunk in flight, so it takes effect on both sides at the same step. The workers are
+// told to send no snapshots of their own while stepping (snapshot_ms: QUIET_MS).
+import { Sim } from './sim.js';
+
+const QUIET_MS = 1e9;
+const SIDES = ['a', 'b'];  // worker i runs side SIDES[i]
+
+const copyBytes = (data) => data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new Uint8Array(v.buffer ? v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength) : v.slice(0))]));
+const buffers = (data) => (data ? Object.values(data).map((a) => a.buffer ?? a) : []);
+
+export class PairSim {
+  // makeWorker(): a new Worker running wasm/worker.mjs (called twice).
+  constructor(makeWorker, { onSnapshot, onError, onFatal }) {
+    this.onSnapshot = onSnapshot;
+    this.onError = onError;
+    this.sims = SIDES.map((side, w) => new Sim(makeWorker(), {
+      onSnapshot: (s) => this.unsolicited(w, s),
+      onError: (e) => onError({ ...e, side: e.side ? side : undefined }),
+      onFatal,
+    }));
+    this.used = [];           // the workers holding a side: [0] or [0, 1]
+    this.diverged = [false, false];
+    this.configs = {};        // side -> its full config (for undoing a half-done `set` on both)
+    this.pageSettings = {};   // the worker settings the page asked for
+    this.data = null;         // a copy of init's data, for a second worker started later
+    this.chain = Promise.resolve();
+    this.run = null;          // null (paused) or {remaining, rate, start, taken, done?}
+    this.generation = 0;
+    this.msPerStep = 20;      // wall time of one lockstep step, measured, sizes the chunks
+    this.lastEmit = performance.now();
+    this.held = null;         // snapshots arriving while a new session is announced
+  }
+
+  // How many workers train (the page's status line says so).
+  get workers() {
+    return this.used.length || 1;
+  }
+
+  // A snapshot no request of this client waits for (the step-0 snapshot after `ready`, one after
+  // `load`, `evaluate` or a trace setting while paused): passed on with its side renamed.
+  unsolicited(w, s) {
+    if (s.id !== undefined && this.sims[w].pending.has(s.id)) return;  // a reply: see drive()
+    const out = { ...s, playing: Boolean(this.run), sides: { [SIDES[w]]: s.sides.a } };
+    delete out.id;
+    if (this.held) this.held.push(out);
+    else this.onSnapshot(out);
+  }
+
+  // Jobs (chunks and requests) run one after the other, like the worker's own queue.
+  enqueue(job) {
+    const p = this.chain.then(job);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  // A request to the worker of one side, with errors naming the page's side.
+  ask(w, type, fields = {}, transfer = [], onProgress = null) {
+    return this.sims[w].request(type, fields, transfer, onProgress).catch((e) => {
+      if (e.side || ['init', 'reset', 'set', 'load'].includes(type)) e.side = SIDES[w];
+      throw e;
+    });
+  }
+
+  workerOf(side) {
+    const w = SIDES.indexOf(side);
+    if (w < 0 || !this.used.includes(w)) throw new Error(this.used.length ? `no side '${side}' (sides: ${this.used.map((i) => SIDES[i]).join(', ')})` : 'no simulation: send init first');
+    return w;
+  }
+
+  workersFor(side) {
+    return side === undefined || side === 'both' ? this.used : [this.workerOf(side)];
+  }
+
+  quiet(settings) {
+    return settings && { ...settings, snapshot_ms: QUIET_MS };
+  }
+
+  // --- Sim's interface --------------------------------------------------------------------------
+
+  request(type, fields = {}, transfer = [], onProgress = null) {
+    switch (type) {
+      case 'play': this.play(fields.steps_per_s); return Promise.resolve();
+      case 'pause': return this.pause();
+      case 'step': return this.step(fields.n ?? 1);
+      case 'init': return this.init(fields.sides, fields.data, fields.settings);
+      case 'reset': return this.reset(fields.sides, fields.settings);
+      default: return this.enqueue(() => this.route(type, fields, transfer, onProgress));
+    }
+  }
+
+  post(type, fields = {}) {
+    // A step cut short by a pause or a reset is no error of the page's.
+    this.request(type, fields).catch((e) => e.stopped || this.onError({ type: 'error', request: type, side: e.side, message: e.message }));
+  }
+
+  init(sides, data, settings) {
+    // The original goes to the first worker; a copy stays here for the second (now, or when a
+    // comparison starts later).
+    const kept = copyBytes(data);
+    this.stop();
+    return this.enqueue(() => this.announce(sides, settings, async (todo) => {
+      this.data = kept;
+      return Promise.all(todo.map(([w, config]) => {
+        const bytes = w === 0 ? data : copyBytes(this.data);
+        return this.ask(w, 'init', { sides: { a: config }, data: bytes, settings: this.quiet(this.pageSettings) }, buffers(bytes));
+      }));
+    }));
+  }
+
+  // The sides given (the page always gives every side it wants: without b, B's worker is freed),
+  // else the current ones.
+  reset(sides, settings) {
+    this.stop();
+    const wanted = sides && Object.keys(sides).length ? { a: sides.a ?? this.configs.a, b: sides.b } : this.configs;
+    return this.enqueue(() => this.announce(wanted, settings, (todo) =>
+      Promise.all(todo.map(([w, config]) => {
+        const fields = { sides: { a: config }, settings: this.quiet(this.pageSettings) };
+        if (this.used.includes(w)) return this.ask(w, 'reset', fields);
+        const bytes = copyBytes(this.data);
+        return this.ask(w, 'init', { ...fields, data: bytes }, buffers(bytes));
+      }))));
+  }
+
+  // A new session on the workers `sides` needs; a worker no longer needed frees its memory. Its
+  // reply is init's `ready`, both sides in one; the step-0 snapshots follow it.
+  async announce(sides, settings, build) {
+    if (settings) this.pageSettings = { ...this.pageSettings, ...settings };
+    const todo = SIDES.map((s, w) => [w, sides[s]]).filter(([, c]) => c);
+    this.held = [];
+    try {
+      const replies = await build(todo);
+      for (const w of this.used) if (!todo.some(([i]) => i === w)) this.sims[w].request('dispose').catch(() => {});
+      this.used = todo.map(([w]) => w);
+      this.diverged = [false, false];
+      const info = {};
+      replies.forEach((r, i) => { info[SIDES[todo[i][0]]] = r.sides.a; });
+      this.configs = Object.fromEntries(Object.entries(info).map(([s, i]) => [s, i.config]));
+      return { type: 'ready', sides: info };
+    } catch (e) {
+      // A half-built pair is no session: the page starts over with init.
+      for (const w of this.used) this.sims[w].request('dispose').catch(() => {});
+      this.used = [];
+      this.configs = {};
+      throw e;
+    } finally {
+      const held = this.held;
+      this.held = null;
+      // After the caller has handled `ready` (it resets its history on it).
+      setTimeout(() => { for (const s of held) this.onSnapshot(s); }, 0);
+    }
+  }
+
+  play(rate) {
+    if (!this.used.length) {
+      this.onError({ type: 'error', request: 'play', message: 'no simulation: send init first' });
+      return;
+    }
+    this.begin({ remaining: Infinity, rate: rate > 0 ? rate : null, start: performance.now(), taken: 0 });
+  }
+
+  // Stops after the chunk in flight; the reply is a snapshot with playing: false.
+  pause() {
+    this.stop();
+    return this.enqueue(() => this.emit([], { playing: false }));
+  }
+
+  step(n) {
+    if (!(Number.isInteger(n) && n >= 1)) return Promise.reject(new Error(`step: n must be a whole number >= 1, got ${n}`));
+    if (!this.used.length) return Promise.reject(new Error('no simulation: send init first'));
+    return new Promise((resolve, reject) => this.begin({ remaining: n, rate: null, start: performance.now(), taken: 0, done: { resolve, reject } }));
+  }
+
+  terminate() {
+    this.stop();
+    for (const s of this.sims) s.terminate();
+  }
+
+  // --- Lockstep --------------------------------------------------------------------------------
+
+  stop() {
+    this.run?.done?.reject(Object.assign(new Error('step: stopped by another request before its steps were done'), { stopped: true }));
+    this.run = null;
+    ++this.generation;
+  }
+
+  begin(run) {
+    this.stop();
+    this.run = run;
+    this.lastEmit = performance.now();
+    this.schedule(this.generation, 0);
+  }
+
+  schedule(gen, delayMs) {
+    const go = () => this.enqueue(() => this.chunk(gen));
+    if (delayMs > 0) setTimeout(go, delayMs);
+    else go();
+  }
+
+  live() {
+    return this.used.filter((w) => !this.diverged[w]);
+  }
+
+  // One chunk: n steps on every live side, waiting for all of them; then the next is scheduled.
+  async chunk(gen) {
+    const run = this.run;
+    if (gen !== this.generation || !run) return;
+    const target = this.pageSettings.snapshot_ms ?? 100;
+    let n = Math.max(1, Math.floor(target / this.msPerStep));
+    n = Math.min(n, run.remaining);
+    if (run.rate) {
+      const elapsed = performance.now() - run.start;
+      const due = Math.floor((run.rate * elapsed) / 1000) - run.taken;
+      if (due <= 0) {
+        this.schedule(gen, ((run.taken + 1) * 1000) / run.rate - elapsed);
+        return;
+      }
+      n = Math.min(n, due);
+      run.taken += n;
+    }
+    const workers = this.live();
+    const t0 = performance.now();
+    let replies;
+    try {
+      replies = await Promise.all(workers.map((w) => this.ask(w, 'step', { n })));
+    } catch (e) {
+      if (this.run === run) this.run = null;
+      run.done?.reject(e);
+      this.onError({ type: 'error', request: 'step', side: e.side, message: e.message });
+      return;
+    }
+    this.msPerStep = 0.7 * this.msPerStep + 0.3 * ((performance.now() - t0) / n);
+    run.remaining -= n;
+    replies.forEach((r, i) => { if (r.sides.a.diverged_at >= 0) this.diverged[workers[i]] = true; });
+    const more = this.run === run && run.remaining > 0 && this.live().length > 0;
+    if (!more && this.run === run) this.run = null;
+    const snap = this.emit(replies.map((r, i) => [workers[i], r]), { playing: more }, n);
+    if (more) this.schedule(gen, 0);
+    else if (run.remaining === 0 || !this.live().length) run.done?.resolve(snap);
+  }
+
+  // One snapshot of every side from the workers' replies [[worker, snapshot], ...].
+  emit(parts, { playing }, steps = 0) {
+    const now = performance.now();
+    const elapsed = (now - this.lastEmit) / 1000;
+    this.lastEmit = now;
+    const sides = {};
+    for (const [w, r] of parts) sides[SIDES[w]] = r.sides.a;
+    const snap = { type: 'snapshot', playing, steps_per_s: elapsed > 0 ? steps / elapsed : 0, sides };
+    this.onSnapshot(snap);
+    return snap;
+  }
+
+  // --- Requests for one side or both -----------------------------------------------------------
+
+  async route(type, fields, transfer, onProgress) {
+    const rename = (w, reply) => ({ ...reply, ...(reply.side ? { side: SIDES[w] } : {}) });
+    switch (type) {
+      case 'settings': {
+        this.pageSettings = { ...this.pageSettings, ...fields.settings };
+        const replies = await Promise.all(this.used.map((w) => this.ask(w, 'settings', { settings: this.quiet(fields.settings) })));
+        return { ...(replies[0] ?? { type: 'configured' }), settings: { ...(replies[0]?.settings ?? {}), snapshot_ms: this.pageSettings.snapshot_ms } };
+      }
+      case 'set': return this.set(fields);
+      case 'evaluate':
+        // Answered by a snapshot (unsolicited here: passed on as it comes).
+        for (const w of this.workersFor(fields.side)) this.sims[w].post('evaluate', { examples: fields.examples });
+        return undefined;
+      case 'save': case 'tensors': case 'whatif': {
+        const w = this.workerOf(fields.side ?? 'a');
+        return rename(w, await this.ask(w, type, { ...fields, side: 'a' }, transfer));
+      }
+      case 'load': {
+        const w = this.workerOf(fields.side);
+        const reply = rename(w, await this.ask(w, 'load', { ...fields, side: 'a' }));
+        this.configs[SIDES[w]] = reply.config;
+        this.diverged[w] = false;
+        return reply;
+      }
+      case 'dispose': {
+        const used = this.used;
+        this.used = [];
+        await Promise.all(used.map((w) => this.ask(w, 'dispose')));
+        return { type: 'disposed' };
+      }
+      // The experiments run in the first worker (they need no session).
+      default: return this.ask(0, type, fields, transfer, onProgress);
+    }
+  }
+
+  // `set` on both sides changes both or neither: a side whose worker refuses the values undoes
+  // the other side's change (the old values of the same options).
+  async set({ side, options = {} }) {
+    const workers = this.workersFor(side);
+    const done = [];
+    try {
+      for (const w of workers) {
+        const before = this.configs[SIDES[w]];
+        const r = await this.ask(w, 'set', { side: 'a', options });
+        this.configs[SIDES[w]] = r.config;
+        done.push([w, before]);
+      }
+    } catch (e) {
+      for (const [w, before] of done) {
+        const undo = Object.fromEntries(Object.keys(options).map((k) => [k, before[k]]));
+        const r = await this.ask(w, 'set', { side: 'a', options: undo });
+        this.configs[SIDES[w]] = r.config;
+      }
+      throw e;
+    }
+    const one = side === 'both' || side === undefined ? undefined : side;
+    return { type: 'configured', side: one, config: one ? this.configs[one] : undefined, settings: this.pageSettings };
+  }
+}
