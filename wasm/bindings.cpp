@@ -535,6 +535,20 @@ val reference_bench(bool with_bn, bool quick) {
   });
 }
 
+// The reference step taken apart (ReferenceBench::profile): {step_ms, trainer_step_ms,
+// parts: [{part, kind, ms}]}, timed with performance.now().
+val reference_profile(bool with_bn, int steps) {
+  return rethrow_as_js([&] {
+    ReferenceBench bench(with_bn);
+    const StepProfile prof = bench.profile(steps, [] { return emscripten_get_now() / 1000.0; });
+    val parts = val::array();
+    for (const ProfileRow& r : prof.rows)
+      parts.call<void>("push", object({{"part", val(r.part)}, {"kind", val(r.kind)}, {"ms", val(1000 * r.seconds)}}));
+    return object({{"variant", val(with_bn ? "bn" : "nobn")}, {"step_ms", val(1000 * prof.step_seconds)},
+                   {"trainer_step_ms", val(1000 * prof.trainer_seconds)}, {"parts", parts}});
+  });
+}
+
 // [{name, title, description, default_steps}] of the core's experiments.
 val experiment_list() {
   val out = val::array();
@@ -675,6 +689,7 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("layerKinds", &layer_kinds_text);
   function("stateConfig", &state_config);
   function("referenceBench", &reference_bench);
+  function("referenceProfile", &reference_profile);
   function("experiments", &experiment_list);
   function("runExperiment", &run_experiment);
   function("runExperimentPart", &run_experiment_part_js);

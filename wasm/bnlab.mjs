@@ -27,7 +27,7 @@ export async function loadBnlab({ wasmBinary } = {}) {
 // and method is wrapped here to throw it, so callers see an Error with the core's message.
 // New classes and free functions of bindings.cpp are listed here too; methods are found.
 const CORE_CLASSES = ['Data', 'Simulation'];
-const CORE_FUNCTIONS = ['options', 'presets', 'stateConfig', 'referenceBench', 'experiments', 'runExperiment',
+const CORE_FUNCTIONS = ['options', 'presets', 'stateConfig', 'referenceBench', 'referenceProfile', 'experiments', 'runExperiment',
                         'runExperimentPart', 'combineExperiment'];
 
 function checkErrors(core) {
@@ -133,6 +133,13 @@ export class Bnlab {
   referenceBench(variant, { quick = false } = {}) {
     if (variant !== 'bn' && variant !== 'nobn') throw new Error(`variant must be 'bn' or 'nobn', got '${variant}'`);
     return this.core.referenceBench(variant === 'bn', quick);
+  }
+
+  // The same step taken apart, each part timed (core/measure/refbench.h StepProfile):
+  // {variant, step_ms, trainer_step_ms, parts: [{part, kind, ms}]}, the mean over `steps` steps.
+  referenceProfile(variant, { steps = 200 } = {}) {
+    if (variant !== 'bn' && variant !== 'nobn') throw new Error(`variant must be 'bn' or 'nobn', got '${variant}'`);
+    return this.core.referenceProfile(variant === 'bn', steps);
   }
 
   // The run a state file describes, continuing exactly where it stopped (its config, weights,

@@ -46,8 +46,9 @@ const char* kUsage = R"(usage:
         --data-dir DIR          where the MNIST IDX files are (default: data/ beside bnlab)
         --max-memory MB         refuse models needing more than MB MiB (default 512)
         --quiet                 no summary on standard error
-  bnlab bench [--json] [--quick] [--variant bn|nobn]
-      The reference-CNN benchmark of NUMERICS.md 8 (one thread).
+  bnlab bench [--json] [--quick] [--variant bn|nobn] [--profile]
+      The reference-CNN benchmark of NUMERICS.md 8 (one thread). --profile: the time of each
+      part of a training step instead (each layer's forward and backward, loss, optimizer).
   bnlab experiment NAME --out DIR [--seed S] [--steps N] [--data-dir DIR]
       Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
       --seeds 1-10 [--threads K]  every seed (in K threads, default: the cores) to DIR/seed-S/,
@@ -299,12 +300,32 @@ int cmd_train(const std::vector<std::string>& args, const char* argv0) {
   return 0;
 }
 
+// bnlab bench --profile: where the reference CNN's step spends its time, part by part.
+void print_profile(bool bn, const StepProfile& prof, bool json) {
+  const std::string variant = bn ? "bn" : "nobn";
+  if (json) {
+    std::cout << "{\"framework\":\"bnlab\",\"bench\":\"profile\",\"variant\":\"" << variant
+              << "\",\"runtime\":\"native\",\"step_ms\":" << fmt(1000 * prof.step_seconds)
+              << ",\"trainer_step_ms\":" << fmt(1000 * prof.trainer_seconds) << ",\"parts\":[";
+    for (size_t i = 0; i < prof.rows.size(); ++i)
+      std::cout << (i ? "," : "") << "{\"part\":\"" << prof.rows[i].part << "\",\"kind\":\"" << prof.rows[i].kind
+                << "\",\"ms\":" << fmt(1000 * prof.rows[i].seconds) << "}";
+    std::cout << "]}" << std::endl;
+    return;
+  }
+  std::printf("%s: %.3f ms per step taken apart (Trainer::step whole: %.3f ms)\n", bn ? "ref-cnn" : "ref-cnn-nobn",
+              1000 * prof.step_seconds, 1000 * prof.trainer_seconds);
+  for (const ProfileRow& r : prof.rows)
+    std::printf("  %-22s %8.4f ms  %5.1f%%\n", r.part.c_str(), 1000 * r.seconds, 100 * r.seconds / prof.step_seconds);
+}
+
 int cmd_bench(const std::vector<std::string>& args) {
-  bool json = false, quick = false;
+  bool json = false, quick = false, profile = false;
   std::vector<bool> variants = {true, false};
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--json") json = true;
     else if (args[i] == "--quick") quick = true;
+    else if (args[i] == "--profile") profile = true;
     else if (args[i] == "--variant" && i + 1 < args.size()) {
       const std::string v = args[++i];
       if (v != "bn" && v != "nobn") throw UsageError("--variant must be bn or nobn");
@@ -317,6 +338,10 @@ int cmd_bench(const std::vector<std::string>& args) {
   };
   for (bool bn : variants) {
     ReferenceBench bench(bn);
+    if (profile) {
+      print_profile(bn, bench.profile(quick ? 20 : 300, clock), json);
+      continue;
+    }
     const BenchResult r = bench.run(protocol, clock);
     if (json) {
       std::cout << "{\"framework\":\"bnlab\",\"bench\":\"" << (bn ? "ref-cnn" : "ref-cnn-nobn")

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "base/error.h"
 #include "base/stats.h"
 #include "measure/measure.h"
+#include "train/loss.h"
 
 namespace bnlab {
 
@@ -27,6 +29,10 @@ ReferenceBench::ReferenceBench(bool with_bn) : with_bn_(with_bn) {
   for (float& v : train.images) v = float(rng.normal());
   for (int i = 0; i < kBatch; ++i) train.labels.push_back(int(rng.uniform() * kClasses));
   data->test = train;  // evaluation is timed on eval_x_ directly; the test set is not used
+
+  train_x_.resize(Shape{kBatch, 1, 28, 28});
+  std::copy(train.images.begin(), train.images.end(), train_x_.data());
+  train_labels_ = train.labels;
 
   Config c;
   c.model = "ref-cnn";
@@ -94,6 +100,68 @@ BenchResult ReferenceBench::run(const BenchProtocol& p, const std::function<doub
   const Tensor& logits = m.forward(eval_x_, Mode::Eval);
   for (int64_t i = 0; i < logits.size(); ++i) r.eval_logit_sum += logits[i];
   return r;
+}
+
+StepProfile ReferenceBench::profile(int steps, const std::function<double()>& now) {
+  if (steps < 1) throw Error("profile: steps must be at least 1");
+  Trainer& t = *trainer_;
+  Model& model = t.model();
+  SoftmaxCrossEntropy loss;
+  const int n = model.num_layers();
+  // Row indices: 0 batch, 1..n forward, n+1 loss, n+2 zero_grad, n+3..2n+2 backward (reversed),
+  // 2n+3 finite check, 2n+4 optimizer.
+  StepProfile prof;
+  prof.rows.push_back({"batch", "batch"});
+  for (int i = 0; i < n; ++i) prof.rows.push_back({model.layer_name(i) + " forward", model.layer(i).kind()});
+  prof.rows.push_back({"loss", "loss"});
+  prof.rows.push_back({"zero_grad", "zero_grad"});
+  for (int i = n; i-- > 0;) prof.rows.push_back({model.layer_name(i) + " backward", model.layer(i).kind()});
+  prof.rows.push_back({"finite check", "finite check"});
+  prof.rows.push_back({"optimizer", "optimizer"});
+  Tensor x;
+  const int untimed = 3;
+  for (int s = 0; s < untimed + steps; ++s) {
+    const bool timed = s >= untimed;
+    size_t row = 0;
+    double t0 = now();
+    auto lap = [&] {
+      const double t1 = now();
+      if (timed) prof.rows[row].seconds += t1 - t0;
+      ++row;
+      t0 = t1;
+    };
+    x = train_x_;  // what the sampler does: copy the batch
+    lap();
+    const Tensor* cur = &x;
+    for (int i = 0; i < n; ++i) {
+      cur = &model.layer(i).forward(*cur, Mode::Train);
+      lap();
+    }
+    loss.forward(*cur, train_labels_.data());
+    const Tensor& dlogits = loss.backward();
+    lap();
+    model.zero_grad();
+    lap();
+    const Tensor* grad = &dlogits;
+    for (int i = n; i-- > 0;) {
+      grad = &model.layer(i).backward(*grad);
+      lap();
+    }
+    bool finite = true;
+    for (const NamedParam& p : model.params()) finite = finite && p.param.grad->vec().allFinite();
+    lap();
+    if (!finite) throw Error("profile: the reference run's gradients are not finite");
+    t.optimizer().step(0.05f);
+    lap();
+  }
+  for (ProfileRow& r : prof.rows) {
+    r.seconds /= steps;
+    prof.step_seconds += r.seconds;
+  }
+  const double t0 = now();
+  for (int s = 0; s < steps; ++s) t.step();
+  prof.trainer_seconds = (now() - t0) / steps;
+  return prof;
 }
 
 }  // namespace bnlab

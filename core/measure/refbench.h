@@ -34,6 +34,22 @@ struct BenchResult {
   double measure_overhead = 0;
 };
 
+// Where a training step's time goes: one row per part of the step, in the order the step runs
+// them (the batch, each layer's forward, the loss, zeroing the gradients, each layer's backward
+// in reverse, the finiteness check of the gradients, the optimizer), with the mean seconds per
+// step over the profiled steps. A conv layer's backward holds both its weight and its input
+// gradient (one call).
+struct ProfileRow {
+  std::string part;   // "conv1 forward", "bn1 backward", "optimizer", ...
+  std::string kind;   // the layer's kind ("conv", "bn", ...) or the part's own name
+  double seconds = 0;  // mean per step
+};
+struct StepProfile {
+  std::vector<ProfileRow> rows;
+  double step_seconds = 0;     // sum of the rows
+  double trainer_seconds = 0;  // mean of Trainer::step() timed whole, over as many steps
+};
+
 // The reference run: a trainer on the 32 fixed examples, shuffle off (so every step sees the
 // same batch), SGD lr 0.05 momentum 0.9, weights from the reference stream; plus the eval batch.
 class ReferenceBench {
@@ -43,11 +59,16 @@ class ReferenceBench {
   // Runs the whole protocol. now() returns seconds (the caller's clock: std::chrono natively,
   // performance.now() in the browser).
   BenchResult run(const BenchProtocol& protocol, const std::function<double()>& now);
+  // The step taken apart (the same arithmetic as Trainer::step, each part timed with now()),
+  // over `steps` steps after a few untimed ones; then as many whole Trainer::step() calls.
+  StepProfile profile(int steps, const std::function<double()>& now);
 
  private:
   bool with_bn_;
   std::unique_ptr<Trainer> trainer_;
   Tensor eval_x_;  // (256, 1, 28, 28)
+  Tensor train_x_;  // the 32 training examples (the batch every step sees)
+  std::vector<int> train_labels_;
 };
 
 }  // namespace bnlab

@@ -23,14 +23,15 @@ const GFLOP_PER_STEP = 0.06033408;  // NUMERICS.md 7: 60.33 MFLOP per training s
 const RUNTIMES = ['native', 'node-wasm', 'chromium-wasm', 'chromium-page'];
 
 function parseArgs(argv) {
-  const args = { json: false, quick: false, variants: ['bn', 'nobn'], runtimes: ['native', 'node-wasm', 'chromium-wasm', 'chromium-page'] };
+  const args = { json: false, quick: false, profile: false, variants: ['bn', 'nobn'], runtimes: ['native', 'node-wasm', 'chromium-wasm', 'chromium-page'] };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     if (a === '--json') args.json = true;
     else if (a === '--quick') args.quick = true;
+    else if (a === '--profile') args.profile = true;
     else if (a === '--variant' && ['bn', 'nobn'].includes(argv[i + 1])) args.variants = [argv[++i]];
     else if (a === '--runtimes' && argv[i + 1]) args.runtimes = argv[++i].split(',');
-    else throw new Error(`bench: unexpected argument '${a}' (--json, --quick, --variant bn|nobn, --runtimes LIST)`);
+    else throw new Error(`bench: unexpected argument '${a}' (--json, --quick, --profile, --variant bn|nobn, --runtimes LIST)`);
   }
   for (const r of args.runtimes)
     if (!RUNTIMES.includes(r)) throw new Error(`bench: unknown runtime '${r}'`);
@@ -126,18 +127,88 @@ async function runChromiumPage(args) {
     await browser.close();
     await server.close();
   }
-  return [1, 2].map((workers) => ({
+  const sweep = await timeSweep(server, browser, args.quick);
+  return [...[1, 2].map((workers) => ({
     framework: 'bnlab', bench: 'page-pair', variant: 'ref-cnn bn vs none, mnist', runtime: 'chromium-page', workers,
     hardware_concurrency: cores, warmup_steps: warmup, timed_steps: steps, repeats,
     pair_steps_per_s: Math.max(...runs[workers]), pair_steps_per_s_runs: runs[workers],
     speedup_vs_one_worker: Math.max(...runs[workers]) / Math.max(...runs[1]),
     load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number), engine, quick: args.quick,
-  }));
+  })), ...sweep];
+}
+
+// The lr-sweep lesson's experiment (7 rates x BN / none, sigmoid MLP on MNIST; --quick: 100
+// steps per run instead of 500) run by the page: in its one worker (workers=1), then on the pool
+// (web/src/pool.js), in the same browser. Wall time, and the pool's heap per worker.
+async function timeSweep(server, browser, quick) {
+  const steps = quick ? 100 : 0;
+  const out = [];
+  const engine = `Chromium ${browser.version()}`;
+  let oneWorker = 0;
+  for (const workers of ['1', 'auto']) {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(`${server.url}/build/web/index.html?workers=${workers}&lesson=high-lr`);
+    await page.waitForFunction(() => window.bnlab?.info?.a && window.bnlab.history.sides.a?.last, null, { timeout: 120000 });
+    const got = await page.evaluate(async (steps) => {
+      const t0 = performance.now();
+      const r = await window.bnlab.runExperiment('lr-sweep', null, steps);
+      return { seconds: (performance.now() - t0) / 1000, pool: r.pool ?? { workers: 1 }, summary: r.summary, cores: navigator.hardwareConcurrency };
+    }, steps);
+    await page.close();
+    if (workers === '1') oneWorker = got.seconds;
+    out.push({
+      framework: 'bnlab', bench: 'page-sweep', variant: 'lr-sweep', runtime: 'chromium-page', workers: got.pool.workers,
+      hardware_concurrency: got.cores, steps_per_run: steps || 500, wall_s: got.seconds, vs_one_worker: got.seconds / oneWorker,
+      heap_bytes_per_worker: got.pool.heap_bytes ?? null, summary: got.summary,
+      load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number), engine, quick,
+    });
+  }
+  return out;
 }
 
 const RUNNERS = { native: runNative, 'node-wasm': runNodeWasm, 'chromium-wasm': runChromiumWasm, 'chromium-page': runChromiumPage };
 
+// --profile: the reference step taken apart (core/measure/refbench.h StepProfile), natively and
+// in Chromium's worker, one after the other; a table of each part's ms and the ratio.
+async function profile(args) {
+  const native = args.variants.map((v) => JSON.parse(execFileSync(`${ROOT}build/native/bnlab`,
+    ['bench', '--profile', '--json', '--variant', v, ...(args.quick ? ['--quick'] : [])], { encoding: 'utf8' }).trim()));
+  const server = await startServer(ROOT);
+  const browser = await launchChromium();
+  let wasm;
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/tests/bench/chromium.html?variants=${args.variants.join(',')}&quick=${args.quick ? 1 : 0}&profile=1`);
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 15 * 60 * 1000, polling: 500 });
+    const result = await page.evaluate(() => window.benchResult);
+    if (result.error) throw new Error(`chromium profile: ${result.error}`);
+    wasm = result.results;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+  for (let i = 0; i < native.length; ++i) {
+    const n = native[i], w = wasm[i];
+    if (args.json) {
+      console.log(JSON.stringify({ ...n, load }));
+      console.log(JSON.stringify({ framework: 'bnlab', bench: 'profile', runtime: 'chromium-wasm', simd: wasmSimd(), load, ...w }));
+      continue;
+    }
+    console.log(`${n.variant}: native ${n.step_ms.toFixed(3)} ms/step (whole ${n.trainer_step_ms.toFixed(3)}), chromium wasm ${w.step_ms.toFixed(3)} ms/step (whole ${w.trainer_step_ms.toFixed(3)}); load ${load.join(' ')}`);
+    console.log('part                      native ms   wasm ms   wasm/native   share of wasm step');
+    for (let k = 0; k < n.parts.length; ++k) {
+      const a = n.parts[k].ms, b = w.parts[k].ms;
+      console.log(`${n.parts[k].part.padEnd(24)} ${a.toFixed(4).padStart(10)} ${b.toFixed(4).padStart(9)} ${(b / a).toFixed(2).padStart(12)} ${(100 * b / w.step_ms).toFixed(1).padStart(12)}%`);
+    }
+  }
+}
+
 const args = parseArgs(process.argv.slice(2));
+if (args.profile) {
+  await profile(args);
+  process.exit(0);
+}
 const lines = [];
 for (const runtime of args.runtimes) {
   if (!args.json) console.error(`bench: ${runtime}...`);
@@ -153,7 +224,10 @@ if (!args.json) {
   for (const l of lines.filter((l) => l.bench === 'page-pair')) {
     console.log(`page, ${l.workers} worker(s): ${l.pair_steps_per_s.toFixed(1)} pair steps/s (x${l.speedup_vs_one_worker.toFixed(2)}; runs ${l.pair_steps_per_s_runs.map((v) => v.toFixed(1)).join(', ')})`);
   }
-  for (const l of lines.filter((l) => l.bench !== 'page-pair')) {
+  for (const l of lines.filter((l) => l.bench === 'page-sweep')) {
+    console.log(`lr-sweep, ${l.workers} worker(s): ${l.wall_s.toFixed(1)} s (x${l.vs_one_worker.toFixed(2)} of one worker)`);
+  }
+  for (const l of lines.filter((l) => !l.bench.startsWith('page-'))) {
     const ratio = native[l.variant] ? `x${(l.train_steps_per_s / native[l.variant].train_steps_per_s).toFixed(2)}` : '';
     console.log(`${l.bench.padEnd(14)} ${l.runtime.padEnd(14)} ${f(l.train_steps_per_s)} ${f(l.train_ms_per_step, 2)} ` +
                 `${f(l.train_gflops, 2)} ${f(l.eval_images_per_s, 0).padStart(11)} ${ratio.padStart(10)}  ` +
