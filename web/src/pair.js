@@ -38,6 +38,7 @@ export class PairSim {
     this.generation = 0;
     this.msPerStep = 20;      // wall time of one lockstep step, measured, sizes the chunks
     this.lastEmit = performance.now();
+    this.rate = 0;            // lockstep steps per second, measured over the last chunk
     this.held = null;         // snapshots arriving while a new session is announced
   }
 
@@ -50,7 +51,7 @@ export class PairSim {
   // `load`, `evaluate` or a trace setting while paused): passed on with its side renamed.
   unsolicited(w, s) {
     if (s.id !== undefined && this.sims[w].pending.has(s.id)) return;  // a reply: see drive()
-    const out = { ...s, playing: Boolean(this.run), sides: { [SIDES[w]]: s.sides.a } };
+    const out = { ...s, playing: Boolean(this.run), steps_per_s: this.rate, sides: { [SIDES[w]]: s.sides.a } };
     delete out.id;
     if (this.held) this.held.push(out);
     else this.onSnapshot(out);
@@ -255,7 +256,8 @@ export class PairSim {
     this.lastEmit = now;
     const sides = {};
     for (const [w, r] of parts) sides[SIDES[w]] = r.sides.a;
-    const snap = { type: 'snapshot', playing, steps_per_s: elapsed > 0 ? steps / elapsed : 0, sides };
+    if (steps > 0 && elapsed > 0) this.rate = steps / elapsed;
+    const snap = { type: 'snapshot', playing, steps_per_s: this.rate, sides };
     this.onSnapshot(snap);
     return snap;
   }
