@@ -97,3 +97,32 @@ test('one worker where the browser reports one core; comparing off frees the sec
   await two.waitForFunction(() => window.bnlab.history.sides.a.last.step === 10);
   assert.deepEqual(two.problems, []);
 });
+
+test('a sweep on the worker pool gives the one-worker result, and its chart fills in as runs end', { skip: needsData }, async () => {
+  // lr-sweep shortened to 10 steps per run: 7 rates, BN and none.
+  const results = {};
+  for (const workers of ['1', 'auto']) {
+    const page = await lab.open(`?lesson=high-lr&workers=${workers}`);
+    await ready(page);
+    results[workers] = await page.evaluate(async () => {
+      const charts = [];  // points drawn each time a part ended
+      const r = await window.bnlab.runExperiment('lr-sweep', null, 10, (tables) => {
+        window.bnlab.experiments.showPart('lr-sweep', tables);
+        charts.push(document.querySelectorAll('section.experiment[data-experiment="lr-sweep"] figure.sweep svg[role="img"] circle').length);
+      });
+      return { summary: r.summary, tables: r.tables, pool: r.pool ?? null, charts, cores: navigator.hardwareConcurrency };
+    });
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  }
+  const one = results['1'], pool = results.auto;
+  assert.equal(one.pool, null, 'workers=1: the simulation\'s own worker');
+  assert.equal(pool.pool.workers, Math.min(pool.cores, 7));
+  assert.deepEqual(pool.summary, one.summary);
+  assert.deepEqual(pool.tables, one.tables);
+  if (pool.cores >= 2) {
+    // One chart per unit (rate) ended, growing by two points (BN and none) each time.
+    assert.deepEqual(pool.charts, [2, 4, 6, 8, 10, 12, 14]);
+    assert.ok(pool.pool.heap_bytes.every((b) => b > 0), `heap per worker: ${pool.pool.heap_bytes}`);
+  }
+});
