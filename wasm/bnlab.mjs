@@ -14,7 +14,16 @@ const isNode = typeof process === 'object' && typeof process.versions?.node === 
 
 // Loads the WebAssembly core. In node the .wasm beside bnlab_core.mjs is read from disk (the
 // Emscripten 3.1.6 loader would try to fetch() a path); browsers fetch it next to the module.
-export async function loadBnlab({ wasmBinary } = {}) {
+// wasmModule: a WebAssembly.Module of bnlab_core.wasm compiled elsewhere (the page compiles it
+// once for all its workers, which then neither download nor compile it again).
+export async function loadBnlab({ wasmBinary, wasmModule } = {}) {
+  if (wasmModule) {
+    const instantiateWasm = (imports, receive) => {
+      WebAssembly.instantiate(wasmModule, imports).then((instance) => receive(instance, wasmModule));
+      return {};
+    };
+    return new Bnlab(checkErrors(await createBnlabCore({ instantiateWasm })));
+  }
   if (!wasmBinary && isNode) {
     const { readFile } = await import('node:fs/promises');
     wasmBinary = await readFile(new URL('./bnlab_core.wasm', import.meta.url));

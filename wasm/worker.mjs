@@ -234,7 +234,7 @@ export function serve(host) {
       run = null;
       session?.dispose();
       session = null;
-      lab ??= await loadBnlab();
+      lab ??= await loadBnlab({ wasmModule: msg.wasm_module });
       settings = { ...DEFAULT_SETTINGS, ...msg.settings };
       session = await Session.create(lab, msg.sides, msg.data);
       announce(msg.id);
@@ -330,7 +330,7 @@ export function serve(host) {
     // worker's heap. Blocks the worker like `experiment`.
     async experiment_part(msg) {
       run = null;
-      lab ??= await loadBnlab();
+      lab ??= await loadBnlab({ wasmModule: msg.wasm_module });
       const tables = await lab.runExperimentPart(msg.name, {
         seed: msg.seed, steps: msg.steps, files: msg.data ?? session?.files, begin: msg.begin, end: msg.end,
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),

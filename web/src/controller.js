@@ -133,6 +133,10 @@ export class Controller {
       onError: (e) => this.coreError(e),
       onFatal: (m) => this.banner(`The simulation worker failed: ${m}`),
     };
+    // The core is downloaded and compiled once, here, for every worker (off the main thread: a
+    // streaming compile); the single-file build's worker has it inlined.
+    this.wasmModule ??= document.getElementById('worker-src') ? Promise.resolve(undefined)
+      : WebAssembly.compileStreaming(fetch(new URL('bnlab/bnlab_core.wasm', location.href))).catch(() => undefined);
     // One worker per network where the machine has the cores for it (pair.js); else both in one.
     this.sim = this.workerCount() === 2 ? new PairSim(() => this.makeWorker(), callbacks) : new Sim(this.makeWorker(), callbacks);
     await this.init();
@@ -174,7 +178,7 @@ export class Controller {
       let reply;
       if (key !== this.dataKey) {
         const data = this.state.dataset === 'mnist' ? await mnistBytes() : this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : undefined;
-        reply = await this.sim.init(sides, data, this.settings());
+        reply = await this.sim.init(sides, data, this.settings(), await this.wasmModule);
         this.dataKey = key;
       } else {
         reply = await this.sim.request('reset', { sides, settings: this.settings() });
@@ -288,7 +292,7 @@ export class Controller {
     try {
       if (size > 1) {
         return await runSweep({ makeWorker: () => this.makeWorker(), size, name, units, seed: this.state.seed, steps,
-          data: await mnistBytes(), onProgress, onPart });
+          data: await mnistBytes(), wasmModule: await this.wasmModule, onProgress, onPart });
       }
       const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
       return await this.sim.request('experiment', { name, seed: this.state.seed, steps, data }, [], onProgress);

@@ -40,7 +40,8 @@ export class Experiments {
     const h = document.createElement('h4');
     h.textContent = `The full experiment: ${info.title}`;
     const p = document.createElement('p');
-    p.textContent = `"${info.name}" trains several networks on MNIST (about ${info.default_steps} steps each) in the worker: seconds to minutes, during which the networks above pause.`;
+    const where = info.units > 1 ? 'on a pool of workers, one per core of your machine' : 'in the worker';
+    p.textContent = `"${info.name}" trains several networks on MNIST (about ${info.default_steps} steps each) ${where}: seconds to minutes, during which the networks above pause.`;
     const button = document.createElement('button');
     button.type = 'button';
     button.textContent = 'Run the experiment';

@@ -23,11 +23,15 @@ export class PairSim {
   constructor(makeWorker, { onSnapshot, onError, onFatal }) {
     this.onSnapshot = onSnapshot;
     this.onError = onError;
-    this.sims = SIDES.map((side, w) => new Sim(makeWorker(), {
+    // B's worker starts when a comparison first needs it, after A's is ready: it then loads the
+    // module from the cache (not a second download) and does not compete with A's start-up.
+    this.sims = [];
+    this.sim = (w) => (this.sims[w] ??= new Sim(makeWorker(), {
       onSnapshot: (s) => this.unsolicited(w, s),
-      onError: (e) => onError({ ...e, side: e.side ? side : undefined }),
+      onError: (e) => onError({ ...e, side: e.side ? SIDES[w] : undefined }),
       onFatal,
     }));
+    this.sim(0);
     this.used = [];           // the workers holding a side: [0] or [0, 1]
     this.diverged = [false, false];
     this.configs = {};        // side -> its full config (for undoing a half-done `set` on both)
@@ -50,7 +54,7 @@ export class PairSim {
   // A snapshot no request of this client waits for (the step-0 snapshot after `ready`, one after
   // `load`, `evaluate` or a trace setting while paused): passed on with its side renamed.
   unsolicited(w, s) {
-    if (s.id !== undefined && this.sims[w].pending.has(s.id)) return;  // a reply: see drive()
+    if (s.id !== undefined && this.sims[w].pending.has(s.id)) return;  // a reply: see chunk() and ask()
     const out = { ...s, playing: Boolean(this.run), steps_per_s: this.rate, sides: { [SIDES[w]]: s.sides.a } };
     delete out.id;
     if (this.held) this.held.push(out);
@@ -66,7 +70,7 @@ export class PairSim {
 
   // A request to the worker of one side, with errors naming the page's side.
   ask(w, type, fields = {}, transfer = [], onProgress = null) {
-    return this.sims[w].request(type, fields, transfer, onProgress).catch((e) => {
+    return this.sim(w).request(type, fields, transfer, onProgress).catch((e) => {
       if (e.side || ['init', 'reset', 'set', 'load'].includes(type)) e.side = SIDES[w];
       throw e;
     });
@@ -82,6 +86,11 @@ export class PairSim {
     return side === undefined || side === 'both' ? this.used : [this.workerOf(side)];
   }
 
+  // init's wasm_module field: the core compiled once by the page, if it did.
+  module() {
+    return this.wasmModule ? { wasm_module: this.wasmModule } : {};
+  }
+
   quiet(settings) {
     return settings && { ...settings, snapshot_ms: QUIET_MS };
   }
@@ -93,7 +102,7 @@ export class PairSim {
       case 'play': this.play(fields.steps_per_s); return Promise.resolve();
       case 'pause': return this.pause();
       case 'step': return this.step(fields.n ?? 1);
-      case 'init': return this.init(fields.sides, fields.data, fields.settings);
+      case 'init': return this.init(fields.sides, fields.data, fields.settings, fields.wasm_module);
       case 'reset': return this.reset(fields.sides, fields.settings);
       default: return this.enqueue(() => this.route(type, fields, transfer, onProgress));
     }
@@ -104,17 +113,24 @@ export class PairSim {
     this.request(type, fields).catch((e) => e.stopped || this.onError({ type: 'error', request: type, side: e.side, message: e.message }));
   }
 
-  init(sides, data, settings) {
+  init(sides, data, settings, wasmModule) {
+    if (wasmModule) this.wasmModule = wasmModule;
     // The original goes to the first worker; a copy stays here for the second (now, or when a
     // comparison starts later).
     const kept = copyBytes(data);
     this.stop();
     return this.enqueue(() => this.announce(sides, settings, async (todo) => {
       this.data = kept;
-      return Promise.all(todo.map(([w, config]) => {
+      const replies = [];
+      // One after the other when B's worker is new (see the constructor); else both at once.
+      const fresh = !this.sims[1];
+      const inits = todo.map(([w, config]) => () => {
         const bytes = w === 0 ? data : copyBytes(this.data);
-        return this.ask(w, 'init', { sides: { a: config }, data: bytes, settings: this.quiet(this.pageSettings) }, buffers(bytes));
-      }));
+        return this.ask(w, 'init', { sides: { a: config }, data: bytes, settings: this.quiet(this.pageSettings), ...this.module() }, buffers(bytes));
+      });
+      if (fresh) for (const init of inits) replies.push(await init());
+      else replies.push(...await Promise.all(inits.map((init) => init())));
+      return replies;
     }));
   }
 
@@ -128,7 +144,7 @@ export class PairSim {
         const fields = { sides: { a: config }, settings: this.quiet(this.pageSettings) };
         if (this.used.includes(w)) return this.ask(w, 'reset', fields);
         const bytes = copyBytes(this.data);
-        return this.ask(w, 'init', { ...fields, data: bytes }, buffers(bytes));
+        return this.ask(w, 'init', { ...fields, data: bytes, ...this.module() }, buffers(bytes));
       }))));
   }
 
@@ -140,7 +156,7 @@ export class PairSim {
     this.held = [];
     try {
       const replies = await build(todo);
-      for (const w of this.used) if (!todo.some(([i]) => i === w)) this.sims[w].request('dispose').catch(() => {});
+      for (const w of this.used) if (!todo.some(([i]) => i === w)) this.ask(w, 'dispose').catch(() => {});
       this.used = todo.map(([w]) => w);
       this.diverged = [false, false];
       const info = {};
@@ -149,7 +165,7 @@ export class PairSim {
       return { type: 'ready', sides: info };
     } catch (e) {
       // A half-built pair is no session: the page starts over with init.
-      for (const w of this.used) this.sims[w].request('dispose').catch(() => {});
+      for (const w of this.used) this.ask(w, 'dispose').catch(() => {});
       this.used = [];
       this.configs = {};
       throw e;
@@ -183,7 +199,7 @@ export class PairSim {
 
   terminate() {
     this.stop();
-    for (const s of this.sims) s.terminate();
+    for (const s of this.sims) s?.terminate();
   }
 
   // --- Lockstep --------------------------------------------------------------------------------

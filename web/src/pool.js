@@ -9,10 +9,11 @@ import { Sim } from './sim.js';
 const copyBytes = (data) => data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new Uint8Array(v.buffer ? v : v.slice(0))]));
 
 // makeWorker(): a new Worker running wasm/worker.mjs; size: workers (at most the units);
-// data: the MNIST files (each worker gets its own copy once); onProgress(fraction);
+// data: the MNIST files (each worker gets its own copy once); wasmModule: the core compiled by the
+// page (else each worker downloads and compiles it); onProgress(fraction);
 // onPart(tables): the tables of the units done so far, in unit order, as each unit ends.
 // Resolves with {summary, tables, pool: {workers, heap_bytes: [per worker]}}.
-export async function runSweep({ makeWorker, size, name, units, seed, steps, data, onProgress = () => {}, onPart = () => {} }) {
+export async function runSweep({ makeWorker, size, name, units, seed, steps, data, wasmModule, onProgress = () => {}, onPart = () => {} }) {
   const n = Math.max(1, Math.min(size, units));
   const errors = [];
   const sims = Array.from({ length: n }, () => new Sim(makeWorker(), {
@@ -30,7 +31,7 @@ export async function runSweep({ makeWorker, size, name, units, seed, steps, dat
     let bytes = copyBytes(data);
     while (next < units) {
       const u = next++;
-      const fields = { name, seed, steps, begin: u, end: u + 1, ...(bytes ? { data: bytes } : {}) };
+      const fields = { name, seed, steps, begin: u, end: u + 1, ...(bytes ? { data: bytes } : {}), ...(wasmModule ? { wasm_module: wasmModule } : {}) };
       const transfer = bytes ? Object.values(bytes).map((b) => b.buffer) : [];
       bytes = null;
       const reply = await sims[w].request('experiment_part', fields, transfer, (f) => { fraction[u] = f; report(); });

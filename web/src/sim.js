@@ -66,9 +66,11 @@ export class Sim {
     return 1;
   }
 
-  init(sides, data, settings) {
+  // wasmModule: the core compiled by the page (Controller.wasmModule), so that the worker need not
+  // download and compile it; undefined: the worker loads it itself.
+  init(sides, data, settings, wasmModule) {
     const transfer = data ? Object.values(data).map((a) => (a.buffer ?? a)) : [];
-    return this.request('init', { sides, data, settings }, transfer);
+    return this.request('init', { sides, data, settings, ...(wasmModule ? { wasm_module: wasmModule } : {}) }, transfer);
   }
 
   terminate() {
