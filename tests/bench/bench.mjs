@@ -99,7 +99,7 @@ async function runChromiumPage(args) {
   const browser = await launchChromium();
   const steps = args.quick ? 100 : 400, warmup = 20, repeats = args.quick ? 1 : 3;
   const runs = { 1: [], 2: [] };
-  let cores = 0;
+  let cores = 0, sweep = [];
   const engine = `Chromium ${browser.version()}`;
   try {
     for (let r = 0; r < repeats; ++r) {
@@ -123,11 +123,11 @@ async function runChromiumPage(args) {
         await page.close();
       }
     }
+    sweep = await timeSweep(server, browser, args.quick);
   } finally {
     await browser.close();
     await server.close();
   }
-  const sweep = await timeSweep(server, browser, args.quick);
   return [...[1, 2].map((workers) => ({
     framework: 'bnlab', bench: 'page-pair', variant: 'ref-cnn bn vs none, mnist', runtime: 'chromium-page', workers,
     hardware_concurrency: cores, warmup_steps: warmup, timed_steps: steps, repeats,
