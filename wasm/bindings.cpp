@@ -424,6 +424,7 @@ val reference_bench(bool with_bn, bool quick) {
     return object({{"variant", val(r.variant)}, {"warmup_steps", val(p.warmup)}, {"timed_steps", val(p.steps)},
                    {"repeats", val(p.repeats)}, {"train_steps_per_s", val(r.train_steps_per_s)},
                    {"train_steps_per_s_runs", array_of(r.train_steps_per_s_runs)},
+                   {"train_gflops", val(r.train_gflops)},
                    {"eval_images_per_s", val(r.eval_images_per_s)}, {"loss_step1", val(r.loss_step1)},
                    {"loss_after_warmup", val(r.loss_after_warmup)}, {"loss_final", val(r.loss_final)},
                    {"eval_logit_sum", val(r.eval_logit_sum)}});

@@ -294,7 +294,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       for (size_t i = 0; i < r.train_steps_per_s_runs.size(); ++i)
         std::cout << (i ? "," : "") << fmt(r.train_steps_per_s_runs[i]);
       std::cout << "],\"train_ms_per_step\":" << fmt(1000.0 / r.train_steps_per_s)
-                << ",\"train_gflops\":" << fmt(r.train_steps_per_s * 0.06033408)
+                << ",\"train_gflops\":" << fmt(r.train_gflops)
                 << ",\"eval_batch\":256,\"eval_images_per_s\":" << fmt(r.eval_images_per_s)
                 << ",\"loss_step1\":" << fmt(r.loss_step1) << ",\"loss_after_warmup\":" << fmt(r.loss_after_warmup)
                 << ",\"loss_final\":" << fmt(r.loss_final) << ",\"eval_logit_sum\":" << fmt(r.eval_logit_sum)
@@ -306,7 +306,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                   "              losses: step 1 %.6f, after warm-up %.6g, final %.6g\n"
                   "              with every-step measurements: %.1f steps/s (+%.1f%% per step)\n",
                   bn ? "ref-cnn" : "ref-cnn-nobn", r.train_steps_per_s, 1000.0 / r.train_steps_per_s,
-                  r.train_steps_per_s * 0.06033408, r.eval_images_per_s, r.loss_step1, r.loss_after_warmup,
+                  r.train_gflops, r.eval_images_per_s, r.loss_step1, r.loss_after_warmup,
                   r.loss_final, r.measured_steps_per_s, 100.0 * r.measure_overhead);
     }
   }

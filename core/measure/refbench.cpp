@@ -59,6 +59,9 @@ BenchResult ReferenceBench::run(const BenchProtocol& p, const std::function<doub
   }
   r.loss_final = loss;
   r.train_steps_per_s = median(r.train_steps_per_s_runs);
+  // Conv and linear multiply-adds of a step, 2 FLOPs each; conv1 computes no input gradient.
+  constexpr double kGflopPerStep = 0.06033408;
+  r.train_gflops = r.train_steps_per_s * kGflopPerStep;
 
   if (p.measure && p.repeats > 0) {
     // The same steps with the every-step measurements. Measuring never changes the run, so the

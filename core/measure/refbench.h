@@ -25,6 +25,7 @@ struct BenchResult {
   std::string variant;   // "bn" or "nobn"
   double train_steps_per_s = 0;
   std::vector<double> train_steps_per_s_runs;
+  double train_gflops = 0;  // train_steps_per_s times the 60.33 MFLOP of a step (NUMERICS.md 7)
   double eval_images_per_s = 0;
   float loss_step1 = 0, loss_after_warmup = 0, loss_final = 0;
   double eval_logit_sum = 0;
