@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what BN Lab needs and is missing, idempotently; `npm start`, `npm test` and
 # `npm run bench` call it first, so a fresh Debian machine needs nothing installed by hand.
-#   .ci/setup.sh [native] [wasm] [browser]     (no argument: all three)
+#   .ci/setup.sh [native] [wasm] [browser] [hardening]     (no argument: all four)
 # native: cmake, g++, Eigen, doctest      wasm: Emscripten (Debian's 3.1.6)
 # browser: Chromium (driven by playwright-core from npm), Firefox ESR (puppeteer-core) and
 #          PyTorch (python3-torch, for /usr/bin/python3: the "Show code" test runs the page's
 #          PyTorch code in it)
+# hardening: clang 14 and its runtime libraries (ASan, UBSan, libFuzzer) for build/sanitize
 # and, always, the npm packages of package-lock.json (node_modules/).
 # One line per step: apt's and npm's own output go to build/setup-apt.log and build/setup-npm.log,
 # and the end of the log is shown when a step fails.
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(native wasm browser)
+[ ${#want[@]} -eq 0 ] && want=(native wasm browser hardening)
 pkgs=()
 # node and npm may come from Debian or elsewhere (nodesource ships npm inside nodejs).
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
@@ -22,7 +23,8 @@ for w in "${want[@]}"; do
     native) pkgs+=(cmake g++ make libeigen3-dev doctest-dev parallel) ;;
     wasm) pkgs+=(emscripten) ;;
     browser) pkgs+=(chromium firefox-esr python3-torch) ;;
-    *) echo "setup: unknown part '$w' (native, wasm, browser)" >&2; exit 2 ;;
+    hardening) pkgs+=(cmake make libeigen3-dev doctest-dev clang-14 libclang-rt-14-dev) ;;
+    *) echo "setup: unknown part '$w' (native, wasm, browser, hardening)" >&2; exit 2 ;;
   esac
 done
 

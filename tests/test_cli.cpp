@@ -133,3 +133,92 @@ TEST_CASE("cli.bench --json prints the fields NUMERICS.md 8 names") {
   CHECK(j.get("loss_step1").number() == doctest::Approx(2.317987).epsilon(1e-5));
   CHECK(j.get("measure_overhead").is_number());
 }
+
+TEST_CASE("cli.write errors fail the run, and an endless --load file is refused at the limit") {
+  Run r = run("train " + kSmall + " --steps 2 --out /dev/full");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("cannot write the metrics to /dev/full") != std::string::npos);
+  r = run("train " + kSmall + " --steps 2 --save /dev/full");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("cannot write /dev/full") != std::string::npos);
+  // Standard output on a full disk (the message goes there too, with run()'s 2>&1).
+  CHECK(run("train " + kSmall + " --steps 2 > /dev/full").code == 1);
+  r = run("train --load /dev/zero");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("/dev/zero is larger than 64.0 MiB, the limit for state files") != std::string::npos);
+}
+
+TEST_CASE("cli.run options follow the one number grammar and do not wrap") {
+  Run r = run("train " + kSmall + " --steps 1 --eval-every 4294967296");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("--eval-every must be from 0 to 1000000000, not 4294967296") != std::string::npos);
+  r = run("train " + kSmall + " --steps 1 --lr 0x10");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("option lr: '0x10' is not a number") != std::string::npos);
+  CHECK(run("experiment covariate-shift --out /tmp/x --seed ' 1'").code == 2);
+  CHECK(run("experiment covariate-shift --out /tmp/x --steps 0x10").code == 2);
+  CHECK(run("train " + kSmall + " --steps 1 --max-memory 0").code == 2);
+}
+
+TEST_CASE("cli.a model above the memory budget is refused with its size and the limit, and --max-memory raises it") {
+  Run r = run("train " + kSmall + " --model fc65536-fc65536-fc --steps 1");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("model 'fc65536-fc65536-fc' is too large: 4346871814 parameters") != std::string::npos);
+  CHECK(r.out.find("more than the limit of 512.0 MiB") != std::string::npos);
+  r = run("train " + kSmall + " --model fc1024-fc --steps 1 --max-memory 8");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("more than the limit of 8.0 MiB") != std::string::npos);
+  CHECK(run("train " + kSmall + " --model fc1024-fc --steps 1 --max-memory 64").code == 0);
+}
+
+TEST_CASE("cli.--steps counts from the run's start: 0 saves the initial state, what would do nothing is refused") {
+  const std::string s0 = temp_path("steps0.json"), s1 = temp_path("steps1.json");
+  Run r = run("train " + kSmall + " --steps 0 --save " + s0);
+  REQUIRE(r.code == 0);
+  r = run("train --load " + s0 + " --steps 1 --save " + s1 + " --quiet");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("A,1,") != std::string::npos);  // one step taken, from the initial state
+  r = run("train --load " + s1 + " --steps 1 --save " + s1);
+  CHECK(r.code == 2);
+  CHECK(r.out.find("the state is at step 1 and --steps 1 counts from the run's start: nothing to train "
+                   "(give --steps 2 or more)") != std::string::npos);
+  r = run("train --load " + s1 + " --steps 3 --quiet");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("A,2,") != std::string::npos);
+  CHECK(r.out.find("A,3,") != std::string::npos);
+  CHECK(run("train " + kSmall + " --steps 0").code == 2);  // no step and nothing saved
+  std::remove(s0.c_str());
+  std::remove(s1.c_str());
+}
+
+TEST_CASE("cli.--compare honours B's label files (the data key)") {
+  // B trains on the same images with every training label moved to the next class: with the
+  // same initial weights and batches, its first loss must differ from A's.
+  const std::string dir = BNLAB_DATA_DIR, shifted = temp_path("shifted-labels.idx");
+  FILE* in = std::fopen((dir + "/mnist-train-labels.idx").c_str(), "rb");
+  REQUIRE(in != nullptr);
+  std::string bytes;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) bytes.append(buf, n);
+  std::fclose(in);
+  for (size_t i = 8; i < bytes.size(); ++i) bytes[i] = char((bytes[i] + 1) % 10);
+  FILE* out = std::fopen(shifted.c_str(), "wb");
+  REQUIRE(out != nullptr);
+  std::fwrite(bytes.data(), 1, bytes.size(), out);
+  std::fclose(out);
+  const std::string idx = "--dataset idx --train-images " + dir + "/mnist-train-images.idx --train-labels " + dir +
+                          "/mnist-train-labels.idx --test-images " + dir + "/mnist-test-images.idx --test-labels " +
+                          dir + "/mnist-test-labels.idx";
+  const Run r = run("train --model small-cnn --batch-size 8 --eval-every 0 --quiet --steps 1 --format jsonl " + idx +
+                    " --compare train_labels=" + shifted);
+  REQUIRE(r.code == 0);
+  std::istringstream lines(r.out);
+  std::string a, b;
+  std::getline(lines, a);
+  std::getline(lines, b);
+  const double loss_a = bnlab::Json::parse(a).get("loss").number(), loss_b = bnlab::Json::parse(b).get("loss").number();
+  MESSAGE("step 1 loss: A " << loss_a << ", B " << loss_b);
+  CHECK(loss_a != loss_b);
+  std::remove(shifted.c_str());
+}

@@ -114,7 +114,7 @@ TEST_CASE("sampler.shuffle puts every example first about equally often") {
   for (int c : first) CHECK((c > 320 && c < 480));
 }
 
-TEST_CASE("sampler.same seed, same batches; another seed, other batches") {
+TEST_CASE("sampler.same seed, same batches, and another seed, other batches") {
   const Dataset d = numbered(50);
   BatchSampler a(d, 123, true), b(d, 123, true), c(d, 124, true);
   const std::vector<int> sa = stream(a, 40, 8), sb = stream(b, 40, 8), sc = stream(c, 40, 8);

@@ -5,8 +5,13 @@
 //   Simulation  one training run: a Trainer on shared Data, and its Instrument (measure.h)
 //   functions   the option table, presets, the config of a state file, the reference benchmark,
 //               the experiments, heap statistics
-// Every entry point catches the core's exceptions and rethrows them as JavaScript Errors carrying
-// the core's message (the module never aborts on bad input). Bulk results are typed arrays copied
+// Every entry point catches the core's exceptions and hands their message to JavaScript, which
+// throws it as an Error (the module never aborts on bad input). The throw happens in JavaScript,
+// after the call has returned: a JavaScript exception thrown from inside a C++ call unwinds
+// through the wasm frames without running their destructors, leaking the exception object and
+// every argument the call was given (a 100 KB state string per failed loadState). So a failing
+// entry point stores its message (pending_error), returns an empty value, and bnlab.mjs's
+// wrapper of every bound function and method calls takeError() and throws. Bulk results are typed arrays copied
 // out of the heap: a view into it would dangle as soon as the heap grows.
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
@@ -15,6 +20,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -25,6 +31,7 @@
 #include "io/state.h"
 #include "measure/measure.h"
 #include "measure/refbench.h"
+#include "measure/trace.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
@@ -33,14 +40,39 @@ namespace {
 
 using emscripten::val;
 
-// Runs body; a C++ exception becomes a JavaScript Error with the exception's message.
+// The message of the last failed call, until takeError() takes it.
+std::string& pending_error() {
+  static std::string message;
+  return message;
+}
+
+std::string take_error() {
+  std::string message;
+  message.swap(pending_error());
+  return message;
+}
+
+// What a failed call returns (JavaScript throws before anyone looks at it).
+template <class R>
+R failed_value() {
+  if constexpr (std::is_same_v<R, val>) return val::undefined();
+  else return R{};
+}
+
+// Runs body; a C++ exception's message becomes the pending error (JavaScript throws it as an
+// Error once the call has returned, see above) and an empty value is returned. The name stays
+// from when it threw in place.
 template <class Body>
 auto rethrow_as_js(Body&& body) -> decltype(body()) {
+  using R = decltype(body());
   try {
     return body();
   } catch (const std::exception& e) {
-    val::global("Error").new_(std::string(e.what())).throw_();
+    pending_error() = e.what();
+  } catch (...) {
+    pending_error() = "unexpected error in the core";
   }
+  if constexpr (!std::is_void_v<R>) return failed_value<R>();
 }
 
 // {key: value, ...}
@@ -229,7 +261,7 @@ class Simulation {
       if (name == wanted)
         out = object({{"shape", torch_shape(t.shape(), dims)}, {"data", copy_out(t.data(), size_t(t.size()))}});
     });
-    if (out.isUndefined()) val::global("Error").new_("no tensor named '" + wanted + "' (see tensorNames())").throw_();
+    if (out.isUndefined()) pending_error() = "no tensor named '" + wanted + "' (see tensorNames())";
     return out;
   }
 
@@ -243,9 +275,12 @@ class Simulation {
     });
   }
 
-  // The cheap measurements of the last step, as PROTOCOL.md's named entries.
+  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on,
+  // first a copy of what the normalizers used in that step (measure/trace.h), for trace_unit():
+  // like the measurements it must be taken before anything else runs the network.
   val measure_step() {
     return rethrow_as_js([&] {
+      if (tracing_) tracer_.capture(trainer_);
       instrument().measure_step(step_m_);
       const StepMeasurements& m = step_m_;
       val out = val::object();
@@ -328,6 +363,73 @@ class Simulation {
     });
   }
 
+  // --- The BN inspector and batch-mates (measure/trace.h) ---------------------------------------
+
+  // Whether measure_step() also captures the normalizers for trace_unit() (a copy of each
+  // normalizer's input, xhat, output and gradients: a few MB for ref-cnn, so only on request).
+  void set_trace(bool on) {
+    tracing_ = on;
+    if (!on) tracer_.clear();
+  }
+
+  // One unit (n, c, h, w) of normalization layer `layer` in the step of the last measure_step()
+  // with tracing on: every field of UnitTrace, as numbers (see trace.h).
+  val trace_unit(const std::string& layer, int n, int c, int h, int w) {
+    return rethrow_as_js([&] {
+      const UnitTrace t = tracer_.trace(layer, n, c, h, w);
+      val out = object({{"layer", val(t.layer)}, {"kind", val(t.kind)}, {"step", val(double(t.step))},
+                        {"shape", array_of(std::vector<int>{t.shape.n, t.shape.c, t.shape.h, t.shape.w})},
+                        {"n", val(t.n)}, {"c", val(t.c)}, {"h", val(t.h)}, {"w", val(t.w)},
+                        {"sample_begin", val(t.sample_begin)}, {"sample_end", val(t.sample_end)},
+                        {"channel_begin", val(t.channel_begin)}, {"channel_end", val(t.channel_end)},
+                        {"group", val(t.group)}, {"m", val(double(t.m))}, {"over", val(t.over)},
+                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)}});
+      const std::pair<const char*, float> numbers[] = {
+          {"x", t.x}, {"mean", t.mean}, {"var", t.var}, {"eps", t.eps}, {"inv_std", t.inv_std},
+          {"xhat", t.xhat}, {"xhat_layer", t.xhat_layer}, {"gamma", t.gamma}, {"beta", t.beta},
+          {"r", t.r}, {"d", t.d}, {"y", t.y}, {"y_layer", t.y_layer},
+          {"running_mean", t.running_mean}, {"running_var", t.running_var}, {"eval_inv_std", t.eval_inv_std},
+          {"xhat_eval", t.xhat_eval}, {"y_eval", t.y_eval},
+          {"noise_scale", t.noise_scale}, {"noise_shift", t.noise_shift}, {"y_noisy", t.y_noisy},
+          {"dy", t.dy}, {"dgamma", t.dgamma}, {"dbeta", t.dbeta}, {"mean_g", t.mean_g}, {"mean_gx", t.mean_gx},
+          {"term_g", t.term_g}, {"term_mean", t.term_mean}, {"term_xhat", t.term_xhat}, {"dx", t.dx},
+          {"dx_layer", t.dx_layer}};
+      for (const auto& [name, v] : numbers) out.set(name, val(v));
+      return out;
+    });
+  }
+
+  // Batch-mates: `draws` train-mode forwards of test image `image` among batch_size - 1 companions
+  // drawn at random from the training set, and one eval-mode forward, following unit (c, h, w)
+  // of normalization layer `layer`; the run is left byte-identical (trace.h WhatIf).
+  //   {image, label, batch_size, layer, c, h, w, step, classes,
+  //    eval: {y, probs: Float32Array(K), prediction},
+  //    y, mean, var: Float32Array(draws), probs: Float32Array(draws * K), predictions: Int32Array(draws)}
+  val what_if(int image, int batch_size, int draws, const std::string& layer, int c, int h, int w) {
+    return rethrow_as_js([&] {
+      if (batch_size < 2) throw Error("batch-mates: the batch size must be at least 2 (the image and one companion), got " + std::to_string(batch_size));
+      if (draws < 1 || draws > 64) throw Error("batch-mates: draws must be 1 to 64, got " + std::to_string(draws));
+      if (!what_if_) what_if_ = std::make_unique<WhatIf>(trainer_, 0x5EEDBA7Cu);
+      const WhatIfUnit unit{layer, c, h, w};
+      const WhatIfSample ev = what_if_->run(image, {}, Mode::Eval, unit);
+      std::vector<float> y, mean, var, probs;
+      std::vector<int> predictions;
+      for (int i = 0; i < draws; ++i) {
+        const WhatIfSample s = what_if_->run(image, what_if_->draw_companions(batch_size - 1), Mode::Train, unit);
+        y.push_back(s.y), mean.push_back(s.mean), var.push_back(s.var), predictions.push_back(s.prediction);
+        probs.insert(probs.end(), s.probs.begin(), s.probs.end());
+      }
+      return object({{"image", val(image)}, {"label", val(trainer_.data().test.labels[size_t(image)])},
+                     {"batch_size", val(batch_size)}, {"layer", val(layer)}, {"c", val(c)}, {"h", val(h)}, {"w", val(w)},
+                     {"step", val(double(trainer_.step_count()))}, {"classes", val(int(ev.probs.size()))},
+                     {"eval", object({{"y", val(ev.y)}, {"probs", copy_out(ev.probs.data(), ev.probs.size())},
+                                      {"prediction", val(ev.prediction)}})},
+                     {"y", copy_out(y.data(), y.size())}, {"mean", copy_out(mean.data(), mean.size())},
+                     {"var", copy_out(var.data(), var.size())}, {"probs", copy_out(probs.data(), probs.size())},
+                     {"predictions", copy_out(predictions.data(), predictions.size())}});
+    });
+  }
+
   // Internal covariate shift and the loss landscape on the batch the next step will use.
   val measure_heavy() {
     return rethrow_as_js([&] {
@@ -371,6 +473,9 @@ class Simulation {
 
   Trainer trainer_;
   std::unique_ptr<Instrument> instrument_;  // made at the first measurement
+  bool tracing_ = false;
+  TraceRecorder tracer_;
+  std::unique_ptr<WhatIf> what_if_;  // made at the first what_if(); its generator is its own
   StepMeasurements step_m_;
   HeavyMeasurements heavy_m_;
   FeatureMaps features_;
@@ -493,7 +598,10 @@ EMSCRIPTEN_BINDINGS(bnlab) {
       .function("measureStep", &Simulation::measure_step)
       .function("measureHeavy", &Simulation::measure_heavy)
       .function("measureFeatures", &Simulation::measure_features)
-      .function("misclassified", &Simulation::misclassified);
+      .function("misclassified", &Simulation::misclassified)
+      .function("setTrace", &Simulation::set_trace)
+      .function("traceUnit", &Simulation::trace_unit)
+      .function("whatIf", &Simulation::what_if);
   function("options", &options);
   function("presets", &preset_list);
   function("describeModel", &describe);
@@ -503,4 +611,5 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("experiments", &experiment_list);
   function("runExperiment", &run_experiment);
   function("heapInUse", &heap_in_use);
+  function("takeError", &take_error);
 }

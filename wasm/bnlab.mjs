@@ -19,7 +19,39 @@ export async function loadBnlab({ wasmBinary } = {}) {
     const { readFile } = await import('node:fs/promises');
     wasmBinary = await readFile(new URL('./bnlab_core.wasm', import.meta.url));
   }
-  return new Bnlab(await createBnlabCore(wasmBinary ? { wasmBinary } : {}));
+  return new Bnlab(checkErrors(await createBnlabCore(wasmBinary ? { wasmBinary } : {})));
+}
+
+// The core's bound functions report a failure by leaving a message for takeError() and
+// returning (bindings.cpp says why they do not throw themselves): every function, class function
+// and method is wrapped here to throw it, so callers see an Error with the core's message.
+// New classes and free functions of bindings.cpp are listed here too; methods are found.
+const CORE_CLASSES = ['Data', 'Simulation'];
+const CORE_FUNCTIONS = ['options', 'presets', 'stateConfig', 'referenceBench', 'experiments', 'runExperiment'];
+
+function checkErrors(core) {
+  const thrower = (fn) => function checked(...args) {
+    const result = fn.apply(this, args);
+    const message = core.takeError();
+    if (message) throw new Error(message);
+    return result;
+  };
+  const wrapAll = (target, names) => {
+    for (const name of names) if (typeof target[name] === 'function') target[name] = thrower(target[name]);
+  };
+  wrapAll(core, CORE_FUNCTIONS);
+  for (const name of CORE_CLASSES) {
+    const cls = core[name];
+    const own = (o, skip) => Object.getOwnPropertyNames(o).filter((k) => !skip.includes(k) && typeof o[k] === 'function');
+    wrapAll(cls.prototype, own(cls.prototype, ['constructor', 'delete', 'clone', 'isAliasOf', 'isDeleted', 'deleteLater']));
+    wrapAll(cls, own(cls, ['prototype', 'length', 'name']));
+  }
+  core.checkConstructed = (handle) => {
+    const message = core.takeError();
+    if (message) throw new Error(message);  // the handle holds no object: nothing to delete
+    return handle;
+  };
+  return core;
 }
 
 // An option's text form (as the core's get_option writes it) as a JavaScript value. The core
@@ -33,11 +65,18 @@ function typed(option, text) {
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
-async function bytesOf(file) {
+// A file's bytes, inflated when they start as gzip does. A damaged .gz says so (browsers report
+// a failed inflate as "Failed to fetch", which sent people looking for a network problem).
+async function bytesOf(file, part) {
   const bytes = file instanceof Uint8Array ? file : new Uint8Array(file);
   if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) return bytes;
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  try {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (e) {
+    throw new Error(`the ${part.replace('_', ' ')} file is not valid gzip: it starts like a .gz file but cannot ` +
+                    `be decompressed (${e?.message ?? e}); decompress it yourself or choose the original file`);
+  }
 }
 
 export class Bnlab {
@@ -71,14 +110,14 @@ export class Bnlab {
     const names = ['train_images', 'train_labels', 'test_images', 'test_labels'];
     const missing = names.filter((n) => !files?.[n]);
     if (missing.length) throw new Error(`dataset '${dataset}' needs the IDX files ${missing.join(', ')}`);
-    const [a, b, c, d] = await Promise.all(names.map((n) => bytesOf(files[n])));
+    const [a, b, c, d] = await Promise.all(names.map((n) => bytesOf(files[n], n)));
     return new Data(this.core.Data.fromIdx(a, b, c, d, dataset));
   }
 
   // One training run on data (from loadData). Throws an Error with the core's message, naming
   // the option, when the config is invalid.
   createSimulation(config, data) {
-    return new Simulation(this, new this.core.Simulation(config, data.handle));
+    return new Simulation(this, this.core.checkConstructed(new this.core.Simulation(config, data.handle)));
   }
 
   // The config a state file (saveState(), the CLI's --save) was saved with, typed.
@@ -212,6 +251,27 @@ export class Simulation {
   // Which channel the histograms follow, and so on (measure.h MeasureConfig).
   setMeasureConfig({ hist_norm = 0, hist_channel = 0, bins = 32, probe_size = 16, probe_unit = 0 } = {}) {
     this.handle.setMeasureConfig(hist_norm, hist_channel, bins, probe_size, probe_unit);
+  }
+
+  // The BN inspector (core/measure/trace.h). With setTrace(true), every measure() first copies
+  // what each normalization layer used and made in the last step (input, xhat, output,
+  // statistics, gamma and beta as the forward used them, running statistics after the update,
+  // dy, dx, dgamma, dbeta; Renorm's r and d; noisy BN's draws). trace(layer, {n, c, h, w}) then
+  // follows one unit of it through the layer's formulas: {layer, kind, step, shape, n, c, h, w,
+  // over (in words), sample_begin/end, channel_begin/end, group, m, x, mean, var, eps, inv_std,
+  // xhat, xhat_layer, gamma, beta, r, d, y, y_layer, has_eval, running_mean, running_var,
+  // xhat_eval, y_eval, noisy, noise_scale, noise_shift, y_noisy, dy, dgamma, dbeta, mean_g,
+  // mean_gx, term_g, term_mean, term_xhat, dx, dx_layer}. *_layer are the layer's own values.
+  setTrace(on) { this.handle.setTrace(Boolean(on)); }
+  trace(layer, { n = 0, c = 0, h = 0, w = 0 } = {}) { return this.handle.traceUnit(layer, n, c, h, w); }
+  // Batch-mates: test image `image` among batchSize - 1 companions drawn at random from the
+  // training set, `draws` times, in train mode, and once alone in eval mode, following unit
+  // (c, h, w) of normalization layer `layer`. Changes nothing in the run (not even its
+  // generators). {image, label, batch_size, layer, c, h, w, step, classes, eval: {y, probs,
+  // prediction}, y, mean, var (Float32Array(draws)), probs (Float32Array(draws * classes)),
+  // predictions (Int32Array(draws))}.
+  whatIf({ image = 0, batchSize = 64, draws = 1, layer, c = 0, h = 0, w = 0 } = {}) {
+    return this.handle.whatIf(image, batchSize, draws, String(layer ?? ''), c, h, w);
   }
 
   dispose() { this.handle.delete(); }

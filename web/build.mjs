@@ -102,7 +102,9 @@ const experimentsJson = `<script type="application/json" id="experiments">${JSON
 
 const lessons = renderTex(fs.readFileSync(path.join(web, 'lessons.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, ''))
   .replace(/<article /g, '<article hidden ');
-const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons);
+const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons)
+  // The BN inspector's formulas (a <template> its view clones), rendered like the lessons.
+  .replace('<!--INSPECTOR-FORMULAS-->', () => renderTex(fs.readFileSync(path.join(web, 'inspector-formulas.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, '')));
 const buildInfo = (info) => `<script type="application/json" id="build-info">${JSON.stringify(info)}</script>`;
 
 fs.writeFileSync(path.join(out, 'index.html'), template

@@ -61,11 +61,13 @@ class Tensor {
   }
   ~Tensor() { Eigen::internal::aligned_free(data_); }
 
+  // Throws Error for a negative dimension, and for a size beyond what this machine can address
+  // (size_t is 32 bits in WebAssembly: the 64-bit count is checked before it is narrowed) or
+  // allocate, naming the shape.
   void resize(Shape shape) {
-    const int64_t n = shape.size();
-    if (n < 0) throw_bad_shape(shape);
+    const int64_t n = checked_size(shape);
     if (size_t(n) > capacity_) {
-      float* fresh = static_cast<float*>(Eigen::internal::aligned_malloc(size_t(n) * sizeof(float)));
+      float* fresh = allocate(shape, n);
       std::fill(fresh, fresh + n, 0.f);
       Eigen::internal::aligned_free(data_);
       data_ = fresh;
@@ -96,7 +98,10 @@ class Tensor {
   void reshape(Shape shape);
 
  private:
-  [[noreturn]] static void throw_bad_shape(const Shape& shape);
+  // The element count of shape, without overflow; throws Error for a negative dimension or a
+  // count of more floats than size_t can hold in bytes.
+  static int64_t checked_size(const Shape& shape);
+  static float* allocate(const Shape& shape, int64_t n);  // throws Error if memory runs out
   void swap(Tensor& o) noexcept {
     std::swap(shape_, o.shape_);
     std::swap(data_, o.data_);

@@ -36,12 +36,15 @@ const char* kUsage = R"(usage:
       run options:
         --format csv|jsonl      metrics format (default csv)
         --out FILE              write metrics to FILE instead of standard output
+        --steps N               the run's length from its start, a loaded state's steps included
+                                (0: no step, e.g. to --save the initial state)
         --eval-every N          evaluate on the test set every N steps (default 100; 0: at the end only)
         --compare "K=V K=V"     train a second model B in lockstep: same seed, data and initial
                                 weights, with these options changed (e.g. "norm=none")
         --load FILE             continue from a saved state (its config, then your options)
         --save FILE             save the state at the end (B's goes to FILE with .b before .json)
         --data-dir DIR          where the MNIST IDX files are (default: data/ beside bnlab)
+        --max-memory MB         refuse models needing more than MB MiB (default 512)
         --quiet                 no summary on standard error
   bnlab bench [--json] [--quick] [--variant bn|nobn]
       The reference-CNN benchmark of NUMERICS.md 8 (one thread).
@@ -64,17 +67,29 @@ struct UsageError : Error {
   using Error::Error;
 };
 
-std::string read_file(const std::string& path) {
+// Reads at most `limit` bytes: a longer file (or an endless one, /dev/zero) is refused with
+// the limit, not read until memory runs out.
+std::string read_file(const std::string& path, size_t limit) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error("cannot read " + path);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
+  std::string text;
+  char buf[1 << 16];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+    text.append(buf, size_t(f.gcount()));
+    if (text.size() > limit)
+      throw Error(path + " is larger than " + format_bytes(int64_t(limit)) + ", the limit for state files");
+  }
+  if (f.bad()) throw Error("cannot read " + path);
+  return text;
 }
 
+// Fails unless every byte reached the file (a full disk, /dev/full) once it is closed.
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
-  if (!f || !(f << text)) throw Error("cannot write " + path);
+  if (!f) throw Error("cannot write " + path);
+  f << text;
+  f.close();
+  if (!f) throw Error("cannot write " + path + " (disk full or write error)");
 }
 
 // A word for a POSIX shell: as it is when it holds only safe characters, else in single quotes.
@@ -156,7 +171,7 @@ void apply_overrides(Config& c, const std::string& text) {
 int cmd_train(const std::vector<std::string>& args, const char* argv0) {
   Config config;
   std::string format = "csv", out_path, load_path, save_path, compare, data_dir = default_data_dir(argv0);
-  int eval_every = 100;
+  int64_t eval_every = 100;
   bool quiet = false;
   std::vector<std::pair<std::string, std::string>> options;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -178,17 +193,24 @@ int cmd_train(const std::vector<std::string>& args, const char* argv0) {
     else if (name == "compare") compare = value;
     else if (name == "data-dir" || name == "data_dir") data_dir = value;
     else if (name == "eval-every" || name == "eval_every") {
-      char* end = nullptr;
-      const long v = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || *end || v < 0) throw UsageError("--eval-every must be a whole number >= 0");
-      eval_every = int(v);
+      try {
+        eval_every = parse_whole_number(value, 0, 1000000000, "--eval-every");
+      } catch (const Error& e) {
+        throw UsageError(e.what());
+      }
+    } else if (name == "max-memory" || name == "max_memory") {
+      try {
+        set_memory_budget(parse_whole_number(value, 1, 1 << 24, "--max-memory (MiB)") << 20);
+      } catch (const Error& e) {
+        throw UsageError(e.what());
+      }
     } else {
       options.emplace_back(name, value);
     }
   }
   std::string state_text;
   if (!load_path.empty()) {
-    state_text = read_file(load_path);
+    state_text = read_file(load_path, kMaxStateBytes);
     config = config_from_state(state_text);
   }
   try {
@@ -206,21 +228,28 @@ int cmd_train(const std::vector<std::string>& args, const char* argv0) {
   if (!state_text.empty()) runs[0]->load_state(state_text);
   if (!compare.empty()) {
     // B shares the data unless its options change which data it is.
-    const bool same_data = config_b.dataset == config.dataset && config_b.seed == config.seed &&
-                           config_b.train_images == config.train_images && config_b.test_images == config.test_images;
+    const bool same_data = data_key(config_b) == data_key(config);
     runs.push_back(std::make_unique<Trainer>(config_b, same_data ? data : load_data(config_b, data_dir)));
   }
+  const int64_t start = runs[0]->step_count();
+  // --steps is the run's length from its start: a state at step S continues to step N. What
+  // would do nothing is refused rather than silently re-saved.
+  if (start > 0 && start >= config.steps)
+    throw UsageError("the state is at step " + std::to_string(start) + " and --steps " + std::to_string(config.steps) +
+                     " counts from the run's start: nothing to train (give --steps " + std::to_string(start + 1) +
+                     " or more)");
+  if (config.steps == 0 && save_path.empty())
+    throw UsageError("--steps 0 takes no step: it only makes sense with --save (to save the initial state)");
 
   std::ofstream file;
   if (!out_path.empty()) {
-    file.open(out_path);
+    file.open(out_path, std::ios::binary);
     if (!file) throw Error("cannot write " + out_path);
   }
   std::ostream& out = out_path.empty() ? std::cout : file;
   const bool jsonl = format == "jsonl";
   if (!jsonl)
     out << "run,step,loss,accuracy,lr,test_loss,test_accuracy,test_loss_train_mode,test_accuracy_train_mode,status\n";
-  const int64_t start = runs[0]->step_count();
   for (int64_t s = start; s < config.steps; ++s) {
     for (size_t k = 0; k < runs.size(); ++k) {
       Trainer& t = *runs[k];
@@ -243,6 +272,10 @@ int cmd_train(const std::vector<std::string>& args, const char* argv0) {
     if (all_diverged) break;
   }
   out.flush();
+  if (!out_path.empty()) file.close();  // the last bytes reach the file (or fail) here
+  if (out_path.empty() ? !std::cout : file.fail())
+    throw Error("cannot write the metrics to " + (out_path.empty() ? std::string("standard output") : out_path) +
+                " (disk full or write error)");
   if (!save_path.empty()) {
     write_file(save_path, runs[0]->save_state());
     if (runs.size() > 1) {
@@ -359,23 +392,18 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
     }
     if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
     const std::string v = args[++i];
-    char* end = nullptr;
     if (a == "--out") out = v;
     else if (a == "--data-dir") options.data_dir = v;
-    else if (a == "--seed") {
-      const unsigned long long s = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end || s > 4294967295ull) throw UsageError("--seed must be a whole number from 0 to 4294967295");
-      options.seed = uint32_t(s);
-    } else if (a == "--steps") {
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end || n < 1 || n > 10000000) throw UsageError("--steps must be a whole number from 1 to 10000000");
-      options.steps = int(n);
+    else if (a == "--seed" || a == "--steps" || a == "--threads") {
+      try {
+        if (a == "--seed") options.seed = uint32_t(parse_whole_number(v, 0, 4294967295LL, "--seed"));
+        else if (a == "--steps") options.steps = int(parse_whole_number(v, 1, 10000000, "--steps"));
+        else threads = int(parse_whole_number(v, 1, 256, "--threads"));
+      } catch (const Error& e) {
+        throw UsageError(e.what());
+      }
     } else if (a == "--seeds") {
       seeds_text = v;
-    } else if (a == "--threads") {
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end || n < 1 || n > 256) throw UsageError("--threads must be a whole number from 1 to 256");
-      threads = int(n);
     } else throw UsageError("unexpected argument '" + a + "' for experiment");
   }
   if (out.empty()) throw UsageError("experiment needs --out DIR");

@@ -117,6 +117,9 @@ Dataset parse(const uint8_t* images, size_t images_len, const uint8_t* labels, s
                 std::to_string(width) + " pixels; BN Lab accepts 1x1 to " +
                 std::to_string(kIdxMaxSide) + "x" + std::to_string(kIdxMaxSide));
   const uint64_t per_image = uint64_t(c) * height * width;
+  if (uint64_t(n) * per_image > kIdxMaxValues)
+    throw Error(images_what + " announces " + std::to_string(n) + " images of " + std::to_string(per_image) +
+                " values, more than BN Lab's limit of " + std::to_string(kIdxMaxValues) + " values per file");
   check_length(images_len, ih, uint64_t(n) * per_image, images_what);
   check_length(labels_len, lh, lh.dims[0], labels_what);
   if (n != lh.dims[0])
@@ -172,6 +175,9 @@ std::vector<uint8_t> read_file(const std::string& path) {
   if (!in) throw Error("cannot open IDX file '" + path + "' for reading");
   const std::uintmax_t size = std::filesystem::file_size(path, ec);
   if (ec) throw Error("cannot read the size of IDX file '" + path + "': " + ec.message());
+  if (size > 64 + 4 * kIdxMaxValues)
+    throw Error("IDX file '" + path + "' is " + std::to_string(size) + " bytes, larger than an IDX file of " +
+                std::to_string(kIdxMaxValues) + " values (BN Lab's limit) can be");
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
   in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size));
   if (!in) throw Error("cannot read IDX file '" + path + "'");

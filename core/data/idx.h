@@ -10,7 +10,8 @@
 // uint8 with 1 dim (n). Gzip-compressed files (.gz) are refused: decompress them first.
 //
 // Limits, so that a wrong file fails with a message instead of exhausting memory: at most 4
-// channels, images at most 256x256, at most 100 classes (labels 0..99).
+// channels, images at most 256x256, at most 100 classes (labels 0..99), at most kIdxMaxValues
+// pixel values.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +25,10 @@ namespace bnlab {
 inline constexpr int kIdxMaxChannels = 4;
 inline constexpr int kIdxMaxSide = 256;
 inline constexpr int kIdxMaxClasses = 100;
+// At most 2^27 pixel values per image file (134 million: 512 MiB as float32; MNIST's 60,000
+// training digits are 47 million), checked from the header before anything is allocated; a file
+// larger than such an image file can be is refused before it is read.
+inline constexpr uint64_t kIdxMaxValues = uint64_t(1) << 27;
 
 // Parses an image file and a label file held in memory (the WebAssembly build receives the bytes
 // from JavaScript). num_classes = largest label + 1, class names "0", "1", ...

@@ -29,10 +29,12 @@ const char* type_name(Json::Type t) {
   return "?";
 }
 
+}  // namespace
+
 // Recursive-descent parser over the whole text; pos_ is a byte offset.
-class Parser {
+class JsonParser {
  public:
-  explicit Parser(const std::string& text) : s_(text) {}
+  explicit JsonParser(const std::string& text) : s_(text) {}
 
   Json parse_document() {
     Json v = parse_value(0);
@@ -91,9 +93,14 @@ class Parser {
     do {
       skip_space();
       if (pos_ >= s_.size() || s_[pos_] != '"') fail("expected a key in quotes");
+      const size_t key_pos = pos_;
       std::string key = parse_string();
+      if (obj.index_of(key) >= 0) {
+        pos_ = key_pos;
+        fail("the key \"" + key.substr(0, 60) + "\" appears twice in this object");
+      }
       expect(':');
-      obj.set(key, parse_value(depth + 1));
+      obj.append(std::move(key), parse_value(depth + 1));
     } while (eat(','));
     expect('}');
     return obj;
@@ -202,6 +209,11 @@ class Parser {
       out += char(0x80 | (cp & 0x3F));
     }
   }
+  static std::string hex4(uint32_t v) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04X", unsigned(v));
+    return buf;
+  }
   uint32_t parse_hex4() {
     if (pos_ + 4 > s_.size()) fail("truncated \\u escape");
     uint32_t v = 0;
@@ -236,10 +248,25 @@ class Parser {
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
         case 'u': {
+          // UTF-16 in escapes: a character beyond U+FFFF is a high surrogate (D800-DBFF)
+          // followed by a low one (DC00-DFFF). Half a pair is no character: refused, not turned
+          // into bytes that are not UTF-8.
+          const size_t escape_pos = pos_ - 2;
           uint32_t cp = parse_hex4();
-          if (cp >= 0xD800 && cp < 0xDC00 && s_.compare(pos_, 2, "\\u") == 0) {
-            pos_ += 2;
-            const uint32_t lo = parse_hex4();
+          if (cp >= 0xDC00 && cp < 0xE000) {
+            pos_ = escape_pos;
+            fail("unpaired surrogate \\u" + hex4(cp) + " (a low surrogate without a high one before it)");
+          }
+          if (cp >= 0xD800 && cp < 0xDC00) {
+            uint32_t lo = 0;
+            if (s_.compare(pos_, 2, "\\u") == 0) {
+              pos_ += 2;
+              lo = parse_hex4();
+            }
+            if (lo < 0xDC00 || lo >= 0xE000) {
+              pos_ = escape_pos;
+              fail("unpaired surrogate \\u" + hex4(cp) + " (a high surrogate must be followed by a \\u escape of a low one, DC00-DFFF)");
+            }
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           }
           append_utf8(out, cp);
@@ -253,6 +280,8 @@ class Parser {
   const std::string& s_;
   size_t pos_ = 0;
 };
+
+namespace {
 
 void dump_string(std::string& out, const std::string& s) {
   out += '"';
@@ -278,7 +307,47 @@ void dump_string(std::string& out, const std::string& s) {
 
 }  // namespace
 
-Json Json::parse(const std::string& text) { return Parser(text).parse_document(); }
+Json Json::parse(const std::string& text) { return JsonParser(text).parse_document(); }
+
+Json::Json(const Json& other)
+    : type_(other.type_),
+      bool_(other.bool_),
+      number_(other.number_),
+      string_(other.string_),
+      items_(other.items_),
+      members_(other.members_),
+      index_(other.index_ ? std::make_unique<std::unordered_map<std::string, size_t>>(*other.index_)
+                          : nullptr) {}
+
+Json& Json::operator=(const Json& other) {
+  if (this != &other) {
+    Json copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+std::ptrdiff_t Json::index_of(const std::string& key) const {
+  if (index_) {
+    const auto it = index_->find(key);
+    return it == index_->end() ? -1 : std::ptrdiff_t(it->second);
+  }
+  for (size_t i = 0; i < members_.size(); ++i)
+    if (members_[i].first == key) return std::ptrdiff_t(i);
+  return -1;
+}
+
+Json& Json::append(std::string key, Json value) {
+  members_.emplace_back(std::move(key), std::move(value));
+  if (!index_ && members_.size() > kIndexFrom) {
+    index_ = std::make_unique<std::unordered_map<std::string, size_t>>();
+    index_->reserve(members_.size() * 2);
+    for (size_t i = 0; i < members_.size(); ++i) index_->emplace(members_[i].first, i);
+  } else if (index_) {
+    index_->emplace(members_.back().first, members_.size() - 1);
+  }
+  return members_.back().second;
+}
 
 double Json::number(const std::string& what) const {
   if (type_ != Type::Number) throw Error(what + " must be a number, not " + type_name(type_));
@@ -308,9 +377,8 @@ const std::vector<std::pair<std::string, Json>>& Json::members(const std::string
 }
 const Json* Json::find(const std::string& key) const {
   if (type_ != Type::Object) return nullptr;
-  for (const auto& m : members_)
-    if (m.first == key) return &m.second;
-  return nullptr;
+  const std::ptrdiff_t i = index_of(key);
+  return i < 0 ? nullptr : &members_[size_t(i)].second;
 }
 const Json& Json::get(const std::string& key) const {
   if (type_ != Type::Object) throw Error("expected an object holding \"" + key + "\"");
@@ -320,10 +388,9 @@ const Json& Json::get(const std::string& key) const {
 }
 Json& Json::set(const std::string& key, Json value) {
   if (type_ != Type::Object) throw Error("set(\"" + key + "\") on a JSON value that is not an object");
-  for (auto& m : members_)
-    if (m.first == key) return m.second = std::move(value);
-  members_.emplace_back(key, std::move(value));
-  return members_.back().second;
+  const std::ptrdiff_t i = index_of(key);
+  if (i >= 0) return members_[size_t(i)].second = std::move(value);
+  return append(key, std::move(value));
 }
 Json& Json::push(Json value) {
   if (type_ != Type::Array) throw Error("push on a JSON value that is not an array");

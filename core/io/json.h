@@ -1,10 +1,13 @@
 // A small JSON reader and writer for state files and configs (the core depends on Eigen only).
-// Objects keep their key order, so a saved state reads in the order it was written.
+// Objects keep their key order, so a saved state reads in the order it was written, and find
+// their keys through a hash index once they have more than a few: reading an object of n keys
+// takes time linear in n (a file with 200,000 keys must not take minutes).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +19,11 @@ class Json {
   enum class Type { Null, Bool, Number, String, Array, Object };
 
   Json() = default;
+  Json(const Json& other);
+  Json(Json&& other) noexcept = default;
+  Json& operator=(const Json& other);
+  Json& operator=(Json&& other) noexcept = default;
+  ~Json() = default;
   Json(bool b) : type_(Type::Bool), bool_(b) {}
   Json(double d) : type_(Type::Number), number_(d) {}
   Json(int i) : type_(Type::Number), number_(i) {}
@@ -27,6 +35,8 @@ class Json {
   // Parses text; throws Error with the line and column of the first problem. Numbers follow
   // JSON's grammar strictly and read as the double nearest to their decimal value, as a
   // correctly rounding strtod reads them (json.cpp); one beyond the doubles' range is an error.
+  // Refused as well: a key twice in one object (which value would count?), a \u escape of half
+  // a surrogate pair (no character), nesting deeper than 64.
   static Json parse(const std::string& text);
 
   Type type() const { return type_; }
@@ -57,12 +67,21 @@ class Json {
 
  private:
   void dump_to(std::string& out, bool float_precision) const;
+  // Index of a key in members_, or -1.
+  std::ptrdiff_t index_of(const std::string& key) const;
+  // Appends a key known to be new (keeps the index up to date).
+  Json& append(std::string key, Json value);
+  friend class JsonParser;
   Type type_ = Type::Null;
   bool bool_ = false;
   double number_ = 0;
   std::string string_;
   std::vector<Json> items_;
   std::vector<std::pair<std::string, Json>> members_;
+  // Key -> position in members_, made when an object grows past kIndexFrom keys (a linear
+  // search is faster below that, and most objects of a state file are small).
+  static constexpr size_t kIndexFrom = 16;
+  std::unique_ptr<std::unordered_map<std::string, size_t>> index_;
 };
 
 }  // namespace bnlab

@@ -10,6 +10,10 @@ namespace bnlab {
 
 namespace {
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 Json tensor_json(const Tensor& t, int dims) {
   const Shape s = t.shape();
   const int all[4] = {s.n, s.c, s.h, s.w};
@@ -63,6 +67,9 @@ Json config_json(const Config& c) {
 }
 
 Json parse_state(const std::string& text) {
+  if (text.size() > kMaxStateBytes)
+    throw Error("state file is " + format_bytes(int64_t(text.size())) + ", more than the limit of " +
+                format_bytes(int64_t(kMaxStateBytes)) + " for state files");
   Json j = Json::parse(text);
   const Json* format = j.find("format");
   if (!j.is_object() || !format || !format->is_string() || format->string() != "bnlab-state")
@@ -92,6 +99,12 @@ Config config_of(const Json& j) {
 Config config_from_state(const std::string& text) { return config_of(parse_state(text)); }
 
 std::string Trainer::save_state() const {
+  // Every parameter is written twice (weight, momentum) in at most 16 characters ("-1.23456789e-05,").
+  const int64_t estimate = 32 * model_.num_params();
+  if (estimate > int64_t(kMaxStateBytes))
+    throw Error("the state of this model (" + std::to_string(model_.num_params()) + " parameters) would take about " +
+                format_bytes(estimate) + ", more than the limit of " + format_bytes(int64_t(kMaxStateBytes)) +
+                " for state files");
   Json j = Json::object();
   j.set("format", "bnlab-state");
   j.set("version", 1);
@@ -151,6 +164,12 @@ void Trainer::load_state(const std::string& text) {
     const Json* t = tensors.find(b.name);
     if (!t) throw Error("state file has no tensor " + b.name + " (it does not match this model)");
     read_tensor(*t, b.name, *b.buffer.value, b.buffer.dims, bufs[i]);
+    // A variance is never negative (eval mode would take the square root of a negative number).
+    if (ends_with(b.name, ".running_var"))
+      for (int64_t k = 0; k < bufs[i].size(); ++k)
+        if (bufs[i][k] < 0.f)
+          throw Error("state file: " + b.name + "[" + std::to_string(k) + "] is " + std::to_string(bufs[i][k]) +
+                      ", a variance must not be negative");
   }
   const size_t expected = params.size() + bufs.size();
   if (tensors.members("tensors").size() != expected)
@@ -160,10 +179,17 @@ void Trainer::load_state(const std::string& text) {
   for (const NamedCounter& c : model_.counters()) {
     const Json* v = j.get("counters").find(c.name);
     if (!v) throw Error("state file has no counter " + c.name);
-    counts.push_back(v->integer(c.name));
+    const int64_t count = v->integer(c.name);
+    if (count < 0) throw Error("state file: " + c.name + " is " + std::to_string(count) + ", it must not be negative");
+    counts.push_back(count);
   }
   std::vector<uint32_t> noise;
-  for (const Json& v : j.get("noise_rng").items("noise_rng")) noise.push_back(uint32_t(v.integer("noise_rng")));
+  for (const Json& v : j.get("noise_rng").items("noise_rng")) {
+    const int64_t state = v.integer("noise_rng");
+    if (state < 1 || state > 4294967295LL)
+      throw Error("state file: noise_rng state " + std::to_string(state) + " is not from 1 to 4294967295");
+    noise.push_back(uint32_t(state));
+  }
   if (noise.size() != model_.noise_states().size()) throw Error("state file has the wrong number of noise generators");
   const int64_t step = j.get("step").integer("step");
   const int64_t diverged_at = j.get("diverged_at").integer("diverged_at");
@@ -171,6 +197,10 @@ void Trainer::load_state(const std::string& text) {
   const int64_t epoch = sampler.get("epoch").integer("sampler.epoch");
   const int64_t position = sampler.get("position").integer("sampler.position");
   if (step < 0) throw Error("state file: step must not be negative");
+  // A run that diverged at step N stopped after N - 1 steps and stays there.
+  if (diverged_at != -1 && diverged_at != step + 1)
+    throw Error("state file: diverged_at is " + std::to_string(diverged_at) + " but must be -1 (training) or " +
+                std::to_string(step + 1) + " (the step after the " + std::to_string(step) + " taken)");
   BatchSampler check = sampler_;
   check.set_state(epoch, position);  // validates
 

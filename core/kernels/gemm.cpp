@@ -203,7 +203,7 @@ void product(int m, int n, int k, const float* a, int64_t a_row, int64_t a_col, 
   for (int j = 0; j < n;) {
     const int w = block_width(n - j);  // 0: the last n % 4 columns
     int k0 = 0;
-    do {  // at least once: with k = 0 the block is still overwritten with zeros
+    do {
       const int kc = std::min(kDepth, k - k0);
       const float* a_k = a + k0 * a_col;
       const bool sum_into_c = accumulate || k0 > 0;
@@ -228,7 +228,7 @@ void product_nt(int m, int n, int k, const float* a, int64_t lda, const float* b
   for (int j = 0; j < n;) {
     const int cols = std::min(16, n - j), w = std::max(4, block_width(cols));
     int k0 = 0;
-    do {  // at least once: with k = 0 the block is still overwritten with zeros
+    do {
       const int kc = std::min(kDepth, k - k0);
       pack_transposed(std::min(cols, w), w, kc, b + j * ldb + k0, ldb, panel);
       float* block = element<Transposed>(c, ldc, 0, j);
@@ -243,17 +243,29 @@ void product_nt(int m, int n, int k, const float* a, int64_t lda, const float* b
   }
 }
 
+// An empty product (k = 0): C = 0, or C unchanged when accumulating. Handled before the
+// kernels, which would form pointers such as b + j into an operand that may be null (an empty
+// tensor's storage), undefined behaviour even when nothing is read there.
+bool empty_product(int m, int n, int k, float* c, int64_t ldc, Accumulate accumulate) {
+  if (k > 0) return false;
+  if (accumulate == Accumulate::No)
+    for (int i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.f);
+  return true;
+}
+
 }  // namespace
 
 void gemm_nn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
              float* c, int64_t ldc, Accumulate accumulate) {
   check_args("gemm_nn", m, n, k, lda, k, ldb, n, ldc);
+  if (empty_product(m, n, k, c, ldc, accumulate)) return;
   product(m, n, k, a, lda, 1, b, ldb, c, ldc, accumulate == Accumulate::Yes);
 }
 
 void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
              float* c, int64_t ldc, Accumulate accumulate) {
   check_args("gemm_tn", m, n, k, lda, m, ldb, n, ldc);
+  if (empty_product(m, n, k, c, ldc, accumulate)) return;
   product(m, n, k, a, 1, lda, b, ldb, c, ldc, accumulate == Accumulate::Yes);
 }
 
@@ -263,6 +275,7 @@ void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, i
 void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
              float* c, int64_t ldc, Accumulate accumulate) {
   check_args("gemm_nt", m, n, k, lda, k, ldb, k, ldc);
+  if (empty_product(m, n, k, c, ldc, accumulate)) return;
   if (n <= m)
     product_nt<false>(m, n, k, a, lda, b, ldb, c, ldc, accumulate == Accumulate::Yes);
   else

@@ -150,6 +150,10 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   xhat_.resize(shape);
   y_.resize(shape);
   inv_std_.resize(Shape{subs, C, 1, 1});
+  sub_mean_.resize(Shape{subs, C, 1, 1});
+  sub_var_.resize(Shape{subs, C, 1, 1});
+  forward_gamma_ = gamma_;
+  forward_beta_ = beta_;
   sum_.resize(size_t(chw));
   sum2_.resize(size_t(chw));
   mean_.resize(size_t(C));
@@ -181,6 +185,8 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
       }
       if (update) update_running(c, mean, var, m, factor);
       inv_std_[int64_t(s) * C + c] = float(inv_std);
+      sub_mean_[int64_t(s) * C + c] = float(mean);
+      sub_var_[int64_t(s) * C + c] = float(var);
       batch_mean_[c] += float(weight * mean);
       batch_var_[c] += float(weight * var);
 

@@ -89,7 +89,9 @@ double squared_norm(const Tensor& t) { return double(t.vec().squaredNorm()); }
 
 Instrument::Instrument(Trainer& trainer, const MeasureConfig& config) : trainer_(trainer), config_(config) {
   if (config_.bins < 2 || config_.bins > 1024) throw Error("histogram bins must be from 2 to 1024");
-  if (config_.probe_size < 0) throw Error("probe_size must not be negative");
+  // Bounded: a probe batch is one forward pass. (The model's memory budget counts batches of 256;
+  // a larger probe on a model near the budget can still run out, as an Error from Tensor.)
+  if (config_.probe_size < 0 || config_.probe_size > 1024) throw Error("probe_size must be from 0 to 1024");
   if (config_.band_every < 1) throw Error("band_every must be at least 1");
   for (float e : config_.etas)
     if (!(e > 0)) throw Error("landscape step sizes must be positive");

@@ -25,12 +25,12 @@ struct OptionDef {
 }
 
 double read_number(const OptionInfo& o, const std::string& value) {
-  const char* begin = value.c_str();
-  char* end = nullptr;
+  // One grammar (config.h): no hex, inf, nan or spaces, whatever strtod would take.
+  if (!is_number_text(value, false)) bad_value(o, value, "is not a number");
+  if (o.type == "int" && !is_number_text(value, true)) bad_value(o, value, "is not a whole number");
   errno = 0;
-  const double v = std::strtod(begin, &end);
-  if (value.empty() || end != begin + value.size() || errno == ERANGE || !std::isfinite(v))
-    bad_value(o, value, "is not a number");
+  const double v = std::strtod(value.c_str(), nullptr);
+  if (errno == ERANGE || !std::isfinite(v)) bad_value(o, value, "is not a number");
   if (v < o.min || v > o.max)
     bad_value(o, value, "is out of range [" + format_float(o.min) + ", " + format_float(o.max) + "]");
   if (o.type == "int" && v != std::floor(v)) bad_value(o, value, "is not a whole number");
@@ -191,7 +191,7 @@ const std::vector<OptionDef>& definitions() {
                                         [](Config& c) -> Schedule& { return c.schedule; }));
     v.push_back(number_option("step_size", "schedule=step: steps between decays", 1, big, &Config::step_size, true));
     v.push_back(number_option("step_gamma", "schedule=step: decay factor", 0, 1, &Config::step_gamma));
-    v.push_back(number_option("steps", "training steps of a run (cosine anneals over them)", 1, big, &Config::steps, true));
+    v.push_back(number_option("steps", "training steps of a run, counted from its start (cosine anneals over them; 0: none)", 0, big, &Config::steps, true));
     v.push_back(number_option("seed", "seed of weights, data order and noise", 0, 4294967295.0, &Config::seed, true));
     return v;
   }();
@@ -210,6 +210,48 @@ const OptionDef& find_option(const std::string& raw_name) {
 }
 
 }  // namespace
+
+bool is_number_text(const std::string& t, bool whole) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t from = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i - from;
+  };
+  if (i < t.size() && t[i] == '-') ++i;
+  const size_t before = digits();
+  if (whole) return before > 0 && i == t.size();
+  size_t after = 0;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    after = digits();
+  }
+  if (before == 0 && after == 0) return false;
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == t.size();
+}
+
+int64_t parse_whole_number(const std::string& text, int64_t min, int64_t max, const std::string& what) {
+  const std::string range = " from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!is_number_text(text, true) || text.size() > 19)
+    throw Error(what + " must be a whole number" + range + ", not '" + text.substr(0, 40) + "'");
+  const long long v = std::strtoll(text.c_str(), nullptr, 10);
+  if (v < min || v > max) throw Error(what + " must be" + range + ", not " + text);
+  return v;
+}
+
+std::string data_key(const Config& c) {
+  // Each part with its length before it, so that no two different configs give the same key.
+  const auto part = [](const std::string& s) { return " " + std::to_string(s.size()) + ":" + s; };
+  if (c.dataset == "idx")
+    return "idx" + part(c.train_images) + part(c.train_labels) + part(c.test_images) + part(c.test_labels);
+  if (c.dataset == "mnist") return "mnist";
+  return c.dataset + " seed " + std::to_string(c.seed);
+}
 
 const std::vector<OptionInfo>& option_table() {
   static const std::vector<OptionInfo> table = [] {
@@ -257,6 +299,7 @@ float learning_rate_at(const Config& c, int64_t step) {
     case Schedule::Cosine: {
       // torch.optim.lr_scheduler.CosineAnnealingLR with T_max = steps, eta_min = 0, held at 0
       // after T_max (PyTorch would rise again; a learner's run simply ends there).
+      if (c.steps == 0) return 0.f;  // annealed over no step: already at the end
       const double t = std::min<double>(double(step), double(c.steps));
       return float(0.5 * c.lr * (1.0 + std::cos(3.14159265358979323846 * t / double(c.steps))));
     }

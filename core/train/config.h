@@ -41,7 +41,7 @@ struct Config {
   Schedule schedule = Schedule::Constant;
   int step_size = 1000;           // schedule=step: multiply lr by step_gamma every step_size steps
   float step_gamma = 0.1f;
-  int steps = 1000;               // length of a CLI run; schedule=cosine anneals over it
+  int steps = 1000;               // length of a CLI run from its start; cosine anneals over it
   uint32_t seed = 1;
 };
 
@@ -64,6 +64,20 @@ std::string get_option(const Config& config, const std::string& name);
 std::string format_float(double v);
 // Checks the combination (e.g. groups must be >= 1, idx needs four paths); throws Error.
 void validate(const Config& config);
+
+// The one number grammar of options, wherever they come from (CLI, state file, URL, page):
+// whole: -?[0-9]+; otherwise a decimal, -?([0-9]+.?[0-9]*|.[0-9]+)([eE][+-]?[0-9]+)?. No hex, no
+// "inf" or "nan", no spaces, no '+' in front (strtod would take all of these).
+bool is_number_text(const std::string& text, bool whole);
+// A whole number of that grammar within [min, max], for run options that are not in the table
+// (--eval-every, --seed, ...); throws Error "WHAT must be a whole number from MIN to MAX".
+int64_t parse_whole_number(const std::string& text, int64_t min, int64_t max, const std::string& what);
+
+// Which data a config trains and tests on: two configs with the same key can share one loaded
+// DataSplit (a comparison's A and B do). It is what load_data reads or generates: the dataset,
+// its four IDX paths (images and labels), the seed of the synthetic ones. train_size and
+// test_size are not in it: each trainer cuts the shared data itself.
+std::string data_key(const Config& config);
 
 // The learning rate at a step (0-based) under the config's schedule.
 float learning_rate_at(const Config& config, int64_t step);

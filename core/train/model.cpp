@@ -1,6 +1,8 @@
 #include "train/model.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -22,13 +24,10 @@ bool is_activation(ItemKind k) {
   return k == ItemKind::ReLU || k == ItemKind::Sigmoid || k == ItemKind::Tanh;
 }
 
-}  // namespace
-
-Model::Model(const Config& config, Shape input, int num_classes)
-    : config_(config), input_(input), num_classes_(num_classes) {
-  if (num_classes < 2) throw Error("a classifier needs at least 2 classes, the data has " + std::to_string(num_classes));
+// The spec's items in the order of the layers (placement "after": every normalizer that directly
+// precedes an activation moves behind it).
+std::vector<SpecItem> layer_items(const Config& config) {
   std::vector<SpecItem> items = parse_spec(config.model);
-  // Placement "after": every normalizer that directly precedes an activation moves behind it.
   if (config.placement == Placement::After) {
     for (size_t i = 0; i + 1 < items.size(); ++i)
       if (items[i].kind == ItemKind::Norm && is_activation(items[i + 1].kind)) {
@@ -36,6 +35,106 @@ Model::Model(const Config& config, Shape input, int num_classes)
         ++i;
       }
   }
+  return items;
+}
+
+// The evaluation chunk of Trainer::evaluate (eval mode): forward passes of up to 256 examples.
+constexpr int kEvalChunk = 256;
+
+int64_t g_memory_budget = kDefaultMemoryBudget;
+
+}  // namespace
+
+int64_t memory_budget() { return g_memory_budget; }
+
+void set_memory_budget(int64_t bytes) {
+  if (bytes < (int64_t(1) << 20)) throw Error("the memory budget must be at least 1 MiB");
+  g_memory_budget = bytes;
+}
+
+std::string format_bytes(int64_t bytes) {
+  char buf[32];
+  if (bytes >= (int64_t(1) << 30))
+    std::snprintf(buf, sizeof buf, "%.1f GiB", double(bytes) / double(int64_t(1) << 30));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / double(1 << 20));
+  return buf;
+}
+
+// Counted per layer, for a batch of N, with a and b the input and output floats per example
+// (the tensors of layers/*.h):
+//   conv:   y (N b), the padded input and its gradient (2 N Cin Hp Wp), im2col's columns
+//           (N K P) and one sample's column gradient (K P), dx (N a); K = Cin k k, P = Ho Wo
+//   others: at most 3 N a + 2 N b + 2 a: BN's x_hat, y, dx and its per-element sums, fc's input
+//           copy, y and dx, pooling's y, argmax and dx, activations' y and dx
+//   parameters: value, gradient, momentum, and the two copies load_state reads into (5 P).
+// All in doubles of floats, so that no product can overflow (a spec's sizes are bounded, the
+// total is far below 2^53); rounded up to bytes at the end.
+Footprint estimate_footprint(const Config& config, Shape input, int num_classes) {
+  const std::vector<SpecItem> items = layer_items(config);
+  Footprint f;
+  f.batch = std::max(config.batch_size, kEvalChunk);
+  const double n = f.batch;
+  double params = 0, floats = 0;
+  const auto finish = [&] {
+    f.params = int64_t(std::min(params, 9e15));
+    f.bytes = int64_t(std::min(4.0 * (floats + 5.0 * params), 9e18));
+    return f;
+  };
+  Shape in = input;
+  in.n = 1;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const SpecItem& it = items[i];
+    const double a = double(in.per_sample());
+    Shape out = in;
+    switch (it.kind) {
+      case ItemKind::Conv: {
+        const int hp = in.h + 2 * it.padding, wp = in.w + 2 * it.padding;
+        if (hp < it.kernel || wp < it.kernel) return finish();  // the constructor says why
+        out = Shape{1, it.out, (hp - it.kernel) / it.stride + 1, (wp - it.kernel) / it.stride + 1};
+        const double k = double(in.c) * it.kernel * it.kernel, p = double(out.spatial());
+        params += double(it.out) * k + it.out;
+        floats += n * (a + double(out.per_sample()) + 2.0 * in.c * hp * wp + k * p) + k * p;
+        break;
+      }
+      case ItemKind::Fc: {
+        const int width = it.out ? it.out : num_classes;
+        out = Shape{1, width, 1, 1};
+        params += a * width + width;
+        break;
+      }
+      case ItemKind::Norm:
+        if (config.norm.kind == NormKind::None) continue;  // no layer
+        params += 2.0 * in.c;
+        if (config.noisy) floats += 3 * n * a + 2 * a;  // the noise layer behind it
+        break;
+      case ItemKind::MaxPool:
+      case ItemKind::AvgPool:
+        if (in.h < it.kernel || in.w < it.kernel) return finish();
+        out = Shape{1, in.c, (in.h - it.kernel) / it.kernel + 1, (in.w - it.kernel) / it.kernel + 1};
+        break;
+      case ItemKind::Flatten:
+        out = Shape{1, int(std::min<int64_t>(in.per_sample(), 1 << 30)), 1, 1};
+        break;
+      default:
+        break;
+    }
+    if (it.kind != ItemKind::Conv) floats += 3 * n * a + 2 * n * double(out.per_sample()) + 2 * a;
+    in = out;
+  }
+  return finish();
+}
+
+Model::Model(const Config& config, Shape input, int num_classes)
+    : config_(config), input_(input), num_classes_(num_classes) {
+  if (num_classes < 2) throw Error("a classifier needs at least 2 classes, the data has " + std::to_string(num_classes));
+  const std::vector<SpecItem> items = layer_items(config);
+  const Footprint footprint = estimate_footprint(config, input, num_classes);
+  if (footprint.bytes > memory_budget())
+    throw Error("model '" + config.model + "' is too large: " + std::to_string(footprint.params) +
+                " parameters, and activations and gradients for batches of " +
+                std::to_string(footprint.batch) + ", need about " + format_bytes(footprint.bytes) +
+                ", more than the limit of " + format_bytes(memory_budget()));
 
   std::map<std::string, int> counts;
   int noise_index = 0;
@@ -127,6 +226,7 @@ Model::Model(const Config& config, Shape input, int num_classes)
   }
   layers_.front()->set_needs_input_grad(false);
   inputs_.assign(layers_.size(), nullptr);
+  output_grads_.assign(layers_.size(), nullptr);
 
   for (size_t i = 0; i < layers_.size(); ++i) {
     for (const Param& p : layers_[i]->params()) params_.push_back({names_[i] + "." + p.name, p});
@@ -190,7 +290,16 @@ const Tensor& Model::forward(const Tensor& x, Mode mode) {
 
 void Model::backward(const Tensor& dlogits) {
   const Tensor* grad = &dlogits;
-  for (size_t i = layers_.size(); i-- > 0;) grad = &layers_[i]->backward(*grad);
+  for (size_t i = layers_.size(); i-- > 0;) {
+    output_grads_[i] = grad;
+    grad = &layers_[i]->backward(*grad);
+  }
+}
+
+const Tensor& Model::layer_output_grad(int i) const {
+  if (i < 0 || i >= num_layers()) throw Error("layer_output_grad: no layer " + std::to_string(i));
+  if (!output_grads_[size_t(i)]) throw Error("layer_output_grad: no backward has run yet");
+  return *output_grads_[size_t(i)];
 }
 
 void Model::zero_grad() {

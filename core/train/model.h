@@ -36,6 +36,28 @@ struct ForwardState {
   std::vector<uint32_t> noise;
 };
 
+// The memory a model may take: its parameters with their gradients and momentum buffers (and
+// the copies a state load reads into), and the activations, caches and gradients of a batch
+// (the larger of the training batch and the evaluation chunk of 256). A model whose estimate
+// (estimate_footprint) is above the budget is refused before any layer is made, with an Error
+// naming both. The default, 512 MiB, lets the page hold its two models and a third being loaded
+// from a state file inside WebAssembly's 2 GiB heap; the CLI raises it with --max-memory.
+inline constexpr int64_t kDefaultMemoryBudget = int64_t(512) << 20;
+int64_t memory_budget();
+void set_memory_budget(int64_t bytes);  // bytes >= 1 MiB; throws Error otherwise
+
+struct Footprint {
+  int64_t params = 0;  // parameters (weights, biases, gamma, beta)
+  int64_t bytes = 0;   // the estimate the budget is checked against
+  int batch = 0;       // the batch size the activations were counted for
+};
+// An upper estimate, from the spec alone (no layer is made, no memory taken): the float32
+// tensors the layers and the optimizer hold (model.cpp lists them). Stops counting at a layer
+// whose input does not fit it (the model's constructor then names the problem).
+Footprint estimate_footprint(const Config& config, Shape input, int num_classes);
+// "1.5 GiB", "12.0 MiB": a size for messages.
+std::string format_bytes(int64_t bytes);
+
 // One hyper-parameter of a layer as the model description lists it ("kernel" 3, "affine" true):
 // what a framework needs to build the same layer.
 struct LayerSetting {
@@ -47,7 +69,8 @@ struct LayerSetting {
 class Model {
  public:
   // input: the shape of one example (1, C, H, W); num_classes: outputs of the final fc.
-  // Throws Error when the spec does not fit the input (naming the layer) or the config is bad.
+  // Throws Error when the spec does not fit the input (naming the layer), the config is bad, or
+  // the model's footprint is above memory_budget().
   Model(const Config& config, Shape input, int num_classes);
 
   // Draws the initial weights of conv and fc layers from stream_seed(seed, Stream::Init) under
@@ -71,6 +94,9 @@ class Model {
   const std::string& layer_name(int i) const { return names_[size_t(i)]; }
   // The input the layer saw in the last forward (the data for layer 0).
   const Tensor& layer_input(int i) const { return *inputs_[size_t(i)]; }
+  // dL/dy the layer got in the last backward (dlogits for the last layer); valid until the
+  // next backward. Throws Error before any backward.
+  const Tensor& layer_output_grad(int i) const;
   // Whether forward has run since the model was built (before that layer_input has nothing).
   bool has_run() const { return !inputs_.empty() && inputs_[0] != nullptr; }
   Shape input_shape() const { return input_; }
@@ -104,6 +130,7 @@ class Model {
   std::vector<std::vector<LayerSetting>> settings_;  // per layer
   std::string spec_;
   std::vector<const Tensor*> inputs_;
+  std::vector<const Tensor*> output_grads_;  // the dy each layer got in the last backward
   std::vector<NamedParam> params_;
   std::vector<NamedBuffer> buffers_;
   std::vector<NamedCounter> counters_;

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "base/error.h"
 #include "data/idx.h"
@@ -12,6 +13,15 @@ namespace {
 
 const Config& validated(const Config& config) {
   validate(config);
+  return config;
+}
+
+// The config, once the batch is known to fit the data (checked before the model is built, so that
+// the person hears about the batch, not about the memory such a batch would need).
+const Config& fits_data(const Config& config, const DataSplit& data) {
+  if (config.batch_size > data.train.size())
+    throw Error("batch_size " + std::to_string(config.batch_size) + " is larger than the training set (" +
+                std::to_string(data.train.size()) + " examples)");
   return config;
 }
 
@@ -81,6 +91,20 @@ constexpr OptionChange kOptionChanges[] = {
     {"seed", Change::Reset, "it draws the initial weights, the order of the batches and the noise"},
 };
 
+// 3 significant digits, the exponent without '+' or leading zeros: "3e19", "1.25e6", "0.5".
+std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  std::string s = buf;
+  const size_t e = s.find('e');
+  if (e == std::string::npos) return s;
+  std::string exponent = s.substr(e + 1);
+  const bool negative = exponent[0] == '-';
+  exponent = exponent.substr(exponent[0] == '-' || exponent[0] == '+' ? 1 : 0);
+  exponent.erase(0, std::min(exponent.find_first_not_of('0'), exponent.size() - 1));
+  return s.substr(0, e) + "e" + (negative ? "-" : "") + exponent;
+}
+
 const OptionChange& change_of(const std::string& name) {
   for (const OptionChange& c : kOptionChanges)
     if (name == c.name) return c;
@@ -103,15 +127,12 @@ std::shared_ptr<const DataSplit> load_data(const Config& config, const std::stri
 Trainer::Trainer(const Config& config, std::shared_ptr<const DataSplit> data)
     : config_(validated(config)),
       data_(limit_train(std::move(data), config.train_size)),
-      model_(config_, data_->train.image_shape(), num_classes_of(*data_)),
+      model_(fits_data(config_, *data_), data_->train.image_shape(), num_classes_of(*data_)),
       sgd_(model_.params(), config_.momentum, config_.weight_decay),
       sampler_(data_->train, config_.seed, config_.shuffle) {
   if (data_->test.size() > 0 && data_->test.image_shape() != data_->train.image_shape())
     throw Error("test images " + data_->test.image_shape().str() + " differ in shape from training images " +
                 data_->train.image_shape().str());
-  if (config_.batch_size > data_->train.size())
-    throw Error("batch_size " + std::to_string(config_.batch_size) + " is larger than the training set (" +
-                std::to_string(data_->train.size()) + " examples)");
   model_.init_weights(config_.seed);
 }
 
@@ -131,6 +152,9 @@ StepMetrics Trainer::step() {
   if (!std::isfinite(m.loss)) {
     diverged_at_ = step_ + 1;
     diverged_reason_ = std::isnan(m.loss) ? "loss is NaN" : "loss is infinite";
+  } else if (std::fabs(m.loss) > kDivergedLoss) {
+    diverged_at_ = step_ + 1;
+    diverged_reason_ = "loss " + short_number(m.loss) + " (above " + short_number(kDivergedLoss) + ")";
   } else {
     model_.zero_grad();
     model_.backward(loss_.backward());

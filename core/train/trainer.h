@@ -18,12 +18,19 @@
 
 namespace bnlab {
 
+// A run has diverged when its loss is not finite or beyond this bound, or a gradient is not
+// finite. Cross-entropy starts near ln(classes) (2.3 for 10) and a run that learns stays below
+// it; a loss of 1e6 needs logits a million apart, weights that no learning rate recovers from in
+// float32 (the next steps overflow). Nothing is updated by the step that diverges.
+inline constexpr float kDivergedLoss = 1e6f;
+
 struct StepMetrics {
   int64_t step = 0;       // the step's number (1 for the first); if it diverged, diverged_at()
   float loss = 0;         // mean loss of the batch, before the update
   float accuracy = 0;     // fraction of the batch classified correctly, before the update
   float lr = 0;           // learning rate used
-  bool diverged = false;  // the loss or a gradient was not finite: nothing was updated
+  bool diverged = false;  // the loss was not finite or above kDivergedLoss, or a gradient
+                          // was not finite: nothing was updated
 };
 
 struct EvalMetrics {
@@ -56,7 +63,8 @@ class Trainer {
   int64_t step_count() const { return step_; }
   bool diverged() const { return diverged_at_ >= 0; }
   int64_t diverged_at() const { return diverged_at_; }  // -1 while training is fine
-  // "training" or "diverged at step N: loss is NaN" (for the UI and the CLI).
+  // "training", or "diverged at step N: loss is NaN", "... loss 3e19 (above 1e6)" (for the UI
+  // and the CLI).
   std::string status() const;
 
   const Config& config() const { return config_; }

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.mjs';
-import { startServer } from './server.mjs';
+import { startServer } from '../../web/serve.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

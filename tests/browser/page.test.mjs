@@ -17,7 +17,7 @@ test('page loads with no console error and shows its controls', async () => {
   if (hasWasm) await ready(page);
   else assert.match(await page.textContent('#banner'), /simulation module is missing/);
   assert.equal(await page.textContent('#c-step'), '0');
-  assert.equal(await page.locator('#panel-grid .panel').count(), 12);
+  assert.equal(await page.locator('#panel-grid .panel').count(), 14);  // 12 + the BN inspector and batch-mates
   assert.equal(await page.inputValue('#f-norm'), 'batch');
   assert.equal(await page.inputValue('#f-b-norm'), 'none');
   assert.deepEqual(page.problems, []);

@@ -33,6 +33,7 @@ function resolveInPage(src) {
     const all = Array.from(h[src.batches].view()).slice(-src.last);
     return all.reduce((p, q) => p + q, 0) / all.length;
   }
+  if (src.trace) return h.last.trace.step === src.step ? h.last.trace[src.trace] : undefined;
   const vals = [];
   h.measureRows.forEach((r, i) => {
     const m = r[src.measure];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { launchChromium } from '../bench/chromium.mjs';
-import { startServer } from '../bench/server.mjs';
+import { startServer } from '../../web/serve.mjs';
 import { ROOT, WASM_DIR } from './helpers.mjs';
 
 // Runs in the page: drives a worker through PROTOCOL.md and reports what it saw.

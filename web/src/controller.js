@@ -14,6 +14,7 @@ import { Experiments } from './experiments.js';
 import { runEmbedded } from './embed.js';
 import { NetworkStrip, isNormalizer } from './views/strip.js';
 import { Lessons, startResult } from './lessons.js';
+import { Inspect } from './inspect.js';
 
 const $ = (id) => document.getElementById(id);
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
@@ -40,6 +41,8 @@ export class Controller {
     this.dataKey = null;   // what data the worker holds ("mnist", "idx", "shapes/1", ...)
     this.form = new SettingsForm($('settings-form'), (name, value, side) => this.setOption(name, value, side));
     this.panels = PANELS.map((P) => new P($('panel-grid')));
+    // The BN inspector and batch-mates: their unit, trace setting and what-if requests.
+    this.inspect = new Inspect(this);
     // Only panels on screen are drawn (drawing all twelve ten times a second would make long
     // tasks); one that scrolls into view is brought up to date at once.
     const seen = new IntersectionObserver((entries) => {
@@ -103,12 +106,13 @@ export class Controller {
       measure_config: { hist_norm, hist_channel: this.state.channel },
       // The feature maps cost one forward pass of one image per snapshot: only for a page that shows them.
       features_image: this.panelChosen('features') ? this.state.image : -1, misclassified_max: MISCLASSIFIED_SHOWN,
+      trace: this.inspect.traceSetting(),
     };
   }
 
   sendMeasureConfig() {
-    const { measure_config, features_image } = this.settings();
-    if (this.live()) this.sim.request('settings', { settings: { measure_config, features_image } }).catch((e) => this.coreError(e));
+    const { measure_config, features_image, trace } = this.settings();
+    if (this.live()) this.sim.request('settings', { settings: { measure_config, features_image, trace } }).catch((e) => this.coreError(e));
   }
 
   normLayers() {
@@ -167,6 +171,7 @@ export class Controller {
   ready(reply) {
     const sent = this.settings().measure_config.hist_norm;
     this.info = reply.sides;
+    this.inspect.sendTrace();  // the unit clamped to the layers now known
     if (this.settings().measure_config.hist_norm !== sent) this.sendMeasureConfig();
     this.history.reset();
     this.fillLayers();
@@ -350,7 +355,8 @@ export class Controller {
     const normSides = sides.filter((s) => (this.info[s]?.model
       ? this.info[s].model.layers.some((l) => l.name === this.state.layer && isNormalizer(l))
       : sideConfig(this.state, s).norm !== 'none'));
-    return { sides, normSides, labels: this.labels(), layer: this.state.layer, channel: this.state.channel, classes };
+    return { sides, normSides, labels: this.labels(), layer: this.state.layer, channel: this.state.channel, classes,
+      ...this.inspect.view() };
   }
 
   resetViews() {

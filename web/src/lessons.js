@@ -24,6 +24,8 @@ export function read(history, src) {
     const part = v.subarray(Math.max(0, v.length - src.last));
     return part.reduce((p, q) => p + q, 0) / part.length;
   }
+  // The BN inspector's trace of the last step (side.trace of the newest snapshot).
+  if (src.trace) return h.last?.trace?.step === src.step ? h.last.trace[src.trace] : undefined;
   const rows = h.measureRows.map((r, i) => [h.measureSteps[i], r[src.measure]]).filter(([, m]) => m?.data.length);
   const value = ([, m]) => (src.field ? m[src.field] : m.data[src.index]);
   if (src.mean) return rows.reduce((p, r) => p + value(r), 0) / rows.length;
@@ -143,6 +145,18 @@ const KINDS = {
   },
 
   // First over last layer's gradient norm after the step: 1 is "the same at every depth".
+  // The BN inspector's unit: train-mode y against eval-mode y for the same input (lesson 16).
+  trace: ({ history, q }) => {
+    const t = history.sides.a.last?.trace;
+    if (!t || t.error) return { text: [`The inspector has no trace${t?.error ? `: ${t.error}` : ''}.`], verdict: 'unclear' };
+    const src = (key) => ({ side: 'a', trace: key, step: t.step });
+    const text = [`After step ${t.step}, ${t.layer} sample ${t.n}, channel ${t.c}: x `, q(t.x, src('x'), fmt), ', batch mean ', q(t.mean, src('mean'), fmt),
+      ' against running mean ', q(t.running_mean, src('running_mean'), fmt), '; train-mode y ', q(t.y, src('y'), fmt), ', eval-mode y ',
+      q(t.y_eval, src('y_eval'), fmt), ` (γ ${fmt(t.gamma)} and β ${fmt(t.beta)} the same in both).`];
+    // Different outputs beyond float rounding: the statistics, the only thing that differs, lag.
+    return { text, verdict: Math.abs(t.y - t.y_eval) > 1e-3 * Math.max(1, Math.abs(t.y)) ? 'agrees' : 'disagrees' };
+  },
+
   gradratio: ({ history, sides, labels, q }) => {
     const text = ['Gradient norm of the first and the last layer: '];
     const off = {};

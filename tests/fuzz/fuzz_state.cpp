@@ -1,0 +1,45 @@
+// libFuzzer target: the state loader (io/state.h, Trainer::load_state) on a tiny model. A state
+// is loaded whole or refused with bnlab::Error and changes nothing; one that loads trains on
+// (its next step runs, NaN being a run's possible fate, not a crash).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "io/state.h"
+#include "train/trainer.h"
+
+namespace {
+
+bnlab::Config tiny_config() {
+  bnlab::Config c;
+  c.dataset = "shapes";
+  c.model = "conv2-bn-relu-pool4 fc4-bn-relu fc";
+  c.batch_size = 4;
+  c.train_size = 64;
+  c.test_size = 8;
+  return c;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const auto split = bnlab::load_data(tiny_config(), "");
+  static const std::string initial = bnlab::Trainer(tiny_config(), split).save_state();
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  bnlab::Trainer t(tiny_config(), split);
+  try {
+    bnlab::config_from_state(text);
+  } catch (const bnlab::Error&) {
+  }
+  try {
+    t.load_state(text);
+  } catch (const bnlab::Error&) {
+    if (t.save_state() != initial) __builtin_trap();  // a refused state changed the run
+    return 0;
+  }
+  t.step();
+  t.evaluate(bnlab::Mode::Eval);
+  return 0;
+}
