@@ -515,6 +515,11 @@ std::string describe(val options, int c, int h, int w, int classes) {
 
 std::string layer_kinds_text() { return layer_kinds_json().dump(); }
 
+// Which data a config trains on (train/config.h): configs with the same key share one Data.
+std::string data_key_of(val options) {
+  return rethrow_as_js([&] { return data_key(config_from(options)); });
+}
+
 // The config a state file was saved with, every option in its text form.
 val state_config(const std::string& json) {
   return rethrow_as_js([&] { return options_of(config_from_state(json)); });
@@ -606,6 +611,7 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("presets", &preset_list);
   function("describeModel", &describe);
   function("layerKinds", &layer_kinds_text);
+  function("dataKey", &data_key_of);
   function("stateConfig", &state_config);
   function("referenceBench", &reference_bench);
   function("experiments", &experiment_list);

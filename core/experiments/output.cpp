@@ -1,6 +1,6 @@
 // Writing an experiment's results to a directory (the CLI's `bnlab experiment NAME --out DIR`).
-// A file of its own: the WebAssembly module returns results instead of writing them, so it links
-// neither this nor std::filesystem (about 10 KB of the page's gzipped download).
+// A file of its own: the WebAssembly module returns results instead of writing them, so it does
+// not link this file.
 #include <filesystem>
 #include <fstream>
 
