@@ -43,7 +43,8 @@ TEST_CASE("profile: one row per part of the step, in the step's order, each time
     CHECK(prof.rows[1].kind == "conv");
     for (const ProfileRow& r : prof.rows) CHECK(r.seconds == 1.0);  // one tick per part per step
     CHECK(prof.step_seconds == double(prof.rows.size()));
-    CHECK(prof.trainer_seconds == doctest::Approx(1.0 / steps));  // two readings around `steps` steps
+    CHECK(prof.trainer_seconds ==
+          doctest::Approx(1.0 / steps));  // two readings around `steps` steps
   }
   CHECK(layers[1] == layers[0] + 3);  // bn1, bn2, bn3
   ReferenceBench bench(true);

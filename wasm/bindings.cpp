@@ -515,6 +515,11 @@ std::string describe(val options, int c, int h, int w, int classes) {
 
 std::string layer_kinds_text() { return layer_kinds_json().dump(); }
 
+// Which data a config trains on (train/config.h): configs with the same key share one Data.
+std::string data_key_of(val options) {
+  return rethrow_as_js([&] { return data_key(config_from(options)); });
+}
+
 // The config a state file was saved with, every option in its text form.
 val state_config(const std::string& json) {
   return rethrow_as_js([&] { return options_of(config_from_state(json)); });
@@ -529,6 +534,7 @@ val reference_bench(bool with_bn, bool quick) {
     return object({{"variant", val(r.variant)}, {"warmup_steps", val(p.warmup)}, {"timed_steps", val(p.steps)},
                    {"repeats", val(p.repeats)}, {"train_steps_per_s", val(r.train_steps_per_s)},
                    {"train_steps_per_s_runs", array_of(r.train_steps_per_s_runs)},
+                   {"train_gflops", val(r.train_gflops)},
                    {"eval_images_per_s", val(r.eval_images_per_s)}, {"loss_step1", val(r.loss_step1)},
                    {"loss_after_warmup", val(r.loss_after_warmup)}, {"loss_final", val(r.loss_final)},
                    {"eval_logit_sum", val(r.eval_logit_sum)}});
@@ -543,9 +549,13 @@ val reference_profile(bool with_bn, int steps) {
     const StepProfile prof = bench.profile(steps, [] { return emscripten_get_now() / 1000.0; });
     val parts = val::array();
     for (const ProfileRow& r : prof.rows)
-      parts.call<void>("push", object({{"part", val(r.part)}, {"kind", val(r.kind)}, {"ms", val(1000 * r.seconds)}}));
-    return object({{"variant", val(with_bn ? "bn" : "nobn")}, {"step_ms", val(1000 * prof.step_seconds)},
-                   {"trainer_step_ms", val(1000 * prof.trainer_seconds)}, {"parts", parts}});
+      parts.call<void>(
+          "push",
+          object({{"part", val(r.part)}, {"kind", val(r.kind)}, {"ms", val(1000 * r.seconds)}}));
+    return object({{"variant", val(with_bn ? "bn" : "nobn")},
+                   {"step_ms", val(1000 * prof.step_seconds)},
+                   {"trainer_step_ms", val(1000 * prof.trainer_seconds)},
+                   {"parts", parts}});
   });
 }
 
@@ -553,8 +563,11 @@ val reference_profile(bool with_bn, int steps) {
 val experiment_list() {
   val out = val::array();
   for (const ExperimentInfo& e : experiments())
-    out.call<void>("push", object({{"name", val(e.name)}, {"title", val(e.title)}, {"description", val(e.description)},
-                                   {"default_steps", val(e.default_steps)}, {"units", val(e.parts.units)}}));
+    out.call<void>("push", object({{"name", val(e.name)},
+                                   {"title", val(e.title)},
+                                   {"description", val(e.description)},
+                                   {"default_steps", val(e.default_steps)},
+                                   {"units", val(e.parts.units)}}));
   return out;
 }
 
@@ -585,7 +598,9 @@ val tables_to_js(const Tables& tables) {
   for (const auto& [stem, table] : tables) {
     val rows = val::array();
     for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
-    out.call<void>("push", object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
+    out.call<void>(
+        "push",
+        object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
   }
   return out;
 }
@@ -608,7 +623,8 @@ Tables tables_from_js(const val& tables) {
   const int n = tables["length"].as<int>();
   for (int i = 0; i < n; ++i) {
     const val t = tables[i];
-    if (!t["name"].isString() || !t["rows"].isArray()) throw Error("a part's table must be {name, columns, rows}");
+    if (!t["name"].isString() || !t["rows"].isArray())
+      throw Error("a part's table must be {name, columns, rows}");
     Table table(strings_of(t["columns"], "a table's columns"));
     const int rows = t["rows"]["length"].as<int>();
     for (int r = 0; r < rows; ++r) table.add(strings_of(t["rows"][r], "a table's row"));
@@ -624,8 +640,8 @@ ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string
 }
 
 // Units [begin, end) of a sweep: [{name, columns, rows}] with those units' rows.
-val run_experiment_part_js(const std::string& name, uint32_t seed, int steps, const std::string& data_dir, int begin,
-                           int end, val progress) {
+val run_experiment_part_js(const std::string& name, uint32_t seed, int steps,
+                           const std::string& data_dir, int begin, int end, val progress) {
   return rethrow_as_js([&] {
     ExperimentOptions options = experiment_options(seed, steps, data_dir);
     options.progress = [&](double fraction) { progress(fraction); };
@@ -641,7 +657,8 @@ val combine_experiment_js(const std::string& name, uint32_t seed, int steps, val
     std::vector<Tables> all;
     const int n = parts["length"].as<int>();
     for (int i = 0; i < n; ++i) all.push_back(tables_from_js(parts[i]));
-    const ExperimentResult r = combine_experiment_parts(find_experiment(name), experiment_options(seed, steps, ""), all);
+    const ExperimentResult r =
+        combine_experiment_parts(find_experiment(name), experiment_options(seed, steps, ""), all);
     return object({{"summary", val(r.summary.dump())}, {"tables", tables_to_js(r.tables)}});
   });
 }
@@ -687,6 +704,7 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("presets", &preset_list);
   function("describeModel", &describe);
   function("layerKinds", &layer_kinds_text);
+  function("dataKey", &data_key_of);
   function("stateConfig", &state_config);
   function("referenceBench", &reference_bench);
   function("referenceProfile", &reference_profile);

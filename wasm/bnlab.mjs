@@ -36,8 +36,8 @@ export async function loadBnlab({ wasmBinary, wasmModule } = {}) {
 // and method is wrapped here to throw it, so callers see an Error with the core's message.
 // New classes and free functions of bindings.cpp are listed here too; methods are found.
 const CORE_CLASSES = ['Data', 'Simulation'];
-const CORE_FUNCTIONS = ['options', 'presets', 'stateConfig', 'referenceBench', 'referenceProfile', 'experiments', 'runExperiment',
-                        'runExperimentPart', 'combineExperiment'];
+const CORE_FUNCTIONS = ['options', 'presets', 'layerKinds', 'describeModel', 'dataKey', 'stateConfig', 'referenceBench',
+  'referenceProfile', 'experiments', 'runExperiment', 'runExperimentPart', 'combineExperiment'];
 
 function checkErrors(core) {
   const thrower = (fn) => function checked(...args) {
@@ -102,6 +102,9 @@ export class Bnlab {
   presets() { return this.core.presets(); }
   // [{kind, role, what}]: every kind of layer a model can hold (core/layers/kinds.h).
   layerKinds() { return JSON.parse(this.core.layerKinds()); }
+  // Which data a config trains on (the core's data_key): configs with the same key share one
+  // loaded Data.
+  dataKey(config) { return this.core.dataKey(config); }
   // The model a config builds for examples of shape [C, H, W] with `classes` classes, described
   // without data or training: the same object as simulation.model (core/io/describe.h).
   describeModel(config, imageShape = [1, 28, 28], classes = 10) {
@@ -334,10 +337,7 @@ export class Session {
     this.sides = {};        // 'a' | 'b' -> Simulation
   }
 
-  dataKey(config) {
-    const c = { ...this.lab.defaults(), ...config };
-    return c.dataset === 'mnist' || c.dataset === 'idx' ? c.dataset : `${c.dataset}:${c.seed}`;
-  }
+  dataKey(config) { return this.lab.dataKey(config); }
 
   // Rebuilds every side at step 0 from configs (keeping the data that is still used). Nothing
   // changes if a config is invalid.

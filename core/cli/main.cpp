@@ -308,15 +308,17 @@ void print_profile(bool bn, const StepProfile& prof, bool json) {
               << "\",\"runtime\":\"native\",\"step_ms\":" << fmt(1000 * prof.step_seconds)
               << ",\"trainer_step_ms\":" << fmt(1000 * prof.trainer_seconds) << ",\"parts\":[";
     for (size_t i = 0; i < prof.rows.size(); ++i)
-      std::cout << (i ? "," : "") << "{\"part\":\"" << prof.rows[i].part << "\",\"kind\":\"" << prof.rows[i].kind
-                << "\",\"ms\":" << fmt(1000 * prof.rows[i].seconds) << "}";
+      std::cout << (i ? "," : "") << "{\"part\":\"" << prof.rows[i].part << "\",\"kind\":\""
+                << prof.rows[i].kind << "\",\"ms\":" << fmt(1000 * prof.rows[i].seconds) << "}";
     std::cout << "]}" << std::endl;
     return;
   }
-  std::printf("%s: %.3f ms per step taken apart (Trainer::step whole: %.3f ms)\n", bn ? "ref-cnn" : "ref-cnn-nobn",
-              1000 * prof.step_seconds, 1000 * prof.trainer_seconds);
+  std::printf("%s: %.3f ms per step taken apart (Trainer::step whole: %.3f ms)\n",
+              bn ? "ref-cnn" : "ref-cnn-nobn", 1000 * prof.step_seconds,
+              1000 * prof.trainer_seconds);
   for (const ProfileRow& r : prof.rows)
-    std::printf("  %-22s %8.4f ms  %5.1f%%\n", r.part.c_str(), 1000 * r.seconds, 100 * r.seconds / prof.step_seconds);
+    std::printf("  %-22s %8.4f ms  %5.1f%%\n", r.part.c_str(), 1000 * r.seconds,
+                100 * r.seconds / prof.step_seconds);
 }
 
 int cmd_bench(const std::vector<std::string>& args) {
@@ -325,7 +327,8 @@ int cmd_bench(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--json") json = true;
     else if (args[i] == "--quick") quick = true;
-    else if (args[i] == "--profile") profile = true;
+    else if (args[i] == "--profile")
+      profile = true;
     else if (args[i] == "--variant" && i + 1 < args.size()) {
       const std::string v = args[++i];
       if (v != "bn" && v != "nobn") throw UsageError("--variant must be bn or nobn");
@@ -352,7 +355,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       for (size_t i = 0; i < r.train_steps_per_s_runs.size(); ++i)
         std::cout << (i ? "," : "") << fmt(r.train_steps_per_s_runs[i]);
       std::cout << "],\"train_ms_per_step\":" << fmt(1000.0 / r.train_steps_per_s)
-                << ",\"train_gflops\":" << fmt(r.train_steps_per_s * 0.06033408)
+                << ",\"train_gflops\":" << fmt(r.train_gflops)
                 << ",\"eval_batch\":256,\"eval_images_per_s\":" << fmt(r.eval_images_per_s)
                 << ",\"loss_step1\":" << fmt(r.loss_step1) << ",\"loss_after_warmup\":" << fmt(r.loss_after_warmup)
                 << ",\"loss_final\":" << fmt(r.loss_final) << ",\"eval_logit_sum\":" << fmt(r.eval_logit_sum)
@@ -364,7 +367,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                   "              losses: step 1 %.6f, after warm-up %.6g, final %.6g\n"
                   "              with every-step measurements: %.1f steps/s (+%.1f%% per step)\n",
                   bn ? "ref-cnn" : "ref-cnn-nobn", r.train_steps_per_s, 1000.0 / r.train_steps_per_s,
-                  r.train_steps_per_s * 0.06033408, r.eval_images_per_s, r.loss_step1, r.loss_after_warmup,
+                  r.train_gflops, r.eval_images_per_s, r.loss_step1, r.loss_after_warmup,
                   r.loss_final, r.measured_steps_per_s, 100.0 * r.measure_overhead);
     }
   }

@@ -1,13 +1,8 @@
 #include "experiments/experiments.h"
 
-#include <cmath>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-
 #include "base/error.h"
-#include "io/csv.h"
 #include "experiments/registry.h"
+#include "io/csv.h"
 
 namespace bnlab {
 
@@ -44,9 +39,10 @@ const ExperimentInfo& find_experiment(const std::string& name) {
   throw Error("no experiment named '" + name + "' (experiments: " + names + ")");
 }
 
-ExperimentInfo sweep_experiment(std::string name, std::string title, std::string description, int default_steps,
-                                ExperimentParts parts) {
-  ExperimentInfo info{std::move(name), std::move(title), std::move(description), default_steps, nullptr, std::move(parts)};
+ExperimentInfo sweep_experiment(std::string name, std::string title, std::string description,
+                                int default_steps, ExperimentParts parts) {
+  ExperimentInfo info{std::move(name), std::move(title), std::move(description),
+                      default_steps,   nullptr,          std::move(parts)};
   // The sequential run is one part of every unit, combined: the same code as the parts' run.
   const ExperimentParts p = info.parts;
   info.run = [p, n = info.name](const ExperimentOptions& options) {
@@ -58,16 +54,18 @@ ExperimentInfo sweep_experiment(std::string name, std::string title, std::string
   return info;
 }
 
-Tables run_experiment_part(const ExperimentInfo& info, const ExperimentOptions& options, int begin, int end) {
+Tables run_experiment_part(const ExperimentInfo& info, const ExperimentOptions& options, int begin,
+                           int end) {
   if (info.parts.units <= 0) throw Error("experiment " + info.name + " does not run in parts");
   if (begin < 0 || end > info.parts.units || begin >= end)
-    throw Error("experiment " + info.name + ": units " + std::to_string(begin) + " to " + std::to_string(end) +
-                " are not a part of its " + std::to_string(info.parts.units) + " units (0 <= begin < end <= " +
-                std::to_string(info.parts.units) + ")");
+    throw Error("experiment " + info.name + ": units " + std::to_string(begin) + " to " +
+                std::to_string(end) + " are not a part of its " + std::to_string(info.parts.units) +
+                " units (0 <= begin < end <= " + std::to_string(info.parts.units) + ")");
   return info.parts.run(options, begin, end);
 }
 
-ExperimentResult combine_experiment_parts(const ExperimentInfo& info, const ExperimentOptions& options,
+ExperimentResult combine_experiment_parts(const ExperimentInfo& info,
+                                          const ExperimentOptions& options,
                                           const std::vector<Tables>& parts) {
   if (info.parts.units <= 0) throw Error("experiment " + info.name + " does not run in parts");
   if (parts.empty()) throw Error("experiment " + info.name + ": no parts to combine");
@@ -76,51 +74,20 @@ ExperimentResult combine_experiment_parts(const ExperimentInfo& info, const Expe
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].size() != result.tables.size())
       throw Error("experiment " + info.name + ": part " + std::to_string(i) + " has " +
-                  std::to_string(parts[i].size()) + " tables, part 0 has " + std::to_string(result.tables.size()));
+                  std::to_string(parts[i].size()) + " tables, part 0 has " +
+                  std::to_string(result.tables.size()));
     for (size_t t = 0; t < parts[i].size(); ++t) {
       auto& [stem, table] = result.tables[t];
       const auto& [other_stem, other] = parts[i][t];
       if (other_stem != stem || other.columns() != table.columns())
-        throw Error("experiment " + info.name + ": table " + std::to_string(t) + " of part " + std::to_string(i) +
-                    " (" + other_stem + ") does not match part 0's (" + stem + ")");
+        throw Error("experiment " + info.name + ": table " + std::to_string(t) + " of part " +
+                    std::to_string(i) + " (" + other_stem + ") does not match part 0's (" + stem +
+                    ")");
       for (const auto& row : other.data()) table.add(row);
     }
   }
   result.summary = info.parts.summarize(options, result.tables);
   return result;
-}
-
-void make_output_dir(const std::string& dir) {
-  if (dir.empty()) throw Error("experiment output needs a directory (--out DIR)");
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  // create_directories fails (or, for an existing file, quietly does nothing) when some part of
-  // the path is not a directory: name the first such part.
-  if (error || !std::filesystem::is_directory(dir)) {
-    std::filesystem::path part;
-    for (const auto& name : std::filesystem::path(dir)) {
-      part /= name;
-      if (!std::filesystem::is_directory(part)) break;
-    }
-    throw Error("cannot create directory " + part.string() + (error ? " (" + error.message() + ")" : ""));
-  }
-}
-
-void write_experiment(const ExperimentInfo& info, const ExperimentOptions& options, const ExperimentResult& result,
-                      const std::string& dir) {
-  make_output_dir(dir);
-  auto write = [&](const std::string& file, const std::string& text) {
-    std::ofstream f(dir + "/" + file, std::ios::binary);
-    if (!f || !(f << text)) throw Error("cannot write " + dir + "/" + file);
-  };
-  for (const auto& [stem, table] : result.tables) write(stem + ".csv", table.csv());
-  Json summary = Json::object();
-  summary.set("experiment", info.name);
-  summary.set("title", info.title);
-  summary.set("seed", int64_t(options.seed));
-  summary.set("steps", options.steps ? options.steps : info.default_steps);
-  for (const auto& [key, value] : result.summary.members()) summary.set(key, value);
-  write("summary.json", summary.dump() + "\n");
 }
 
 }  // namespace bnlab

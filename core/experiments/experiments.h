@@ -70,15 +70,17 @@ struct ExperimentInfo {
 };
 
 // An experiment that runs in parts: its `run` is the combination of one part of every unit.
-ExperimentInfo sweep_experiment(std::string name, std::string title, std::string description, int default_steps,
-                                ExperimentParts parts);
+ExperimentInfo sweep_experiment(std::string name, std::string title, std::string description,
+                                int default_steps, ExperimentParts parts);
 // Runs units [begin, end) of a sweep (0 <= begin < end <= parts.units): tables only, no
 // summary. Throws Error for an experiment that does not run in parts or a bad range.
-Tables run_experiment_part(const ExperimentInfo& info, const ExperimentOptions& options, int begin, int end);
+Tables run_experiment_part(const ExperimentInfo& info, const ExperimentOptions& options, int begin,
+                           int end);
 // The parts' tables (in unit order, together every unit once) concatenated, with the summary:
 // what info.run(options) returns. Throws Error when the parts' tables do not match (names,
 // columns).
-ExperimentResult combine_experiment_parts(const ExperimentInfo& info, const ExperimentOptions& options,
+ExperimentResult combine_experiment_parts(const ExperimentInfo& info,
+                                          const ExperimentOptions& options,
                                           const std::vector<Tables>& parts);
 
 const std::vector<ExperimentInfo>& experiments();

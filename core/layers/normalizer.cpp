@@ -39,6 +39,12 @@ NormKind parse_norm_kind(const std::string& name) {
   throw Error("unknown normalizer \"" + name + "\": expected one of " + valid);
 }
 
+std::vector<std::string> norm_kind_names() {
+  std::vector<std::string> names;
+  for (const auto& k : kKindNames) names.push_back(k.name);
+  return names;
+}
+
 std::string norm_kind_name(NormKind kind) {
   for (const auto& k : kKindNames)
     if (k.kind == kind) return k.name;

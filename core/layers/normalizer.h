@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/rng.h"
 #include "layers/layer.h"
@@ -37,6 +38,7 @@ struct NormConfig {
 // renorm, ghost. Throws Error listing the valid names.
 NormKind parse_norm_kind(const std::string& name);
 std::string norm_kind_name(NormKind kind);
+std::vector<std::string> norm_kind_names();  // in that order (the option norm's choices)
 
 // Throws Error naming the first invalid field: eps must be finite and > 0, momentum in [0, 1],
 // groups >= 1, ghost_batch >= 2, r_max >= 1, d_max >= 0 (every field is checked whatever the

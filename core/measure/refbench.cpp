@@ -65,6 +65,9 @@ BenchResult ReferenceBench::run(const BenchProtocol& p, const std::function<doub
   }
   r.loss_final = loss;
   r.train_steps_per_s = median(r.train_steps_per_s_runs);
+  // Conv and linear multiply-adds of a step, 2 FLOPs each; conv1 computes no input gradient.
+  constexpr double kGflopPerStep = 0.06033408;
+  r.train_gflops = r.train_steps_per_s * kGflopPerStep;
 
   if (p.measure && p.repeats > 0) {
     // The same steps with the every-step measurements. Measuring never changes the run, so the
@@ -112,10 +115,12 @@ StepProfile ReferenceBench::profile(int steps, const std::function<double()>& no
   // 2n+3 finite check, 2n+4 optimizer.
   StepProfile prof;
   prof.rows.push_back({"batch", "batch"});
-  for (int i = 0; i < n; ++i) prof.rows.push_back({model.layer_name(i) + " forward", model.layer(i).kind()});
+  for (int i = 0; i < n; ++i)
+    prof.rows.push_back({model.layer_name(i) + " forward", model.layer(i).kind()});
   prof.rows.push_back({"loss", "loss"});
   prof.rows.push_back({"zero_grad", "zero_grad"});
-  for (int i = n; i-- > 0;) prof.rows.push_back({model.layer_name(i) + " backward", model.layer(i).kind()});
+  for (int i = n; i-- > 0;)
+    prof.rows.push_back({model.layer_name(i) + " backward", model.layer(i).kind()});
   prof.rows.push_back({"finite check", "finite check"});
   prof.rows.push_back({"optimizer", "optimizer"});
   Tensor x;

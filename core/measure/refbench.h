@@ -25,6 +25,7 @@ struct BenchResult {
   std::string variant;   // "bn" or "nobn"
   double train_steps_per_s = 0;
   std::vector<double> train_steps_per_s_runs;
+  double train_gflops = 0;  // train_steps_per_s times the 60.33 MFLOP of a step (NUMERICS.md 7)
   double eval_images_per_s = 0;
   float loss_step1 = 0, loss_after_warmup = 0, loss_final = 0;
   double eval_logit_sum = 0;
@@ -40,8 +41,8 @@ struct BenchResult {
 // step over the profiled steps. A conv layer's backward holds both its weight and its input
 // gradient (one call).
 struct ProfileRow {
-  std::string part;   // "conv1 forward", "bn1 backward", "optimizer", ...
-  std::string kind;   // the layer's kind ("conv", "bn", ...) or the part's own name
+  std::string part;    // "conv1 forward", "bn1 backward", "optimizer", ...
+  std::string kind;    // the layer's kind ("conv", "bn", ...) or the part's own name
   double seconds = 0;  // mean per step
 };
 struct StepProfile {

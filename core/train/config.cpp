@@ -118,8 +118,7 @@ const std::vector<OptionDef>& definitions() {
     v.push_back(string_option("model", "preset name (ref-cnn, mlp, ...) or model spec", &Config::model));
     {
       OptionDef d;
-      d.info = {"norm", "choice", "normalizer at the spec's bn positions",
-                {"none", "batch", "layer", "group", "instance", "renorm", "ghost"}, 0, 0};
+      d.info = {"norm", "choice", "normalizer at the spec's bn positions", norm_kind_names(), 0, 0};
       const OptionInfo info = d.info;
       d.set = [info](Config& c, const std::string& s) {
         read_choice(info, s);
@@ -163,7 +162,19 @@ const std::vector<OptionDef>& definitions() {
                                         [](Config& c) -> InitKind& { return c.init; }));
     v.push_back(number_option("init_scale", "multiplier of the He/Xavier standard deviation", 1e-6, 1e3, &Config::init_scale));
     v.push_back(number_option("init_std", "standard deviation of init=gaussian", 0, 1e3, &Config::init_std));
-    v.push_back(string_option("dataset", "mnist, shapes, shift or idx", &Config::dataset));
+    {
+      // The datasets load_data knows (data/dataset.h); validate() checks a config set in code.
+      OptionDef d;
+      d.info = {"dataset", "choice", "real MNIST digits, synthetic shapes, shifted shapes, or IDX files",
+                {"mnist", "shapes", "shift", "idx"}, 0, 0};
+      const OptionInfo info = d.info;
+      d.set = [info](Config& c, const std::string& s) {
+        read_choice(info, s);
+        c.dataset = s;
+      };
+      d.get = [](const Config& c) { return c.dataset; };
+      v.push_back(d);
+    }
     v.push_back(string_option("train_images", "dataset=idx: training images (IDX file)", &Config::train_images));
     v.push_back(string_option("train_labels", "dataset=idx: training labels (IDX file)", &Config::train_labels));
     v.push_back(string_option("test_images", "dataset=idx: test images (IDX file)", &Config::test_images));
@@ -272,8 +283,8 @@ void validate(const Config& c) {
   if (c.dataset == "idx") {
     if (c.train_images.empty() || c.train_labels.empty() || c.test_images.empty() || c.test_labels.empty())
       throw Error("dataset=idx needs train_images, train_labels, test_images and test_labels");
-  } else if (c.dataset != "mnist" && c.dataset != "shapes" && c.dataset != "shift") {
-    throw Error("option dataset: '" + c.dataset + "' is not one of: mnist, shapes, shift, idx");
+  } else {
+    read_choice(find_option("dataset").info, c.dataset);
   }
   if (c.norm.kind == NormKind::Ghost && c.norm.ghost_batch > c.batch_size)
     throw Error("ghost_batch (" + std::to_string(c.norm.ghost_batch) + ") is larger than batch_size (" +

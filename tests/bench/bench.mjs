@@ -18,7 +18,6 @@ import { launchChromium } from './chromium.mjs';
 import { startServer } from '../../web/serve.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const GFLOP_PER_STEP = 0.06033408;  // NUMERICS.md 7: 60.33 MFLOP per training step
 
 const RUNTIMES = ['native', 'node-wasm', 'chromium-wasm', 'chromium-page'];
 
@@ -50,7 +49,7 @@ function line(r, runtime, quick, extra) {
     framework: 'bnlab', bench: r.variant === 'bn' ? 'ref-cnn' : 'ref-cnn-nobn', variant: r.variant, runtime,
     threads: 1, batch: 32, warmup_steps: r.warmup_steps, timed_steps: r.timed_steps, repeats: r.repeats,
     train_steps_per_s: r.train_steps_per_s, train_steps_per_s_runs: r.train_steps_per_s_runs,
-    train_ms_per_step: 1000 / r.train_steps_per_s, train_gflops: r.train_steps_per_s * GFLOP_PER_STEP,
+    train_ms_per_step: 1000 / r.train_steps_per_s, train_gflops: r.train_gflops,
     eval_batch: 256, eval_images_per_s: r.eval_images_per_s, loss_step1: r.loss_step1,
     loss_after_warmup: r.loss_after_warmup, loss_final: r.loss_final, eval_logit_sum: r.eval_logit_sum,
     quick, ...extra,

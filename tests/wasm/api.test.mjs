@@ -288,3 +288,14 @@ test('MNIST loads from IDX bytes, raw or gzip, and the copies are identical', as
     raw.dispose(); gz.dispose();
   }
 });
+
+test('the data key is the core\'s: what load_data reads or draws, nothing else', () => {
+  const idx = { dataset: 'idx', train_images: 'a.idx', train_labels: 'b.idx', test_images: 'c.idx', test_labels: 'd.idx' };
+  assert.equal(lab.dataKey({ dataset: 'mnist', seed: 1 }), lab.dataKey({ dataset: 'mnist', seed: 2 }));
+  assert.notEqual(lab.dataKey({ dataset: 'shapes', seed: 1 }), lab.dataKey({ dataset: 'shapes', seed: 2 }));
+  assert.equal(lab.dataKey({ dataset: 'shapes', seed: 1, train_size: 100, lr: 1 }), lab.dataKey({ dataset: 'shapes', seed: 1 }));
+  // Other label files are other data (the CLI once trained B on A's labels without a word).
+  assert.notEqual(lab.dataKey(idx), lab.dataKey({ ...idx, train_labels: 'x.idx' }));
+  assert.equal(lab.dataKey({}), lab.dataKey({ dataset: 'mnist' }));  // defaults filled in
+  assert.throws(() => lab.dataKey({ dataset: 'cifar' }), /option dataset: 'cifar' is not one of: mnist, shapes, shift, idx/);
+});

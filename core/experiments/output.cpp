@@ -1,0 +1,46 @@
+// Writing an experiment's results to a directory (the CLI's `bnlab experiment NAME --out DIR`).
+// A file of its own: the WebAssembly module returns results instead of writing them, so it does
+// not link this file.
+#include <filesystem>
+#include <fstream>
+
+#include "base/error.h"
+#include "experiments/experiments.h"
+
+namespace bnlab {
+
+void make_output_dir(const std::string& dir) {
+  if (dir.empty()) throw Error("experiment output needs a directory (--out DIR)");
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  // create_directories fails (or, for an existing file, quietly does nothing) when some part of
+  // the path is not a directory: name the first such part.
+  if (error || !std::filesystem::is_directory(dir)) {
+    std::filesystem::path part;
+    for (const auto& name : std::filesystem::path(dir)) {
+      part /= name;
+      if (!std::filesystem::is_directory(part)) break;
+    }
+    throw Error("cannot create directory " + part.string() +
+                (error ? " (" + error.message() + ")" : ""));
+  }
+}
+
+void write_experiment(const ExperimentInfo& info, const ExperimentOptions& options,
+                      const ExperimentResult& result, const std::string& dir) {
+  make_output_dir(dir);
+  auto write = [&](const std::string& file, const std::string& text) {
+    std::ofstream f(dir + "/" + file, std::ios::binary);
+    if (!f || !(f << text)) throw Error("cannot write " + dir + "/" + file);
+  };
+  for (const auto& [stem, table] : result.tables) write(stem + ".csv", table.csv());
+  Json summary = Json::object();
+  summary.set("experiment", info.name);
+  summary.set("title", info.title);
+  summary.set("seed", int64_t(options.seed));
+  summary.set("steps", options.steps ? options.steps : info.default_steps);
+  for (const auto& [key, value] : result.summary.members()) summary.set(key, value);
+  write("summary.json", summary.dump() + "\n");
+}
+
+}  // namespace bnlab
