@@ -62,7 +62,7 @@ export const PROPS = [
   { name: 'compare', scope: 'ui', group: 'run', type: 'bool', def: true, label: 'Compare two networks' },
   { name: 'speed', scope: 'ui', group: 'run', type: 'choice', def: 'max', label: 'Speed (steps/s)',
     choices: ['1', '5', '20', '100', 'max'] },
-  { name: 'workers', scope: 'ui', group: 'run', type: 'choice', def: 'auto', label: 'Workers (auto: one per network where the machine has two cores)',
+  { name: 'workers', scope: 'ui', group: 'run', type: 'choice', def: 'auto', label: 'Workers (auto: one per network on two or more cores)',
     choices: ['auto', '1', '2'] },
   { name: 'eval_every', scope: 'ui', group: 'run', type: 'int', def: 100, min: 10, max: 100000, label: 'Test every N steps' },
   { name: 'probe_every', scope: 'ui', group: 'run', type: 'int', def: 50, min: 0, max: 100000,
