@@ -44,6 +44,7 @@ export class PairSim {
     this.lastEmit = performance.now();
     this.rate = 0;            // lockstep steps per second, measured over the last chunk
     this.held = null;         // snapshots arriving while a new session is announced
+    this.flight = null;       // the chunk in flight: {workers, replies, interrupt}
   }
 
   // How many workers train (the page's status line says so).
@@ -185,9 +186,15 @@ export class PairSim {
     this.begin({ remaining: Infinity, rate: rate > 0 ? rate : null, start: performance.now(), taken: 0 });
   }
 
-  // Stops after the chunk in flight; the reply is a snapshot with playing: false.
+  // Stops the chunk in flight after each worker's current step (the workers' own `pause`), then
+  // brings the sides level (catchUp); the reply is a snapshot with playing: false.
   pause() {
+    const flight = this.flight;
     this.stop();
+    if (flight && !flight.pausing) {
+      flight.pausing = true;
+      Promise.all(flight.workers.map((w) => this.ask(w, 'pause'))).then(flight.interrupt, (e) => this.onError({ type: 'error', request: 'pause', side: e.side, message: e.message }));
+    }
     return this.enqueue(() => this.emit([], { playing: false }));
   }
 
@@ -246,15 +253,28 @@ export class PairSim {
     }
     const workers = this.live();
     const t0 = performance.now();
-    let replies;
+    // The chunk in flight, which a pause may cut short (see pause()).
+    const flight = { workers, replies: [] };
+    const stopped = new Promise((resolve) => { flight.interrupt = resolve; });
+    this.flight = flight;
+    let outcome;
     try {
-      replies = await Promise.all(workers.map((w) => this.ask(w, 'step', { n })));
+      outcome = await Promise.race([
+        Promise.all(workers.map((w, i) => this.ask(w, 'step', { n }).then((r) => { flight.replies[i] = r; }))).then(() => 'done'),
+        stopped]);
     } catch (e) {
       if (this.run === run) this.run = null;
       run.done?.reject(e);
       this.onError({ type: 'error', request: 'step', side: e.side, message: e.message });
       return;
+    } finally {
+      this.flight = null;
     }
+    if (outcome !== 'done') {
+      await this.catchUp(workers, flight.replies, outcome);
+      return;
+    }
+    const replies = flight.replies;
     this.msPerStep = 0.7 * this.msPerStep + 0.3 * ((performance.now() - t0) / n);
     run.remaining -= n;
     replies.forEach((r, i) => { if (r.sides.a.diverged_at >= 0) this.diverged[workers[i]] = true; });
@@ -263,6 +283,27 @@ export class PairSim {
     const snap = this.emit(replies.map((r, i) => [workers[i], r]), { playing: more }, n);
     if (more) this.schedule(gen, 0);
     else if (run.remaining === 0 || !this.live().length) run.done?.resolve(snap);
+  }
+
+  // A pause cut the chunk short: each worker stopped after its current step, so the sides may
+  // stand at different steps. What each took (its step reply, if it came first, then its pause
+  // reply) is passed on, and the side behind takes the steps that bring it level: both pause at
+  // the same step, as in one worker, within one step of the press.
+  async catchUp(workers, stepReplies, pauseReplies) {
+    const at = [];
+    workers.forEach((w, i) => {
+      for (const r of [stepReplies[i], pauseReplies[i]]) if (r) this.emit([[w, r]], { playing: false });
+      const side = pauseReplies[i].sides.a;
+      if (side.diverged_at >= 0) this.diverged[w] = true;
+      at[i] = side.step;
+    });
+    const level = Math.max(...workers.filter((w) => !this.diverged[w]).map((w) => at[workers.indexOf(w)]), 0);
+    for (let i = 0; i < workers.length; ++i) {
+      if (this.diverged[workers[i]] || at[i] >= level) continue;
+      const r = await this.ask(workers[i], 'step', { n: level - at[i] });
+      if (r.sides.a.diverged_at >= 0) this.diverged[workers[i]] = true;
+      this.emit([[workers[i], r]], { playing: false });
+    }
   }
 
   // One snapshot of every side from the workers' replies [[worker, snapshot], ...].
