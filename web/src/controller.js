@@ -380,7 +380,8 @@ export class Controller {
   render() {
     this.frame = null;
     if (this.panels.some((p) => p.el.hidden !== !this.shouldShow(p))) this.showPanels();
-    $('image-control').hidden = this.panels.find((p) => p.id === 'features').el.hidden;
+    // The test image is the feature maps' and the batch-mates' (web/src/inspect.js).
+    $('image-control').hidden = ['features', 'batchmates'].every((id) => this.panels.find((p) => p.id === id).el.hidden);
     const view = this.viewModel();
     for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(this.history, view);
     this.strip.update(this.history);
@@ -457,7 +458,7 @@ export class Controller {
     const first = this.state.embed && chosen ? chosen : lesson ? hot : START_PANELS;
     // The layer/channel/image choice matters only to some panels; embedded without them, it hides.
     $('panels').querySelector('.view-controls').hidden = Boolean(this.state.embed && chosen &&
-      !chosen.some((id) => ['bnstats', 'histogram', 'gammabeta', 'ics', 'features'].includes(id)));
+      !chosen.some((id) => ['bnstats', 'histogram', 'gammabeta', 'ics', 'features', 'inspector', 'batchmates'].includes(id)));
     for (const p of this.panels) {
       p.el.hidden = !this.shouldShow(p);
       p.el.classList.toggle('highlight', hot.includes(p.id));
