@@ -15,8 +15,11 @@ import { runEmbedded } from './embed.js';
 import { NORM_KINDS, NetworkStrip } from './views/strip.js';
 import { Lessons, startResult } from './lessons.js';
 import { Inspect } from './inspect.js';
+import { Timeline, historyAt } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
+// The panels that show one step's values, which the replay timeline can take back in time.
+const REPLAYED = ['bnstats', 'histogram'];
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
 // The panels of the first screen, first in the grid, when no lesson is chosen.
 const START_PANELS = ['accuracy', 'loss', 'histogram'];
@@ -43,6 +46,10 @@ export class Controller {
     this.panels = PANELS.map((P) => new P($('panel-grid')));
     // The BN inspector and batch-mates: their unit, trace setting and what-if requests.
     this.inspect = new Inspect(this);
+    // Replay: a past step chosen on the timeline, shown by the snapshot panels (REPLAYED).
+    const line = document.createElement('div');
+    $('panel-grid').before(line);
+    this.timeline = new Timeline(line, () => this.render());
     // Only panels on screen are drawn (drawing all twelve ten times a second would make long
     // tasks); one that scrolls into view is brought up to date at once.
     const seen = new IntersectionObserver((entries) => {
@@ -361,6 +368,7 @@ export class Controller {
   resetViews() {
     const view = this.viewModel();
     for (const p of this.panels) p.reset(view);
+    if (!this.history.sides.a) this.timeline.reset();
     this.strip.reset(view, this.info);
     $('diff-line').textContent = diffLine(this.state);
     $('start-setting').textContent = startSetting(this.state);
@@ -383,7 +391,9 @@ export class Controller {
     // The test image is the feature maps' and the batch-mates' (web/src/inspect.js).
     $('image-control').hidden = ['features', 'batchmates'].every((id) => this.panels.find((p) => p.id === id).el.hidden);
     const view = this.viewModel();
-    for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(this.history, view);
+    this.timeline.update(this.history);
+    const past = this.timeline.step === null ? this.history : historyAt(this.history, this.timeline.step);
+    for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(REPLAYED.includes(p.id) ? past : this.history, view);
     this.strip.update(this.history);
     this.showStartResult(view);
     this.showCounters();
