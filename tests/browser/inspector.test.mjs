@@ -162,14 +162,14 @@ test('replay: the timeline (keyboard) takes the statistics panel back to a past 
   const N = '(-?\\d+(?:\\.\\d+)?(?:e[-+]?\\d+)?)';
   const pattern = new RegExp(`running mean ${N}, running variance ${N}; batch mean ${N}, batch variance ${N}`);
   const numbers = async () => (await stats.locator('.summary').textContent()).match(pattern).slice(1).map(Number);
-  await page.waitForFunction(() => /running mean/.test(document.querySelector('[data-panel="bnstats"] .summary').textContent));
+  await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('[data-panel="bnstats"] .summary').textContent), pattern.source);
   const latest = await numbers();
   const latestText = await stats.locator('.summary').textContent();
   // Keyboard: Home goes to the first kept step.
   await page.locator('#timeline-step').focus();
   await page.keyboard.press('Home');
   const first = await page.evaluate(() => window.bnlab.timeline.steps[0]);
-  assert.match(await page.textContent('.timeline output'), new RegExp(`^${first} of 30`));
+  assert.match(await page.textContent('.timeline .timeline-step'), new RegExp(`^${first} of 30`));
   await page.waitForFunction((first) => window.bnlab.timeline.step === first, first);
   // Panels draw when on screen; the panel may have scrolled away while the slider had focus.
   await stats.scrollIntoViewIfNeeded();

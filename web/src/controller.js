@@ -47,8 +47,9 @@ export class Controller {
     // The BN inspector and batch-mates: their unit, trace setting and what-if requests.
     this.inspect = new Inspect(this);
     // Replay: a past step chosen on the timeline, shown by the snapshot panels (REPLAYED).
+    // Under the charts, sticky at the bottom of the window while they are on screen.
     const line = document.createElement('div');
-    $('panel-grid').before(line);
+    $('panel-grid').after(line);
     this.timeline = new Timeline(line, () => this.render());
     // Only panels on screen are drawn (drawing all twelve ten times a second would make long
     // tasks); one that scrolls into view is brought up to date at once.

@@ -1,4 +1,4 @@
-// Replay: a timeline of the steps the page kept, above the panels. Choosing a past step marks it
+// Replay: a timeline of the steps the page kept, under the panels (sticky at the window's bottom). Choosing a past step marks it
 // on every chart over steps (gamma and beta included) and makes the snapshot panels (batch vs
 // running statistics, the histograms before and after the normalizer) show that step's values. What is kept is what History keeps:
 // one row of the small per-step measurements per snapshot (every step when stepping, about every
@@ -39,8 +39,10 @@ export class Timeline {
     label.htmlFor = 'timeline-step';
     label.textContent = 'Replay step';
     this.input = Object.assign(document.createElement('input'), { id: 'timeline-step', type: 'range', min: 0, max: 0, step: 1, value: 0 });
-    this.output = document.createElement('output');
-    this.output.htmlFor = 'timeline-step';
+    // Not an <output>: the page keeps one live region, the status line; the slider's
+    // aria-valuetext says the same to a screen reader.
+    this.output = document.createElement('span');
+    this.output.className = 'timeline-step';
     this.latest = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Latest' });
     this.el.append(label, this.input, this.output, this.latest);
     parent.append(this.el);
