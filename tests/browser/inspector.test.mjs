@@ -111,6 +111,8 @@ test('batch-mates: draws give different train-mode outputs and one eval-mode out
       window.longTaskObserver.observe({ type: 'longtask' });
     });
     const before = await page.evaluate(() => window.bnlab.inspect.mates.result?.draws.y.length ?? 0);
+    // Mid-window, clear of the replay timeline that sticks to the window's bottom.
+    await panel.locator('.batchmates-controls').evaluate((e) => e.scrollIntoView({ block: 'center' }));
     await panel.locator('button', { hasText: 'Play' }).click();
     await page.waitForTimeout(3000);
     await panel.locator('button', { hasText: 'Stop' }).click();

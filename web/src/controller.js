@@ -51,6 +51,7 @@ export class Controller {
     const line = document.createElement('div');
     $('panel-grid').after(line);
     this.timeline = new Timeline(line, () => this.render());
+    line.replaceWith(this.timeline.el);  // a child of the panels' section, so that it can stick
     // Only panels on screen are drawn (drawing all twelve ten times a second would make long
     // tasks); one that scrolls into view is brought up to date at once.
     const seen = new IntersectionObserver((entries) => {
