@@ -3,7 +3,9 @@
 # `npm run bench` call it first, so a fresh Debian machine needs nothing installed by hand.
 #   .ci/setup.sh [native] [wasm] [browser] [hardening]     (no argument: all four)
 # native: cmake, g++, Eigen, doctest      wasm: Emscripten (Debian's 3.1.6)
-# browser: Chromium (driven by playwright-core from npm) and Firefox ESR (puppeteer-core)
+# browser: Chromium (driven by playwright-core from npm), Firefox ESR (puppeteer-core) and
+#          PyTorch (python3-torch, for /usr/bin/python3: the "Show code" test runs the page's
+#          PyTorch code in it)
 # hardening: clang 14 and its runtime libraries (ASan, UBSan, libFuzzer) for build/sanitize
 # and, always, the npm packages of package-lock.json (node_modules/).
 # One line per step: apt's and npm's own output go to build/setup-apt.log and build/setup-npm.log,
@@ -20,7 +22,7 @@ for w in "${want[@]}"; do
   case "$w" in
     native) pkgs+=(cmake g++ make libeigen3-dev doctest-dev parallel) ;;
     wasm) pkgs+=(emscripten) ;;
-    browser) pkgs+=(chromium firefox-esr) ;;
+    browser) pkgs+=(chromium firefox-esr python3-torch) ;;
     hardening) pkgs+=(cmake make libeigen3-dev doctest-dev clang-14 libclang-rt-14-dev) ;;
     *) echo "setup: unknown part '$w' (native, wasm, browser, hardening)" >&2; exit 2 ;;
   esac

@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "data/idx.h"
 #include "experiments/experiments.h"
+#include "io/describe.h"
 #include "io/state.h"
 #include "measure/measure.h"
 #include "measure/refbench.h"
@@ -240,19 +241,8 @@ class Simulation {
     return rethrow_as_js([&] { return array_of(trainer_.options_needing_reset(option_values(options))); });
   }
 
-  // {description, num_params, layers: [{name, kind, output_shape: [1, C, H, W]}]}
-  val model_info() {
-    Model& model = trainer_.model();
-    val layers = val::array();
-    Shape shape = model.input_shape();
-    for (int i = 0; i < model.num_layers(); ++i) {
-      shape = model.layer(i).output_shape(shape);
-      layers.call<void>("push", object({{"name", val(model.layer_name(i))}, {"kind", val(model.layer(i).kind())},
-                                        {"output_shape", torch_shape(shape, 4)}}));
-    }
-    return object({{"description", val(model.describe())}, {"num_params", val(double(model.num_params()))},
-                   {"layers", layers}});
-  }
+  // The core's model description (io/describe.h) as JSON text; bnlab.mjs parses it.
+  std::string model_info() const { return describe_model(trainer_.model()).dump(); }
 
   // [{name, shape, kind}] of every tensor tensor() copies: parameters ("conv1.weight"), their
   // gradients ("conv1.weight.grad") and buffers ("bn1.running_mean").
@@ -517,12 +507,20 @@ val preset_list() {
   return out;
 }
 
+// The description of the model a config builds for examples of shape [C, H, W] with `classes`
+// classes, without data or training (io/describe.h), as JSON text.
+std::string describe(val options, int c, int h, int w, int classes) {
+  return rethrow_as_js([&] { return describe_model(config_from(options), Shape{1, c, h, w}, classes).dump(); });
+}
+
+std::string layer_kinds_text() { return layer_kinds_json().dump(); }
+
 // The config a state file was saved with, every option in its text form.
 val state_config(const std::string& json) {
   return rethrow_as_js([&] { return options_of(config_from_state(json)); });
 }
 
-// The benchmark of REFERENCE_CNN.md through the core's refbench.h, timed by performance.now().
+// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now().
 val reference_bench(bool with_bn, bool quick) {
   return rethrow_as_js([&] {
     const BenchProtocol p = quick ? BenchProtocol::quick() : BenchProtocol();
@@ -605,6 +603,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
       .function("whatIf", &Simulation::what_if);
   function("options", &options);
   function("presets", &preset_list);
+  function("describeModel", &describe);
+  function("layerKinds", &layer_kinds_text);
   function("stateConfig", &state_config);
   function("referenceBench", &reference_bench);
   function("experiments", &experiment_list);

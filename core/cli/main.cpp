@@ -1,6 +1,6 @@
 // bnlab: the native command line of BN Lab.
 //   bnlab train [options]        train, printing per-step metrics as CSV or JSON lines
-//   bnlab bench [--json] [--quick]   the benchmark of REFERENCE_CNN.md
+//   bnlab bench [--json] [--quick]   the benchmark of NUMERICS.md 8
 //   bnlab options | presets      what can be set
 // Usage errors print a message and the usage, and exit 2; bad files or configs exit 1.
 #include <algorithm>
@@ -19,6 +19,7 @@
 
 #include "base/error.h"
 #include "experiments/experiments.h"
+#include "io/csv.h"
 #include "experiments/seeds.h"
 #include "io/state.h"
 #include "measure/refbench.h"
@@ -46,7 +47,7 @@ const char* kUsage = R"(usage:
         --max-memory MB         refuse models needing more than MB MiB (default 512)
         --quiet                 no summary on standard error
   bnlab bench [--json] [--quick] [--variant bn|nobn]
-      The reference-CNN benchmark of REFERENCE_CNN.md (one thread).
+      The reference-CNN benchmark of NUMERICS.md 8 (one thread).
   bnlab experiment NAME --out DIR [--seed S] [--steps N] [--data-dir DIR]
       Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
       --seeds 1-10 [--threads K]  every seed (in K threads, default: the cores) to DIR/seed-S/,
@@ -116,15 +117,8 @@ std::string default_data_dir(const char* argv0) {
   return (slash == std::string::npos ? std::string(".") : exe.substr(0, slash)) + "/data";
 }
 
-// Numbers for CSV and text; json_num for JSON lines, where a NaN or infinite loss is null.
-std::string num(double v) {
-  if (std::isnan(v)) return "nan";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.7g", v);
-  return b;
-}
-
-std::string json_num(double v) { return std::isfinite(v) ? num(v) : "null"; }
+// Numbers for JSON lines, where a NaN or infinite loss is null (fmt, io/csv.h, for CSV and text).
+std::string json_num(double v) { return std::isfinite(v) ? fmt(v) : "null"; }
 
 std::string json_str(const std::string& s) {
   std::string o = "\"";
@@ -151,13 +145,10 @@ void print_row(std::ostream& out, const Row& r, bool jsonl) {
           << ",\"test_accuracy_train_mode\":" << json_num(r.eval_train.accuracy);
     out << ",\"status\":" << json_str(r.status) << "}\n";
   } else {
-    out << r.run << "," << r.m.step << "," << num(r.m.loss) << "," << num(r.m.accuracy) << "," << num(r.m.lr) << ",";
-    if (r.evaluated)
-      out << num(r.eval.loss) << "," << num(r.eval.accuracy) << "," << num(r.eval_train.loss) << ","
-          << num(r.eval_train.accuracy);
-    else
-      out << ",,,";
-    out << "," << r.status << "\n";
+    auto eval = [&](double v) { return r.evaluated ? fmt(v) : std::string(); };
+    out << csv_row({r.run, std::to_string(r.m.step), fmt(r.m.loss), fmt(r.m.accuracy), fmt(r.m.lr),
+                    eval(r.eval.loss), eval(r.eval.accuracy), eval(r.eval_train.loss),
+                    eval(r.eval_train.accuracy), r.status});
   }
 }
 
@@ -300,7 +291,7 @@ int cmd_train(const std::vector<std::string>& args, const char* argv0) {
       std::cerr << "run " << (k ? "B" : "A") << ": " << t.step_count() << " steps, " << t.status();
       if (!t.diverged()) {
         const EvalMetrics e = t.evaluate(Mode::Eval);
-        std::cerr << ", test accuracy " << num(100.0 * e.accuracy) << "% (eval mode, " << e.count << " examples)";
+        std::cerr << ", test accuracy " << fmt(100.0 * e.accuracy) << "% (eval mode, " << e.count << " examples)";
       }
       std::cerr << "\n";
     }
@@ -331,17 +322,17 @@ int cmd_bench(const std::vector<std::string>& args) {
       std::cout << "{\"framework\":\"bnlab\",\"bench\":\"" << (bn ? "ref-cnn" : "ref-cnn-nobn")
                 << "\",\"variant\":\"" << r.variant << "\",\"runtime\":\"native\",\"threads\":1"
                 << ",\"batch\":32,\"warmup_steps\":" << protocol.warmup << ",\"timed_steps\":" << protocol.steps
-                << ",\"repeats\":" << protocol.repeats << ",\"train_steps_per_s\":" << num(r.train_steps_per_s)
+                << ",\"repeats\":" << protocol.repeats << ",\"train_steps_per_s\":" << fmt(r.train_steps_per_s)
                 << ",\"train_steps_per_s_runs\":[";
       for (size_t i = 0; i < r.train_steps_per_s_runs.size(); ++i)
-        std::cout << (i ? "," : "") << num(r.train_steps_per_s_runs[i]);
-      std::cout << "],\"train_ms_per_step\":" << num(1000.0 / r.train_steps_per_s)
-                << ",\"train_gflops\":" << num(r.train_steps_per_s * 0.06033408)
-                << ",\"eval_batch\":256,\"eval_images_per_s\":" << num(r.eval_images_per_s)
-                << ",\"loss_step1\":" << num(r.loss_step1) << ",\"loss_after_warmup\":" << num(r.loss_after_warmup)
-                << ",\"loss_final\":" << num(r.loss_final) << ",\"eval_logit_sum\":" << num(r.eval_logit_sum)
-                << ",\"measured_steps_per_s\":" << num(r.measured_steps_per_s)
-                << ",\"measure_overhead\":" << num(r.measure_overhead)
+        std::cout << (i ? "," : "") << fmt(r.train_steps_per_s_runs[i]);
+      std::cout << "],\"train_ms_per_step\":" << fmt(1000.0 / r.train_steps_per_s)
+                << ",\"train_gflops\":" << fmt(r.train_steps_per_s * 0.06033408)
+                << ",\"eval_batch\":256,\"eval_images_per_s\":" << fmt(r.eval_images_per_s)
+                << ",\"loss_step1\":" << fmt(r.loss_step1) << ",\"loss_after_warmup\":" << fmt(r.loss_after_warmup)
+                << ",\"loss_final\":" << fmt(r.loss_final) << ",\"eval_logit_sum\":" << fmt(r.eval_logit_sum)
+                << ",\"measured_steps_per_s\":" << fmt(r.measured_steps_per_s)
+                << ",\"measure_overhead\":" << fmt(r.measure_overhead)
                 << ",\"quick\":" << (quick ? "true" : "false") << "}" << std::endl;
     } else {
       std::printf("%-13s native, 1 thread: %8.1f train steps/s (%.2f ms/step, %.1f GFLOP/s), %8.0f eval images/s\n"
@@ -456,7 +447,7 @@ int cmd_options() {
   std::printf("%-20s %-8s %-22s %s\n", "option", "type", "default", "meaning (range or choices)");
   for (const OptionInfo& o : option_table()) {
     std::string range;
-    if (o.type == "int" || o.type == "float") range = " [" + num(o.min) + ", " + num(o.max) + "]";
+    if (o.type == "int" || o.type == "float") range = " [" + fmt(o.min) + ", " + fmt(o.max) + "]";
     if (!o.choices.empty() && o.type == "choice") {
       range = " (";
       for (size_t i = 0; i < o.choices.size(); ++i) range += (i ? ", " : "") + o.choices[i];

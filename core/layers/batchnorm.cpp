@@ -126,7 +126,7 @@ void BatchNorm::update_running(int c, double mean, double var, int64_t m, double
 // Per channel c, over the m values of the batch (or of one Ghost sub-batch):
 //   mean = sum x / m,  var = sum (x - mean)^2 / m   (biased),  xhat = (x - mean) / sqrt(var + eps)
 //   y = gamma * (r * xhat + d) + beta
-// with r = 1, d = 0 except for Batch Renorm in Train mode (SCIENCE.md 3):
+// with r = 1, d = 0 except for Batch Renorm in Train mode (NUMERICS.md 3):
 //   sigma = sqrt(running_var + eps),  r = clip(sqrt(var + eps) / sigma, 1/r_max, r_max),
 //   d = clip((mean - running_mean) / sigma, -d_max, d_max)
 // taken from the running estimates before this batch is folded into them.

@@ -1,5 +1,5 @@
-// Batch Normalization as torch.nn.BatchNorm1d / BatchNorm2d compute it (SCIENCE.md 1-2), plus the
-// two batch-statistics variants of SCIENCE.md 3: Batch Renormalization and Ghost BN.
+// Batch Normalization as torch.nn.BatchNorm1d / BatchNorm2d compute it (NUMERICS.md 1-2), plus the
+// two batch-statistics variants of NUMERICS.md 3: Batch Renormalization and Ghost BN.
 //
 // One class serves BatchNorm1d and BatchNorm2d: the input is (N, C, H, W) and the statistics of
 // channel c are taken over its m = N*H*W values; a dense activation is (N, C, 1, 1), so m = N.
@@ -84,7 +84,7 @@ class BatchNorm : public Layer {
   void check_batch_size(const Shape& in, int sub_batch) const;
   // Fills mean_ and var_ (biased) with the statistics of samples [n0, n1) of x.
   void batch_statistics(const Tensor& x, int n0, int n1);
-  // Folds one batch statistic into the running estimates (PyTorch's update, SCIENCE.md 2).
+  // Folds one batch statistic into the running estimates (PyTorch's update, NUMERICS.md 2).
   void update_running(int c, double mean, double var, int64_t m, double factor);
 
   int channels_;

@@ -1,4 +1,4 @@
-// Group Normalization (Wu & He 2018) and its two extremes (SCIENCE.md 3), as
+// Group Normalization (Wu & He 2018) and its two extremes (NUMERICS.md 3), as
 // torch.nn.GroupNorm computes it: per sample n and group of C/G consecutive channels, over the
 // m = (C/G)*H*W values of that group, with the biased variance, then a per-channel affine.
 //

@@ -116,6 +116,9 @@ test('the embed snippet is one click away and names the current settings', async
 test('show code writes PyTorch and Keras for the current network', async () => {
   const page = await lab.open('?bn_momentum=0.05&dataset=shapes');
   await page.click('#show-code');
+  // The code is written from the core's description of the model, which comes with the worker's
+  // first reply: until then the dialog says so.
+  await page.waitForFunction(() => document.getElementById('code-text').textContent.includes('nn.Sequential'));
   const torch = await page.textContent('#code-text');
   assert.match(torch, /nn\.Conv2d\(1, 8, kernel_size=3, stride=1, padding=1\)/);
   assert.match(torch, /nn\.BatchNorm2d\(8, eps=0\.00001, momentum=0\.05\)|nn\.BatchNorm2d\(8, eps=1e-05, momentum=0\.05\)/);

@@ -12,7 +12,7 @@ import { IdxFiles } from './idx-files.js';
 import { Takeaway } from './takeaway.js';
 import { Experiments } from './experiments.js';
 import { runEmbedded } from './embed.js';
-import { NORM_KINDS, NetworkStrip } from './views/strip.js';
+import { NetworkStrip, isNormalizer } from './views/strip.js';
 import { Lessons, startResult } from './lessons.js';
 import { Inspect } from './inspect.js';
 import { Timeline, historyAt } from './timeline.js';
@@ -125,7 +125,7 @@ export class Controller {
   }
 
   normLayers() {
-    return (this.info.a?.model?.layers ?? []).filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name);
+    return (this.info.a?.model?.layers ?? []).filter(isNormalizer).map((l) => l.name);
   }
 
   async start() {
@@ -185,6 +185,7 @@ export class Controller {
     this.history.reset();
     this.fillLayers();
     this.resetViews();
+    this.takeaway.modelReady();
     this.banner('');
     this.setStatus('Ready. Press Play (Space) or Step (s).');
     this.sim.post('evaluate');
@@ -297,8 +298,8 @@ export class Controller {
       if (name === 'compare') {
         this.form.show(this.state);
         this.resetViews();
+        this.init();
       }
-      if (name === 'compare') this.init();
       // How often to test and probe: the worker's settings, taking effect without a restart.
       if ((name === 'eval_every' || name === 'probe_every') && this.live()) {
         const { eval_every, heavy_every } = this.settings();
@@ -361,7 +362,7 @@ export class Controller {
     // The sides that have the chosen layer as a normalizer (before the model is known: those
     // whose norm is not "none"); panels of one normalizer show only these.
     const normSides = sides.filter((s) => (this.info[s]?.model
-      ? this.info[s].model.layers.some((l) => l.name === this.state.layer && NORM_KINDS.includes(l.kind))
+      ? this.info[s].model.layers.some((l) => l.name === this.state.layer && isNormalizer(l))
       : sideConfig(this.state, s).norm !== 'none'));
     return { sides, normSides, labels: this.labels(), layer: this.state.layer, channel: this.state.channel, classes,
       ...this.inspect.view() };
@@ -482,7 +483,7 @@ export class Controller {
   fillLayers() {
     const sel = $('f-layer');
     const layers = Object.values(this.info).flatMap((info) => info.model?.layers ?? []);
-    const norms = [...new Set(layers.filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name))];
+    const norms = [...new Set(layers.filter(isNormalizer).map((l) => l.name))];
     const all = norms.length ? norms : [...new Set(layers.map((l) => l.name))];
     if (!all.includes(this.state.layer)) all.unshift(this.state.layer);
     sel.replaceChildren(...all.map((n) => new Option(n, n, false, n === this.state.layer)));

@@ -3,7 +3,7 @@
 // its headline figures and tables. The list (names, titles, descriptions) comes from the build,
 // which asks the wasm module for it.
 import { select } from 'd3-selection';
-import { download } from './export.js';
+import { csvText, download } from './export.js';
 import { COLORS, EXTRA } from './views/panel.js';
 
 const MAX_ROWS = 12;  // rows of a table shown on the page; the CSV has them all
@@ -174,7 +174,7 @@ function table(name, { name: stem, columns, rows }) {
   csv.type = 'button';
   csv.textContent = 'CSV';
   csv.setAttribute('aria-label', `Download ${stem} as CSV`);
-  csv.onclick = () => download(`bnlab-${name}-${stem}.csv`, [columns, ...rows].map((r) => r.join(',')).join('\n') + '\n', 'text/csv');
+  csv.onclick = () => download(`bnlab-${name}-${stem}.csv`, csvText([columns, ...rows]), 'text/csv');
   cap.append(csv);
   const t = document.createElement('table');
   const head = t.createTHead().insertRow();

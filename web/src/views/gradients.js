@@ -1,5 +1,5 @@
 // Panels about gradients: per-layer norms and update/weight ratios, the gradient measure of
-// internal covariate shift (SCIENCE.md 4b) and the loss-landscape probes (SCIENCE.md 5).
+// internal covariate shift (NUMERICS.md 4b) and the loss-landscape probes (NUMERICS.md 5).
 import { COLORS, Panel } from './panel.js';
 import { fmt } from './line-chart.js';
 import { alignX } from './metrics.js';
@@ -109,7 +109,7 @@ function icsLayer(history, view) {
   return view.layer;
 }
 
-// SCIENCE.md 5, three small charts: the loss range along the gradient (a band per side), the
+// NUMERICS.md 5, three small charts: the loss range along the gradient (a band per side), the
 // gradient predictiveness and the effective beta-smoothness.
 export class LandscapePanel extends Panel {
   constructor(parent) {

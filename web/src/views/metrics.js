@@ -63,7 +63,7 @@ export class AccuracyPanel extends SidesChartPanel {
   }
 }
 
-// SCIENCE.md 2: inference must use population (running) statistics. Eval mode normalizes with
+// NUMERICS.md 2: inference must use population (running) statistics. Eval mode normalizes with
 // the running averages; train mode with the statistics of each test batch.
 export class EvalModePanel extends SidesChartPanel {
   constructor(parent) {

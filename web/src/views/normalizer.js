@@ -9,7 +9,7 @@ import { BANDS, normStat } from './measures.js';
 const NOT_YET = 'This snapshot does not carry it yet (it comes with the core\'s instrumentation).';
 const NOT_YET_NORM = 'none yet: they need a network with a normalizer, and appear after the first step.';
 
-// SCIENCE.md 2: each training step normalizes with the batch's own mean and (biased) variance,
+// NUMERICS.md 2: each training step normalizes with the batch's own mean and (biased) variance,
 // and moves the running averages toward them; eval mode uses the running averages.
 export class BnStatsPanel extends Panel {
   constructor(parent) {
@@ -81,7 +81,7 @@ export class GammaBetaPanel extends Panel {
   }
 }
 
-// SCIENCE.md 4a (Ioffe & Szegedy, Figure 1): 15th, 50th, 85th percentiles of a unit's input on a
+// NUMERICS.md 4a (Ioffe & Szegedy, Figure 1): 15th, 50th, 85th percentiles of a unit's input on a
 // fixed probe batch, over training. Without BN the band drifts; with BN it stays nearly flat.
 export class PercentilePanel extends Panel {
   constructor(parent) {

@@ -1,5 +1,5 @@
 // The network strip: networks A and B layer by layer, drawn from the core's model description
-// (the worker's `ready`: model.layers with name, kind, output_shape), one row per network, layers
+// (the worker's `ready`: model.layers with name, kind, role, output_shape), one row per network, layers
 // of the same name in the same column, so a BN layer that B lacks shows as a gap. Under each
 // layer a small live number from the snapshot: a normalizer's input standard deviation (the mean
 // of its channels' batch variances, square-rooted), an activation's 1st-99th percentile range of
@@ -10,7 +10,8 @@ import { COLORS } from './panel.js';
 import { fmt } from './line-chart.js';
 import { BANDS, GRAD_NORM, normStat, perLayer } from './measures.js';
 
-export const NORM_KINDS = ['bn', 'brn', 'gbn', 'ln', 'gn', 'in'];  // Layer::kind() of the normalizers
+// A normalizer, by the role the core gives its kind (core/layers/kinds.h).
+export const isNormalizer = (l) => l.role === 'normalizer';
 const NODE_W = 74, NODE_H = 50, GAP = 6, LABEL_W = 150, ROW_H = 64;
 const KIND_WORD = { bn: 'BN', brn: 'BRN', gbn: 'ghost BN', ln: 'LN', gn: 'GN', in: 'IN', relu: 'ReLU', sigmoid: 'sigmoid', tanh: 'tanh' };
 
@@ -58,7 +59,7 @@ export class NetworkStrip {
       g.append('line').attr('x1', LABEL_W).attr('x2', LABEL_W + (layers.at(-1).col + 1) * (NODE_W + GAP) - GAP)
         .attr('y1', y + NODE_H / 2).attr('y2', y + NODE_H / 2).attr('stroke', '#bbb');
       const node = g.selectAll('g.node').data(layers).join('g')
-        .attr('class', (l) => `node kind-${l.kind}${NORM_KINDS.includes(l.kind) ? ' norm' : ''}`)
+        .attr('class', (l) => `node kind-${l.kind}${isNormalizer(l) ? ' norm' : ''}`)
         .attr('transform', (l) => `translate(${LABEL_W + l.col * (NODE_W + GAP)},${y})`)
         .attr('data-layer', (l) => l.name);
       node.append('rect').attr('width', NODE_W).attr('height', NODE_H).attr('rx', 5);
@@ -67,9 +68,9 @@ export class NetworkStrip {
       node.append('text').attr('class', 'node-live').attr('x', NODE_W / 2).attr('y', 43);
       // The name a screen reader reads (the node's changing numbers are not part of it).
       node.append('title').text((l) => `${l.name} (${l.kind}), output ${l.output_shape.join('×')}` +
-        (NORM_KINDS.includes(l.kind) ? `: inspect this layer in the panels (network ${s.toUpperCase()})` : ''));
+        (isNormalizer(l) ? `: inspect this layer in the panels (network ${s.toUpperCase()})` : ''));
       // Normalizers are buttons: they choose the layer the panels inspect.
-      node.filter((l) => NORM_KINDS.includes(l.kind))
+      node.filter((l) => isNormalizer(l))
         .attr('role', 'button').attr('tabindex', 0)
         .on('click', (e, l) => this.onSelect(l.name))
         .on('keydown', (e, l) => {
@@ -85,7 +86,7 @@ export class NetworkStrip {
   }
 
   select(layer) {
-    for (const node of Object.values(this.nodes ?? {})) node.classed('selected', (l) => l.name === layer).attr('aria-pressed', (l) => (NORM_KINDS.includes(l.kind) ? String(l.name === layer) : null));
+    for (const node of Object.values(this.nodes ?? {})) node.classed('selected', (l) => l.name === layer).attr('aria-pressed', (l) => (isNormalizer(l) ? String(l.name === layer) : null));
   }
 
   // The live number under each layer, from the newest snapshot.
@@ -100,7 +101,7 @@ export class NetworkStrip {
         if (this.textContent !== t) this.textContent = t;
       });
       function live(l) {
-        if (NORM_KINDS.includes(l.kind)) {
+        if (isNormalizer(l)) {
           const v = h.latest(normStat(l.name, 'batch_var'))?.data;
           return v ? `in σ ${fmt(Math.sqrt(v.reduce((p, q) => p + q, 0) / v.length))}` : '';
         }
