@@ -31,7 +31,7 @@ export const OPTIONS = [
   { "name": "schedule", "type": "choice", "help": "learning-rate schedule", "choices": [ "constant", "step", "cosine" ], "min": 0, "max": 0, "default": "constant" },
   { "name": "step_size", "type": "int", "help": "schedule=step: steps between decays", "choices": [], "min": 1, "max": 1000000000, "default": 1000 },
   { "name": "step_gamma", "type": "float", "help": "schedule=step: decay factor", "choices": [], "min": 0, "max": 1, "default": 0.1 },
-  { "name": "steps", "type": "int", "help": "training steps of a run (cosine anneals over them)", "choices": [], "min": 1, "max": 1000000000, "default": 1000 },
+  { "name": "steps", "type": "int", "help": "training steps of a run, counted from its start (cosine anneals over them; 0: none)", "choices": [], "min": 0, "max": 1000000000, "default": 1000 },
   { "name": "seed", "type": "int", "help": "seed of weights, data order and noise", "choices": [], "min": 0, "max": 4294967295, "default": 1 },
 ];
 
