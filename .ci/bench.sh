@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run bench [-- --json] [-- --quick]`: the benchmark of REFERENCE_CNN.md, natively, in node
+# `npm run bench [-- --json] [-- --quick]`: the benchmark of NUMERICS.md 8, natively, in node
 # (WebAssembly) and in headless Chromium (WebAssembly in a Worker); see tests/bench/bench.mjs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

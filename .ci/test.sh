@@ -14,3 +14,5 @@ node --test tests/wasm/
 echo "== the page: browser tests (node --test, playwright-core, Chromium)"
 bash .ci/build-web.sh
 node --test --test-concurrency=1 tests/browser/
+echo "== the page in Firefox: smoke suite (node --test, puppeteer-core, Firefox ESR)"
+node --test --test-concurrency=1 tests/firefox/

@@ -1,4 +1,4 @@
-// BatchNorm (kinds Batch, Renorm, Ghost) and the normalizer factory, against SCIENCE.md 1-3:
+// BatchNorm (kinds Batch, Renorm, Ghost) and the normalizer factory, against NUMERICS.md 1-3:
 // hand-computed values, closed-form identities, finite differences and PyTorch 1.13's numbers.
 #include <doctest/doctest.h>
 
@@ -77,7 +77,7 @@ void check_equal(const Tensor& a, const Tensor& b, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("batchnorm reproduces the worked check of SCIENCE.md 2") {
+TEST_CASE("batchnorm reproduces the worked check of NUMERICS.md 2") {
   // One channel of 16 values 1,2,3,4, 2,3,4,5, 3,4,5,6, 4,5,6,7, eps 1e-5, momentum 0.1.
   // By hand: mean 4, biased var 40/16 = 2.5, unbiased 40/15; first output (1 - 4)/sqrt(2.50001);
   // running_mean = 0.1 * 4 = 0.4, running_var = 0.9 * 1 + 0.1 * 40/15 = 1.1666667.
@@ -102,7 +102,7 @@ TEST_CASE("batchnorm reproduces the worked check of SCIENCE.md 2") {
     CHECK(y[i] == doctest::Approx((values[size_t(i)] - 4.0) / std::sqrt(2.50001)).epsilon(1e-6));
 }
 
-TEST_CASE("batchnorm train mode satisfies the identities of SCIENCE.md 1") {
+TEST_CASE("batchnorm train mode satisfies the identities of NUMERICS.md 1") {
   float eps = 1e-5f;
   Shape shape;
   SUBCASE("BatchNorm2d, default eps") { shape = {6, 3, 5, 4}; }
@@ -133,7 +133,7 @@ TEST_CASE("batchnorm train mode satisfies the identities of SCIENCE.md 1") {
     CHECK(out.var[size_t(c)] == doctest::Approx(gamma * gamma * var / (var + eps)).epsilon(1e-5));
     // sum dx = 0, and sum dx * xhat = 0 up to eps: since sum xhat^2 = m * var / (var + eps),
     //   sum dx * xhat = gamma / sqrt(var + eps) * eps / (var + eps) * sum g * xhat,
-    // which SCIENCE.md's "= 0" rounds away for eps << var (the eps 0.5 subcase needs it).
+    // which NUMERICS.md's "= 0" rounds away for eps << var (the eps 0.5 subcase needs it).
     // Checked relative to the size of the terms summed.
     double sum_dx = 0.0, sum_dx_xhat = 0.0, sum_g_xhat = 0.0, scale = 0.0;
     for (int n = 0; n < shape.n; ++n)
@@ -463,7 +463,7 @@ TEST_CASE("batchnorm refuses one value per channel in train mode, as PyTorch doe
   }
 }
 
-TEST_CASE("batchnorm in a chain of 20 shrinks eval outputs by (63/64)^10, as SCIENCE.md 2 says") {
+TEST_CASE("batchnorm in a chain of 20 shrinks eval outputs by (63/64)^10, as NUMERICS.md 2 says") {
   // 20 BatchNorm1d, affine off, one fixed batch of 64. eps 0 is rejected by the config check
   // (a constant feature would divide by zero), so eps is 1e-12, negligible against var ~ 1.
   // After enough train forwards with momentum 0.01 (0.99^3000 ~ 1e-13), each running_var is the

@@ -119,7 +119,7 @@ TEST_CASE("cli.a saved state continues like the run that was not interrupted") {
   std::remove(state.c_str());
 }
 
-TEST_CASE("cli.bench --json prints the fields REFERENCE_CNN.md names") {
+TEST_CASE("cli.bench --json prints the fields NUMERICS.md 8 names") {
   const Run r = run("bench --json --quick --variant nobn");
   REQUIRE(r.code == 0);
   const bnlab::Json j = bnlab::Json::parse(r.out.substr(0, r.out.find('\n')));

@@ -16,7 +16,7 @@ static std::string error_of(Config& c, const std::string& name, const std::strin
   return "no error";
 }
 
-TEST_CASE("config.defaults are PyTorch's and REFERENCE_CNN.md's") {
+TEST_CASE("config.defaults are PyTorch's and NUMERICS.md 7's") {
   const Config c;
   CHECK(get_option(c, "bn_eps") == "1e-05");
   CHECK(get_option(c, "bn_momentum") == "0.1");

@@ -97,7 +97,7 @@ TEST_CASE("experiments.noisy-bn: noisy BN trains about as well as BN, better tha
     // Although its layer inputs move more from step to step than the plain network's: measured
     // 2.2x to 4.6x; asserted 1.5x.
     CHECK(figure(r, "instability", "noisy-bn") >= 1.5 * figure(r, "instability", "none"));
-    // SCIENCE.md 4b NOT reproduced: Santurkar et al. find BN networks show no less ICS by the
+    // NUMERICS.md 4b NOT reproduced: Santurkar et al. find BN networks show no less ICS by the
     // gradient measure (often more); here BN shows clearly less, by both measures. The test
     // asserts what BN Lab finds (measured cos 0.99+ vs 0.91-0.93; relative change about a third).
     CHECK(figure(r, "ics_cosine_median", "bn") > figure(r, "ics_cosine_median", "none"));

@@ -1,4 +1,4 @@
-// GroupNorm, LayerNorm and InstanceNorm (SCIENCE.md 3): PyTorch's numbers, hand-computed
+// GroupNorm, LayerNorm and InstanceNorm (NUMERICS.md 3): PyTorch's numbers, hand-computed
 // statistics, finite differences, the G = 1 / G = C identities and the errors.
 #include <doctest/doctest.h>
 
@@ -20,7 +20,7 @@ using bnlab::test::tensor_of;
 namespace {
 
 // The normalization of x over blocks of `per_group` consecutive channels of each sample, in
-// double with plain loops (no affine): the definition of SCIENCE.md 3, independent of the layer.
+// double with plain loops (no affine): the definition of NUMERICS.md 3, independent of the layer.
 Tensor reference_normalize(const Tensor& x, int per_group, double eps) {
   const Shape s = x.shape();
   Tensor out(s);
@@ -117,7 +117,7 @@ TEST_CASE("instancenorm normalizes each channel of each sample, by hand") {
     CHECK(y[i] == doctest::Approx(expected[size_t(i)]).epsilon(1e-6).scale(1.0));
 }
 
-TEST_CASE("groupnorm pools the values SCIENCE.md 3 says: G = 1 is LayerNorm, G = C is InstanceNorm") {
+TEST_CASE("groupnorm pools the values NUMERICS.md 3 says: G = 1 is LayerNorm, G = C is InstanceNorm") {
   const Shape shape{3, 6, 4, 5};
   const Tensor x = random_tensor(shape, 81, 2.0);
   NormConfig config;

@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <set>
 
 #include "base/error.h"
 #include "check.h"
+#include "io/describe.h"
+#include "layers/kinds.h"
 #include "train/loss.h"
 #include "train/model.h"
 
@@ -18,7 +21,7 @@ static Config config_for(const std::string& model, NormKind norm = NormKind::Bat
 
 static const Shape kMnist{1, 1, 28, 28};
 
-TEST_CASE("model.the reference CNN has the layers and parameter count of REFERENCE_CNN.md") {
+TEST_CASE("model.the reference CNN has the layers and parameter count of NUMERICS.md 7") {
   Model bn(config_for("ref-cnn"), kMnist, 10);
   Model nobn(config_for("ref-cnn", NormKind::None), kMnist, 10);
   CHECK(bn.num_params() == 52314);
@@ -37,6 +40,74 @@ TEST_CASE("model.the reference CNN has the layers and parameter count of REFEREN
   CHECK(bn.counters().size() == 3);
   CHECK(bn.counters()[0].name == "bn1.num_batches_tracked");
   CHECK(bn.describe().find("total 52314 parameters") != std::string::npos);
+}
+
+TEST_CASE("model.describe_model gives layers, shapes, parameters and settings as built") {
+  SUBCASE("the reference CNN") {
+    const Json d = describe_model(config_for("ref-cnn"), kMnist, 10);
+    CHECK(d.get("spec").string() == "conv8-bn-relu-pool2 conv16-bn-relu-pool2 fc64-bn-relu fc");
+    CHECK(d.get("num_params").number() == 52314);
+    const auto& layers = d.get("layers").items();
+    REQUIRE(layers.size() == 12);
+    const Json& conv1 = layers[0];
+    CHECK(conv1.get("name").string() == "conv1");
+    CHECK(conv1.get("role").string() == "weighted");
+    CHECK(conv1.get("settings").dump() ==
+          R"({"in_channels":1,"out_channels":8,"kernel":3,"stride":1,"padding":1})");
+    CHECK(conv1.get("params").dump() ==
+          R"([{"name":"weight","shape":[8,1,3,3],"count":72},{"name":"bias","shape":[8],"count":8}])");
+    CHECK(layers[1].get("kind").string() == "bn");
+    CHECK(layers[1].get("settings").get("momentum").number() == 0.1);  // the shortest decimal
+    CHECK(layers[1].get("settings").get("affine").boolean() == true);
+    CHECK(layers[3].get("settings").dump() == R"({"kernel":2,"stride":2})");
+    CHECK(layers[3].get("output_shape").dump() == "[1,8,14,14]");
+    CHECK(layers[8].get("settings").dump() == R"({"in_features":784,"out_features":64})");
+    CHECK(layers[11].get("output_shape").dump() == "[1,10,1,1]");
+    double sum = 0;
+    for (const Json& l : layers)
+      for (const Json& p : l.get("params").items()) sum += p.get("count").number();
+    CHECK(sum == 52314);
+  }
+  SUBCASE("options in any order, placement after, GroupNorm") {
+    Config c = config_for("conv8p1k5-bn-relu-pool2 fc");
+    c.norm.kind = NormKind::Group;
+    c.norm.groups = 2;
+    c.placement = Placement::After;
+    const Json d = describe_model(c, kMnist, 10);
+    const auto& layers = d.get("layers").items();
+    REQUIRE(layers.size() == 5);
+    CHECK(layers[0].get("settings").get("kernel").number() == 5);
+    CHECK(layers[0].get("settings").get("padding").number() == 1);
+    CHECK(layers[0].get("output_shape").dump() == "[1,8,26,26]");
+    CHECK(layers[1].get("kind").string() == "relu");
+    CHECK(layers[2].get("kind").string() == "gn");
+    CHECK(layers[2].get("settings").get("groups").number() == 2);
+    CHECK(layers[3].get("output_shape").dump() == "[1,8,13,13]");
+    CHECK(layers[4].get("settings").get("in_features").number() == 8 * 13 * 13);
+    CHECK(d.get("placement").string() == "after");
+  }
+  CHECK_THROWS_WITH_AS(describe_model(config_for("conv8k9p0 conv8k9p0 conv8k9p0 conv8k9p0 fc"), kMnist, 10),
+                       doctest::Contains("does not fit"), Error);
+}
+
+TEST_CASE("model.every layer a model builds is one of layer_kinds()") {
+  std::set<std::string> seen;
+  for (NormKind norm : {NormKind::None, NormKind::Batch, NormKind::Layer, NormKind::Group,
+                        NormKind::Instance, NormKind::Renorm, NormKind::Ghost}) {
+    Config c = config_for("conv4-bn-relu-maxpool2 conv4-bn-tanh-avgpool2 flatten fc8-sigmoid fc", norm);
+    c.norm.groups = 2;
+    c.noisy = true;
+    Model m(c, kMnist, 10);
+    for (int i = 0; i < m.num_layers(); ++i) {
+      CAPTURE(m.layer(i).kind());
+      CHECK_NOTHROW(layer_role(m.layer(i).kind()));
+      seen.insert(m.layer(i).kind());
+    }
+  }
+  std::set<std::string> listed;
+  for (const LayerKindInfo& k : layer_kinds()) listed.insert(k.kind);
+  CHECK(seen == listed);  // and no kind is listed that no model builds
+  CHECK_THROWS_AS(layer_role("pool"), Error);
 }
 
 TEST_CASE("model.placement after puts the normalizer behind the activation") {

@@ -1,4 +1,4 @@
-// NoisyShift, the noisy-BN perturbation of SCIENCE.md 4c: its distributions, its draw order,
+// NoisyShift, the noisy-BN perturbation of NUMERICS.md 4c: its distributions, its draw order,
 // determinism from a seed and from a saved state, eval identity and gradients.
 #include <doctest/doctest.h>
 

@@ -4,7 +4,7 @@
 
 using namespace bnlab;
 
-// REFERENCE_CNN.md: losses of PyTorch 1.13 and TensorFlow.js 4.22 on the same data and weights.
+// NUMERICS.md 7: losses of PyTorch 1.13 and TensorFlow.js 4.22 on the same data and weights.
 // Step 1 agrees to 1e-6 in every harness; after 20 steps the BN network agrees to the printed
 // precision, while without BN float summation order shows (PyTorch 1.1547, TF.js 1.1551).
 TEST_CASE("refbench.losses match PyTorch on the reference data and weights") {

@@ -21,7 +21,7 @@ TEST_CASE("tensor.reshape keeps data and refuses a different size") {
   CHECK_THROWS_AS(t.reshape(Shape{2, 61, 1, 1}), Error);
 }
 
-TEST_CASE("rng.xorshift32 matches the reference stream of REFERENCE_CNN.md") {
+TEST_CASE("rng.xorshift32 matches the reference stream of NUMERICS.md 7") {
   // Values printed by ../shared/bench/refcnn_data.py (XorShift32(0x5EED1234)), the generator
   // the PyTorch and TensorFlow.js harnesses draw their data and weights from.
   Rng rng(0x5EED1234u);

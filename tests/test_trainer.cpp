@@ -53,7 +53,7 @@ TEST_CASE("trainer.lockstep runs see the same batches from the same initial weig
 
 TEST_CASE("trainer.a diverging run stops in a reported state and never crashes") {
   // A careless initialization (100x He) without BN overflows within two steps; with BN the same
-  // weights train (SCIENCE.md 6: BN reduces the need for careful initialization).
+  // weights train (NUMERICS.md 6: BN reduces the need for careful initialization).
   auto data = shapes_data();
   Config c = shapes_config("deep-cnn");
   c.init_scale = 100.f;

@@ -27,9 +27,11 @@
 #include "base/error.h"
 #include "data/idx.h"
 #include "experiments/experiments.h"
+#include "io/describe.h"
 #include "io/state.h"
 #include "measure/measure.h"
 #include "measure/refbench.h"
+#include "measure/trace.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
@@ -239,19 +241,8 @@ class Simulation {
     return rethrow_as_js([&] { return array_of(trainer_.options_needing_reset(option_values(options))); });
   }
 
-  // {description, num_params, layers: [{name, kind, output_shape: [1, C, H, W]}]}
-  val model_info() {
-    Model& model = trainer_.model();
-    val layers = val::array();
-    Shape shape = model.input_shape();
-    for (int i = 0; i < model.num_layers(); ++i) {
-      shape = model.layer(i).output_shape(shape);
-      layers.call<void>("push", object({{"name", val(model.layer_name(i))}, {"kind", val(model.layer(i).kind())},
-                                        {"output_shape", torch_shape(shape, 4)}}));
-    }
-    return object({{"description", val(model.describe())}, {"num_params", val(double(model.num_params()))},
-                   {"layers", layers}});
-  }
+  // The core's model description (io/describe.h) as JSON text; bnlab.mjs parses it.
+  std::string model_info() const { return describe_model(trainer_.model()).dump(); }
 
   // [{name, shape, kind}] of every tensor tensor() copies: parameters ("conv1.weight"), their
   // gradients ("conv1.weight.grad") and buffers ("bn1.running_mean").
@@ -284,9 +275,12 @@ class Simulation {
     });
   }
 
-  // The cheap measurements of the last step, as PROTOCOL.md's named entries.
+  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on,
+  // first a copy of what the normalizers used in that step (measure/trace.h), for trace_unit():
+  // like the measurements it must be taken before anything else runs the network.
   val measure_step() {
     return rethrow_as_js([&] {
+      if (tracing_) tracer_.capture(trainer_);
       instrument().measure_step(step_m_);
       const StepMeasurements& m = step_m_;
       val out = val::object();
@@ -369,6 +363,73 @@ class Simulation {
     });
   }
 
+  // --- The BN inspector and batch-mates (measure/trace.h) ---------------------------------------
+
+  // Whether measure_step() also captures the normalizers for trace_unit() (a copy of each
+  // normalizer's input, xhat, output and gradients: a few MB for ref-cnn, so only on request).
+  void set_trace(bool on) {
+    tracing_ = on;
+    if (!on) tracer_.clear();
+  }
+
+  // One unit (n, c, h, w) of normalization layer `layer` in the step of the last measure_step()
+  // with tracing on: every field of UnitTrace, as numbers (see trace.h).
+  val trace_unit(const std::string& layer, int n, int c, int h, int w) {
+    return rethrow_as_js([&] {
+      const UnitTrace t = tracer_.trace(layer, n, c, h, w);
+      val out = object({{"layer", val(t.layer)}, {"kind", val(t.kind)}, {"step", val(double(t.step))},
+                        {"shape", array_of(std::vector<int>{t.shape.n, t.shape.c, t.shape.h, t.shape.w})},
+                        {"n", val(t.n)}, {"c", val(t.c)}, {"h", val(t.h)}, {"w", val(t.w)},
+                        {"sample_begin", val(t.sample_begin)}, {"sample_end", val(t.sample_end)},
+                        {"channel_begin", val(t.channel_begin)}, {"channel_end", val(t.channel_end)},
+                        {"group", val(t.group)}, {"m", val(double(t.m))}, {"over", val(t.over)},
+                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)}});
+      const std::pair<const char*, float> numbers[] = {
+          {"x", t.x}, {"mean", t.mean}, {"var", t.var}, {"eps", t.eps}, {"inv_std", t.inv_std},
+          {"xhat", t.xhat}, {"xhat_layer", t.xhat_layer}, {"gamma", t.gamma}, {"beta", t.beta},
+          {"r", t.r}, {"d", t.d}, {"y", t.y}, {"y_layer", t.y_layer},
+          {"running_mean", t.running_mean}, {"running_var", t.running_var}, {"eval_inv_std", t.eval_inv_std},
+          {"xhat_eval", t.xhat_eval}, {"y_eval", t.y_eval},
+          {"noise_scale", t.noise_scale}, {"noise_shift", t.noise_shift}, {"y_noisy", t.y_noisy},
+          {"dy", t.dy}, {"dgamma", t.dgamma}, {"dbeta", t.dbeta}, {"mean_g", t.mean_g}, {"mean_gx", t.mean_gx},
+          {"term_g", t.term_g}, {"term_mean", t.term_mean}, {"term_xhat", t.term_xhat}, {"dx", t.dx},
+          {"dx_layer", t.dx_layer}};
+      for (const auto& [name, v] : numbers) out.set(name, val(v));
+      return out;
+    });
+  }
+
+  // Batch-mates: `draws` train-mode forwards of test image `image` among batch_size - 1 companions
+  // drawn at random from the training set, and one eval-mode forward, following unit (c, h, w)
+  // of normalization layer `layer`; the run is left byte-identical (trace.h WhatIf).
+  //   {image, label, batch_size, layer, c, h, w, step, classes,
+  //    eval: {y, probs: Float32Array(K), prediction},
+  //    y, mean, var: Float32Array(draws), probs: Float32Array(draws * K), predictions: Int32Array(draws)}
+  val what_if(int image, int batch_size, int draws, const std::string& layer, int c, int h, int w) {
+    return rethrow_as_js([&] {
+      if (batch_size < 2) throw Error("batch-mates: the batch size must be at least 2 (the image and one companion), got " + std::to_string(batch_size));
+      if (draws < 1 || draws > 64) throw Error("batch-mates: draws must be 1 to 64, got " + std::to_string(draws));
+      if (!what_if_) what_if_ = std::make_unique<WhatIf>(trainer_, 0x5EEDBA7Cu);
+      const WhatIfUnit unit{layer, c, h, w};
+      const WhatIfSample ev = what_if_->run(image, {}, Mode::Eval, unit);
+      std::vector<float> y, mean, var, probs;
+      std::vector<int> predictions;
+      for (int i = 0; i < draws; ++i) {
+        const WhatIfSample s = what_if_->run(image, what_if_->draw_companions(batch_size - 1), Mode::Train, unit);
+        y.push_back(s.y), mean.push_back(s.mean), var.push_back(s.var), predictions.push_back(s.prediction);
+        probs.insert(probs.end(), s.probs.begin(), s.probs.end());
+      }
+      return object({{"image", val(image)}, {"label", val(trainer_.data().test.labels[size_t(image)])},
+                     {"batch_size", val(batch_size)}, {"layer", val(layer)}, {"c", val(c)}, {"h", val(h)}, {"w", val(w)},
+                     {"step", val(double(trainer_.step_count()))}, {"classes", val(int(ev.probs.size()))},
+                     {"eval", object({{"y", val(ev.y)}, {"probs", copy_out(ev.probs.data(), ev.probs.size())},
+                                      {"prediction", val(ev.prediction)}})},
+                     {"y", copy_out(y.data(), y.size())}, {"mean", copy_out(mean.data(), mean.size())},
+                     {"var", copy_out(var.data(), var.size())}, {"probs", copy_out(probs.data(), probs.size())},
+                     {"predictions", copy_out(predictions.data(), predictions.size())}});
+    });
+  }
+
   // Internal covariate shift and the loss landscape on the batch the next step will use.
   val measure_heavy() {
     return rethrow_as_js([&] {
@@ -412,6 +473,9 @@ class Simulation {
 
   Trainer trainer_;
   std::unique_ptr<Instrument> instrument_;  // made at the first measurement
+  bool tracing_ = false;
+  TraceRecorder tracer_;
+  std::unique_ptr<WhatIf> what_if_;  // made at the first what_if(); its generator is its own
   StepMeasurements step_m_;
   HeavyMeasurements heavy_m_;
   FeatureMaps features_;
@@ -443,12 +507,20 @@ val preset_list() {
   return out;
 }
 
+// The description of the model a config builds for examples of shape [C, H, W] with `classes`
+// classes, without data or training (io/describe.h), as JSON text.
+std::string describe(val options, int c, int h, int w, int classes) {
+  return rethrow_as_js([&] { return describe_model(config_from(options), Shape{1, c, h, w}, classes).dump(); });
+}
+
+std::string layer_kinds_text() { return layer_kinds_json().dump(); }
+
 // The config a state file was saved with, every option in its text form.
 val state_config(const std::string& json) {
   return rethrow_as_js([&] { return options_of(config_from_state(json)); });
 }
 
-// The benchmark of REFERENCE_CNN.md through the core's refbench.h, timed by performance.now().
+// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now().
 val reference_bench(bool with_bn, bool quick) {
   return rethrow_as_js([&] {
     const BenchProtocol p = quick ? BenchProtocol::quick() : BenchProtocol();
@@ -525,9 +597,14 @@ EMSCRIPTEN_BINDINGS(bnlab) {
       .function("measureStep", &Simulation::measure_step)
       .function("measureHeavy", &Simulation::measure_heavy)
       .function("measureFeatures", &Simulation::measure_features)
-      .function("misclassified", &Simulation::misclassified);
+      .function("misclassified", &Simulation::misclassified)
+      .function("setTrace", &Simulation::set_trace)
+      .function("traceUnit", &Simulation::trace_unit)
+      .function("whatIf", &Simulation::what_if);
   function("options", &options);
   function("presets", &preset_list);
+  function("describeModel", &describe);
+  function("layerKinds", &layer_kinds_text);
   function("stateConfig", &state_config);
   function("referenceBench", &reference_bench);
   function("experiments", &experiment_list);

@@ -54,19 +54,11 @@ function checkErrors(core) {
   return core;
 }
 
-// An option's text form (as the core's get_option writes it) as a JavaScript value. Floats are
-// float32 in the core, printed with 9 digits ("0.0500000007"): they come back as the shortest
-// decimal that is the same float32 (0.05), which String() then hands back to the core unchanged.
+// An option's text form (as the core's get_option writes it) as a JavaScript value. The core
+// writes a float32 as the shortest text that reads back to it ("0.05"), so Number() of it is the
+// value a learner typed, and String() hands it back to the core unchanged.
 function typed(option, text) {
-  if (option.type === 'float') {
-    const f = Math.fround(Number(text));
-    for (let digits = 1; digits < 9; ++digits) {
-      const shorter = Number(f.toPrecision(digits));
-      if (Math.fround(shorter) === f) return shorter;
-    }
-    return f;
-  }
-  if (option.type === 'int') return Number(text);
+  if (option.type === 'float' || option.type === 'int') return Number(text);
   if (option.type === 'bool') return text === 'true';
   return text;
 }
@@ -98,6 +90,14 @@ export class Bnlab {
   options() { return this.optionTable; }
   // [{name, spec, description}]: the model presets.
   presets() { return this.core.presets(); }
+  // [{kind, role, what}]: every kind of layer a model can hold (core/layers/kinds.h).
+  layerKinds() { return JSON.parse(this.core.layerKinds()); }
+  // The model a config builds for examples of shape [C, H, W] with `classes` classes, described
+  // without data or training: the same object as simulation.model (core/io/describe.h).
+  describeModel(config, imageShape = [1, 28, 28], classes = 10) {
+    const [c, h, w] = imageShape;
+    return JSON.parse(this.core.describeModel(config, c, h, w, classes));
+  }
   // Every option at its default value.
   defaults() { return Object.fromEntries(this.optionTable.map((o) => [o.name, o.default])); }
 
@@ -126,7 +126,7 @@ export class Bnlab {
     return Object.fromEntries(this.optionTable.map((o) => [o.name, typed(o, text[o.name])]));
   }
 
-  // REFERENCE_CNN.md's benchmark of variant 'bn' or 'nobn' (blocks for ~10 s; quick: ~1 s):
+  // NUMERICS.md 8's benchmark of variant 'bn' or 'nobn' (blocks for ~10 s; quick: ~1 s):
   // {variant, train_steps_per_s, train_steps_per_s_runs, eval_images_per_s, loss_step1,
   //  loss_after_warmup, loss_final, eval_logit_sum, warmup_steps, timed_steps, repeats}
   referenceBench(variant, { quick = false } = {}) {
@@ -147,7 +147,7 @@ export class Bnlab {
     return sim;
   }
 
-  // [{name, title, description, default_steps}]: the experiments of SCIENCE.md.
+  // [{name, title, description, default_steps}]: the experiments of NUMERICS.md.
   experiments() { return this.core.experiments(); }
 
   // Runs an experiment to the end (it blocks: seconds to minutes; in the page, the worker runs
@@ -197,8 +197,10 @@ export class Simulation {
   get diverged() { return this.handle.divergedAt() >= 0; }
   // Every option, typed.
   get config() { return this.lab.typedConfig(this.handle.config()); }
-  // {description, num_params, layers: [{name, kind, output_shape}]}
-  get model() { return this.handle.modelInfo(); }
+  // The core's model description (core/io/describe.h): {spec, input_shape, num_classes,
+  // num_params, norm, placement, noisy, layers: [{name, kind, role, input_shape, output_shape,
+  // params, settings}], description}
+  get model() { return JSON.parse(this.handle.modelInfo()); }
 
   // The CLI's state JSON. loadState takes a state's weights, optimizer, running statistics and
   // position in the data, but keeps this simulation's config (lr, seed, ...); to continue a
@@ -249,6 +251,27 @@ export class Simulation {
   // Which channel the histograms follow, and so on (measure.h MeasureConfig).
   setMeasureConfig({ hist_norm = 0, hist_channel = 0, bins = 32, probe_size = 16, probe_unit = 0 } = {}) {
     this.handle.setMeasureConfig(hist_norm, hist_channel, bins, probe_size, probe_unit);
+  }
+
+  // The BN inspector (core/measure/trace.h). With setTrace(true), every measure() first copies
+  // what each normalization layer used and made in the last step (input, xhat, output,
+  // statistics, gamma and beta as the forward used them, running statistics after the update,
+  // dy, dx, dgamma, dbeta; Renorm's r and d; noisy BN's draws). trace(layer, {n, c, h, w}) then
+  // follows one unit of it through the layer's formulas: {layer, kind, step, shape, n, c, h, w,
+  // over (in words), sample_begin/end, channel_begin/end, group, m, x, mean, var, eps, inv_std,
+  // xhat, xhat_layer, gamma, beta, r, d, y, y_layer, has_eval, running_mean, running_var,
+  // xhat_eval, y_eval, noisy, noise_scale, noise_shift, y_noisy, dy, dgamma, dbeta, mean_g,
+  // mean_gx, term_g, term_mean, term_xhat, dx, dx_layer}. *_layer are the layer's own values.
+  setTrace(on) { this.handle.setTrace(Boolean(on)); }
+  trace(layer, { n = 0, c = 0, h = 0, w = 0 } = {}) { return this.handle.traceUnit(layer, n, c, h, w); }
+  // Batch-mates: test image `image` among batchSize - 1 companions drawn at random from the
+  // training set, `draws` times, in train mode, and once alone in eval mode, following unit
+  // (c, h, w) of normalization layer `layer`. Changes nothing in the run (not even its
+  // generators). {image, label, batch_size, layer, c, h, w, step, classes, eval: {y, probs,
+  // prediction}, y, mean, var (Float32Array(draws)), probs (Float32Array(draws * classes)),
+  // predictions (Int32Array(draws))}.
+  whatIf({ image = 0, batchSize = 64, draws = 1, layer, c = 0, h = 0, w = 0 } = {}) {
+    return this.handle.whatIf(image, batchSize, draws, String(layer ?? ''), c, h, w);
   }
 
   dispose() { this.handle.delete(); }

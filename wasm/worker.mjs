@@ -10,7 +10,7 @@ import { loadBnlab, Session } from './bnlab.mjs';
 
 export const DEFAULT_SETTINGS = {
   snapshot_ms: 100, chunk_ms: 10, eval_every: 0, eval_examples: 1000, measure: true, heavy_every: 0, measure_config: {},
-  features_image: -1, misclassified_max: 32,
+  features_image: -1, misclassified_max: 32, trace: null,
 };
 
 // host: {post(message, transfer), listen(handler)}. In a browser Worker that is self; the node
@@ -95,6 +95,7 @@ export function serve(host) {
         transfer.push(history[key].buffer);
       }
       const measure = settings.measure ? copies(measureOf(side)) : {};
+      const trace = settings.measure && settings.trace ? traceOf(sim) : undefined;
       if (settings.measure && settings.features_image >= 0) Object.assign(measure, features(sim, settings.features_image));
       if (pending[side].misclassified) measure['test.misclassified'] = pending[side].misclassified;
       for (const m of [measure, ...heavy]) for (const e of Object.values(m)) transfer.push(e.data.buffer);
@@ -102,6 +103,7 @@ export function serve(host) {
         step: sim.stepCount, epoch: sim.epoch, status: sim.status, diverged_at: sim.divergedAt,
         history, evals, measure, heavy,
       };
+      if (trace) sides[side].trace = trace;
     }
     const elapsed = (now() - lastSnapshot) / 1000;
     const message = { type: 'snapshot', playing: run?.kind === 'play',
@@ -151,7 +153,26 @@ export function serve(host) {
   }
 
   function applyMeasureConfig() {
-    for (const side of sideNames()) session.sides[side].setMeasureConfig(settings.measure_config);
+    for (const side of sideNames()) configure(session.sides[side]);
+  }
+
+  // What a simulation measures: the measure config, and whether its measurements also capture
+  // the normalizers for the BN inspector (settings.trace).
+  function configure(sim) {
+    sim.setMeasureConfig(settings.measure_config);
+    sim.setTrace(Boolean(settings.trace));
+  }
+
+  // --- The BN inspector and batch-mates (core/measure/trace.h) --------------------------------
+  // The unit settings.trace names, from the capture of the side's last measured step; what is
+  // wrong with the request (no step yet, a layer this side does not have) becomes its error.
+  function traceOf(sim) {
+    const { layer, n = 0, c = 0, h = 0, w = 0 } = settings.trace;
+    try {
+      return sim.trace(layer, { n, c, h, w });
+    } catch (e) {
+      return { layer, n, c, h, w, error: String(e?.message ?? e) };
+    }
   }
 
   const allDiverged = () => sideNames().every((s) => session.sides[s].diverged);
@@ -248,21 +269,32 @@ export function serve(host) {
         session.reconfigure(side, options);
         // A side rebuilt from its state (options the core cannot change in place) is a new
         // simulation, which needs the measure config.
-        if (session.sides[side] !== before) session.sides[side].setMeasureConfig(settings.measure_config);
+        if (session.sides[side] !== before) configure(session.sides[side]);
       }
       const side = msg.side === 'both' ? undefined : msg.side;
       host.post({ type: 'configured', id: msg.id, side, config: side ? simOf(side).config : undefined, settings });
     },
     settings(msg) {
       settings = { ...settings, ...msg.settings };
-      if (msg.settings?.measure_config && session) applyMeasureConfig();
+      if ((msg.settings?.measure_config || 'trace' in (msg.settings ?? {})) && session) applyMeasureConfig();
       host.post({ type: 'configured', id: msg.id, settings });
       // While paused, a newly chosen test image is shown at once (while playing, with the next snapshot).
-      if (!run && session && msg.settings && 'features_image' in msg.settings) snapshot();
+      if (!run && session && msg.settings && ('features_image' in msg.settings || 'trace' in msg.settings)) snapshot();
     },
     evaluate(msg) {
       evaluate(forSides(msg.side), msg.examples ?? settings.eval_examples);
       if (!run) snapshot(msg.id);
+    },
+    // Batch-mates: the side's network on test image msg.image among random companions (see
+    // Simulation.whatIf). The side's measurements of its last step are taken first: they read
+    // what the step left in the layers, which a what-if forward overwrites.
+    whatif(msg) {
+      const side = msg.side ?? 'a';
+      const sim = simOf(side);
+      if (settings.measure) measureOf(side);
+      const r = sim.whatIf({ image: msg.image, batchSize: msg.batch_size, draws: msg.draws, layer: msg.layer, c: msg.c, h: msg.h, w: msg.w });
+      host.post({ type: 'whatif', id: msg.id, side, ...r },
+                [r.y, r.mean, r.var, r.probs, r.predictions, r.eval.probs].map((a) => a.buffer));
     },
     save(msg) {
       host.post({ type: 'state', id: msg.id, side: msg.side, json: simOf(msg.side).saveState() });
@@ -271,7 +303,7 @@ export function serve(host) {
       simOf(msg.side);
       await session.load(msg.side, msg.json);
       const sim = session.sides[msg.side];
-      sim.setMeasureConfig(settings.measure_config);
+      configure(sim);
       pending[msg.side] = { parts: [], evals: [], heavy: [] };
       host.post({ type: 'loaded', id: msg.id, side: msg.side, step: sim.stepCount, config: sim.config });
       if (!run) snapshot();

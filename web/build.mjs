@@ -13,6 +13,7 @@ import zlib from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import katex from 'katex';
+import { coreFactsSource } from './core-facts.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const web = path.join(root, 'web');
@@ -63,6 +64,22 @@ function gzipAll(dir) {
   }
 }
 
+// The core's option table and presets for the page (web/core-facts.mjs), rewritten
+// from the module before the page is bundled: the page's option rows and presets are the
+// core's. Without a module the committed file stands (and the page says nothing can train).
+const wasm = WORKER_FILES.every((f) => fs.existsSync(path.join(wasmDir, f)));
+async function loadBnlab() {
+  return (await import(pathToFileURL(path.join(wasmDir, 'bnlab.mjs')).href)).loadBnlab();
+}
+if (wasm) {
+  const factsFile = path.join(web, 'src/core-facts.js');
+  const facts = coreFactsSource(await loadBnlab());
+  if (!fs.existsSync(factsFile) || fs.readFileSync(factsFile, 'utf8') !== facts) {
+    fs.writeFileSync(factsFile, facts);
+    note('web/src/core-facts.js rewritten from the core');
+  }
+}
+
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
 
@@ -72,7 +89,6 @@ fs.writeFileSync(path.join(out, 'app.js'), app['.js']);
 fs.writeFileSync(path.join(out, 'app.css'), app['.css']);
 fs.writeFileSync(path.join(out, 'bnlab-element.js'), element['.js']);
 
-const wasm = WORKER_FILES.every((f) => fs.existsSync(path.join(wasmDir, f)));
 if (wasm) for (const f of WORKER_FILES) copyIfPresent(path.join(wasmDir, f), path.join(out, 'bnlab', f));
 else note(`the simulation module is missing (${WORKER_FILES.filter((f) => !fs.existsSync(path.join(wasmDir, f))).join(', ')} not in build/wasm): the page will say that nothing can train`);
 const mnist = Object.values(MNIST).every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
@@ -81,15 +97,14 @@ if (!mnist) note('MNIST .idx.gz files are missing from build/native/data: the pa
 // The core's experiments (name, title, description, default steps), read from the wasm module
 // itself so that the lessons offer exactly the experiments the core has.
 let experiments = [];
-if (wasm) {
-  const { loadBnlab } = await import(pathToFileURL(path.join(wasmDir, 'bnlab.mjs')).href);
-  experiments = (await loadBnlab()).experiments();
-}
+if (wasm) experiments = (await loadBnlab()).experiments();
 const experimentsJson = `<script type="application/json" id="experiments">${JSON.stringify(experiments).replace(/</g, '\\u003c')}</script>`;
 
 const lessons = renderTex(fs.readFileSync(path.join(web, 'lessons.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, ''))
   .replace(/<article /g, '<article hidden ');
-const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons);
+const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons)
+  // The BN inspector's formulas (a <template> its view clones), rendered like the lessons.
+  .replace('<!--INSPECTOR-FORMULAS-->', () => renderTex(fs.readFileSync(path.join(web, 'inspector-formulas.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, '')));
 const buildInfo = (info) => `<script type="application/json" id="build-info">${JSON.stringify(info)}</script>`;
 
 fs.writeFileSync(path.join(out, 'index.html'), template

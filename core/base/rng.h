@@ -1,5 +1,5 @@
 // BN Lab's own random numbers: xorshift32 (Marsaglia 2003, shifts 13, 17, 5) and the two
-// distributions of REFERENCE_CNN.md, written out so that a seed draws the same numbers natively
+// distributions of NUMERICS.md 7, written out so that a seed draws the same numbers natively
 // (libstdc++) and in WebAssembly (libc++), whose std:: distributions differ.
 //
 //   uniform = (next >> 8) * 2^-24                                  in [0, 1), 24 random bits

@@ -1,21 +1,26 @@
 // bnlab: the native command line of BN Lab.
 //   bnlab train [options]        train, printing per-step metrics as CSV or JSON lines
-//   bnlab bench [--json] [--quick]   the benchmark of REFERENCE_CNN.md
+//   bnlab bench [--json] [--quick]   the benchmark of NUMERICS.md 8
 //   bnlab options | presets      what can be set
 // Usage errors print a message and the usage, and exit 2; bad files or configs exit 1.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
 
 #include "base/error.h"
 #include "experiments/experiments.h"
+#include "io/csv.h"
+#include "experiments/seeds.h"
 #include "io/state.h"
 #include "measure/refbench.h"
 #include "train/trainer.h"
@@ -42,9 +47,16 @@ const char* kUsage = R"(usage:
         --max-memory MB         refuse models needing more than MB MiB (default 512)
         --quiet                 no summary on standard error
   bnlab bench [--json] [--quick] [--variant bn|nobn]
-      The reference-CNN benchmark of REFERENCE_CNN.md (one thread).
+      The reference-CNN benchmark of NUMERICS.md 8 (one thread).
   bnlab experiment NAME --out DIR [--seed S] [--steps N] [--data-dir DIR]
       Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
+      --seeds 1-10 [--threads K]  every seed (in K threads, default: the cores) to DIR/seed-S/,
+                                  and DIR/summary.json: mean, sd, 95% t-interval per figure and
+                                  a verdict per claim of the literature (core/experiments/seeds.h)
+      --seeds 1-10 --jobs         print one command per seed instead, for GNU parallel or a job
+                                  array; then `bnlab experiment merge` the parts
+  bnlab experiment merge DIR... --out DIR
+      The multi-seed summary of single-seed runs (each DIR holds one seed's summary.json).
   bnlab experiment --list      the experiments, with what each tests
   bnlab options        every option with its type, range and default
   bnlab presets        the model presets
@@ -80,24 +92,33 @@ void write_file(const std::string& path, const std::string& text) {
   if (!f) throw Error("cannot write " + path + " (disk full or write error)");
 }
 
-std::string default_data_dir(const char* argv0) {
+// A word for a POSIX shell: as it is when it holds only safe characters, else in single quotes.
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") ==
+                        std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The path of this executable (argv[0] where /proc is not there).
+std::string self_path(const char* argv0) {
   std::string exe = argv0;
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n > 0) exe.assign(buf, size_t(n));
+  return exe;
+}
+
+std::string default_data_dir(const char* argv0) {
+  const std::string exe = self_path(argv0);
   const size_t slash = exe.rfind('/');
   return (slash == std::string::npos ? std::string(".") : exe.substr(0, slash)) + "/data";
 }
 
-// Numbers for CSV and text; json_num for JSON lines, where a NaN or infinite loss is null.
-std::string num(double v) {
-  if (std::isnan(v)) return "nan";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.7g", v);
-  return b;
-}
-
-std::string json_num(double v) { return std::isfinite(v) ? num(v) : "null"; }
+// Numbers for JSON lines, where a NaN or infinite loss is null (fmt, io/csv.h, for CSV and text).
+std::string json_num(double v) { return std::isfinite(v) ? fmt(v) : "null"; }
 
 std::string json_str(const std::string& s) {
   std::string o = "\"";
@@ -124,13 +145,10 @@ void print_row(std::ostream& out, const Row& r, bool jsonl) {
           << ",\"test_accuracy_train_mode\":" << json_num(r.eval_train.accuracy);
     out << ",\"status\":" << json_str(r.status) << "}\n";
   } else {
-    out << r.run << "," << r.m.step << "," << num(r.m.loss) << "," << num(r.m.accuracy) << "," << num(r.m.lr) << ",";
-    if (r.evaluated)
-      out << num(r.eval.loss) << "," << num(r.eval.accuracy) << "," << num(r.eval_train.loss) << ","
-          << num(r.eval_train.accuracy);
-    else
-      out << ",,,";
-    out << "," << r.status << "\n";
+    auto eval = [&](double v) { return r.evaluated ? fmt(v) : std::string(); };
+    out << csv_row({r.run, std::to_string(r.m.step), fmt(r.m.loss), fmt(r.m.accuracy), fmt(r.m.lr),
+                    eval(r.eval.loss), eval(r.eval.accuracy), eval(r.eval_train.loss),
+                    eval(r.eval_train.accuracy), r.status});
   }
 }
 
@@ -273,7 +291,7 @@ int cmd_train(const std::vector<std::string>& args, const char* argv0) {
       std::cerr << "run " << (k ? "B" : "A") << ": " << t.step_count() << " steps, " << t.status();
       if (!t.diverged()) {
         const EvalMetrics e = t.evaluate(Mode::Eval);
-        std::cerr << ", test accuracy " << num(100.0 * e.accuracy) << "% (eval mode, " << e.count << " examples)";
+        std::cerr << ", test accuracy " << fmt(100.0 * e.accuracy) << "% (eval mode, " << e.count << " examples)";
       }
       std::cerr << "\n";
     }
@@ -304,17 +322,17 @@ int cmd_bench(const std::vector<std::string>& args) {
       std::cout << "{\"framework\":\"bnlab\",\"bench\":\"" << (bn ? "ref-cnn" : "ref-cnn-nobn")
                 << "\",\"variant\":\"" << r.variant << "\",\"runtime\":\"native\",\"threads\":1"
                 << ",\"batch\":32,\"warmup_steps\":" << protocol.warmup << ",\"timed_steps\":" << protocol.steps
-                << ",\"repeats\":" << protocol.repeats << ",\"train_steps_per_s\":" << num(r.train_steps_per_s)
+                << ",\"repeats\":" << protocol.repeats << ",\"train_steps_per_s\":" << fmt(r.train_steps_per_s)
                 << ",\"train_steps_per_s_runs\":[";
       for (size_t i = 0; i < r.train_steps_per_s_runs.size(); ++i)
-        std::cout << (i ? "," : "") << num(r.train_steps_per_s_runs[i]);
-      std::cout << "],\"train_ms_per_step\":" << num(1000.0 / r.train_steps_per_s)
-                << ",\"train_gflops\":" << num(r.train_steps_per_s * 0.06033408)
-                << ",\"eval_batch\":256,\"eval_images_per_s\":" << num(r.eval_images_per_s)
-                << ",\"loss_step1\":" << num(r.loss_step1) << ",\"loss_after_warmup\":" << num(r.loss_after_warmup)
-                << ",\"loss_final\":" << num(r.loss_final) << ",\"eval_logit_sum\":" << num(r.eval_logit_sum)
-                << ",\"measured_steps_per_s\":" << num(r.measured_steps_per_s)
-                << ",\"measure_overhead\":" << num(r.measure_overhead)
+        std::cout << (i ? "," : "") << fmt(r.train_steps_per_s_runs[i]);
+      std::cout << "],\"train_ms_per_step\":" << fmt(1000.0 / r.train_steps_per_s)
+                << ",\"train_gflops\":" << fmt(r.train_steps_per_s * 0.06033408)
+                << ",\"eval_batch\":256,\"eval_images_per_s\":" << fmt(r.eval_images_per_s)
+                << ",\"loss_step1\":" << fmt(r.loss_step1) << ",\"loss_after_warmup\":" << fmt(r.loss_after_warmup)
+                << ",\"loss_final\":" << fmt(r.loss_final) << ",\"eval_logit_sum\":" << fmt(r.eval_logit_sum)
+                << ",\"measured_steps_per_s\":" << fmt(r.measured_steps_per_s)
+                << ",\"measure_overhead\":" << fmt(r.measure_overhead)
                 << ",\"quick\":" << (quick ? "true" : "false") << "}" << std::endl;
     } else {
       std::printf("%-13s native, 1 thread: %8.1f train steps/s (%.2f ms/step, %.1f GFLOP/s), %8.0f eval images/s\n"
@@ -328,6 +346,29 @@ int cmd_bench(const std::vector<std::string>& args) {
   return 0;
 }
 
+// bnlab experiment merge DIR... --out DIR
+int cmd_experiment_merge(const std::vector<std::string>& args) {
+  std::vector<std::string> dirs;
+  std::string out;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--out") {
+      if (i + 1 >= args.size()) throw UsageError("--out needs a value");
+      out = args[++i];
+    } else if (args[i].rfind("--", 0) == 0) {
+      throw UsageError("unexpected argument '" + args[i] + "' for experiment merge");
+    } else {
+      dirs.push_back(args[i]);
+    }
+  }
+  if (dirs.empty()) throw UsageError("experiment merge needs the directories of single-seed runs");
+  if (out.empty()) throw UsageError("experiment merge needs --out DIR");
+  const Json summary = summarize_seed_dirs(dirs);
+  make_output_dir(out);
+  write_file(out + "/summary.json", summary.dump() + "\n");
+  for (const Json& c : summary.get("claims").items()) std::printf("%s\n", c.get("text").string().c_str());
+  return 0;
+}
+
 int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
   if (args.size() == 1 && args[0] == "--list") {
     for (const ExperimentInfo& e : experiments())
@@ -336,32 +377,64 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
     return 0;
   }
   if (args.empty() || args[0].rfind("--", 0) == 0) throw UsageError("experiment needs a NAME (or --list)");
+  if (args[0] == "merge") return cmd_experiment_merge(args);
   const ExperimentInfo& info = find_experiment(args[0]);
   ExperimentOptions options;
   options.data_dir = default_data_dir(argv0);
-  std::string out;
+  std::string out, seeds_text;
+  int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  bool jobs = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
+    if (a == "--jobs") {
+      jobs = true;
+      continue;
+    }
     if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
     const std::string v = args[++i];
     if (a == "--out") out = v;
     else if (a == "--data-dir") options.data_dir = v;
-    else if (a == "--seed" || a == "--steps") {
+    else if (a == "--seed" || a == "--steps" || a == "--threads") {
       try {
         if (a == "--seed") options.seed = uint32_t(parse_whole_number(v, 0, 4294967295LL, "--seed"));
-        else options.steps = int(parse_whole_number(v, 1, 10000000, "--steps"));
+        else if (a == "--steps") options.steps = int(parse_whole_number(v, 1, 10000000, "--steps"));
+        else threads = int(parse_whole_number(v, 1, 256, "--threads"));
       } catch (const Error& e) {
         throw UsageError(e.what());
       }
+    } else if (a == "--seeds") {
+      seeds_text = v;
     } else throw UsageError("unexpected argument '" + a + "' for experiment");
   }
   if (out.empty()) throw UsageError("experiment needs --out DIR");
+  if (jobs && seeds_text.empty()) throw UsageError("--jobs needs --seeds");
+  if (jobs) {
+    // One independent command per seed; absolute paths, so that they run from anywhere.
+    const std::string exe = self_path(argv0), dir = std::filesystem::absolute(out).string();
+    const int steps = options.steps ? options.steps : info.default_steps;
+    std::string parts;
+    for (uint32_t seed : parse_seeds(seeds_text)) {
+      const std::string sub = dir + "/seed-" + std::to_string(seed);
+      std::printf("%s experiment %s --seed %u --steps %d --data-dir %s --out %s\n", shell_quote(exe).c_str(),
+                  info.name.c_str(), seed, steps, shell_quote(options.data_dir).c_str(), shell_quote(sub).c_str());
+      parts += " " + shell_quote(sub);
+    }
+    std::fprintf(stderr, "then: %s experiment merge%s --out %s\n", shell_quote(exe).c_str(), parts.c_str(),
+                 shell_quote(dir).c_str());
+    return 0;
+  }
   make_output_dir(out);
   int shown = -1;  // the percentage on screen: printed only when it changes
   options.progress = [&shown](double f) {
     const int pct = int(100 * f);
     if (pct != shown) std::fprintf(stderr, "\r%3d%%", shown = pct);
   };
+  if (!seeds_text.empty()) {
+    const Json summary = run_seeds(info, options, parse_seeds(seeds_text), threads, out);
+    std::fprintf(stderr, "\r");
+    for (const Json& c : summary.get("claims").items()) std::printf("%s\n", c.get("text").string().c_str());
+    return 0;
+  }
   const ExperimentResult result = info.run(options);
   std::fprintf(stderr, "\r");
   write_experiment(info, options, result, out);
@@ -374,7 +447,7 @@ int cmd_options() {
   std::printf("%-20s %-8s %-22s %s\n", "option", "type", "default", "meaning (range or choices)");
   for (const OptionInfo& o : option_table()) {
     std::string range;
-    if (o.type == "int" || o.type == "float") range = " [" + num(o.min) + ", " + num(o.max) + "]";
+    if (o.type == "int" || o.type == "float") range = " [" + fmt(o.min) + ", " + fmt(o.max) + "]";
     if (!o.choices.empty() && o.type == "choice") {
       range = " (";
       for (size_t i = 0; i < o.choices.size(); ++i) range += (i ? ", " : "") + o.choices[i];

@@ -1,22 +1,15 @@
 #include "experiments/experiments.h"
 
 #include <cmath>
-#include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
-#include <sys/stat.h>
 
 #include "base/error.h"
-#include "experiments/experiments_list.h"
+#include "io/csv.h"
+#include "experiments/registry.h"
 
 namespace bnlab {
-
-std::string fmt(double v) {
-  if (std::isnan(v)) return "nan";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.7g", v);
-  return buf;
-}
 
 void Table::add(const std::vector<std::string>& row) {
   if (row.size() != columns_.size())
@@ -26,34 +19,19 @@ void Table::add(const std::vector<std::string>& row) {
 }
 
 std::string Table::csv() const {
-  auto line = [](const std::vector<std::string>& cells) {
-    std::string s;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      if (i) s += ',';
-      const bool quote = cells[i].find_first_of(",\"\n") != std::string::npos;
-      if (!quote) {
-        s += cells[i];
-        continue;
-      }
-      s += '"';
-      for (char c : cells[i]) s += c == '"' ? std::string("\"\"") : std::string(1, c);
-      s += '"';
-    }
-    return s + "\n";
-  };
-  std::string out = line(columns_);
-  for (const auto& r : rows_) out += line(r);
+  std::string out = csv_row(columns_);
+  for (const auto& r : rows_) out += csv_row(r);
   return out;
 }
 
-std::vector<ExperimentInfo> all_experiments() {
-  std::vector<ExperimentInfo> list = training_experiments();
-  for (ExperimentInfo& e : normalization_experiments()) list.push_back(std::move(e));
-  return list;
-}
-
 const std::vector<ExperimentInfo>& experiments() {
-  static const std::vector<ExperimentInfo> list = all_experiments();
+  // What BN does to training itself, then to the distributions, the gradient and the landscape.
+  static const std::vector<ExperimentInfo> list = {
+      ioffe_mnist_experiment(),    lr_sweep_experiment(),        init_sweep_experiment(),
+      grad_init_experiment(),      convergence_experiment(),     regularization_experiment(),
+      covariate_shift_experiment(), noisy_bn_experiment(),       landscape_experiment(),
+      batch_size_experiment(),     placement_experiment(),       train_eval_experiment(),
+  };
   return list;
 }
 
@@ -68,14 +46,18 @@ const ExperimentInfo& find_experiment(const std::string& name) {
 
 void make_output_dir(const std::string& dir) {
   if (dir.empty()) throw Error("experiment output needs a directory (--out DIR)");
-  // mkdir -p: every prefix that ends at a '/', then the whole path.
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i < dir.size() && dir[i] != '/') continue;
-    const std::string part = dir.substr(0, i);
-    if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) throw Error("cannot create directory " + part);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  // create_directories fails (or, for an existing file, quietly does nothing) when some part of
+  // the path is not a directory: name the first such part.
+  if (error || !std::filesystem::is_directory(dir)) {
+    std::filesystem::path part;
+    for (const auto& name : std::filesystem::path(dir)) {
+      part /= name;
+      if (!std::filesystem::is_directory(part)) break;
+    }
+    throw Error("cannot create directory " + part.string() + (error ? " (" + error.message() + ")" : ""));
   }
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) throw Error(dir + " is not a directory");
 }
 
 void write_experiment(const ExperimentInfo& info, const ExperimentOptions& options, const ExperimentResult& result,

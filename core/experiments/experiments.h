@@ -1,5 +1,5 @@
 // Named experiments: each reproduces (or tests) one claim of the BN literature on BN Lab's own
-// data (SCIENCE.md section 6) and returns tidy CSV tables plus a summary of headline figures.
+// data (NUMERICS.md section 6) and returns tidy CSV tables plus a summary of headline figures.
 // `bnlab experiment NAME --out DIR` writes them as DIR/*.csv and DIR/summary.json.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/csv.h"  // fmt(): a number for a table cell
 #include "io/json.h"
 
 namespace bnlab {
@@ -36,7 +37,6 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-std::string fmt(double v);  // a number for a table cell ("nan" for NaN)
 
 struct ExperimentResult {
   Json summary = Json::object();                     // headline figures, see each experiment

@@ -9,9 +9,9 @@
 //
 // The build chooses the implementation. Natively it is Eigen, whose AVX-512 kernels these do not
 // beat. The WebAssembly build defines BNLAB_OWN_GEMM (wasm/CMakeLists.txt) and uses namespace
-// simd4 below: on the reference CNN's products Eigen reaches 15-33 GFLOP/s there (its SSE kernels
+// simd4 below: on the reference CNN's products Eigen reaches 18-34 GFLOP/s there (its SSE kernels
 // through Emscripten's SSE headers, repacking both operands of every small per-sample product),
-// simd4 40-57 (wasm/README.md, "Speed").
+// simd4 39-58 (the table in wasm/README.md, "Speed").
 #pragma once
 
 #include <cstdint>

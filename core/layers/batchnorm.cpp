@@ -126,7 +126,7 @@ void BatchNorm::update_running(int c, double mean, double var, int64_t m, double
 // Per channel c, over the m values of the batch (or of one Ghost sub-batch):
 //   mean = sum x / m,  var = sum (x - mean)^2 / m   (biased),  xhat = (x - mean) / sqrt(var + eps)
 //   y = gamma * (r * xhat + d) + beta
-// with r = 1, d = 0 except for Batch Renorm in Train mode (SCIENCE.md 3):
+// with r = 1, d = 0 except for Batch Renorm in Train mode (NUMERICS.md 3):
 //   sigma = sqrt(running_var + eps),  r = clip(sqrt(var + eps) / sigma, 1/r_max, r_max),
 //   d = clip((mean - running_mean) / sigma, -d_max, d_max)
 // taken from the running estimates before this batch is folded into them.
@@ -150,6 +150,10 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   xhat_.resize(shape);
   y_.resize(shape);
   inv_std_.resize(Shape{subs, C, 1, 1});
+  sub_mean_.resize(Shape{subs, C, 1, 1});
+  sub_var_.resize(Shape{subs, C, 1, 1});
+  forward_gamma_ = gamma_;
+  forward_beta_ = beta_;
   sum_.resize(size_t(chw));
   sum2_.resize(size_t(chw));
   mean_.resize(size_t(C));
@@ -181,6 +185,8 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
       }
       if (update) update_running(c, mean, var, m, factor);
       inv_std_[int64_t(s) * C + c] = float(inv_std);
+      sub_mean_[int64_t(s) * C + c] = float(mean);
+      sub_var_[int64_t(s) * C + c] = float(var);
       batch_mean_[c] += float(weight * mean);
       batch_var_[c] += float(weight * var);
 

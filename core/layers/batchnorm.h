@@ -1,5 +1,5 @@
-// Batch Normalization as torch.nn.BatchNorm1d / BatchNorm2d compute it (SCIENCE.md 1-2), plus the
-// two batch-statistics variants of SCIENCE.md 3: Batch Renormalization and Ghost BN.
+// Batch Normalization as torch.nn.BatchNorm1d / BatchNorm2d compute it (NUMERICS.md 1-2), plus the
+// two batch-statistics variants of NUMERICS.md 3: Batch Renormalization and Ghost BN.
 //
 // One class serves BatchNorm1d and BatchNorm2d: the input is (N, C, H, W) and the statistics of
 // channel c are taken over its m = N*H*W values; a dense activation is (N, C, 1, 1), so m = N.
@@ -56,12 +56,35 @@ class BatchNorm : public Layer {
   const Tensor& renorm_r() const { return r_; }
   const Tensor& renorm_d() const { return d_; }
 
+  // What the last forward and backward really used and made, for measure/trace.h (one unit's
+  // arithmetic). Kept by every forward at the cost of a few per-channel copies.
+  // Statistics {S, C, 1, 1} per (sub-)batch s and channel: the mean and biased variance as the
+  // layer centred and scaled with them (S = 1 unless Ghost; the running ones when the forward
+  // normalized with running statistics), and inv_std = 1 / sqrt(var + eps) computed in double.
+  const Tensor& sub_mean() const { return sub_mean_; }
+  const Tensor& sub_var() const { return sub_var_; }
+  const Tensor& inv_std() const { return inv_std_; }
+  int sub_batch() const { return sub_batch_; }
+  bool used_batch_stats() const { return used_batch_stats_; }
+  bool tracks_running_stats() const { return track_running_stats_; }
+  float eps() const { return eps_; }
+  NormKind norm_kind() const { return kind_; }
+  // gamma and beta {C, 1, 1, 1} as the last forward used them (the optimizer moves gamma() and
+  // beta() after the backward).
+  const Tensor& forward_gamma() const { return forward_gamma_; }
+  const Tensor& forward_beta() const { return forward_beta_; }
+  const Tensor& xhat() const { return xhat_; }      // (N, C, H, W) before r and d
+  const Tensor& output() const { return y_; }       // (N, C, H, W)
+  const Tensor& input_grad() const { return dx_; }  // (N, C, H, W) of the last backward
+  const Tensor& dgamma() const { return dgamma_; }  // accumulated since zero_grad()
+  const Tensor& dbeta() const { return dbeta_; }
+
  private:
   // Throws PyTorch's error when some (sub-)batch would give one value per channel.
   void check_batch_size(const Shape& in, int sub_batch) const;
   // Fills mean_ and var_ (biased) with the statistics of samples [n0, n1) of x.
   void batch_statistics(const Tensor& x, int n0, int n1);
-  // Folds one batch statistic into the running estimates (PyTorch's update, SCIENCE.md 2).
+  // Folds one batch statistic into the running estimates (PyTorch's update, NUMERICS.md 2).
   void update_running(int c, double mean, double var, int64_t m, double factor);
 
   int channels_;
@@ -84,6 +107,8 @@ class BatchNorm : public Layer {
                       //   (for Renorm: before r and d are applied)
   Tensor inv_std_;    // {S, C, 1, 1}: 1 / sqrt(var + eps) of sub-batch s (S = 1 unless Ghost)
   Tensor r_, d_;      // {C, 1, 1, 1}: Renorm's corrections, constants in backward
+  Tensor sub_mean_, sub_var_;  // {S, C, 1, 1}: the statistics used (see sub_mean())
+  Tensor forward_gamma_, forward_beta_;  // {C, 1, 1, 1}: gamma and beta the forward used
   int sub_batch_ = 0; // samples per sub-batch of the last forward (N unless Ghost)
   bool used_batch_stats_ = true;  // last forward normalized with batch (not running) statistics
 

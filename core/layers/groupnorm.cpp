@@ -72,6 +72,10 @@ const Tensor& GroupNorm::forward(const Tensor& x, Mode) {
   xhat_.resize(shape);
   y_.resize(shape);
   inv_std_.resize(Shape{shape.n, groups_, 1, 1});
+  mean_.resize(Shape{shape.n, groups_, 1, 1});
+  var_.resize(Shape{shape.n, groups_, 1, 1});
+  forward_gamma_ = gamma_;
+  forward_beta_ = beta_;
 
   for (int n = 0; n < shape.n; ++n) {
     for (int g = 0; g < groups_; ++g) {
@@ -85,6 +89,8 @@ const Tensor& GroupNorm::forward(const Tensor& x, Mode) {
       for (int c = c0; c < c1; ++c) squares += (plane(x, n, c) - mean).square().sum();
       const float inv_std = float(1.0 / std::sqrt(squares / m + eps_));
       inv_std_[int64_t(n) * groups_ + g] = inv_std;
+      mean_[int64_t(n) * groups_ + g] = mean;
+      var_[int64_t(n) * groups_ + g] = float(squares / m);
       for (int c = c0; c < c1; ++c) {
         auto xhat = plane(xhat_, n, c);
         xhat = (plane(x, n, c) - mean) * inv_std;

@@ -1,4 +1,4 @@
-// Group Normalization (Wu & He 2018) and its two extremes (SCIENCE.md 3), as
+// Group Normalization (Wu & He 2018) and its two extremes (NUMERICS.md 3), as
 // torch.nn.GroupNorm computes it: per sample n and group of C/G consecutive channels, over the
 // m = (C/G)*H*W values of that group, with the biased variance, then a per-channel affine.
 //
@@ -41,6 +41,23 @@ class GroupNorm : public Layer {
   Tensor& gamma() { return gamma_; }
   Tensor& beta() { return beta_; }
 
+  // What the last forward and backward really used and made, for measure/trace.h.
+  int groups() const { return groups_; }
+  float eps() const { return eps_; }
+  // {N, G, 1, 1} per sample and group: the mean the layer centred with, the biased variance,
+  // and inv_std = 1 / sqrt(var + eps) computed in double.
+  const Tensor& group_mean() const { return mean_; }
+  const Tensor& group_var() const { return var_; }
+  const Tensor& inv_std() const { return inv_std_; }
+  // gamma and beta as the last forward used them (the optimizer moves them after backward).
+  const Tensor& forward_gamma() const { return forward_gamma_; }
+  const Tensor& forward_beta() const { return forward_beta_; }
+  const Tensor& xhat() const { return xhat_; }
+  const Tensor& output() const { return y_; }
+  const Tensor& input_grad() const { return dx_; }
+  const Tensor& dgamma() const { return dgamma_; }
+  const Tensor& dbeta() const { return dbeta_; }
+
  private:
   int channels_;
   int groups_;
@@ -54,6 +71,8 @@ class GroupNorm : public Layer {
   // Forward cache.
   Tensor xhat_;     // (N, C, H, W): (x - mean) / sqrt(var + eps) of its sample and group
   Tensor inv_std_;  // {N, G, 1, 1}: 1 / sqrt(var + eps) per sample and group
+  Tensor mean_, var_;  // {N, G, 1, 1}: the statistics used (see group_mean())
+  Tensor forward_gamma_, forward_beta_;  // {C, 1, 1, 1}
 
   Tensor y_;   // (N, C, H, W)
   Tensor dx_;  // (N, C, H, W)

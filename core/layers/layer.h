@@ -49,7 +49,7 @@ class Layer {
   virtual ~Layer() = default;
 
   // What the layer is, as it appears in state names before the model's running number:
-  // "conv", "fc", "bn", "ln", "gn", "in", "relu", "pool", ...
+  // one of layer_kinds() (model.h): "conv", "fc", "bn", "gn", "relu", "maxpool", ...
   virtual std::string kind() const = 0;
   // The output shape for an input shape; throws Error naming the layer when x does not fit.
   virtual Shape output_shape(const Shape& in) const = 0;

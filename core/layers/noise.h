@@ -1,4 +1,4 @@
-// The noisy-BN perturbation of Santurkar et al. 2018 (SCIENCE.md 4c), placed after a BN layer to
+// The noisy-BN perturbation of Santurkar et al. 2018 (NUMERICS.md 4c), placed after a BN layer to
 // make its output distribution deliberately unstable. In Train mode every forward draws
 //   mu_t ~ U(-0.5, 0.5),  sigma_t ~ U(1, 1.25)            shared by the whole batch
 //   m ~ U(mu_t - 0.1, mu_t + 0.1),  s ~ N(sigma_t, 0.1)    per sample n and unit

@@ -1,4 +1,4 @@
-// Which normalizer a model puts where its spec says "bn", with every setting SCIENCE.md names.
+// Which normalizer a model puts where its spec says "bn", with every setting NUMERICS.md names.
 // Defaults are PyTorch's (torch.nn.BatchNorm2d): eps 1e-5, momentum 0.1, affine, tracking.
 #pragma once
 

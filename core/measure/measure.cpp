@@ -5,16 +5,15 @@
 
 #include "base/error.h"
 #include "layers/batchnorm.h"
+#include "layers/kinds.h"
 
 namespace bnlab {
 
 namespace {
 
-bool is_normalizer(const std::string& kind) {
-  return kind == "bn" || kind == "brn" || kind == "gbn" || kind == "ln" || kind == "gn" || kind == "in";
-}
-bool is_activation(const std::string& kind) { return kind == "relu" || kind == "sigmoid" || kind == "tanh"; }
-bool is_weighted(const std::string& kind) { return kind == "conv" || kind == "fc"; }
+bool is_normalizer(const std::string& kind) { return layer_role(kind) == LayerRole::Normalizer; }
+bool is_activation(const std::string& kind) { return layer_role(kind) == LayerRole::Activation; }
+bool is_weighted(const std::string& kind) { return layer_role(kind) == LayerRole::Weighted; }
 
 // Mean and biased variance of channel c of x (N, C, H, W) over (N, H, W): each plane is summed
 // by Eigen (vectorized), the planes are added in double.

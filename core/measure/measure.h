@@ -1,4 +1,4 @@
-// What BN does, measured: plain structs filled from a Trainer, no printing (SCIENCE.md 4-5).
+// What BN does, measured: plain structs filled from a Trainer, no printing (NUMERICS.md 4-5).
 //
 // Every step (cheap: StepMeasurements):
 //   - per normalization layer and channel: mean and biased variance of the layer's input over
@@ -13,8 +13,8 @@
 //     band_every = 1 takes it every step;
 //   - per conv/fc layer: gradient norm, weight norm, update-to-weight ratio lr*||buf|| / ||w||.
 // Every K steps (heavy: HeavyMeasurements), on the batch the next step will use:
-//   - internal covariate shift as a change of gradient (Santurkar et al., SCIENCE.md 4b),
-//   - loss-landscape probes along the gradient (SCIENCE.md 5).
+//   - internal covariate shift as a change of gradient (Santurkar et al., NUMERICS.md 4b),
+//   - loss-landscape probes along the gradient (NUMERICS.md 5).
 // On request (the page asks at display rate):
 //   - feature maps of one test image in eval mode, at each layer before and after its normalizer
 //     (FeatureMaps, measure_features);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/stats.h"
 #include "measure/measure.h"
 
 namespace bnlab {
@@ -11,13 +12,6 @@ namespace {
 constexpr uint32_t kTrainSeed = 0x5EED1234u;
 constexpr uint32_t kEvalSeed = 0x00C0FFEEu;
 constexpr int kBatch = 32, kEvalBatch = 256, kClasses = 10;
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 }  // namespace
 

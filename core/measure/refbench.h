@@ -1,4 +1,4 @@
-// The benchmark of REFERENCE_CNN.md: the reference CNN (with or without BN) on one fixed batch,
+// The benchmark of NUMERICS.md 8: the reference CNN (with or without BN) on one fixed batch,
 // with data and initial weights drawn from xorshift32 exactly as PyTorch's and TensorFlow.js's
 // harnesses draw them, so that the losses cross-check the arithmetic as well as the speed.
 // The native CLI and the WebAssembly module both run it through this one file.
@@ -39,8 +39,6 @@ struct BenchResult {
 class ReferenceBench {
  public:
   explicit ReferenceBench(bool with_bn);
-  Trainer& trainer() { return *trainer_; }
-  const Tensor& eval_input() const { return eval_x_; }  // (256, 1, 28, 28)
 
   // Runs the whole protocol. now() returns seconds (the caller's clock: std::chrono natively,
   // performance.now() in the browser).
@@ -49,7 +47,7 @@ class ReferenceBench {
  private:
   bool with_bn_;
   std::unique_ptr<Trainer> trainer_;
-  Tensor eval_x_;
+  Tensor eval_x_;  // (256, 1, 28, 28)
 };
 
 }  // namespace bnlab

@@ -20,17 +20,6 @@ struct OptionDef {
   std::function<std::string(const Config&)> get;
 };
 
-// The shortest text that reads back to the same float32 ("0.05", not "0.0500000007"): options
-// are stored as float, and their text goes into URLs and state files.
-std::string format_number(double v) {
-  char buf[32];
-  for (int precision = 6; precision <= 9; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (float(std::strtod(buf, nullptr)) == float(v)) break;
-  }
-  return buf;
-}
-
 [[noreturn]] void bad_value(const OptionInfo& o, const std::string& value, const std::string& why) {
   throw Error("option " + o.name + ": '" + value + "' " + why);
 }
@@ -43,7 +32,7 @@ double read_number(const OptionInfo& o, const std::string& value) {
   const double v = std::strtod(value.c_str(), nullptr);
   if (errno == ERANGE || !std::isfinite(v)) bad_value(o, value, "is not a number");
   if (v < o.min || v > o.max)
-    bad_value(o, value, "is out of range [" + format_number(o.min) + ", " + format_number(o.max) + "]");
+    bad_value(o, value, "is out of range [" + format_float(o.min) + ", " + format_float(o.max) + "]");
   if (o.type == "int" && v != std::floor(v)) bad_value(o, value, "is not a whole number");
   return v;
 }
@@ -71,7 +60,7 @@ OptionDef number_option(std::string name, std::string help, double min, double m
   const OptionInfo info = d.info;
   d.set = [info, member](Config& c, const std::string& v) { c.*member = T(read_number(info, v)); };
   d.get = [member, integer](const Config& c) {
-    return integer ? std::to_string(int64_t(c.*member)) : format_number(double(c.*member));
+    return integer ? std::to_string(int64_t(c.*member)) : format_float(double(c.*member));
   };
   return d;
 }
@@ -84,7 +73,7 @@ OptionDef norm_number_option(std::string name, std::string help, double min, dou
   const OptionInfo info = d.info;
   d.set = [info, member](Config& c, const std::string& v) { c.norm.*member = T(read_number(info, v)); };
   d.get = [member, integer](const Config& c) {
-    return integer ? std::to_string(int64_t(c.norm.*member)) : format_number(double(c.norm.*member));
+    return integer ? std::to_string(int64_t(c.norm.*member)) : format_float(double(c.norm.*member));
   };
   return d;
 }
@@ -156,7 +145,7 @@ const std::vector<OptionDef>& definitions() {
         }
       };
       d.get = [](const Config& c) {
-        return c.norm.cumulative ? std::string("cumulative") : format_number(c.norm.momentum);
+        return c.norm.cumulative ? std::string("cumulative") : format_float(c.norm.momentum);
       };
       v.push_back(d);
     }
@@ -264,6 +253,15 @@ const std::vector<OptionInfo>& option_table() {
 
 void set_option(Config& config, const std::string& name, const std::string& value) {
   find_option(name).set(config, value);
+}
+
+std::string format_float(double v) {
+  char buf[32];
+  for (int precision = 6; precision <= 9; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (float(std::strtod(buf, nullptr)) == float(v)) break;
+  }
+  return buf;
 }
 
 std::string get_option(const Config& config, const std::string& name) {

@@ -3,7 +3,7 @@
 // The same names are used by the CLI (--batch-size 64 or --batch_size 64), by the JavaScript API
 // ({batch_size: 64}), by the page's URL (?batch_size=64) and in saved state files ("config"), so
 // that a run described anywhere can be reproduced everywhere. Defaults follow PyTorch and
-// REFERENCE_CNN.md (BN eps 1e-5, momentum 0.1; SGD lr 0.05, momentum 0.9).
+// NUMERICS.md 7 (BN eps 1e-5, momentum 0.1; SGD lr 0.05, momentum 0.9).
 #pragma once
 
 #include <cstdint>
@@ -59,6 +59,9 @@ const std::vector<OptionInfo>& option_table();
 // underscores. Throws Error naming the option, the value and what is allowed.
 void set_option(Config& config, const std::string& name, const std::string& value);
 std::string get_option(const Config& config, const std::string& name);
+// The shortest text that reads back to the same float32 ("0.05", not "0.0500000007"): options
+// are stored as float, and their text goes into URLs, state files and generated code.
+std::string format_float(double v);
 // Checks the combination (e.g. groups must be >= 1, idx needs four paths); throws Error.
 void validate(const Config& config);
 

@@ -10,6 +10,7 @@
 #include "layers/activation.h"
 #include "layers/conv2d.h"
 #include "layers/flatten.h"
+#include "layers/kinds.h"
 #include "layers/linear.h"
 #include "layers/noise.h"
 #include "layers/normalizer.h"
@@ -139,7 +140,9 @@ Model::Model(const Config& config, Shape input, int num_classes)
   int noise_index = 0;
   Shape shape = input;
   shape.n = 1;
-  auto add = [&](std::unique_ptr<Layer> layer, const std::string& token) {
+  spec_ = preset_spec(config.model).empty() ? config.model : preset_spec(config.model);
+  auto add = [&](std::unique_ptr<Layer> layer, const std::string& token,
+                 std::vector<LayerSetting> settings = {}) {
     const std::string kind = layer->kind();
     const std::string name = kind + std::to_string(++counts[kind]);
     try {
@@ -150,13 +153,42 @@ Model::Model(const Config& config, Shape input, int num_classes)
     }
     names_.push_back(name);
     layers_.push_back(std::move(layer));
+    settings_.push_back(std::move(settings));
+  };
+  // What a normalizer of this config is built with (make_normalizer), for the description.
+  auto norm_settings = [&](int channels) {
+    const NormConfig& n = config.norm;
+    std::vector<LayerSetting> s = {{"eps", n.eps}};
+    const bool batch_statistics =
+        n.kind == NormKind::Batch || n.kind == NormKind::Renorm || n.kind == NormKind::Ghost;
+    if (batch_statistics) {
+      s.push_back({"momentum", n.momentum});
+      s.push_back({"cumulative", double(n.cumulative), true});
+      s.push_back({"track_running_stats", double(n.track_running_stats), true});
+    }
+    s.push_back({"affine", double(n.affine), true});
+    // GroupNorm's G; LayerNorm is G = 1 and InstanceNorm G = C (NUMERICS.md 3).
+    if (n.kind == NormKind::Layer) s.push_back({"groups", 1.0});
+    if (n.kind == NormKind::Group) s.push_back({"groups", double(n.groups)});
+    if (n.kind == NormKind::Instance) s.push_back({"groups", double(channels)});
+    if (n.kind == NormKind::Renorm) {
+      s.push_back({"r_max", n.r_max});
+      s.push_back({"d_max", n.d_max});
+    }
+    if (n.kind == NormKind::Ghost) s.push_back({"ghost_batch", double(n.ghost_batch)});
+    return s;
   };
 
   for (size_t i = 0; i < items.size(); ++i) {
     const SpecItem& it = items[i];
     switch (it.kind) {
       case ItemKind::Conv:
-        add(std::make_unique<Conv2d>(shape.c, it.out, it.kernel, it.stride, it.padding), it.token);
+        add(std::make_unique<Conv2d>(shape.c, it.out, it.kernel, it.stride, it.padding), it.token,
+            {{"in_channels", double(shape.c)},
+             {"out_channels", double(it.out)},
+             {"kernel", double(it.kernel)},
+             {"stride", double(it.stride)},
+             {"padding", double(it.padding)}});
         break;
       case ItemKind::Fc: {
         const int out = it.out ? it.out : num_classes;
@@ -164,14 +196,15 @@ Model::Model(const Config& config, Shape input, int num_classes)
           throw Error("model spec: the last layer '" + it.token + "' has " + std::to_string(out) +
                       " outputs but the data has " + std::to_string(num_classes) +
                       " classes (write a bare 'fc' to match the data)");
-        add(std::make_unique<Linear>(int(shape.per_sample()), out), it.token);
+        add(std::make_unique<Linear>(int(shape.per_sample()), out), it.token,
+            {{"in_features", double(shape.per_sample())}, {"out_features", double(out)}});
         break;
       }
       case ItemKind::Norm: {
         std::unique_ptr<Layer> norm = make_normalizer(config.norm, shape.c);
         if (!norm) break;
         const int channels = shape.c;
-        add(std::move(norm), it.token);
+        add(std::move(norm), it.token, norm_settings(channels));
         if (config.noisy)
           add(std::make_unique<NoisyShift>(channels, stream_seed(config.seed, Stream::Noise) + uint32_t(++noise_index)),
               "noise");
@@ -180,13 +213,20 @@ Model::Model(const Config& config, Shape input, int num_classes)
       case ItemKind::ReLU: add(std::make_unique<Activation>(ActKind::ReLU), it.token); break;
       case ItemKind::Sigmoid: add(std::make_unique<Activation>(ActKind::Sigmoid), it.token); break;
       case ItemKind::Tanh: add(std::make_unique<Activation>(ActKind::Tanh), it.token); break;
-      case ItemKind::MaxPool: add(std::make_unique<MaxPool2d>(it.kernel, it.stride), it.token); break;
-      case ItemKind::AvgPool: add(std::make_unique<AvgPool2d>(it.kernel, it.stride), it.token); break;
+      case ItemKind::MaxPool:
+        add(std::make_unique<MaxPool2d>(it.kernel, it.stride), it.token,
+            {{"kernel", double(it.kernel)}, {"stride", double(it.stride)}});
+        break;
+      case ItemKind::AvgPool:
+        add(std::make_unique<AvgPool2d>(it.kernel, it.stride), it.token,
+            {{"kernel", double(it.kernel)}, {"stride", double(it.stride)}});
+        break;
       case ItemKind::Flatten: add(std::make_unique<Flatten>(), it.token); break;
     }
   }
   layers_.front()->set_needs_input_grad(false);
   inputs_.assign(layers_.size(), nullptr);
+  output_grads_.assign(layers_.size(), nullptr);
 
   for (size_t i = 0; i < layers_.size(); ++i) {
     for (const Param& p : layers_[i]->params()) params_.push_back({names_[i] + "." + p.name, p});
@@ -202,8 +242,7 @@ void Model::init_weights(uint32_t seed) {
 
 void Model::init_weights(Rng& rng) {
   for (auto& layer : layers_) {
-    const std::string kind = layer->kind();
-    if (kind != "conv" && kind != "fc") continue;
+    if (layer_role(layer->kind()) != LayerRole::Weighted) continue;
     for (const Param& p : layer->params()) {
       Tensor& w = *p.value;
       // Weights are (out, in, kh, kw) or (out, in, 1, 1); the bias shares the weight's fans.
@@ -251,7 +290,16 @@ const Tensor& Model::forward(const Tensor& x, Mode mode) {
 
 void Model::backward(const Tensor& dlogits) {
   const Tensor* grad = &dlogits;
-  for (size_t i = layers_.size(); i-- > 0;) grad = &layers_[i]->backward(*grad);
+  for (size_t i = layers_.size(); i-- > 0;) {
+    output_grads_[i] = grad;
+    grad = &layers_[i]->backward(*grad);
+  }
+}
+
+const Tensor& Model::layer_output_grad(int i) const {
+  if (i < 0 || i >= num_layers()) throw Error("layer_output_grad: no layer " + std::to_string(i));
+  if (!output_grads_[size_t(i)]) throw Error("layer_output_grad: no backward has run yet");
+  return *output_grads_[size_t(i)];
 }
 
 void Model::zero_grad() {

@@ -58,6 +58,14 @@ Footprint estimate_footprint(const Config& config, Shape input, int num_classes)
 // "1.5 GiB", "12.0 MiB": a size for messages.
 std::string format_bytes(int64_t bytes);
 
+// One hyper-parameter of a layer as the model description lists it ("kernel" 3, "affine" true):
+// what a framework needs to build the same layer.
+struct LayerSetting {
+  std::string name;
+  double value;
+  bool is_bool = false;  // value is 0 or 1, meaning false or true
+};
+
 class Model {
  public:
   // input: the shape of one example (1, C, H, W); num_classes: outputs of the final fc.
@@ -81,10 +89,14 @@ class Model {
 
   int num_layers() const { return int(layers_.size()); }
   Layer& layer(int i) { return *layers_[size_t(i)]; }
+  const Layer& layer(int i) const { return *layers_[size_t(i)]; }
   // "conv1", "bn2", "fc1", or the kind plus index for parameterless layers ("relu3").
   const std::string& layer_name(int i) const { return names_[size_t(i)]; }
   // The input the layer saw in the last forward (the data for layer 0).
   const Tensor& layer_input(int i) const { return *inputs_[size_t(i)]; }
+  // dL/dy the layer got in the last backward (dlogits for the last layer); valid until the
+  // next backward. Throws Error before any backward.
+  const Tensor& layer_output_grad(int i) const;
   // Whether forward has run since the model was built (before that layer_input has nothing).
   bool has_run() const { return !inputs_.empty() && inputs_[0] != nullptr; }
   Shape input_shape() const { return input_; }
@@ -101,6 +113,13 @@ class Model {
   void set_noise_states(const std::vector<uint32_t>& states);
   // One line per layer: name, output shape, parameter count.
   std::string describe() const;
+  // The hyper-parameters of layer i (conv: in_channels, out_channels, kernel, stride, padding;
+  // fc: in_features, out_features; pools: kernel, stride; normalizers: their NormConfig fields
+  // that apply), in that order; none for activations, noise and flatten.
+  const std::vector<LayerSetting>& layer_settings(int i) const { return settings_[size_t(i)]; }
+  // The spec the model was built from, a preset expanded ("conv8-bn-relu-pool2 ...").
+  const std::string& spec() const { return spec_; }
+  const Config& config() const { return config_; }
 
  private:
   Config config_;
@@ -108,7 +127,10 @@ class Model {
   int num_classes_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> names_;
+  std::vector<std::vector<LayerSetting>> settings_;  // per layer
+  std::string spec_;
   std::vector<const Tensor*> inputs_;
+  std::vector<const Tensor*> output_grads_;  // the dy each layer got in the last backward
   std::vector<NamedParam> params_;
   std::vector<NamedBuffer> buffers_;
   std::vector<NamedCounter> counters_;

@@ -9,7 +9,7 @@ namespace bnlab {
 const std::vector<PresetInfo>& presets() {
   static const std::vector<PresetInfo> list = {
       {"ref-cnn", "conv8-bn-relu-pool2 conv16-bn-relu-pool2 fc64-bn-relu fc",
-       "the reference CNN of REFERENCE_CNN.md (with norm=none: ref-cnn-nobn)"},
+       "the reference CNN of core/NUMERICS.md 7 (with norm=none: ref-cnn-nobn)"},
       {"ref-cnn-nobn", "conv8-relu-pool2 conv16-relu-pool2 fc64-relu fc",
        "the reference CNN without any normalizer"},
       {"mlp", "fc100-bn-sigmoid fc100-bn-sigmoid fc100-bn-sigmoid fc",

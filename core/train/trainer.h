@@ -73,7 +73,7 @@ class Trainer {
   const BatchSampler& sampler() const { return sampler_; }
   const DataSplit& data() const { return *data_; }
   Sgd& optimizer() { return sgd_; }
-  // The last training batch (for instrumentation).
+  // The last training batch (the tests compare two runs' batches with them).
   const Tensor& batch_x() const { return x_; }
   const std::vector<int>& batch_labels() const { return labels_; }
 

@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --quick]`: REFERENCE_CNN.md's benchmark of BN Lab in three
+// `npm run bench [-- --json] [-- --quick]`: NUMERICS.md 8's benchmark of BN Lab in three
 // runtimes, one after the other in one process tree so that they see the same machine:
 //   native         build/native/bnlab bench --json
 //   node-wasm      build/wasm in this node process
@@ -15,7 +15,7 @@ import { launchChromium } from './chromium.mjs';
 import { startServer } from '../../web/serve.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const GFLOP_PER_STEP = 0.06033408;  // REFERENCE_CNN.md: 60.33 MFLOP per training step
+const GFLOP_PER_STEP = 0.06033408;  // NUMERICS.md 7: 60.33 MFLOP per training step
 
 function parseArgs(argv) {
   const args = { json: false, quick: false, variants: ['bn', 'nobn'], runtimes: ['native', 'node-wasm', 'chromium-wasm'] };
@@ -38,7 +38,7 @@ function wasmSimd() {
   return /^BNLAB_WASM_SIMD:\w+=(\w+)$/m.exec(cache)?.[1] ?? 'unknown';
 }
 
-// A JSON line of REFERENCE_CNN.md from a refbench result of the wasm module.
+// A JSON line of NUMERICS.md 8 from a refbench result of the wasm module.
 function line(r, runtime, quick, extra) {
   return {
     framework: 'bnlab', bench: r.variant === 'bn' ? 'ref-cnn' : 'ref-cnn-nobn', variant: r.variant, runtime,

@@ -1,5 +1,6 @@
 // The page's property table speaks the core's option table: same names, kinds, choices and
-// ranges, so that a URL, the CLI and a saved state describe a run the same way.
+// ranges (taken from web/src/core-facts.js, generated from the module), so that a URL, the CLI
+// and a saved state describe a run the same way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -7,7 +8,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { root, needsWasm } from './helpers.mjs';
 import { PROP, PROPS, defaults, fromQuery, toQuery, sideConfig } from '../../web/src/state.js';
-import { PRESETS } from '../../web/src/code.js';
+import { PRESETS } from '../../web/src/core-facts.js';
+import { coreFactsSource } from '../../web/core-facts.mjs';
 
 test('every run setting of the page is an option of the core, with its kind, choices and range', { skip: needsWasm }, async () => {
   const { loadBnlab } = await import(pathToFileURL(path.join(root, 'build/wasm/bnlab.mjs')).href);
@@ -27,9 +29,12 @@ test('every run setting of the page is an option of the core, with its kind, cho
     if (p.type === 'float') assert.equal(Math.fround(p.def), Math.fround(o.default), `${p.name} default`);
     else assert.equal(p.def, o.default, `${p.name} default`);
   }
-  // The presets the page offers and writes code for are the core's.
-  assert.deepEqual(Object.fromEntries(lab.presets().map((p) => [p.name, p.spec])), PRESETS);
-  assert.deepEqual(PROP.model.suggest, Object.keys(PRESETS));
+  // web/src/core-facts.js, which the page's option rows and presets come from, is what the
+  // current core says (web/build.mjs rewrites it from the module).
+  assert.equal(fs.readFileSync(path.join(root, 'web/src/core-facts.js'), 'utf8'), coreFactsSource(lab),
+    'web/src/core-facts.js is out of date: run .ci/build-web.sh');
+  assert.deepEqual(PRESETS, lab.presets());
+  assert.deepEqual(PROP.model.suggest, lab.presets().map((p) => p.name));
   // The core accepts the page's default config for both sides.
   const data = await lab.loadData({ dataset: 'shapes', seed: 1 });
   for (const side of ['a', 'b']) lab.createSimulation({ ...sideConfig(defaults(), side), dataset: 'shapes' }, data).dispose();
@@ -49,7 +54,8 @@ test('the URL round trip keeps every setting, B overrides included', () => {
 
 test('refused URL values keep their defaults and say why', () => {
   const { state, errors } = fromQuery('lr=1e99&batch_size=2.5&norm=magic&shuffle=maybe&b.seed=3&x=1');
-  assert.equal(state.lr, 0.05);
+  // The page's own default (its first run is at 0.1; the core's option default stays 0.05).
+  assert.equal(state.lr, 0.1);
   assert.match(errors.lr, /outside 0 \.\. 10000/);
   assert.match(errors.batch_size, /not an integer/);
   assert.match(errors.norm, /not one of none, batch/);

@@ -17,7 +17,7 @@ test('page loads with no console error and shows its controls', async () => {
   if (hasWasm) await ready(page);
   else assert.match(await page.textContent('#banner'), /simulation module is missing/);
   assert.equal(await page.textContent('#c-step'), '0');
-  assert.equal(await page.locator('#panel-grid .panel').count(), 12);
+  assert.equal(await page.locator('#panel-grid .panel').count(), 14);  // 12 + the BN inspector and batch-mates
   assert.equal(await page.inputValue('#f-norm'), 'batch');
   assert.equal(await page.inputValue('#f-b-norm'), 'none');
   assert.deepEqual(page.problems, []);
@@ -50,21 +50,28 @@ test('a bad URL value shows its message next to the field, as text, and keeps th
   assert.match(await page.textContent('#err-norm'), /B: norm: "<img src=x onerror=alert\(1\)>" is not one of/);
   assert.equal(await page.locator('img').count(), 0, 'the value was not parsed as HTML');
   assert.match(await page.textContent('#banner'), /unknown setting "nonsense"/);
-  assert.equal(await page.inputValue('#f-lr'), '0.05');
+  // The page's first run is at learning rate 0.1 (web/README.md, "The first run").
+  assert.equal(await page.inputValue('#f-lr'), '0.1');
   assert.equal(await page.getAttribute('#f-lr', 'aria-invalid'), 'true');
+  // A refused run setting opens the settings drawer, so its message is seen.
+  assert.equal(await page.isVisible('#err-lr'), true);
 });
 
 test('a value typed into the form is checked the same way', async () => {
   const page = await lab.open('?dataset=shapes');
+  // The settings are in a drawer, closed at first.
+  assert.equal(await page.isVisible('#f-lr'), false);
+  await page.click('#settings-toggle');
+  assert.equal(await page.getAttribute('#settings-toggle', 'aria-expanded'), 'true');
   await page.fill('#f-lr', '-1');
   await page.press('#f-lr', 'Enter');
   await page.locator('#f-lr').blur();
   assert.match(await page.textContent('#err-lr'), /outside/);
   assert.doesNotMatch(page.url(), /lr=/);
-  await page.fill('#f-lr', '0.1');
+  await page.fill('#f-lr', '0.3');
   await page.locator('#f-lr').blur();
   assert.equal(await page.textContent('#err-lr'), '');
-  assert.match(page.url(), /lr=0\.1/);
+  assert.match(page.url(), /lr=0\.3/);
 });
 
 test('embed mode shows the chosen panels only and reports its height to the parent', async () => {
@@ -109,6 +116,9 @@ test('the embed snippet is one click away and names the current settings', async
 test('show code writes PyTorch and Keras for the current network', async () => {
   const page = await lab.open('?bn_momentum=0.05&dataset=shapes');
   await page.click('#show-code');
+  // The code is written from the core's description of the model, which comes with the worker's
+  // first reply: until then the dialog says so.
+  await page.waitForFunction(() => document.getElementById('code-text').textContent.includes('nn.Sequential'));
   const torch = await page.textContent('#code-text');
   assert.match(torch, /nn\.Conv2d\(1, 8, kernel_size=3, stride=1, padding=1\)/);
   assert.match(torch, /nn\.BatchNorm2d\(8, eps=0\.00001, momentum=0\.05\)|nn\.BatchNorm2d\(8, eps=1e-05, momentum=0\.05\)/);
@@ -127,6 +137,7 @@ test('keyboard: every control is reachable and labelled; Space plays, r resets',
     .map((el) => el.id || el.name));
   assert.deepEqual(unlabelled, []);
   // Letters work even with a button focused (after a click); typing in a field is not a shortcut.
+  await page.click('#settings-toggle');
   await page.focus('#step10');
   await page.keyboard.press('c');
   assert.match(page.url(), /compare=false/);

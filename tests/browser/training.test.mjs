@@ -53,6 +53,7 @@ test('a setting changed while playing restarts both networks at step 0 and plays
   await ready(page);
   await page.click('#play');
   await page.waitForFunction(() => window.bnlab.history.sides.a?.last?.step >= 5, null, { timeout: 30000 });
+  await page.click('#settings-toggle');
   await page.fill('#f-b-lr', '0.2');
   await page.locator('#f-b-lr').blur();
   await page.waitForFunction(() => window.bnlab.info.b?.config?.lr > 0.19, null, { timeout: 30000 });
@@ -67,6 +68,7 @@ test('how often to test is changed without a restart', { skip: needsWasm }, asyn
   await ready(page);
   await page.click('#step10');
   await stepIs(page, 10);
+  await page.click('#settings-toggle');
   await page.fill('#f-eval_every', '20');
   await page.locator('#f-eval_every').blur();
   await page.click('#step10');
@@ -180,8 +182,10 @@ test('a lesson runs the core\'s whole experiment and shows its figures and table
   const box = page.locator('section.experiment[data-experiment="grad-init"]');
   await box.locator('button', { hasText: 'Run the experiment' }).click();
   await box.locator('.experiment-result table').first().waitFor({ timeout: 120000 });
-  const figures = await box.locator('dt').allTextContents();
-  assert.ok(figures.includes('mlp.spread_bn') && figures.includes('mlp.spread_none'), figures.join(', '));
+  // The headline figures in words, each keeping its summary.json name as its title.
+  const figures = await box.locator('table.figures th').allTextContents();
+  assert.ok(figures.includes('MLP (sigmoid) spread, with BN') && figures.includes('MLP (sigmoid) spread, without normalization'), figures.join(', '));
+  assert.equal(await box.locator('table.figures th[title="mlp.spread_bn"]').count(), 1);
   assert.ok(await box.locator('table').count() >= 1);
   const [csv] = await Promise.all([page.waitForEvent('download'), box.locator('figcaption button').first().click()]);
   const lines = fs.readFileSync(await csv.path(), 'utf8').trim().split('\n');
@@ -190,6 +194,30 @@ test('a lesson runs the core\'s whole experiment and shows its figures and table
   // The networks can train again afterwards.
   await page.click('#step1');
   await stepIs(page, 1);
+  assert.deepEqual(page.problems, []);
+});
+
+test('a sweep is drawn as final accuracy against the swept value, one line per network', { skip: needsWasm || (!hasMnist && 'the experiments train on MNIST, which is not built') }, async () => {
+  // A shortened lr-sweep (10 steps per run) keeps the test short; the chart is the same.
+  const page = await lab.open('?lesson=high-lr');
+  await ready(page);
+  const result = await page.evaluate(async () => {
+    const r = await window.bnlab.runExperiment('lr-sweep', null, 10);
+    window.bnlab.experiments.show('lr-sweep', r);
+    return r.tables.find((t) => t.name === 'runs');
+  });
+  const box = page.locator('section.experiment[data-experiment="lr-sweep"]');
+  const chart = box.locator('figure.sweep').first();
+  await chart.waitFor();
+  assert.match(await chart.locator('figcaption').textContent(), /final test accuracy against lr/);
+  const variants = new Set(result.rows.map((r) => r[result.columns.indexOf('variant')]));
+  assert.equal(await chart.locator('svg[role="img"] path').count(), variants.size, 'one line per variant');
+  assert.equal(await chart.locator('svg[role="img"] circle').count(), result.rows.length, 'one point per run');
+  assert.deepEqual((await chart.locator('.legend li').allTextContents()).sort(), [...variants].sort());
+  // The point of each run sits at its accuracy: y = bottom - accuracy * height, as drawn.
+  const ys = await chart.locator('svg[role="img"] circle').evaluateAll((c) => c.map((e) => Number(e.getAttribute('cy'))));
+  const acc = result.rows.map((r) => Number(r[result.columns.indexOf('test_accuracy')]));
+  assert.deepEqual([...ys].sort((p, q) => p - q), acc.map((a) => 220 - 34 - a * (220 - 10 - 34)).sort((p, q) => p - q));
   assert.deepEqual(page.problems, []);
 });
 

@@ -22,7 +22,7 @@ test('the option table lists the CLI options with typed defaults', () => {
   const byName = Object.fromEntries(lab.options().map((o) => [o.name, o]));
   for (const name of ['model', 'norm', 'lr', 'momentum', 'batch_size', 'seed', 'dataset'])
     assert.ok(byName[name], `option ${name} is missing`);
-  // The values REFERENCE_CNN.md and config.h name as defaults.
+  // The values NUMERICS.md 7 and config.h name as defaults.
   assert.equal(byName.lr.default, 0.05);
   assert.equal(byName.momentum.default, 0.9);
   assert.equal(byName.batch_size.default, 32);

@@ -110,7 +110,7 @@ test('a state saved by the CLI continues in wasm, and a state saved in wasm cont
   }
 });
 
-test('the reference benchmark computes the losses of REFERENCE_CNN.md', () => {
+test('the reference benchmark computes the losses of NUMERICS.md 7', () => {
   // PyTorch 1.13 and TensorFlow.js: 2.551322 (BN) and 2.317987 (no BN) at step 1.
   const bn = lab.referenceBench('bn', { quick: true });
   const nobn = lab.referenceBench('nobn', { quick: true });

@@ -1,7 +1,7 @@
 // The one controller: it wires the DOM, the state and the simulation worker. Views never see the
 // worker; the worker never sees the DOM. Follow a Play press: play() -> sim.post('play') ->
 // worker trains -> onSnapshot -> history.add -> render() -> each panel's update().
-import { PROP, fromQuery, toQuery, sideConfig, sideLabel } from './state.js';
+import { PROP, diffLine, fromQuery, toQuery, sideConfig, sideLabel } from './state.js';
 import { Sim } from './sim.js';
 import { History } from './history.js';
 import { SettingsForm } from './form.js';
@@ -12,10 +12,15 @@ import { IdxFiles } from './idx-files.js';
 import { Takeaway } from './takeaway.js';
 import { Experiments } from './experiments.js';
 import { runEmbedded } from './embed.js';
+import { NetworkStrip, isNormalizer } from './views/strip.js';
+import { Lessons, startResult } from './lessons.js';
+import { Inspect } from './inspect.js';
 
 const $ = (id) => document.getElementById(id);
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
-const NORM_KINDS = ['bn', 'brn', 'gbn', 'ln', 'gn', 'in'];  // Layer::kind() of the normalizers
+// The panels of the first screen, first in the grid, when no lesson is chosen.
+const START_PANELS = ['accuracy', 'loss', 'histogram'];
+const START_STEPS = 300;  // the first screen states its result from this step on
 
 // A link that names a lesson and no run setting (?lesson=high-lr) opens the lesson's experiment.
 function lessonLink(state, query) {
@@ -36,6 +41,8 @@ export class Controller {
     this.dataKey = null;   // what data the worker holds ("mnist", "idx", "shapes/1", ...)
     this.form = new SettingsForm($('settings-form'), (name, value, side) => this.setOption(name, value, side));
     this.panels = PANELS.map((P) => new P($('panel-grid')));
+    // The BN inspector and batch-mates: their unit, trace setting and what-if requests.
+    this.inspect = new Inspect(this);
     // Only panels on screen are drawn (drawing all twelve ten times a second would make long
     // tasks); one that scrolls into view is brought up to date at once.
     const seen = new IntersectionObserver((entries) => {
@@ -43,8 +50,13 @@ export class Controller {
       this.scheduleRender();
     }, { rootMargin: '100px' });
     for (const p of this.panels) seen.observe(p.el);
+    this.strip = new NetworkStrip($('strip'), (layer) => this.select({ layer }));
+    // Another view (an inspector, a feature map) may choose the layer, channel or image the same way.
+    document.addEventListener('bnlab-select', (e) => this.select(e.detail));
     this.wireToolbar();
+    this.wireSettingsDrawer();
     this.wireViewControls();
+    this.lessons = new Lessons((n) => this.runFromZero(n));
     this.wireLessons();
     this.takeaway = new Takeaway(this);
     this.experiments = new Experiments((name, onProgress) => this.runExperiment(name, onProgress));
@@ -62,11 +74,14 @@ export class Controller {
     });
     this.idx.show(this.state.dataset === 'idx');
     this.form.show(this.state);
+    // Your own files are picked in the settings drawer.
+    if (this.state.dataset === 'idx' && !this.idx.complete()) this.openSettings();
     this.showViewControls();
     this.showUrlErrors(errors);
-    if (this.state.embed) this.embed();
     this.fillLayers();
     this.resetViews();
+    // After the panels are chosen, so that the first height reported is theirs.
+    if (this.state.embed) this.embed();
     this.start();
   }
 
@@ -91,16 +106,17 @@ export class Controller {
       measure_config: { hist_norm, hist_channel: this.state.channel },
       // The feature maps cost one forward pass of one image per snapshot: only for a page that shows them.
       features_image: this.panelChosen('features') ? this.state.image : -1, misclassified_max: MISCLASSIFIED_SHOWN,
+      trace: this.inspect.traceSetting(),
     };
   }
 
   sendMeasureConfig() {
-    const { measure_config, features_image } = this.settings();
-    if (this.live()) this.sim.request('settings', { settings: { measure_config, features_image } }).catch((e) => this.coreError(e));
+    const { measure_config, features_image, trace } = this.settings();
+    if (this.live()) this.sim.request('settings', { settings: { measure_config, features_image, trace } }).catch((e) => this.coreError(e));
   }
 
   normLayers() {
-    return (this.info.a?.model?.layers ?? []).filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name);
+    return (this.info.a?.model?.layers ?? []).filter(isNormalizer).map((l) => l.name);
   }
 
   async start() {
@@ -155,10 +171,12 @@ export class Controller {
   ready(reply) {
     const sent = this.settings().measure_config.hist_norm;
     this.info = reply.sides;
+    this.inspect.sendTrace();  // the unit clamped to the layers now known
     if (this.settings().measure_config.hist_norm !== sent) this.sendMeasureConfig();
     this.history.reset();
-    this.resetViews();
     this.fillLayers();
+    this.resetViews();
+    this.takeaway.modelReady();
     this.banner('');
     this.setStatus('Ready. Press Play (Space) or Step (s).');
     this.sim.post('evaluate');
@@ -182,6 +200,19 @@ export class Controller {
     this.playing = s.playing;
     this.rate = s.steps_per_s;
     this.scheduleRender();
+  }
+
+  // A lesson's run: back to step 0 with the lesson's settings, then n steps (evaluated where
+  // eval_every says); resolves with what the result reads.
+  async runFromZero(n) {
+    if (!this.sim) throw new Error('nothing can train: the simulation module is missing');
+    await this.reset();
+    if (!this.live()) throw new Error('the networks could not be built (see the message above)');
+    this.setStatus(`Running ${n} steps...`);
+    await this.sim.request('step', { n });
+    this.render();
+    this.setStatus(`Ran ${n} steps. Paused.`);
+    return { history: this.history, ...this.viewModel() };
   }
 
   scheduleRender() {
@@ -225,13 +256,14 @@ export class Controller {
 
   // One of the core's experiments, run by the worker on MNIST (sent along unless the session
   // already trains on it); the networks pause meanwhile.
-  async runExperiment(name, onProgress) {
+  // steps: 0 for the experiment's own length (the tests run shortened sweeps).
+  async runExperiment(name, onProgress, steps = 0) {
     if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
     this.pause();
     const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
     this.setStatus(`Running the experiment "${name}"...`);
     try {
-      return await this.sim.request('experiment', { name, seed: this.state.seed, data }, [], onProgress);
+      return await this.sim.request('experiment', { name, seed: this.state.seed, steps, data }, [], onProgress);
     } finally {
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }
@@ -257,8 +289,8 @@ export class Controller {
       if (name === 'compare') {
         this.form.show(this.state);
         this.resetViews();
+        this.init();
       }
-      if (name === 'compare') this.init();
       // How often to test and probe: the worker's settings, taking effect without a restart.
       if ((name === 'eval_every' || name === 'probe_every') && this.live()) {
         const { eval_every, heavy_every } = this.settings();
@@ -272,7 +304,8 @@ export class Controller {
     this.idx.show(this.state.dataset === 'idx');
     this.resetViews();
     if (this.state.dataset === 'idx' && !this.idx.complete()) {
-      this.setStatus('Choose your four IDX files to train on them.');
+      this.openSettings();
+      this.setStatus('Choose your four IDX files (in Settings) to train on them.');
       return;
     }
     this.init();
@@ -296,6 +329,7 @@ export class Controller {
   // Each refused value of the link is shown next to its field, and all of them in the banner.
   showUrlErrors(errors) {
     for (const [key, message] of Object.entries(errors)) if (key && !this.form.error(key, message)) this.viewError(key, message);
+    if (Object.keys(errors).some((k) => k && PROP[k.replace(/^b\./, '')]?.scope !== 'ui')) this.openSettings();
     if (Object.keys(errors).length) {
       this.banner(`Some settings of the link were refused and left at their defaults: ${Object.values(errors).join('; ')}.`, 'url');
     }
@@ -315,13 +349,33 @@ export class Controller {
 
   viewModel() {
     const classes = Object.fromEntries(Object.entries(this.info).map(([s, i]) => [s, i.dataset?.class_names]));
-    return { sides: this.state.compare ? ['a', 'b'] : ['a'], labels: this.labels(), layer: this.state.layer, channel: this.state.channel, classes };
+    const sides = this.state.compare ? ['a', 'b'] : ['a'];
+    // The sides that have the chosen layer as a normalizer (before the model is known: those
+    // whose norm is not "none"); panels of one normalizer show only these.
+    const normSides = sides.filter((s) => (this.info[s]?.model
+      ? this.info[s].model.layers.some((l) => l.name === this.state.layer && isNormalizer(l))
+      : sideConfig(this.state, s).norm !== 'none'));
+    return { sides, normSides, labels: this.labels(), layer: this.state.layer, channel: this.state.channel, classes,
+      ...this.inspect.view() };
   }
 
   resetViews() {
     const view = this.viewModel();
     for (const p of this.panels) p.reset(view);
+    this.strip.reset(view, this.info);
+    $('diff-line').textContent = diffLine(this.state);
+    $('start-setting').textContent = startSetting(this.state);
+    $('start-result').hidden = true;
     this.showPanels();
+  }
+
+  // The single selection every panel reads: layer, channel, image (any of them).
+  select(patch) {
+    for (const [name, id] of [['layer', 'f-layer'], ['channel', 'f-channel'], ['image', 'f-image']]) {
+      if (patch[name] === undefined || patch[name] === this.state[name]) continue;
+      $(id).value = patch[name];
+      $(id).dispatchEvent(new Event('change'));
+    }
   }
 
   render() {
@@ -330,7 +384,20 @@ export class Controller {
     $('image-control').hidden = this.panels.find((p) => p.id === 'features').el.hidden;
     const view = this.viewModel();
     for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(this.history, view);
+    this.strip.update(this.history);
+    this.showStartResult(view);
     this.showCounters();
+  }
+
+  // The first screen's result, once both networks were evaluated at step 300 or later.
+  showStartResult(view) {
+    const el = $('start-result');
+    if (this.state.lesson || view.sides.length < 2) return;
+    const evaluated = view.sides.map((s) => this.history.sides[s]?.evals.at(-1)?.step ?? 0);
+    if (Math.min(...evaluated) < START_STEPS || evaluated[0] === Number(el.dataset.step)) return;
+    el.dataset.step = String(evaluated[0]);
+    el.replaceChildren(...startResult(this.history, view));
+    el.hidden = false;
   }
 
   showCounters() {
@@ -388,21 +455,22 @@ export class Controller {
     const chosen = this.state.panels ? this.state.panels.split(',') : null;
     const lesson = this.lessonEl(this.state.lesson);
     const hot = lesson?.dataset.panels.split(',') ?? [];
+    const first = this.state.embed && chosen ? chosen : lesson ? hot : START_PANELS;
     // The layer/channel/image choice matters only to some panels; embedded without them, it hides.
     $('panels').querySelector('.view-controls').hidden = Boolean(this.state.embed && chosen &&
       !chosen.some((id) => ['bnstats', 'histogram', 'gammabeta', 'ics', 'features'].includes(id)));
     for (const p of this.panels) {
       p.el.hidden = !this.shouldShow(p);
       p.el.classList.toggle('highlight', hot.includes(p.id));
-      // A lesson's panels come first, in the lesson's order.
-      p.el.style.order = hot.includes(p.id) ? String(hot.indexOf(p.id)) : String(hot.length + 1);
+      // A lesson's panels (or the first screen's) come first, in their order.
+      p.el.style.order = first.includes(p.id) ? String(first.indexOf(p.id)) : String(first.length + 1);
     }
   }
 
   fillLayers() {
     const sel = $('f-layer');
     const layers = Object.values(this.info).flatMap((info) => info.model?.layers ?? []);
-    const norms = [...new Set(layers.filter((l) => NORM_KINDS.includes(l.kind)).map((l) => l.name))];
+    const norms = [...new Set(layers.filter(isNormalizer).map((l) => l.name))];
     const all = norms.length ? norms : [...new Set(layers.map((l) => l.name))];
     if (!all.includes(this.state.layer)) all.unshift(this.state.layer);
     sel.replaceChildren(...all.map((n) => new Option(n, n, false, n === this.state.layer)));
@@ -418,6 +486,9 @@ export class Controller {
   // --- Wiring ----------------------------------------------------------------------------------
 
   wireToolbar() {
+    // The guide and the drawer sit below the sticky toolbar, whatever its height (it wraps on a phone).
+    const bar = document.querySelector('.toolbar');
+    new ResizeObserver(() => document.documentElement.style.setProperty('--toolbar-h', `${bar.offsetHeight}px`)).observe(bar);
     $('play').onclick = () => (this.playing ? this.pause() : this.play());
     $('step1').onclick = () => this.step(1);
     $('step10').onclick = () => this.step(10);
@@ -467,6 +538,7 @@ export class Controller {
       };
     };
     bind('f-layer', 'layer');
+    $('f-layer').addEventListener('change', () => this.strip.select(this.state.layer));
     bind('f-channel', 'channel');
     bind('f-image', 'image');
     // A misclassified image chosen in its panel becomes the feature maps' image.
@@ -486,8 +558,16 @@ export class Controller {
     sel.append(new Option('Choose a lesson...', ''));
     for (const a of document.querySelectorAll('article.lesson')) sel.append(new Option(a.dataset.title, a.id.slice('lesson-'.length)));
     sel.value = this.lessonEl(this.state.lesson) ? this.state.lesson : '';
+    // The chosen lesson docks beside its panels in place of the "start here" text.
     const show = () => {
-      for (const a of document.querySelectorAll('article.lesson')) a.hidden = a.id !== `lesson-${this.state.lesson}`;
+      const id = this.lessonEl(this.state.lesson) ? this.state.lesson : '';
+      for (const a of document.querySelectorAll('article.lesson')) a.hidden = a.id !== `lesson-${id}`;
+      $('lesson-dock').hidden = !id;
+      $('start-here').hidden = Boolean(id);
+    };
+    $('start-small-lr').onclick = () => {
+      sel.value = 'convergence';
+      sel.dispatchEvent(new Event('change'));
     };
     show();
     // A lesson sets up its experiment; leaving the lessons keeps the current run.
@@ -506,7 +586,37 @@ export class Controller {
   }
 
   embed() {
-    runEmbedded({ isPlaying: () => this.playing, pause: () => this.pause(), play: () => this.play() });
+    runEmbedded({ isPlaying: () => this.playing, pause: () => this.pause(), play: () => this.play() }, this.state.background);
+  }
+
+  // Settings live in a drawer, closed until asked for (or until a value of the link is refused).
+  wireSettingsDrawer() {
+    const toggle = $('settings-toggle');
+    const open = (yes) => {
+      $('settings').hidden = !yes;
+      toggle.setAttribute('aria-expanded', String(yes));
+      document.body.classList.toggle('drawer-open', yes);
+    };
+    toggle.onclick = () => {
+      open($('settings').hidden);
+      if (!$('settings').hidden) $('settings-title').scrollIntoView({ block: 'nearest' });
+    };
+    $('settings-close').onclick = () => {
+      open(false);
+      toggle.focus();
+    };
+    this.openSettings = () => open(true);
   }
 }
 
+
+// What the first screen runs, in words: the setting that makes the point, stated as such.
+function startSetting(state) {
+  const a = sideConfig(state, 'a'), b = sideConfig(state, 'b');
+  if (!state.compare) return `One network (${a.norm === 'none' ? 'no normalization' : `${a.norm} norm`}) at learning rate ${a.lr}.`;
+  if (a.norm !== 'none' && b.norm === 'none' && a.lr === b.lr) {
+    return `Network A (blue) has Batch Normalization after each convolution and after the hidden fully connected layer; B (vermillion) is the same network without it. ` +
+      `Both start from the same weights and see the same batches, at learning rate ${a.lr}${a.lr >= 0.1 && a.lr < 0.2 ? ': a rate at which the network without BN learns more slowly and less steadily (at 0.05 both train alike)' : a.lr >= 0.2 ? ': a rate at which the network without BN does not train' : ''}.`;
+  }
+  return `A (blue) and B (vermillion) start from the same weights and see the same batches; they differ in: ${diffLine(state).split(' - ').slice(1).join('; ')}.`;
+}

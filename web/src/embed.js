@@ -4,11 +4,21 @@ export const HEIGHT_MESSAGE = 'bnlab:height';
 
 // In an iframe: report the page's height to the parent whenever it changes, and pause while the
 // frame is scrolled out of view (resuming when it comes back, if it was playing).
-export function runEmbedded({ isPlaying, pause, play }) {
-  document.body.classList.add('embed');
-  const report = () => parent.postMessage({ type: HEIGHT_MESSAGE, height: Math.ceil(document.documentElement.scrollHeight) }, '*');
+// background: 'grey' (the page's), 'light' (white) or 'transparent' (the host page shows through).
+export function runEmbedded({ isPlaying, pause, play }, background = 'grey') {
+  document.body.classList.add('embed', `bg-${background}`);
+  if (background === 'transparent') document.documentElement.style.background = 'transparent';
+  // The body's own height (the content), not the viewport's: an iframe first laid out taller
+  // than its panels must not report its own height back.
+  const height = () => Math.ceil(document.body.getBoundingClientRect().height);
+  let last = 0;
+  const report = () => {
+    const h = height();
+    if (h !== last) parent.postMessage({ type: HEIGHT_MESSAGE, height: (last = h) }, '*');
+  };
+  // The observer's first call comes after layout and after the charts sized themselves (uPlot
+  // does so in a microtask): reporting before it would send a height without the charts.
   new ResizeObserver(report).observe(document.body);
-  report();
   let pausedByScroll = false;
   new IntersectionObserver(([entry]) => {
     if (!entry.isIntersecting && isPlaying()) {

@@ -1,25 +1,36 @@
 // Take-aways: metrics as CSV, a panel as PNG, files downloaded from the page.
 
+// Rows of cells as CSV text (RFC 4180, as the core writes its tables): a cell with a comma,
+// quote or line break is quoted, its quotes doubled. The page's one CSV writer.
+export function csvText(rows) {
+  const cell = (v) => {
+    const s = String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return rows.map((r) => r.map(cell).join(',')).join('\n') + '\n';
+}
+
 // One row per side and step; test columns are filled at the steps where the test set was
 // evaluated (eval mode: running statistics; train mode: each test batch's own statistics).
 export function metricsCsv(history, labels) {
-  const rows = ['side,label,step,batch_loss,batch_accuracy,lr,test_loss_eval,test_accuracy_eval,test_loss_train_mode,test_accuracy_train_mode'];
+  const rows = [['side', 'label', 'step', 'batch_loss', 'batch_accuracy', 'lr', 'test_loss_eval', 'test_accuracy_eval',
+    'test_loss_train_mode', 'test_accuracy_train_mode']];
   for (const [side, h] of Object.entries(history.sides)) {
     const evals = new Map(h.evals.map((e) => [e.step, e]));
-    const label = `"${String(labels[side] ?? side).replace(/"/g, '""')}"`;
+    const label = labels[side] ?? side;
     const step = h.step.view(), loss = h.loss.view(), acc = h.accuracy.view(), lr = h.lr.view();
     for (let i = 0; i < step.length; i++) {
       const e = evals.get(step[i]);
       rows.push([side, label, step[i], loss[i], acc[i], lr[i],
-        e?.eval.loss ?? '', e?.eval.accuracy ?? '', e?.train.loss ?? '', e?.train.accuracy ?? ''].join(','));
+        e?.eval.loss ?? '', e?.eval.accuracy ?? '', e?.train.loss ?? '', e?.train.accuracy ?? '']);
     }
     // Evaluations at steps with no training row (step 0, before any training).
     const trained = new Set(step);
     for (const e of h.evals) {
-      if (!trained.has(e.step)) rows.push([side, label, e.step, '', '', '', e.eval.loss, e.eval.accuracy, e.train.loss, e.train.accuracy].join(','));
+      if (!trained.has(e.step)) rows.push([side, label, e.step, '', '', '', e.eval.loss, e.eval.accuracy, e.train.loss, e.train.accuracy]);
     }
   }
-  return rows.join('\n') + '\n';
+  return csvText(rows);
 }
 
 // A panel's chart on white with its title and legend, as the PNG a learner pastes in notes.

@@ -44,10 +44,11 @@ export class SettingsForm {
     label.textContent = p.label;
     row.append(label, this.control(p, 'a'));
     if (p.scope === 'net') row.append(this.control(p, 'b'));
-    const err = document.createElement('output');
+    // Not a live region (an <output> is one): forty of them would flood a screen reader; the
+    // field points to its message with aria-describedby and aria-invalid.
+    const err = document.createElement('span');
     err.className = 'field-error';
     err.id = `err-${p.name}`;
-    err.setAttribute('aria-live', 'polite');
     row.append(err);
     return row;
   }

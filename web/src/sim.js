@@ -24,6 +24,12 @@ export class Sim {
   receive(msg) {
     if (msg.type === 'snapshot') {
       this.onSnapshot(msg);
+      // A snapshot with an id answers a request (step: once its steps are done).
+      const asked = msg.id !== undefined && this.pending.get(msg.id);
+      if (asked) {
+        this.pending.delete(msg.id);
+        asked.resolve(msg);
+      }
       return;
     }
     const waiting = this.pending.get(msg.id);

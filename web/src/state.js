@@ -6,48 +6,58 @@
 // Network B of a comparison is network A plus overrides, written "b.NAME" in the URL
 // (?norm=batch&b.norm=none): change A's learning rate and B follows unless B overrides it.
 
-// scope: 'net' (may differ between A and B), 'data' (shared by both sides, sent to the core),
-// 'ui' (the page only). group: the form section the control sits in.
+import { OPTIONS, PRESETS } from './core-facts.js';
+
+// A run option as the page shows it: the core's kind, default, range, choices and help
+// (core-facts.js, generated from the core's option table), with the page's presentation.
+// scope: 'net' (may differ between A and B) or 'data' (shared by both sides, sent to the core);
+// group: the form section the control sits in; label: the form's words; words: texts a number
+// option also takes; pattern: what the page accepts in a URL for a free-text option.
+const CORE_OPTION = Object.fromEntries(OPTIONS.map((o) => [o.name, o]));
+function option(name, scope, group, label, page = {}) {
+  const o = CORE_OPTION[name];
+  if (!o) throw new Error(`state.js: the core has no option ${name}`);
+  const p = { name, scope, group, type: o.type, def: o.default, label, help: o.help, ...page };
+  if (o.type === 'int' || o.type === 'float') Object.assign(p, { min: o.min, max: o.max });
+  if (o.type === 'choice') p.choices = o.choices;
+  return p;
+}
+
+// Page-only properties ('ui' scope) are described here in full.
 export const PROPS = [
   // Model.
-  { name: 'model', scope: 'net', group: 'model', type: 'string', def: 'ref-cnn', label: 'Model (preset or spec)',
+  option('model', 'net', 'model', 'Model (preset or spec)', {
     pattern: /^[a-z0-9 \-]{1,200}$/, patternHelp: 'a preset name or a spec such as "conv8-bn-relu-pool2 fc"',
-    suggest: ['ref-cnn', 'ref-cnn-nobn', 'mlp', 'small-cnn', 'deep-cnn'] },
-  { name: 'norm', scope: 'net', group: 'model', type: 'choice', def: 'batch', label: 'Normalizer',
-    choices: ['none', 'batch', 'layer', 'group', 'instance', 'renorm', 'ghost'] },
-  { name: 'placement', scope: 'net', group: 'model', type: 'choice', def: 'before', label: 'Placement (vs activation)',
-    choices: ['before', 'after'] },
-  { name: 'noisy', scope: 'net', group: 'model', type: 'bool', def: false, label: 'Noisy BN (Santurkar et al.)' },
-  { name: 'bn_momentum', scope: 'net', group: 'norm', type: 'float', def: 0.1, min: 0, max: 1, words: ['cumulative'],
-    label: 'BN momentum (PyTorch convention, or "cumulative")' },
-  { name: 'bn_eps', scope: 'net', group: 'norm', type: 'float', def: 1e-5, min: 1e-12, max: 1, label: 'BN eps' },
-  { name: 'affine', scope: 'net', group: 'norm', type: 'bool', def: true, label: 'Learn gamma and beta (affine)' },
-  { name: 'track_running_stats', scope: 'net', group: 'norm', type: 'bool', def: true, label: 'Keep running statistics' },
-  { name: 'groups', scope: 'net', group: 'norm', type: 'int', def: 4, min: 1, max: 4096, label: 'GroupNorm groups' },
-  { name: 'ghost_batch', scope: 'net', group: 'norm', type: 'int', def: 8, min: 2, max: 4096, label: 'Ghost BN sub-batch' },
-  { name: 'r_max', scope: 'net', group: 'norm', type: 'float', def: 3, min: 1, max: 1e6, label: 'Batch Renorm r_max' },
-  { name: 'd_max', scope: 'net', group: 'norm', type: 'float', def: 5, min: 0, max: 1e6, label: 'Batch Renorm d_max' },
-  { name: 'init', scope: 'net', group: 'model', type: 'choice', def: 'he', label: 'Initialization',
-    choices: ['he', 'xavier', 'gaussian', 'torch'] },
-  { name: 'init_scale', scope: 'net', group: 'model', type: 'float', def: 1, min: 1e-6, max: 1000, label: 'Init scale (x He/Xavier std)' },
-  { name: 'init_std', scope: 'net', group: 'model', type: 'float', def: 0.01, min: 0, max: 1000, label: 'Std of init "gaussian"' },
+    suggest: PRESETS.map((p) => p.name) }),
+  option('norm', 'net', 'model', 'Normalizer'),
+  option('placement', 'net', 'model', 'Placement (vs activation)'),
+  option('noisy', 'net', 'model', 'Noisy BN (Santurkar et al.)'),
+  option('bn_momentum', 'net', 'norm', 'BN momentum (PyTorch convention, or "cumulative")', { words: ['cumulative'] }),
+  option('bn_eps', 'net', 'norm', 'BN eps'),
+  option('affine', 'net', 'norm', 'Learn gamma and beta (affine)'),
+  option('track_running_stats', 'net', 'norm', 'Keep running statistics'),
+  option('groups', 'net', 'norm', 'GroupNorm groups'),
+  option('ghost_batch', 'net', 'norm', 'Ghost BN sub-batch'),
+  option('r_max', 'net', 'norm', 'Batch Renorm r_max'),
+  option('d_max', 'net', 'norm', 'Batch Renorm d_max'),
+  option('init', 'net', 'model', 'Initialization'),
+  option('init_scale', 'net', 'model', 'Init scale (x He/Xavier std)'),
+  option('init_std', 'net', 'model', 'Std of init "gaussian"'),
   // Optimizer.
-  { name: 'lr', scope: 'net', group: 'optim', type: 'float', def: 0.05, min: 0, max: 10000, label: 'Learning rate' },
-  { name: 'batch_size', scope: 'net', group: 'optim', type: 'int', def: 32, min: 1, max: 4096, label: 'Batch size' },
-  { name: 'momentum', scope: 'net', group: 'optim', type: 'float', def: 0.9, min: 0, max: 0.999999, label: 'SGD momentum' },
-  { name: 'weight_decay', scope: 'net', group: 'optim', type: 'float', def: 0, min: 0, max: 10, label: 'Weight decay (L2)' },
-  { name: 'schedule', scope: 'net', group: 'optim', type: 'choice', def: 'constant', label: 'LR schedule',
-    choices: ['constant', 'step', 'cosine'] },
-  { name: 'step_size', scope: 'net', group: 'optim', type: 'int', def: 1000, min: 1, max: 1e9, label: 'Step schedule: every N steps' },
-  { name: 'step_gamma', scope: 'net', group: 'optim', type: 'float', def: 0.1, min: 0, max: 1, label: 'Step schedule: factor' },
-  { name: 'steps', scope: 'net', group: 'optim', type: 'int', def: 1000, min: 1, max: 1e9, label: 'Cosine schedule length (steps)' },
+  option('lr', 'net', 'optim', 'Learning rate'),
+  option('batch_size', 'net', 'optim', 'Batch size'),
+  option('momentum', 'net', 'optim', 'SGD momentum'),
+  option('weight_decay', 'net', 'optim', 'Weight decay (L2)'),
+  option('schedule', 'net', 'optim', 'LR schedule'),
+  option('step_size', 'net', 'optim', 'Step schedule: every N steps'),
+  option('step_gamma', 'net', 'optim', 'Step schedule: factor'),
+  option('steps', 'net', 'optim', 'Cosine schedule length (steps)'),
   // Data, shared by both sides so that they see the same examples.
-  { name: 'dataset', scope: 'data', group: 'data', type: 'choice', def: 'mnist', label: 'Dataset',
-    choices: ['mnist', 'shapes', 'shift', 'idx'] },
-  { name: 'train_size', scope: 'data', group: 'data', type: 'int', def: 0, min: 0, max: 1e9, label: 'Training examples (0: all)' },
-  { name: 'test_size', scope: 'data', group: 'data', type: 'int', def: 0, min: 0, max: 1e9, label: 'Test examples (0: all)' },
-  { name: 'shuffle', scope: 'data', group: 'data', type: 'bool', def: true, label: 'Reshuffle every epoch' },
-  { name: 'seed', scope: 'data', group: 'data', type: 'int', def: 1, min: 0, max: 4294967295, label: 'Seed' },
+  option('dataset', 'data', 'data', 'Dataset'),
+  option('train_size', 'data', 'data', 'Training examples (0: all)'),
+  option('test_size', 'data', 'data', 'Test examples (0: all)'),
+  option('shuffle', 'data', 'data', 'Reshuffle every epoch'),
+  option('seed', 'data', 'data', 'Seed'),
   // The page.
   { name: 'compare', scope: 'ui', group: 'run', type: 'bool', def: true, label: 'Compare two networks' },
   { name: 'speed', scope: 'ui', group: 'run', type: 'choice', def: 'max', label: 'Speed (steps/s)',
@@ -64,6 +74,8 @@ export const PROPS = [
   { name: 'embed', scope: 'ui', group: 'embed', type: 'bool', def: false, label: 'Embed mode' },
   { name: 'panels', scope: 'ui', group: 'embed', type: 'string', def: '', label: 'Panels shown when embedded',
     pattern: /^[a-z,-]{0,200}$/, patternHelp: 'comma-separated panel names' },
+  { name: 'background', scope: 'ui', group: 'embed', type: 'choice', def: 'grey', label: 'Embedded page background',
+    choices: ['grey', 'light', 'transparent'] },
 ];
 
 export const PROP = Object.fromEntries(PROPS.map((p) => [p.name, p]));
@@ -71,10 +83,26 @@ export const B_PREFIX = 'b.';
 // The default comparison: with BN (A) vs without (B). "b.norm=" (empty) in a URL means "B as A".
 export const DEFAULT_B = { norm: 'none' };
 
+// The page's first run differs from the core's defaults in the learning rate only: at 0.05
+// (PyTorch's usual rate, the core's default) both networks train alike, and a first Play would
+// say "BN does not matter"; at PAGE_DEFAULTS.lr the network without BN struggles (measured
+// across seeds: web/README.md, "The first run"). Lessons set the rate they need.
+export const PAGE_DEFAULTS = { lr: 0.1 };
+
 export function defaults() {
   const state = { b: { ...DEFAULT_B } };
-  for (const p of PROPS) state[p.name] = p.def;
+  for (const p of PROPS) state[p.name] = p.name in PAGE_DEFAULTS ? PAGE_DEFAULTS[p.name] : p.def;
   return state;
+}
+
+// One line that says what the two networks share and what differs: "lr 0.2, batch 32, mnist - B: no BN".
+export function diffLine(state) {
+  const a = sideConfig(state, 'a');
+  const shared = `lr ${a.lr}, batch ${a.batch_size}, ${a.dataset}, seed ${a.seed}`;
+  if (!state.compare) return `${shared}, ${a.norm === 'none' ? 'no normalization' : `${a.norm} norm`}`;
+  const diff = differences(state);
+  const words = diff.map((n) => (n === 'norm' ? (state.b.norm === 'none' ? 'no BN' : `${state.b.norm} norm`) : `${n} ${state.b[n]}`));
+  return `${shared} - A: ${a.norm === 'none' ? 'no normalization' : `${a.norm} norm`}${diff.length ? ` - B: ${words.join(', ')}` : ' - B: the same'}`;
 }
 
 // Parses one text value against its property; returns { value } or { error } (plain text).
@@ -134,7 +162,8 @@ export function fromQuery(query, base = defaults()) {
 // Only values that differ from the defaults, so that links stay short and readable.
 export function toQuery(state) {
   const params = new URLSearchParams();
-  for (const p of PROPS) if (state[p.name] !== p.def) params.set(p.name, String(state[p.name]));
+  const def = defaults();
+  for (const p of PROPS) if (state[p.name] !== def[p.name]) params.set(p.name, String(state[p.name]));
   for (const p of PROPS) {
     const has = p.name in state.b && state.b[p.name] !== state[p.name];
     if (has && state.b[p.name] !== DEFAULT_B[p.name]) params.set(B_PREFIX + p.name, String(state.b[p.name]));

@@ -90,6 +90,12 @@ export class Takeaway {
     }
   }
 
+  // "Show code" writes the model the core built (its description arrives with the worker's
+  // reply): an open dialog is written again when a new model is ready.
+  modelReady() {
+    if ($('code-dialog').open) this.showCode(this.codeTab);
+  }
+
   showCode(tab) {
     this.codeTab = tab;
     const side = this.c.state.compare ? $('code-side').value : 'a';

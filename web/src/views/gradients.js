@@ -1,5 +1,5 @@
 // Panels about gradients: per-layer norms and update/weight ratios, the gradient measure of
-// internal covariate shift (SCIENCE.md 4b) and the loss-landscape probes (SCIENCE.md 5).
+// internal covariate shift (NUMERICS.md 4b) and the loss-landscape probes (NUMERICS.md 5).
 import { COLORS, Panel } from './panel.js';
 import { fmt } from './line-chart.js';
 import { alignX } from './metrics.js';
@@ -80,10 +80,10 @@ export class IcsPanel extends Panel {
   }
   reset(view) {
     this.setCharts({
-      yLabel: '||G - G\'||', logY: true,
+      yLabel: '||G - G\'||', logY: true, height: 150,
       series: view.sides.map((s) => ({ label: `||G-G'|| ${view.labels[s]}`, color: COLORS[s], points: true })),
     }, {
-      yLabel: 'cos(G, G\')', yRange: [-1, 1], height: 140,
+      yLabel: 'cos(G, G\')', yRange: [-1, 1], height: 110,
       series: view.sides.map((s) => ({ label: `cos ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true })),
     });
     this.summary('No steps yet.');
@@ -109,7 +109,7 @@ function icsLayer(history, view) {
   return view.layer;
 }
 
-// SCIENCE.md 5, three small charts: the loss range along the gradient (a band per side), the
+// NUMERICS.md 5, three small charts: the loss range along the gradient (a band per side), the
 // gradient predictiveness and the effective beta-smoothness.
 export class LandscapePanel extends Panel {
   constructor(parent) {
@@ -117,7 +117,7 @@ export class LandscapePanel extends Panel {
       'Along the gradient, for steps of 0.5x to 4x the learning rate (Santurkar et al.): the range of the loss, how much the gradient changes, and the effective beta-smoothness. Smaller is smoother.');
   }
   reset(view) {
-    const chart = (yLabel, series, extra = {}) => ({ yLabel, series, height: 130, logY: true, ...extra });
+    const chart = (yLabel, series, extra = {}) => ({ yLabel, series, height: 150, logY: true, ...extra });
     this.setCharts(
       chart('loss range', view.sides.flatMap((s) => [
         { label: `max ${view.labels[s]}`, color: COLORS[s], width: 1, points: true }, { label: `min ${view.labels[s]}`, color: COLORS[s], width: 1, points: true }]),

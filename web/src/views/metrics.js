@@ -5,6 +5,10 @@ import { COLORS, Panel } from './panel.js';
 import { fmt } from './line-chart.js';
 
 const POINTS = 300;  // chart resolution over the whole run (about one point per 2 pixels)
+export const TARGET = 0.9;  // the test accuracy the lessons and the first screen count steps to
+
+// Chance level is 1 / classes (10 for MNIST, 6 for the synthetic shapes).
+const classCount = (view) => view.classes?.a?.length || 10;
 
 // A panel whose chart has one group of series per side; reset(view) rebuilds it for the sides and
 // labels of the new run.
@@ -18,14 +22,15 @@ class SidesChartPanel extends Panel {
 // Batch loss (smoothed, as every training curve is shown) and test loss, per side.
 export class LossPanel extends SidesChartPanel {
   constructor(parent) {
-    super(parent, 'loss', 'Loss', 'Cross-entropy: of each training mini-batch (solid, smoothed) and of the test set in eval mode (dashed, with dots).');
+    super(parent, 'loss', 'Loss', 'Cross-entropy: of each training mini-batch (line, smoothed) and of the test set in eval mode (dots, where it was evaluated).');
   }
   chartOptions(view) {
     return {
       yLabel: 'loss', logY: true,
+      rules: [{ y: Math.log(classCount(view)), label: `chance: ln ${classCount(view)}` }],
       series: view.sides.flatMap((s) => [
         { label: `train ${view.labels[s]}`, color: COLORS[s] },
-        { label: `test ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true, spanGaps: true },
+        { label: `test ${view.labels[s]}`, color: COLORS[s], line: false, points: true, size: 7 },
       ]),
     };
   }
@@ -39,14 +44,15 @@ export class LossPanel extends SidesChartPanel {
 
 export class AccuracyPanel extends SidesChartPanel {
   constructor(parent) {
-    super(parent, 'accuracy', 'Accuracy', 'Fraction classified correctly: each training mini-batch (solid, smoothed) and the test set in eval mode (dashed, with dots).');
+    super(parent, 'accuracy', 'Accuracy', 'Fraction classified correctly: each training mini-batch (line, smoothed) and the test set in eval mode (dots, where it was evaluated).');
   }
   chartOptions(view) {
     return {
       yLabel: 'accuracy', yRange: [0, 1],
+      rules: [{ y: TARGET, label: `target ${100 * TARGET}%` }, { y: 1 / classCount(view), label: 'chance' }],
       series: view.sides.flatMap((s) => [
         { label: `train ${view.labels[s]}`, color: COLORS[s] },
-        { label: `test ${view.labels[s]}`, color: COLORS[s], dash: [6, 4], points: true, spanGaps: true },
+        { label: `test ${view.labels[s]}`, color: COLORS[s], line: false, points: true, size: 7 },
       ]),
     };
   }
@@ -57,19 +63,20 @@ export class AccuracyPanel extends SidesChartPanel {
   }
 }
 
-// SCIENCE.md 2: inference must use population (running) statistics. Eval mode normalizes with
+// NUMERICS.md 2: inference must use population (running) statistics. Eval mode normalizes with
 // the running averages; train mode with the statistics of each test batch.
 export class EvalModePanel extends SidesChartPanel {
   constructor(parent) {
     super(parent, 'evalmode', 'Test accuracy: eval mode vs train mode',
-      'Eval mode normalizes with the running mean and variance; train mode with the statistics of each test batch. Without BN both are the same.');
+      'Eval mode (filled dots) normalizes with the running statistics; train mode (open dots) with each test batch\'s own. Without BN both are the same.');
   }
   chartOptions(view) {
     return {
-      yLabel: 'test accuracy', yRange: [0, 1],
+      yLabel: 'test accuracy', yRange: [0, 1], height: 170,
+      rules: [{ y: 1 / classCount(view), label: 'chance' }],
       series: view.sides.flatMap((s) => [
-        { label: `eval mode ${view.labels[s]}`, color: COLORS[s], points: true, spanGaps: true },
-        { label: `train mode ${view.labels[s]}`, color: COLORS[s], dash: [2, 3], points: true, spanGaps: true },
+        { label: `eval mode ${view.labels[s]}`, color: COLORS[s], line: false, points: true, size: 8 },
+        { label: `train mode ${view.labels[s]}`, color: COLORS[s], line: false, points: true, size: 8, fill: '#fff' },
       ]),
     };
   }

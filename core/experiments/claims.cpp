@@ -1,0 +1,108 @@
+// The claims of the literature that each experiment tests, as comparisons of two headline
+// figures of one seed's summary.json (experiments/seeds.h says how a verdict is reached).
+// Margins are the smallest difference that matters for a learner: one point of accuracy, a
+// factor of 10^0.05 = 1.12 on a log scale.
+#include <map>
+
+#include "experiments/seeds.h"
+
+namespace bnlab {
+
+namespace {
+
+const double kPoint = 0.01;     // one point of accuracy
+const double kLogSmall = 0.05;  // a factor of 1.12
+
+std::map<std::string, std::vector<Claim>> make_claims() {
+  std::map<std::string, std::vector<Claim>> c;
+  c["ioffe-mnist"] = {
+      {"faster", "BN trains faster (Ioffe & Szegedy, Fig. 1a): test accuracy at the early step, BN vs none",
+       "accuracy_early_bn", "accuracy_early_none", "greater", kPoint, false},
+      {"higher", "BN ends higher (Fig. 1a): final test accuracy, BN vs none", "accuracy_final_bn",
+       "accuracy_final_none", "greater", kPoint, false},
+      {"stable-median", "With BN a sigmoid's input drifts less (Fig. 1b, c): drift of the median", "median_drift_bn",
+       "median_drift_none", "less", 0.0, false},
+      {"stable-spread", "With BN a sigmoid's input drifts less (Fig. 1b, c): drift of the 15-85 spread",
+       "spread_drift_bn", "spread_drift_none", "less", 0.0, false},
+  };
+  c["lr-sweep"] = {
+      {"higher-lr", "BN allows higher learning rates (Ioffe & Szegedy): the largest rate that trains, BN vs none",
+       "largest_lr_bn", "largest_lr_none", "greater", kLogSmall, true},
+  };
+  c["init-sweep"] = {
+      {"init", "BN reduces the need for careful initialization (Ioffe & Szegedy): initial scales that train, BN vs none",
+       "scales_trained_bn", "scales_trained_none", "greater", 0.5, false},
+  };
+  c["grad-init"] = {
+      {"sigmoid", "BN keeps gradient magnitudes even across layers at initialization: sigmoid, 8 hidden layers (spread, BN vs none)",
+       "sigmoid-mlp-8.spread_bn", "sigmoid-mlp-8.spread_none", "less", kLogSmall, true},
+      {"relu", "BN keeps gradient magnitudes even across layers at initialization: ReLU, 8 hidden layers (spread, BN vs none)",
+       "relu-mlp-8.spread_bn", "relu-mlp-8.spread_none", "less", kLogSmall, true},
+      {"cnn", "BN keeps gradient magnitudes even across layers at initialization: deep-cnn (spread, BN vs none)",
+       "deep-cnn.spread_bn", "deep-cnn.spread_none", "less", kLogSmall, true},
+  };
+  c["convergence"] = {
+      {"fewer-steps", "BN converges in fewer steps (Ioffe & Szegedy): steps to 90% test accuracy, BN vs none",
+       "steps_to_90_bn", "steps_to_90_none", "less", kLogSmall, true},
+      {"bn-x5", "A higher rate adds to BN's speed (BN-x5): steps to 90%, BN at 5x the rate vs BN",
+       "steps_to_90_bn-x5", "steps_to_90_bn", "less", kLogSmall, true},
+  };
+  c["regularization"] = {
+      {"cnn-gap", "BN regularizes (Ioffe & Szegedy): train/test gap on 500 digits, reference CNN, BN vs none",
+       "ref-cnn.gap_bn", "ref-cnn.gap_none", "less", kPoint, false},
+      {"mlp-gap", "BN regularizes (Ioffe & Szegedy): train/test gap on 500 digits, sigmoid MLP, BN vs none",
+       "mlp.gap_bn", "mlp.gap_none", "less", kPoint, false},
+  };
+  c["covariate-shift"] = {
+      {"adabn", "Batch statistics of the new domain recover accuracy (AdaBN, Li et al.): BN on shifted data, own statistics vs running",
+       "shift_train_mode_bn", "shift_bn", "greater", kPoint, false},
+      {"instance", "InstanceNorm is robust to a change of brightness and contrast: shifted accuracy, InstanceNorm vs none",
+       "shift_instance", "shift_none", "greater", kPoint, false},
+  };
+  c["noisy-bn"] = {
+      {"noisy-trains", "Noisy BN trains about as well as BN and better than none (Santurkar et al.): test accuracy, noisy BN vs none",
+       "test_accuracy.noisy-bn", "test_accuracy.none", "greater", kPoint, false},
+      {"noisy-unstable", "Noisy BN's layer inputs are less stable than the plain network's (Santurkar et al.): instability",
+       "instability.noisy-bn", "instability.none", "greater", 0.0, false},
+      {"ics", "BN does not reduce internal covariate shift by the gradient measure, often increases it (Santurkar et al.): ||G - G'|| / ||G||, BN vs none",
+       "ics_relative_median.bn", "ics_relative_median.none", "greater", kLogSmall, true},
+  };
+  c["landscape"] = {
+      {"loss-range", "BN smooths the loss landscape (Santurkar et al.): loss range along the gradient, BN vs none",
+       "median_loss_range.bn", "median_loss_range.none", "less", kLogSmall, true},
+      {"predictiveness", "BN makes gradients more predictive (Santurkar et al.): gradient change relative to ||g||, BN vs none",
+       "median_relative_predictiveness.bn", "median_relative_predictiveness.none", "less", kLogSmall, true},
+      {"beta-smoothness", "BN lowers the effective beta-smoothness (Santurkar et al.), BN vs none",
+       "median_beta_smoothness.bn", "median_beta_smoothness.none", "less", kLogSmall, true},
+  };
+  c["batch-size"] = {
+      {"group-at-2", "GroupNorm does not suffer at small batches where BN does (Wu & He): batch 2, dense-bn, GN vs BN",
+       "test_accuracy.dense-bn.group.2", "test_accuracy.dense-bn.batch.2", "greater", kPoint, false},
+      {"gradual", "BN degrades gradually as the batch shrinks (Wu & He): dense-bn, batch 16 vs batch 4",
+       "test_accuracy.dense-bn.batch.16", "test_accuracy.dense-bn.batch.4", "greater", kPoint, false},
+      {"conv-bn", "BN degrades at small batches (Wu & He): small-cnn (BN after convolutions only), batch 16 vs batch 2",
+       "test_accuracy.small-cnn.batch.16", "test_accuracy.small-cnn.batch.2", "greater", kPoint, false},
+  };
+  c["placement"] = {
+      {"after", "BN after the activation works as well or better than before (practitioners' reports): late test accuracy, after vs before",
+       "late_test_accuracy.after", "late_test_accuracy.before", "greater", kPoint, false},
+  };
+  c["train-eval"] = {
+      {"chain", "Eval output / train output after 20 BN layers is (63/64)^10 (the unbiased running variance)",
+       "chain_ratio_layer20", "chain_expected_layer20", "near", 1e-3, false},
+      {"population", "Inference needs population statistics: eval-mode accuracy (momentum 0.1) vs train mode on batches of 2",
+       "eval_accuracy_final.0.1", "train_mode_accuracy_final.2", "greater", kPoint, false},
+  };
+  return c;
+}
+
+}  // namespace
+
+const std::vector<Claim>& claims_of(const std::string& experiment) {
+  static const std::map<std::string, std::vector<Claim>> all = make_claims();
+  static const std::vector<Claim> none;
+  const auto it = all.find(experiment);
+  return it == all.end() ? none : it->second;
+}
+
+}  // namespace bnlab

@@ -1,0 +1,99 @@
+#include "experiments/common.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/error.h"
+#include "train/loss.h"
+
+namespace bnlab {
+
+int steps_or(const ExperimentOptions& options, int default_steps) {
+  if (options.steps < 0)
+    throw Error("experiment steps must not be negative, got " + std::to_string(options.steps));
+  return options.steps > 0 ? options.steps : default_steps;
+}
+
+std::string label(NormKind kind) { return kind == NormKind::Batch ? "bn" : norm_kind_name(kind); }
+
+Config mnist_config(const std::string& model, NormKind norm, uint32_t seed) {
+  Config c;
+  c.model = model;
+  c.dataset = "mnist";
+  c.norm.kind = norm;
+  c.seed = seed;
+  return c;
+}
+
+float eval_accuracy(Model& model, const Dataset& data) {
+  const Shape img = data.image_shape();
+  const int64_t per = img.per_sample();
+  SoftmaxCrossEntropy loss;
+  Tensor x;  // (B, C, H, W) one chunk
+  int correct = 0;
+  for (int begin = 0; begin < data.size(); begin += 256) {
+    const int end = std::min(data.size(), begin + 256);
+    x.resize(Shape{end - begin, img.c, img.h, img.w});
+    std::copy(data.images.begin() + begin * per, data.images.begin() + end * per, x.data());
+    loss.forward(model.forward(x, Mode::Eval), data.labels.data() + begin);
+    correct += loss.correct();
+  }
+  return float(correct) / float(data.size());
+}
+
+float test_accuracy(Trainer& t) { return t.diverged() ? 0.f : t.evaluate(Mode::Eval).accuracy; }
+
+double train_mode_accuracy(Trainer& trainer, int chunk, int count) {
+  const Dataset& test = trainer.data().test;
+  count = std::min(count, test.size());
+  Model& model = trainer.model();
+  const ForwardState saved = model.save_forward_state();
+  const Shape img = test.image_shape();
+  const int64_t per = img.per_sample();
+  SoftmaxCrossEntropy loss;
+  Tensor x;  // (chunk, C, H, W)
+  int correct = 0, done = 0;
+  for (int begin = 0; begin + chunk <= count; begin += chunk) {
+    x.resize(Shape{chunk, img.c, img.h, img.w});
+    std::copy(test.images.begin() + begin * per, test.images.begin() + (begin + chunk) * per,
+              x.data());
+    loss.forward(model.forward(x, Mode::Train), test.labels.data() + begin);
+    correct += loss.correct();
+    done += chunk;
+  }
+  model.restore_forward_state(saved);
+  return done ? double(correct) / done : std::nan("");
+}
+
+Json or_null(bool exists, double value) { return exists ? Json(value) : Json(); }
+
+Json number(double v) { return std::isfinite(v) ? Json(v) : Json(); }
+
+PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>& data, int steps,
+                      const std::string& value, Table& runs, Table& curves) {
+  std::vector<std::unique_ptr<Trainer>> t;
+  for (NormKind kind : kPair) {
+    Config c = base;
+    c.norm.kind = kind;
+    t.push_back(std::make_unique<Trainer>(c, data));
+  }
+  const int curve_every = std::max(1, steps / 50);
+  for (int s = 1; s <= steps; ++s)
+    for (int r = 0; r < 2; ++r) {
+      if (t[size_t(r)]->diverged()) continue;
+      const StepMetrics m = t[size_t(r)]->step();
+      if (s % curve_every == 0 || m.diverged)
+        curves.add({label(kPair[r]), value, fmt(s), fmt(m.loss)});
+    }
+  PairResult p;
+  for (int r = 0; r < 2; ++r) {
+    p.accuracy[r] = test_accuracy(*t[size_t(r)]);
+    p.diverged_at[r] = t[size_t(r)]->diverged_at();
+    const bool diverged = p.diverged_at[r] >= 0;
+    runs.add({label(kPair[r]), value, fmt(p.accuracy[r]), diverged ? "true" : "false",
+              diverged ? fmt(double(p.diverged_at[r])) : "", p.trains(r) ? "true" : "false"});
+  }
+  return p;
+}
+
+}  // namespace bnlab

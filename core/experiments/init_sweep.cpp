@@ -1,0 +1,67 @@
+// init-sweep: accuracy across initialization scales, with and without BN (NUMERICS.md 6).
+#include <algorithm>
+
+#include "experiments/common.h"
+
+namespace bnlab {
+
+namespace {
+
+ExperimentResult run_init_sweep(const ExperimentOptions& options) {
+  const int steps = steps_or(options, 500);
+  const std::vector<float> scales = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f, 30.f, 100.f};
+  Table runs({"variant", "init_scale", "test_accuracy", "diverged", "diverged_at", "trains"});
+  Table curves({"variant", "init_scale", "step", "loss"});
+  const Config base = mnist_config("mlp", NormKind::Batch, options.seed);
+  const auto data = load_data(base, options.data_dir);
+  int trained[2] = {0, 0};
+  float worst[2] = {1, 1}, smallest[2] = {0, 0}, largest[2] = {0, 0};  // 0: no scale trains
+  for (size_t i = 0; i < scales.size(); ++i) {
+    Config c = base;
+    c.init_scale = scales[i];
+    const PairResult p = train_pair(c, data, steps, fmt(scales[i]), runs, curves);
+    for (int r = 0; r < 2; ++r) {
+      worst[r] = std::min(worst[r], p.accuracy[r]);
+      if (!p.trains(r)) continue;
+      ++trained[r];
+      if (smallest[r] == 0) smallest[r] = scales[i];
+      largest[r] = scales[i];
+    }
+    options.progress(double(i + 1) / double(scales.size()));
+  }
+  ExperimentResult result;
+  Json& j = result.summary;
+  for (int r = 0; r < 2; ++r) {
+    const std::string k = label(kPair[r]);
+    j.set("scales_trained_" + k, trained[r]);
+    j.set("smallest_scale_trained_" + k, or_null(trained[r] > 0, smallest[r]));
+    j.set("largest_scale_trained_" + k, or_null(trained[r] > 0, largest[r]));
+    j.set("worst_accuracy_" + k, double(worst[r]));
+  }
+  j.set("scales", int(scales.size()));
+  j.set("threshold_accuracy", double(kTrainsAccuracy));
+  result.tables.emplace_back("runs", std::move(runs));
+  result.tables.emplace_back("curves", std::move(curves));
+  return result;
+}
+
+}  // namespace
+
+ExperimentInfo init_sweep_experiment() {
+  return {
+      "init-sweep", "BN reduces the need for careful initialization",
+      "Initialization-scale sweep. The sigmoid MLP on MNIST starts from He-normal weights "
+      "multiplied by 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30 or 100, with and without BN (same weights "
+      "and batches for both variants of a scale), and trains for 500 steps at the default "
+      "optimizer (lr 0.05, momentum 0.9). Measured: final test accuracy; a run trains as in "
+      "lr-sweep (no divergence, 80% or more). The claim (Ioffe & Szegedy): with BN, training is "
+      "far less sensitive to the initial scale, since a layer followed by BN gives the same output "
+      "whatever the scale of its weights. BN Lab reproduces it (seeds 1 and 2): with BN 8 of the 9 "
+      "scales train (0.01 to 30; at 100 it reaches 71-73%, the final layer, which has no BN after "
+      "it, starting from huge logits); without BN only 3 do (1 to 10): at 0.3 and below the "
+      "network stays at chance for all 500 steps, at 30 and 100 its sigmoids saturate. Without BN "
+      "the best scale is 3, not 1: He's gain is made for ReLU, not sigmoid.",
+      500, run_init_sweep};
+}
+
+}  // namespace bnlab

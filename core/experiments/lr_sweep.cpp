@@ -1,0 +1,57 @@
+// lr-sweep: the largest learning rate that still trains, with and without BN (NUMERICS.md 6).
+
+#include "experiments/common.h"
+
+namespace bnlab {
+
+namespace {
+
+ExperimentResult run_lr_sweep(const ExperimentOptions& options) {
+  const int steps = steps_or(options, 500);
+  const std::vector<float> rates = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f};
+  Table runs({"variant", "lr", "test_accuracy", "diverged", "diverged_at", "trains"});
+  Table curves({"variant", "lr", "step", "loss"});
+  const Config base = mnist_config("mlp", NormKind::Batch, options.seed);
+  const auto data = load_data(base, options.data_dir);
+  float largest[2] = {0, 0};  // 0: no rate trains
+  for (size_t i = 0; i < rates.size(); ++i) {
+    Config c = base;
+    c.lr = rates[i];
+    const PairResult p = train_pair(c, data, steps, fmt(rates[i]), runs, curves);
+    for (int r = 0; r < 2; ++r)
+      if (p.trains(r)) largest[r] = rates[i];
+    options.progress(double(i + 1) / double(rates.size()));
+  }
+  ExperimentResult result;
+  Json& j = result.summary;
+  j.set("largest_lr_bn", or_null(largest[0] > 0, largest[0]));
+  j.set("largest_lr_none", or_null(largest[1] > 0, largest[1]));
+  j.set("ratio",
+        or_null(largest[0] > 0 && largest[1] > 0, double(largest[0]) / double(largest[1])));
+  j.set("threshold_accuracy", double(kTrainsAccuracy));
+  result.tables.emplace_back("runs", std::move(runs));
+  result.tables.emplace_back("curves", std::move(curves));
+  return result;
+}
+
+}  // namespace
+
+ExperimentInfo lr_sweep_experiment() {
+  return {
+      "lr-sweep", "BN allows higher learning rates",
+      "Learning-rate sweep. The sigmoid MLP (preset mlp) on MNIST, with and without BN, trains for "
+      "500 steps (SGD, momentum 0.9, batches of 32) at each rate of 0.01, 0.03, 0.1, 0.3, 1, 3 and "
+      "10; both variants of a rate start from the same weights and see the same batches. A run "
+      "trains if it does not diverge (NaN or infinite loss) and ends at 80% test accuracy or more: "
+      "runs that learn end at 83-93%, the others near chance or at most 53%. The claim (Ioffe & "
+      "Szegedy): BN allows much higher learning rates. BN Lab reproduces it: the largest rate that "
+      "trains is 1 with BN and 0.3 without (seeds 1 and 2), one step of the grid, a factor of 3.3. "
+      "Without BN, rates of 1 and more do not produce NaN: the sigmoids saturate and the network "
+      "stays at chance. With BN, lr 3 still learns partly (21-53%). At lr 0.01 the plain network "
+      "reaches only 44-49% in 500 steps: slow, not broken. (The reference CNN shows the same: "
+      "tests/test_learning.cpp checks that at lr 0.2 it learns with BN and stays at chance "
+      "without.)",
+      500, run_lr_sweep};
+}
+
+}  // namespace bnlab

@@ -1,0 +1,191 @@
+// Experiments over many seeds (core/experiments/seeds.h): seed lists, Student's t interval,
+// verdicts, the summary over seeds, every claim's figures, and the same summary from GNU parallel.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+#include "base/error.h"
+#include "experiments/seeds.h"
+
+using namespace bnlab;
+
+namespace {
+
+// The CDF of Student's t at q, by Simpson's rule on the density (independent of the table).
+double t_cdf(double q, int df) {
+  const double nu = df;
+  const double c = std::exp(std::lgamma((nu + 1) / 2) - std::lgamma(nu / 2)) / std::sqrt(nu * M_PI);
+  const int n = 200000;
+  const double h = q / n;
+  double sum = 0;
+  for (int i = 0; i <= n; ++i) {
+    const double x = i * h;
+    const double f = c * std::pow(1 + x * x / nu, -(nu + 1) / 2);
+    sum += f * (i == 0 || i == n ? 1 : i % 2 ? 4 : 2);
+  }
+  return 0.5 + sum * h / 3;
+}
+
+Json seed_summary(int seed, double a, double b, const std::string& experiment = "placement") {
+  Json s = Json::object();
+  s.set("experiment", experiment);
+  s.set("title", "t");
+  s.set("seed", seed);
+  s.set("steps", 10);
+  Json acc = Json::object();
+  acc.set("none", 0.5);
+  acc.set("before", b);
+  acc.set("after", a);
+  s.set("late_test_accuracy", acc);
+  return s;
+}
+
+std::string read(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+int shell(const std::string& cmd) {
+  const int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("seeds.lists and ranges parse, and nonsense is refused") {
+  CHECK(parse_seeds("1-10").size() == 10);
+  CHECK(parse_seeds("7") == std::vector<uint32_t>{7});
+  CHECK(parse_seeds("1,4,9") == std::vector<uint32_t>{1, 4, 9});
+  CHECK(parse_seeds("1-3,8") == std::vector<uint32_t>{1, 2, 3, 8});
+  CHECK(parse_seeds("4294967295") == std::vector<uint32_t>{4294967295u});
+  for (const char* bad : {"", "3-1", "1,1", "1-3,2", "a", "1-", "-4", "1,,2", "4294967296", "0x10", " 1", "1-20000"})
+    CHECK_THROWS_AS(parse_seeds(bad), Error);
+}
+
+TEST_CASE("seeds.the t quantile agrees with the integrated t density") {
+  for (int df : {1, 2, 3, 4, 5, 9, 10, 20, 30, 31, 35, 45, 60, 90, 120, 500, 100000}) {
+    CAPTURE(df);
+    CHECK(t_cdf(t_quantile_95(df), df) == doctest::Approx(0.975).epsilon(3e-5));
+  }
+  CHECK_THROWS_AS(t_quantile_95(0), Error);
+}
+
+TEST_CASE("seeds.the interval of a small sample, by hand") {
+  // {1, 2, 3, 4}: mean 2.5, sd sqrt(5/3), half-width t(3) * sd / 2 = 3.1824 * 1.290994 / 2.
+  const Interval r = t_interval({1, 2, 3, 4, std::nan("")});
+  CHECK(r.n == 4);
+  CHECK(r.mean == doctest::Approx(2.5));
+  CHECK(r.sd == doctest::Approx(std::sqrt(5.0 / 3)));
+  CHECK(r.hi - r.mean == doctest::Approx(3.1824 * std::sqrt(5.0 / 3) / 2));
+  CHECK(r.mean - r.lo == doctest::Approx(r.hi - r.mean));
+  const Interval one = t_interval({0.25});
+  CHECK((one.n == 1 && one.lo == 0.25 && one.hi == 0.25));
+}
+
+TEST_CASE("seeds.verdicts follow the interval") {
+  Claim greater{"g", "a is larger", "a", "b", "greater", 0.01, false};
+  Claim less = greater;
+  less.relation = "less";
+  Claim near = greater;
+  near.relation = "near";
+  auto iv = [](double lo, double hi, int n = 10) {
+    Interval r;
+    r.n = n, r.lo = lo, r.hi = hi, r.mean = (lo + hi) / 2;
+    return r;
+  };
+  CHECK(verdict(greater, iv(0.02, 0.05)) == "reproduces");
+  CHECK(verdict(greater, iv(-0.05, -0.02)) == "does not reproduce: the opposite");
+  CHECK(verdict(greater, iv(-0.005, 0.008)) == "does not reproduce: no difference");
+  CHECK(verdict(greater, iv(-0.05, 0.05)) == "inconclusive at 10 seeds");
+  CHECK(verdict(greater, iv(0.005, 0.05)) == "inconclusive at 10 seeds");  // not beyond the margin
+  CHECK(verdict(greater, iv(0.02, 0.05, 2)) == "inconclusive at 2 seeds");
+  CHECK(verdict(less, iv(-0.05, -0.02)) == "reproduces");
+  CHECK(verdict(less, iv(0.02, 0.05)) == "does not reproduce: the opposite");
+  CHECK(verdict(near, iv(-0.005, 0.008)) == "reproduces");
+  CHECK(verdict(near, iv(0.02, 0.05)) == "does not reproduce: they differ");
+  CHECK(verdict(near, iv(-0.005, 0.05)) == "inconclusive at 10 seeds");
+}
+
+TEST_CASE("seeds.the summary over seeds: figures, paired claims, missing values and mixed inputs") {
+  // placement's claim: after - before > one point. Seeds given out of order.
+  std::vector<Json> runs = {seed_summary(3, 0.91, 0.95), seed_summary(1, 0.92, 0.96), seed_summary(2, 0.90, 0.95)};
+  const Json s = summarize_seeds(runs);
+  CHECK(s.get("seeds").items().size() == 3);
+  CHECK(s.get("seeds").items()[0].integer() == 1);
+  const Json& after = s.get("figures").get("late_test_accuracy.after");
+  CHECK(after.get("mean").number() == doctest::Approx((0.91 + 0.92 + 0.90) / 3));
+  CHECK(after.get("values").items()[0].number() == doctest::Approx(0.92));  // seed 1 first
+  CHECK(s.get("figures").find("seed") == nullptr);
+  const Json& claim = s.get("claims").items().at(0);
+  CHECK(claim.get("id").string() == "after");
+  const Json& d = claim.get("difference");
+  CHECK(d.get("mean").number() == doctest::Approx(-0.13 / 3));
+  // Differences -0.04, -0.05, -0.04: sd 0.005774, half-width 4.3027 * 0.005774 / sqrt(3) = 0.01434,
+  // so the interval [-0.0577, -0.0290] lies beyond the margin of one point on the other side.
+  CHECK(d.get("ci95").items()[1].number() == doctest::Approx(-0.13 / 3 + 0.014343).epsilon(1e-3));
+  CHECK(claim.get("verdict").string() == "does not reproduce: the opposite");
+  CHECK(claim.get("text").string().find("3 seeds") != std::string::npos);
+
+  // A null figure leaves its seed out of the claim and counts as missing.
+  runs.push_back(seed_summary(4, 0.9, 0.9));
+  Json acc = Json::object();
+  acc.set("none", 0.5);
+  acc.set("before", Json());
+  acc.set("after", 0.9);
+  runs.back().set("late_test_accuracy", acc);
+  const Json m = summarize_seeds(runs);
+  CHECK(m.get("figures").get("late_test_accuracy.before").get("missing").integer() == 1);
+  CHECK(m.get("claims").items()[0].get("difference").get("n").integer() == 3);
+
+  CHECK_THROWS_AS(summarize_seeds({seed_summary(1, 1, 1), seed_summary(1, 1, 1)}), Error);
+  CHECK_THROWS_AS(summarize_seeds({seed_summary(1, 1, 1), seed_summary(2, 1, 1, "landscape")}), Error);
+  Json other_steps = seed_summary(2, 1, 1);
+  other_steps.set("steps", 11);
+  CHECK_THROWS_AS(summarize_seeds({seed_summary(1, 1, 1), other_steps}), Error);
+  CHECK_THROWS_AS(summarize_seeds({}), Error);
+}
+
+TEST_CASE("seeds.every claim names figures its experiment reports") {
+  // Each experiment once, at 2 steps (too short to mean anything, long enough to report every
+  // figure): summarize_seeds throws if a claim names a figure the summary lacks.
+  for (const ExperimentInfo& e : experiments()) {
+    CAPTURE(e.name);
+    CHECK_FALSE(claims_of(e.name).empty());
+    ExperimentOptions o;
+    o.seed = 1;
+    o.steps = 2;
+    o.data_dir = BNLAB_DATA_DIR;
+    const std::string dir = "/tmp/bnlab_test_seeds_claims/" + e.name;
+    CHECK_NOTHROW(run_seeds(e, o, {1}, 1, dir));
+  }
+}
+
+TEST_CASE("seeds.GNU parallel runs the printed jobs and merge gives the in-process summary") {
+  REQUIRE_MESSAGE(shell("command -v parallel >/dev/null") == 0,
+                  "GNU parallel is missing: `bash .ci/setup.sh native` installs it (Debian package parallel)");
+  const std::string cli = BNLAB_CLI, base = "/tmp/bnlab_test_seeds_parallel";
+  REQUIRE(shell("rm -rf " + base) == 0);
+  const std::string args = " experiment grad-init --seeds 1-4 --steps 2 --data-dir " BNLAB_DATA_DIR;
+  REQUIRE(shell(cli + args + " --threads 2 --out " + base + "/local >/dev/null 2>&1") == 0);
+  REQUIRE(shell(cli + args + " --out " + base + "/jobs --jobs 2>/dev/null | parallel --will-cite -j2 >/dev/null 2>&1") ==
+          0);
+  REQUIRE(shell(cli + " experiment merge " + base + "/jobs/seed-* --out " + base + "/jobs >/dev/null") == 0);
+  const std::string local = read(base + "/local/summary.json"), merged = read(base + "/jobs/summary.json");
+  CHECK(local.size() > 100);
+  CHECK(local == merged);
+  // One thread or two: the same summary.
+  REQUIRE(shell(cli + args + " --threads 1 --out " + base + "/one >/dev/null 2>&1") == 0);
+  CHECK(read(base + "/one/summary.json") == local);
+  // merge refuses a multi-seed summary and a missing directory, with the reason.
+  CHECK(shell(cli + " experiment merge " + base + "/local --out " + base + "/x >/dev/null 2>&1") == 1);
+  CHECK(shell(cli + " experiment merge " + base + "/nope --out " + base + "/x >/dev/null 2>&1") == 1);
+  CHECK(shell(cli + " experiment grad-init --jobs --out " + base + "/x >/dev/null 2>&1") == 2);
+}

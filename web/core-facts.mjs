@@ -1,0 +1,20 @@
+// The core's facts that the page needs on the main thread, where no wasm module is loaded: the
+// option table (names, kinds, ranges, choices, defaults, one-line help) and the model presets.
+// (Layer kinds reach the page in each model's description, as every layer's role.)
+// web/build.mjs writes them from the built module into web/src/core-facts.js, which state.js
+// imports; tests/browser/options.test.mjs fails when that file is not what the current core
+// says. Nothing here is typed by hand.
+export function coreFactsSource(lab) {
+  const json = (v) => JSON.stringify(v, null, 1).replace(/\n\s*/g, ' ');
+  const lines = (list) => list.map((v) => `  ${json(v)},`).join('\n');
+  return `// Generated from the WebAssembly core by web/build.mjs (web/core-facts.mjs): do not edit.
+// The core's option table and model presets (core/train/config.cpp, core/train/spec.cpp).
+export const OPTIONS = [
+${lines(lab.options())}
+];
+
+export const PRESETS = [
+${lines(lab.presets())}
+];
+`;
+}
