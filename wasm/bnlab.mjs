@@ -27,7 +27,8 @@ export async function loadBnlab({ wasmBinary } = {}) {
 // and method is wrapped here to throw it, so callers see an Error with the core's message.
 // New classes and free functions of bindings.cpp are listed here too; methods are found.
 const CORE_CLASSES = ['Data', 'Simulation'];
-const CORE_FUNCTIONS = ['options', 'presets', 'stateConfig', 'referenceBench', 'experiments', 'runExperiment'];
+const CORE_FUNCTIONS = ['options', 'presets', 'describeModel', 'layerKinds', 'stateConfig', 'referenceBench', 'experiments',
+                        'runExperiment'];
 
 function checkErrors(core) {
   const thrower = (fn) => function checked(...args) {
