@@ -124,7 +124,9 @@ TEST_CASE("gemm.simd4 sums 256 k at a time from 0, in order of k, and adds each 
   // gemm_nt's packing of B (m >= n) and of A (m < n).
   const int k = 302;
   const float big = 16777216.f;  // 2^24
-  for (auto [m, n] : {std::pair{9, 19}, std::pair{19, 9}}) {
+  for (const auto& size : {std::pair{9, 19}, std::pair{19, 9}}) {
+    // Plain ints, not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+    const int m = size.first, n = size.second;
     for (Form form : {Form::NN, Form::NT, Form::TN})
       for (Accumulate acc : {Accumulate::No, Accumulate::Yes}) {
         CAPTURE(m);

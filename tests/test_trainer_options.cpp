@@ -130,9 +130,11 @@ TEST_CASE("trainer.set_options refuses invalid values with the option table's me
     Config fresh;
     return message_of([&] { set_option(fresh, name, value); });
   };
-  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& option : std::vector<std::pair<std::string, std::string>>{
            {"lr", "-1"}, {"momentum", "7"}, {"bn_eps", "0"}, {"weight_decay", "x"}, {"schedule", "linear"},
            {"step_size", "0.5"}, {"bn_momentum", "2"}, {"no_such_option", "1"}}) {
+    // Plain names, not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::string &name = option.first, &value = option.second;
     CAPTURE(name);
     const std::string expected = config_message(name, value);
     REQUIRE(!expected.empty());

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "layers/batchnorm.h"
 #include "layers/groupnorm.h"
+#include "layers/kinds.h"
 #include "layers/noise.h"
 
 namespace bnlab {
@@ -289,8 +290,7 @@ WhatIfSample WhatIf::run(int image, const std::vector<int>& companions, Mode mod
   int layer = -1;
   std::string names;
   for (int i = 0; i < model.num_layers(); ++i) {
-    const std::string k = model.layer(i).kind();
-    if (k != "bn" && k != "brn" && k != "gbn" && k != "ln" && k != "gn" && k != "in") continue;
+    if (layer_role(model.layer(i).kind()) != LayerRole::Normalizer) continue;
     if (model.layer_name(i) == unit.layer) layer = i;
     names += (names.empty() ? "" : ", ") + model.layer_name(i);
   }

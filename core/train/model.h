@@ -40,8 +40,9 @@ struct ForwardState {
 // the copies a state load reads into), and the activations, caches and gradients of a batch
 // (the larger of the training batch and the evaluation chunk of 256). A model whose estimate
 // (estimate_footprint) is above the budget is refused before any layer is made, with an Error
-// naming both. The default, 512 MiB, lets the page hold its two models and a third being loaded
-// from a state file inside WebAssembly's 2 GiB heap; the CLI raises it with --max-memory.
+// naming both. The default, 512 MiB, lets the page hold its two models (each of them actually
+// using less than its estimate) inside WebAssembly's 2 GiB heap; the CLI raises it with
+// --max-memory.
 inline constexpr int64_t kDefaultMemoryBudget = int64_t(512) << 20;
 int64_t memory_budget();
 void set_memory_budget(int64_t bytes);  // bytes >= 1 MiB; throws Error otherwise

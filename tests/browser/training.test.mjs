@@ -258,8 +258,8 @@ test('the same URL reproduces the same run (config and seed)', { skip: needsWasm
 });
 
 test('a run that diverges says so and the other side keeps going', { skip: needsWasm }, async () => {
-  // A rate and a scale that overflow float32 within two steps (a plain large rate gives huge but
-  // finite losses, which the core does not call diverged).
+  // A rate and a scale that overflow float32 within two steps (a finite loss above 1e6 is
+  // divergence too: tests/browser/hostile.test.mjs).
   const page = await lab.open('?dataset=shapes&b.lr=10000&b.init_scale=1000&b.norm=none');
   await ready(page);
   const stepOfA = (n) => page.waitForFunction((n) => window.bnlab.history.sides.a.last.step === n, n, { timeout: 20000 });

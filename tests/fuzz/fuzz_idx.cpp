@@ -12,9 +12,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t split = (size_t(data[0]) << 8 | data[1]) % (size - 1);
   const uint8_t* images = data + 2;
   try {
-    const bnlab::Dataset d = bnlab::parse_idx(images, split, images + split, size - 2 - split, "fuzz");
+    const bnlab::Dataset d =
+        bnlab::parse_idx(images, split, images + split, size - 2 - split, "fuzz");
     // What the trainer relies on: as many labels as images, each below num_classes.
-    if (d.labels.size() * size_t(d.channels) * size_t(d.height) * size_t(d.width) != d.images.size()) __builtin_trap();
+    if (d.labels.size() * size_t(d.channels) * size_t(d.height) * size_t(d.width) !=
+        d.images.size())
+      __builtin_trap();
     for (int label : d.labels)
       if (label < 0 || label >= d.num_classes) __builtin_trap();
   } catch (const bnlab::Error&) {

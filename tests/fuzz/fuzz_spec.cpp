@@ -19,8 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t mode = data[0];
   bnlab::Config c;
   c.model.assign(reinterpret_cast<const char*>(data + 1), size - 1);
-  const bnlab::NormKind kinds[] = {bnlab::NormKind::None, bnlab::NormKind::Batch, bnlab::NormKind::Layer,
-                                   bnlab::NormKind::Group, bnlab::NormKind::Instance, bnlab::NormKind::Renorm,
+  const bnlab::NormKind kinds[] = {bnlab::NormKind::None,     bnlab::NormKind::Batch,
+                                   bnlab::NormKind::Layer,    bnlab::NormKind::Group,
+                                   bnlab::NormKind::Instance, bnlab::NormKind::Renorm,
                                    bnlab::NormKind::Ghost};
   c.norm.kind = kinds[mode % 7];
   c.norm.groups = 1 + (mode >> 3) % 4;

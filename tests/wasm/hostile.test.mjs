@@ -49,6 +49,27 @@ test('a model above the budget is refused at once, with its size and the limit (
   }
 });
 
+test('two models just under the budget train side by side in the 2 GiB heap', async () => {
+  // 23.9 million parameters each: an estimate of about 480 MiB, under the 512 MiB limit.
+  const config = { dataset: 'shapes', model: 'fc5000-fc4000-fc', batch_size: 8, seed: 1 };
+  const data = await lab.loadData(config);
+  const sims = [];
+  try {
+    for (const norm of ['batch', 'none']) sims.push(lab.createSimulation({ ...config, norm }, data));
+    for (const sim of sims) {
+      const { loss } = sim.step(1);
+      assert.ok(Number.isFinite(loss[0]), `loss ${loss[0]}`);
+      assert.equal(sim.stepCount, 1);
+    }
+    assert.ok(lab.heap().size <= 2 ** 31);
+    // Such a model's state would be far above the 64 MiB limit: saving says so.
+    assert.throws(() => sims[0].saveState(), /more than the limit of 64.0 MiB for state files/);
+  } finally {
+    for (const sim of sims) sim.dispose();
+    data.dispose();
+  }
+});
+
 test('a failed state load leaves the session as it was (a state naming a huge model, a damaged state)', async () => {
   const configs = { a: SMALL, b: { ...SMALL, norm: 'none' } };
   const session = await Session.create(lab, configs);

@@ -17,8 +17,11 @@ import { runEmbedded } from './embed.js';
 import { NetworkStrip, isNormalizer } from './views/strip.js';
 import { Lessons, startResult } from './lessons.js';
 import { Inspect } from './inspect.js';
+import { Timeline, historyAt } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
+// The panels that show one step's values, which the replay timeline can take back in time.
+const REPLAYED = ['bnstats', 'histogram'];
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
 // The panels of the first screen, first in the grid, when no lesson is chosen.
 const START_PANELS = ['accuracy', 'loss', 'histogram'];
@@ -45,6 +48,12 @@ export class Controller {
     this.panels = PANELS.map((P) => new P($('panel-grid')));
     // The BN inspector and batch-mates: their unit, trace setting and what-if requests.
     this.inspect = new Inspect(this);
+    // Replay: a past step chosen on the timeline, shown by the snapshot panels (REPLAYED).
+    // Under the charts, sticky at the bottom of the window while they are on screen.
+    const line = document.createElement('div');
+    $('panel-grid').after(line);
+    this.timeline = new Timeline(line, () => this.render());
+    line.replaceWith(this.timeline.el);  // a child of the panels' section, so that it can stick
     // Only panels on screen are drawn (drawing all twelve ten times a second would make long
     // tasks); one that scrolls into view is brought up to date at once.
     const seen = new IntersectionObserver((entries) => {
@@ -401,6 +410,7 @@ export class Controller {
   resetViews() {
     const view = this.viewModel();
     for (const p of this.panels) p.reset(view);
+    if (!this.history.sides.a) this.timeline.reset();
     this.strip.reset(view, this.info);
     $('diff-line').textContent = diffLine(this.state);
     $('start-setting').textContent = startSetting(this.state);
@@ -420,9 +430,12 @@ export class Controller {
   render() {
     this.frame = null;
     if (this.panels.some((p) => p.el.hidden !== !this.shouldShow(p))) this.showPanels();
-    $('image-control').hidden = this.panels.find((p) => p.id === 'features').el.hidden;
+    // The test image is the feature maps' and the batch-mates' (web/src/inspect.js).
+    $('image-control').hidden = ['features', 'batchmates'].every((id) => this.panels.find((p) => p.id === id).el.hidden);
     const view = this.viewModel();
-    for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(this.history, view);
+    this.timeline.update(this.history);
+    const past = this.timeline.step === null ? this.history : historyAt(this.history, this.timeline.step);
+    for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(REPLAYED.includes(p.id) ? past : this.history, view);
     this.strip.update(this.history);
     this.showStartResult(view);
     this.showCounters();
@@ -498,7 +511,7 @@ export class Controller {
     const first = this.state.embed && chosen ? chosen : lesson ? hot : START_PANELS;
     // The layer/channel/image choice matters only to some panels; embedded without them, it hides.
     $('panels').querySelector('.view-controls').hidden = Boolean(this.state.embed && chosen &&
-      !chosen.some((id) => ['bnstats', 'histogram', 'gammabeta', 'ics', 'features'].includes(id)));
+      !chosen.some((id) => ['bnstats', 'histogram', 'gammabeta', 'ics', 'features', 'inspector', 'batchmates'].includes(id)));
     for (const p of this.panels) {
       p.el.hidden = !this.shouldShow(p);
       p.el.classList.toggle('highlight', hot.includes(p.id));

@@ -3,7 +3,7 @@
 // click on a feature-map pixel choosing it, and the batch-mates' what-if requests. Kept apart
 // from controller.js, which creates one Inspect and asks it for its settings and view fields.
 
-const BATCH_DRAWS = 2;   // what-if forwards per request while playing (each ~10 ms for ref-cnn)
+const BATCH_DRAWS = 2;   // what-if forwards per request while playing (each ~3 ms for ref-cnn in node)
 const MAX_DRAWS = 400;   // draws kept for the plot
 
 export class Inspect {

@@ -44,7 +44,10 @@ export class BatchMatesPanel extends Panel {
     this.playButton.addEventListener('click', () => this.ask(this.playButton.getAttribute('aria-pressed') === 'true' ? 'stop' : 'play'));
     this.clearButton = button('Clear');
     this.clearButton.addEventListener('click', () => this.ask('clear'));
-    this.error = el('output', 'field-error');
+    // A described-by message, not a live region (the page keeps one: the status line).
+    this.error = el('span', 'field-error');
+    this.error.id = 'batchmates-error';
+    this.size.setAttribute('aria-describedby', this.error.id);
     this.controls.append(l, this.size, this.drawButton, this.playButton, this.clearButton, this.error);
     this.el.insertBefore(this.controls, this.body);
     this.body.removeAttribute('role');

@@ -118,7 +118,10 @@ export class InspectorPanel extends Panel {
       this.inputs[key] = input;
       this.controls.append(l, input);
     }
-    this.error = el('output', 'field-error');
+    // A described-by message, not a live region (the page keeps one: the status line).
+    this.error = el('span', 'field-error');
+    this.error.id = 'inspector-error';
+    for (const input of Object.values(this.inputs)) input.setAttribute('aria-describedby', this.error.id);
     this.controls.append(this.error);
     this.el.insertBefore(this.controls, this.body);
     this.body.removeAttribute('role');

@@ -44,7 +44,9 @@ export class LineChart {
       bands: bands.map(([hi, lo, fill]) => ({ series: [hi, lo], fill })),
       hooks: { draw: [(u) => this.drawRules(u)] },
     };
+    this.xLabel = xLabel;
     this.plot = new uPlot(opts, this.empty(), container);
+    LineChart.charts.add(this);
     container.append(legend(series, rules));
     this.resizer = new ResizeObserver(() => {
       const w = container.clientWidth;
@@ -53,11 +55,33 @@ export class LineChart {
     this.resizer.observe(container);
   }
 
-  // Dotted grey reference lines with their label at the right end.
+  // The step the replay timeline chose (web/src/timeline.js), marked on every chart over steps;
+  // null: none.
+  static marked = null;
+  static charts = new Set();
+  static mark(step) {
+    LineChart.marked = step;
+    // Only charts that have drawn data (uPlot cannot redraw one that never laid out its axes).
+    for (const c of LineChart.charts) if (c.xLabel === 'step' && c.plot.data?.[0]?.length) c.plot.redraw(false);
+  }
+
+  // Dotted grey reference lines with their label at the right end; the replayed step as a
+  // solid black vertical line.
   drawRules(u) {
     const { ctx } = u;
     const { left, top, width, height } = u.bbox;
     ctx.save();
+    const m = LineChart.marked;
+    const x = m === null || this.xLabel !== 'step' ? NaN : u.valToPos(m, 'x', true);
+    if (x >= left && x <= left + width) {
+      ctx.strokeStyle = '#000';
+      ctx.lineWidth = 2 * devicePixelRatio;
+      ctx.beginPath();
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, top + height);
+      ctx.stroke();
+      ctx.lineWidth = 1;
+    }
     ctx.strokeStyle = '#666';
     ctx.fillStyle = '#444';
     ctx.lineWidth = 1;
@@ -93,6 +117,7 @@ export class LineChart {
   }
 
   destroy() {
+    LineChart.charts.delete(this);
     this.plot.destroy();
     this.resizer.disconnect();
   }
