@@ -10,10 +10,14 @@ import { fromQuery } from '../../web/src/state.js';
 const html = fs.readFileSync(path.join(root, 'web/lessons.html'), 'utf8');
 const lessons = [...html.matchAll(/<article class="lesson" id="lesson-([a-z0-9-]+)"[^>]*data-preset="([^"]*)"[^>]*data-panels="([^"]*)"/g)]
   .map(([, id, preset, panels]) => ({ id, preset: preset.replace(/&amp;/g, '&'), panels: panels.split(',') }));
-const PANEL_IDS = ['loss', 'accuracy', 'evalmode', 'bnstats', 'histogram', 'gammabeta', 'percentiles', 'gradnorm', 'ics', 'landscape', 'features', 'misclassified'];
+// The panels' ids as their classes declare them (`super(parent, 'loss', ...)` in web/src/views/).
+const viewsDir = path.join(root, 'web/src/views');
+const PANEL_IDS = fs.readdirSync(viewsDir).flatMap((f) =>
+  [...fs.readFileSync(path.join(viewsDir, f), 'utf8').matchAll(/super\(parent, '([a-z]+)'/g)].map((m) => m[1]));
 
 test('every lesson has a valid preset and names existing panels', () => {
   assert.ok(lessons.length >= 15, `${lessons.length} lessons`);
+  assert.ok(PANEL_IDS.length >= 14 && PANEL_IDS.includes('inspector'), `panel ids: ${PANEL_IDS}`);
   for (const l of lessons) {
     assert.deepEqual(fromQuery(l.preset).errors, {}, l.id);
     for (const p of l.panels) assert.ok(PANEL_IDS.includes(p), `${l.id}: panel ${p}`);
