@@ -93,6 +93,13 @@ test('a lesson opens with its panels, and its fractions are drawn as fractions',
   const lesson = await page.waitForSelector('#lesson-transform:not([hidden])', { timeout: 10000 });
   assert.match(page.url(), /lesson=transform/);
   const panels = await lesson.evaluate((el) => el.dataset.panels.split(','));
+  // The lesson's panels are laid out after it opens: wait for them (then check each, to name the
+  // one that is not shown).
+  await page.waitForFunction((ids) => ids.every((id) => {
+    const el = document.querySelector(`[data-panel="${id}"]`);
+    const r = el?.getBoundingClientRect();
+    return el && !el.hidden && r.width > 100 && r.height > 100;
+  }), { timeout: 15000 }, panels).catch(() => {});
   for (const id of panels) {
     const box = await page.$eval(`[data-panel="${id}"]`, (el) => ({ hidden: el.hidden, ...el.getBoundingClientRect().toJSON() }));
     assert.ok(!box.hidden && box.width > 100 && box.height > 100, `panel ${id} is shown (${JSON.stringify(box)})`);
