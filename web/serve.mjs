@@ -6,9 +6,10 @@
 //
 // What this adds: GET and HEAD only; a .gz file asked for by its own name is sent as it is
 // (application/gzip, no Content-Encoding: the page inflates MNIST's .idx.gz itself); types for
-// .idx and .gz; revalidation on every use (no-cache with an ETag: a worker that loads a
-// script the page already has gets a 304, not the bytes again); nosniff. A development server: no TLS, no authentication, nothing
-// but reading files below the folder; README.md ("Hostile input") says so.
+// .idx and .gz; revalidation on every use (no-cache with an ETag: a worker that loads a script
+// the page already has gets a 304, not the bytes again); nosniff. A development server: no TLS,
+// no authentication, nothing but reading files below the folder; README.md ("Hostile input")
+// says so.
 //
 //   node web/serve.mjs [DIR] [--port N]      (PORT env also works; 0 picks a free port)
 // Prints "BN Lab: http://127.0.0.1:PORT/" once listening.
