@@ -47,34 +47,68 @@ std::map<std::string, std::string> written(const ExperimentInfo& info,
 
 }  // namespace
 
-TEST_CASE(
-    "experiment parts: lr-sweep in parts, combined, writes the sequential run's files byte for "
-    "byte") {
-  const ExperimentInfo& info = find_experiment("lr-sweep");
-  REQUIRE(info.parts.units == 7);
-  const ExperimentOptions options = short_options(2);
-  const ExperimentResult sequential = info.run(options);
+// Every experiment that runs in parts, at few steps (the point is the combination, not what the
+// sweep finds): one part per unit run in reverse order (as the pool may finish them; each unit
+// depends on the options only, not on the units run before it in the same process), combined,
+// writes the sequential run's files byte for byte.
+TEST_CASE("experiment parts: every sweep in parts, combined, writes the sequential run's files") {
+  // The experiments the lessons run and every other one whose runs share nothing; the others
+  // (ioffe-mnist, noisy-bn, train-eval) run in one piece.
+  const std::map<std::string, int> expected_units = {
+      {"lr-sweep", 7},  {"init-sweep", 9},      {"grad-init", 4},       {"convergence", 3},
+      {"regularization", 2}, {"covariate-shift", 3}, {"landscape", 2}, {"batch-size", 36},
+      {"placement", 3}};
+  // Steps for each: as few as still give every table rows (batch-size's batch 2 runs 16 times its
+  // steps; grad-init's steps are batches). The whole test takes about 12 s of CPU.
+  const std::map<std::string, int> steps = {{"lr-sweep", 20},      {"init-sweep", 10},
+                                            {"grad-init", 2},      {"convergence", 10},
+                                            {"regularization", 4}, {"covariate-shift", 10},
+                                            {"landscape", 4},      {"batch-size", 1},
+                                            {"placement", 6}};
+  std::map<std::string, int> units;
+  for (const ExperimentInfo& e : experiments())
+    if (e.parts.units > 0) units[e.name] = e.parts.units;
+  CHECK(units == expected_units);
   const auto base = std::filesystem::temp_directory_path() / "bnlab-test-parts";
-  const auto expected = written(info, options, sequential, (base / "sequential").string());
-  REQUIRE(expected.count("summary.json") == 1);
-  REQUIRE(expected.count("runs.csv") == 1);
-  REQUIRE(expected.count("curves.csv") == 1);
+  for (const auto& [name, n] : units) {
+    CAPTURE(name);
+    const ExperimentInfo& info = find_experiment(name);
+    ExperimentOptions options = short_options(2);
+    options.steps = steps.at(name);
+    const ExperimentResult sequential = info.run(options);
+    const auto expected = written(info, options, sequential, (base / "sequential").string());
+    REQUIRE(expected.count("summary.json") == 1);
+    REQUIRE(expected.size() == sequential.tables.size() + 1);
+    for (const auto& [stem, table] : sequential.tables) {
+      CAPTURE(stem);
+      CHECK(table.rows() > 0);
+    }
 
-  // Uneven parts, and one part per unit (as the pool runs them), run in reverse order: each unit
-  // depends on the options only, not on the units run before it in the same process.
-  const std::vector<std::vector<std::pair<int, int>>> splits = {
-      {{0, 3}, {3, 4}, {4, 7}}, {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}}};
-  for (const auto& split : splits) {
-    CAPTURE(split.size());
-    std::vector<Tables> parts(split.size());
-    for (size_t i = split.size(); i-- > 0;)
-      parts[i] = run_experiment_part(info, options, split[i].first, split[i].second);
-    // A part holds its units' rows only: two runs (BN and none) per rate.
-    CHECK(parts[0][0].second.rows() == size_t(2 * (split[0].second - split[0].first)));
-    const ExperimentResult combined = combine_experiment_parts(info, options, parts);
-    CHECK(combined.summary.dump() == sequential.summary.dump());
-    CHECK(written(info, options, combined, (base / "combined").string()) == expected);
+    // One part per unit, as the pool and the jobs run them; for two sweeps also two uneven parts
+    // of several units each.
+    std::vector<std::vector<std::pair<int, int>>> splits(1);
+    for (int u = 0; u < n; ++u) splits[0].push_back({u, u + 1});
+    if (name == "lr-sweep" || name == "init-sweep") splits.push_back({{0, n / 2}, {n / 2, n}});
+    for (const auto& split : splits) {
+      CAPTURE(split.size());
+      std::vector<Tables> parts(split.size());
+      for (size_t i = split.size(); i-- > 0;)
+        parts[i] = run_experiment_part(info, options, split[i].first, split[i].second);
+      const ExperimentResult combined = combine_experiment_parts(info, options, parts);
+      CHECK(combined.summary.dump() == sequential.summary.dump());
+      CHECK(written(info, options, combined, (base / "combined").string()) == expected);
+    }
   }
+}
+
+TEST_CASE("experiment parts: a lr-sweep part holds its units' rows only") {
+  const ExperimentInfo& info = find_experiment("lr-sweep");
+  ExperimentOptions options = short_options(1);
+  options.steps = 10;
+  const Tables part = run_experiment_part(info, options, 2, 4);
+  // Two runs (BN and none) per rate, of the rates 0.1 and 0.3 only.
+  REQUIRE(part[0].second.rows() == 4);
+  for (const auto& row : part[0].second.data()) CHECK((row[1] == "0.1" || row[1] == "0.3"));
 }
 
 TEST_CASE("experiment parts: bad requests fail with a message and run nothing") {
@@ -98,7 +132,7 @@ TEST_CASE("experiment parts: bad requests fail with a message and run nothing") 
   CHECK_THROWS_WITH_AS(combine_experiment_parts(info, options, {one, {}}),
                        doctest::Contains("has 0 tables"), Error);
   // An experiment that runs in one piece only.
-  const ExperimentInfo& whole = find_experiment("landscape");
+  const ExperimentInfo& whole = find_experiment("train-eval");
   CHECK(whole.parts.units == 0);
   CHECK_THROWS_WITH_AS(run_experiment_part(whole, options, 0, 1),
                        doctest::Contains("does not run in parts"), Error);

@@ -2,6 +2,7 @@
 // verdicts, the summary over seeds, every claim's figures, and the same summary from GNU parallel.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "base/error.h"
+#include "experiments/experiments.h"
 #include "experiments/seeds.h"
 
 using namespace bnlab;
@@ -173,19 +175,58 @@ TEST_CASE("seeds.GNU parallel runs the printed jobs and merge gives the in-proce
                   "GNU parallel is missing: `bash .ci/setup.sh native` installs it (Debian package parallel)");
   const std::string cli = BNLAB_CLI, base = "/tmp/bnlab_test_seeds_parallel";
   REQUIRE(shell("rm -rf " + base) == 0);
+  // grad-init runs in parts (4 networks): one job per (unit, seed), 16 in all.
+  REQUIRE(find_experiment("grad-init").parts.units == 4);
   const std::string args = " experiment grad-init --seeds 1-4 --steps 2 --data-dir " BNLAB_DATA_DIR;
   REQUIRE(shell(cli + args + " --threads 2 --out " + base + "/local >/dev/null 2>&1") == 0);
-  REQUIRE(shell(cli + args + " --out " + base + "/jobs --jobs 2>/dev/null | parallel --will-cite -j2 >/dev/null 2>&1") ==
-          0);
+  REQUIRE(shell(cli + args + " --out " + base + "/jobs --jobs 2>/dev/null >" + base + "-jobs.txt") == 0);
+  const std::string jobs = read(base + "-jobs.txt");
+  CHECK(std::count(jobs.begin(), jobs.end(), '\n') == 16);
+  CHECK(jobs.find("--seed 3 --steps 2 --data-dir") != std::string::npos);
+  CHECK(jobs.find("--unit 3 --out") != std::string::npos);
+  REQUIRE(shell("parallel --will-cite -j2 <" + base + "-jobs.txt >/dev/null 2>&1") == 0);
+  // A job writes its unit's part only; merge combines each seed's parts, then the seeds.
+  CHECK(read(base + "/jobs/seed-2/part-1.json").find("\"unit\":1") != std::string::npos);
   REQUIRE(shell(cli + " experiment merge " + base + "/jobs/seed-* --out " + base + "/jobs >/dev/null") == 0);
   const std::string local = read(base + "/local/summary.json"), merged = read(base + "/jobs/summary.json");
   CHECK(local.size() > 100);
   CHECK(local == merged);
+  // Each seed's tables and summary.json as the in-process run wrote them, byte for byte.
+  for (const char* file : {"summary.json", "gradients.csv", "layers.csv"})
+    for (int seed = 1; seed <= 4; ++seed) {
+      CAPTURE(file);
+      CAPTURE(seed);
+      const std::string sub = "/seed-" + std::to_string(seed) + "/" + file;
+      CHECK(read(base + "/local" + sub).size() > 50);
+      CHECK(read(base + "/local" + sub) == read(base + "/jobs" + sub));
+    }
   // One thread or two: the same summary.
   REQUIRE(shell(cli + args + " --threads 1 --out " + base + "/one >/dev/null 2>&1") == 0);
   CHECK(read(base + "/one/summary.json") == local);
-  // merge refuses a multi-seed summary and a missing directory, with the reason.
+
+  // An experiment in one piece: one job per seed.
+  const std::string whole = " experiment train-eval --seeds 1-3 --steps 3 --data-dir " BNLAB_DATA_DIR;
+  REQUIRE(find_experiment("train-eval").parts.units == 0);
+  REQUIRE(shell(cli + whole + " --out " + base + "/whole-local >/dev/null 2>&1") == 0);
+  REQUIRE(shell(cli + whole + " --out " + base + "/whole --jobs 2>/dev/null >" + base + "-whole.txt") == 0);
+  const std::string whole_jobs = read(base + "-whole.txt");
+  CHECK(std::count(whole_jobs.begin(), whole_jobs.end(), '\n') == 3);
+  CHECK(whole_jobs.find("--unit") == std::string::npos);
+  REQUIRE(shell("parallel --will-cite -j2 <" + base + "-whole.txt >/dev/null 2>&1") == 0);
+  REQUIRE(shell(cli + " experiment merge " + base + "/whole/seed-* --out " + base + "/whole >/dev/null") == 0);
+  CHECK(read(base + "/whole/summary.json") == read(base + "/whole-local/summary.json"));
+
+  // merge refuses a multi-seed summary, a missing directory, a seed with a unit missing and a
+  // part of another run, with the reason.
   CHECK(shell(cli + " experiment merge " + base + "/local --out " + base + "/x >/dev/null 2>&1") == 1);
   CHECK(shell(cli + " experiment merge " + base + "/nope --out " + base + "/x >/dev/null 2>&1") == 1);
+  REQUIRE(shell("rm " + base + "/jobs/seed-4/part-2.json") == 0);
+  CHECK(shell(cli + " experiment merge " + base + "/jobs/seed-* --out " + base + "/x 2>" + base + "-err.txt >/dev/null") == 1);
+  CHECK(read(base + "-err.txt").find("unit(s) 2 of grad-init are missing") != std::string::npos);
+  REQUIRE(shell("cp " + base + "/jobs/seed-3/part-2.json " + base + "/jobs/seed-4/part-2.json") == 0);
+  CHECK(shell(cli + " experiment merge " + base + "/jobs/seed-4 --out " + base + "/x 2>" + base + "-err.txt >/dev/null") == 1);
+  CHECK(read(base + "-err.txt").find("is a part of another run") != std::string::npos);
   CHECK(shell(cli + " experiment grad-init --jobs --out " + base + "/x >/dev/null 2>&1") == 2);
+  CHECK(shell(cli + " experiment grad-init --unit 4 --out " + base + "/x >/dev/null 2>&1") == 1);
+  CHECK(shell(cli + " experiment train-eval --unit 0 --out " + base + "/x >/dev/null 2>&1") == 2);
 }

@@ -54,8 +54,10 @@ const char* kUsage = R"(usage:
       --seeds 1-10 [--threads K]  every seed (in K threads, default: the cores) to DIR/seed-S/,
                                   and DIR/summary.json: mean, sd, 95% t-interval per figure and
                                   a verdict per claim of the literature (core/experiments/seeds.h)
-      --seeds 1-10 --jobs         print one command per seed instead, for GNU parallel or a job
-                                  array; then `bnlab experiment merge` the parts
+      --seeds 1-10 --jobs         print one command per seed instead (per unit and seed for a
+                                  sweep that runs in parts), for GNU parallel or a job array;
+                                  then `bnlab experiment merge` the seeds' directories
+      --unit U                    run unit U of the sweep only (what a job does): DIR/part-U.json
   bnlab experiment merge DIR... --out DIR
       The multi-seed summary of single-seed runs (each DIR holds one seed's summary.json).
   bnlab experiment --list      the experiments, with what each tests
@@ -412,6 +414,7 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
   std::string out, seeds_text;
   int threads = int(std::max(1u, std::thread::hardware_concurrency()));
   bool jobs = false;
+  int unit = -1;  // --unit: one unit of a sweep in parts
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--jobs") {
@@ -422,9 +425,10 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
     const std::string v = args[++i];
     if (a == "--out") out = v;
     else if (a == "--data-dir") options.data_dir = v;
-    else if (a == "--seed" || a == "--steps" || a == "--threads") {
+    else if (a == "--seed" || a == "--steps" || a == "--threads" || a == "--unit") {
       try {
-        if (a == "--seed") options.seed = uint32_t(parse_whole_number(v, 0, 4294967295LL, "--seed"));
+        if (a == "--unit") unit = int(parse_whole_number(v, 0, 1000000, "--unit"));
+        else if (a == "--seed") options.seed = uint32_t(parse_whole_number(v, 0, 4294967295LL, "--seed"));
         else if (a == "--steps") options.steps = int(parse_whole_number(v, 1, 10000000, "--steps"));
         else threads = int(parse_whole_number(v, 1, 256, "--threads"));
       } catch (const Error& e) {
@@ -436,15 +440,21 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
   }
   if (out.empty()) throw UsageError("experiment needs --out DIR");
   if (jobs && seeds_text.empty()) throw UsageError("--jobs needs --seeds");
+  if (unit >= 0 && (jobs || !seeds_text.empty())) throw UsageError("--unit runs one seed: use --seed, not --seeds");
+  if (unit >= 0 && info.parts.units <= 0)
+    throw UsageError("experiment " + info.name + " does not run in parts: it has no --unit");
   if (jobs) {
-    // One independent command per seed; absolute paths, so that they run from anywhere.
+    // One independent command per seed, or per (unit, seed) for a sweep in parts (units first:
+    // a seed's units end close together); absolute paths, so that they run from anywhere.
     const std::string exe = self_path(argv0), dir = std::filesystem::absolute(out).string();
     const int steps = options.steps ? options.steps : info.default_steps;
     std::string parts;
     for (uint32_t seed : parse_seeds(seeds_text)) {
       const std::string sub = dir + "/seed-" + std::to_string(seed);
-      std::printf("%s experiment %s --seed %u --steps %d --data-dir %s --out %s\n", shell_quote(exe).c_str(),
-                  info.name.c_str(), seed, steps, shell_quote(options.data_dir).c_str(), shell_quote(sub).c_str());
+      for (int u = 0; u < std::max(1, info.parts.units); ++u)
+        std::printf("%s experiment %s --seed %u --steps %d --data-dir %s%s --out %s\n", shell_quote(exe).c_str(),
+                    info.name.c_str(), seed, steps, shell_quote(options.data_dir).c_str(),
+                    info.parts.units > 0 ? (" --unit " + std::to_string(u)).c_str() : "", shell_quote(sub).c_str());
       parts += " " + shell_quote(sub);
     }
     std::fprintf(stderr, "then: %s experiment merge%s --out %s\n", shell_quote(exe).c_str(), parts.c_str(),
@@ -457,6 +467,11 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
     const int pct = int(100 * f);
     if (pct != shown) std::fprintf(stderr, "\r%3d%%", shown = pct);
   };
+  if (unit >= 0) {
+    run_part_job(info, options, unit, out);
+    std::fprintf(stderr, "\r");
+    return 0;
+  }
   if (!seeds_text.empty()) {
     const Json summary = run_seeds(info, options, parse_seeds(seeds_text), threads, out);
     std::fprintf(stderr, "\r");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iterator>
 
+#include "base/error.h"
 #include "experiments/common.h"
 
 namespace bnlab {
@@ -18,57 +19,78 @@ constexpr int kBatchSizes[] = {2, 4, 8, 16, 32, 64};
 // normalizers after the two conv layers only, where m = N*H*W is at least 2*14*14 = 392.
 constexpr const char* kDenseBnSpec = "conv4-bn-relu-pool2 conv8-bn-relu-pool2 fc32-bn-relu fc";
 
-ExperimentResult run_batch_size(const ExperimentOptions& options) {
+// The series of the sweep: a model with one normalizer, at every batch size.
+struct Series {
+  const char* model;
+  const char* spec;
+  NormKind kind;
+};
+const std::vector<Series> kSeries = {
+    {"dense-bn", kDenseBnSpec, NormKind::Batch}, {"dense-bn", kDenseBnSpec, NormKind::Renorm},
+    {"dense-bn", kDenseBnSpec, NormKind::Group}, {"dense-bn", kDenseBnSpec, NormKind::Layer},
+    {"small-cnn", "small-cnn", NormKind::Batch}, {"small-cnn", "small-cnn", NormKind::Instance},
+};
+constexpr int kSizes = int(std::size(kBatchSizes));
+
+// Units [begin, end): unit u is series u / 6 at batch size kBatchSizes[u % 6], one run each.
+Tables batch_size_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, kBatchSteps);
   const int64_t examples = int64_t(steps) * 32;
-  struct Series {
-    std::string model, spec;
-    NormKind kind;
-  };
-  const std::vector<Series> series = {
-      {"dense-bn", kDenseBnSpec, NormKind::Batch}, {"dense-bn", kDenseBnSpec, NormKind::Renorm},
-      {"dense-bn", kDenseBnSpec, NormKind::Group}, {"dense-bn", kDenseBnSpec, NormKind::Layer},
-      {"small-cnn", "small-cnn", NormKind::Batch}, {"small-cnn", "small-cnn", NormKind::Instance},
-  };
   auto data = load_data(mnist_config("small-cnn", NormKind::Batch, options.seed), options.data_dir);
-
   Table table({"model", "normalizer", "batch_size", "lr", "steps", "examples", "test_accuracy",
                "test_accuracy_train_mode", "final_train_loss", "diverged"});
+  for (int u = begin; u < end; ++u) {
+    const Series& se = kSeries[size_t(u / kSizes)];
+    const int b = kBatchSizes[u % kSizes];
+    Config c = mnist_config(se.spec, NormKind::Batch, options.seed);
+    c.norm.kind = se.kind;
+    c.norm.groups = 2;  // GroupNorm: 2, 4 and 16 channels per group in the 4-, 8- and 32-channel
+                        // layers
+    c.batch_size = b;
+    c.lr = 0.05f * float(b) / 32.f;  // the linear scaling rule (Goyal et al.), as Wu & He
+    const int run_steps = int(examples / b);
+    Trainer t(c, data);
+    TailLoss tail(run_steps);
+    for (int s = 0; s < run_steps && !t.diverged(); ++s) {
+      const StepMetrics m = t.step();
+      tail.add(m.step, m.loss);
+    }
+    double eval = std::nan(""), train_mode = std::nan("");
+    if (!t.diverged()) {
+      eval = t.evaluate(Mode::Eval).accuracy;
+      // Only BN and Batch Renorm keep running statistics; the others compute the same thing in
+      // both modes.
+      const bool running = se.kind == NormKind::Batch || se.kind == NormKind::Renorm;
+      train_mode = running ? t.evaluate(Mode::Train).accuracy : eval;
+    }
+    table.add({se.model, norm_kind_name(se.kind), std::to_string(b), fmt(c.lr),
+               std::to_string(run_steps), std::to_string(examples), fmt(eval), fmt(train_mode),
+               fmt(tail.value()), t.diverged() ? "true" : "false"});
+    options.progress(double(u - begin + 1) / double(end - begin));
+  }
+  Tables tables;
+  tables.emplace_back("batch_size", std::move(table));
+  return tables;
+}
+
+// The accuracies by model, normalizer and batch size, and the headline differences, from the
+// table (one row per unit, in unit order).
+Json batch_size_summary(const ExperimentOptions& options, const Tables& tables) {
+  const Table& table = tables.at(0).second;
+  const size_t eval_col = column(table, "test_accuracy");
+  if (table.rows() != kSeries.size() * size_t(kSizes))
+    throw Error("batch-size: " + std::to_string(table.rows()) + " runs, not " +
+                std::to_string(kSeries.size() * size_t(kSizes)));
   Json accuracy = Json::object();  // accuracy[model][normalizer][batch] for the summary
-  std::vector<std::vector<double>> acc(series.size());  // the same per series, for its differences
-  const double total = double(series.size()) * double(std::size(kBatchSizes));
-  int done = 0;
-  for (size_t i = 0; i < series.size(); ++i) {
-    const Series& se = series[i];
+  std::vector<std::vector<double>> acc(kSeries.size());  // the same per series, for its differences
+  for (size_t i = 0; i < kSeries.size(); ++i) {
+    const Series& se = kSeries[i];
     Json by_batch = Json::object();
-    for (int b : kBatchSizes) {
-      Config c = mnist_config(se.spec, NormKind::Batch, options.seed);
-      c.norm.kind = se.kind;
-      c.norm.groups =
-          2;  // GroupNorm: 2, 4 and 16 channels per group in the 4-, 8- and 32-channel layers
-      c.batch_size = b;
-      c.lr = 0.05f * float(b) / 32.f;  // the linear scaling rule (Goyal et al.), as Wu & He
-      const int run_steps = int(examples / b);
-      Trainer t(c, data);
-      TailLoss tail(run_steps);
-      for (int s = 0; s < run_steps && !t.diverged(); ++s) {
-        const StepMetrics m = t.step();
-        tail.add(m.step, m.loss);
-      }
-      double eval = std::nan(""), train_mode = std::nan("");
-      if (!t.diverged()) {
-        eval = t.evaluate(Mode::Eval).accuracy;
-        // Only BN and Batch Renorm keep running statistics; the others compute the same thing in
-        // both modes.
-        const bool running = se.kind == NormKind::Batch || se.kind == NormKind::Renorm;
-        train_mode = running ? t.evaluate(Mode::Train).accuracy : eval;
-      }
+    for (int j = 0; j < kSizes; ++j) {
+      const auto& row = table.data()[i * size_t(kSizes) + size_t(j)];
+      const double eval = double(cell_float(row[eval_col]));
       acc[i].push_back(eval);
-      by_batch.set(std::to_string(b), number(eval));
-      table.add({se.model, norm_kind_name(se.kind), std::to_string(b), fmt(c.lr),
-                 std::to_string(run_steps), std::to_string(examples), fmt(eval), fmt(train_mode),
-                 fmt(tail.value()), t.diverged() ? "true" : "false"});
-      options.progress(++done / total);
+      by_batch.set(std::to_string(kBatchSizes[j]), number(eval));
     }
     Json by_norm = accuracy.find(se.model) ? accuracy.get(se.model) : Json::object();
     by_norm.set(norm_kind_name(se.kind), by_batch);
@@ -87,10 +109,10 @@ ExperimentResult run_batch_size(const ExperimentOptions& options) {
     return hi - lo;
   };
   Json bn_drop = Json::object(), spreads = Json::object();
-  for (size_t i = 0; i < series.size(); ++i) {
-    if (series[i].kind == NormKind::Batch)
-      bn_drop.set(series[i].model, number(acc[i][4] - acc[i][0]));
-    spreads.set(series[i].model + "/" + norm_kind_name(series[i].kind), number(spread(i)));
+  for (size_t i = 0; i < kSeries.size(); ++i) {
+    const std::string model = kSeries[i].model;
+    if (kSeries[i].kind == NormKind::Batch) bn_drop.set(model, number(acc[i][4] - acc[i][0]));
+    spreads.set(model + "/" + norm_kind_name(kSeries[i].kind), number(spread(i)));
   }
   Json published = Json::object();
   Json sizes = Json::array(), bn_error = Json::array();
@@ -102,21 +124,20 @@ ExperimentResult run_batch_size(const ExperimentOptions& options) {
   published.set("setting",
                 "ResNet-50 on ImageNet, Wu & He 2018 (GN about 24.1 at every batch size)");
 
-  ExperimentResult result;
-  result.summary.set("examples_per_run", int64_t(examples));
-  result.summary.set("lr_rule", "0.05 * batch_size / 32");
-  result.summary.set("test_accuracy", accuracy);
-  result.summary.set("bn_accuracy_drop_32_to_2", bn_drop);
-  result.summary.set("accuracy_spread_2_to_32", spreads);
-  result.summary.set("published_wu_he", published);
-  result.tables.emplace_back("batch_size", std::move(table));
-  return result;
+  Json j = Json::object();
+  j.set("examples_per_run", int64_t(steps_or(options, kBatchSteps)) * 32);
+  j.set("lr_rule", "0.05 * batch_size / 32");
+  j.set("test_accuracy", accuracy);
+  j.set("bn_accuracy_drop_32_to_2", bn_drop);
+  j.set("accuracy_spread_2_to_32", spreads);
+  j.set("published_wu_he", published);
+  return j;
 }
 
 }  // namespace
 
 ExperimentInfo batch_size_experiment() {
-  return {
+  return sweep_experiment(
       "batch-size", "Small batches hurt BN, not GroupNorm",
       "Wu & He 2018 (NUMERICS.md 3, 6). Batch sizes 2, 4, 8, 16, 32 and 64, each trained on the "
       "same number of examples (32 x steps: 12,800 by default, so batch 2 takes 16 times as many "
@@ -142,7 +163,7 @@ ExperimentInfo batch_size_experiment() {
       "layer gets two values per channel. At batch 64 the scaled rate 0.1 is too high for "
       "small-cnn with BN on some seeds (training fails, 0.10, on seed 1; 0.85 and 0.89 on seeds 2 "
       "and 3): a learning-rate effect, not a batch-statistics one.",
-      kBatchSteps, run_batch_size};
+      kBatchSteps, {int(kSeries.size()) * kSizes, batch_size_units, batch_size_summary});
 }
 
 }  // namespace bnlab

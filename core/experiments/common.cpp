@@ -96,4 +96,29 @@ PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>
   return p;
 }
 
+size_t column(const Table& table, const std::string& name) {
+  const auto& columns = table.columns();
+  const auto it = std::find(columns.begin(), columns.end(), name);
+  if (it == columns.end()) throw Error("table has no column " + name);
+  return size_t(it - columns.begin());
+}
+
+double cell_double(const std::string& cell) {
+  if (cell.empty()) return std::nan("");
+  try {
+    return std::stod(cell);
+  } catch (const std::exception&) {
+    throw Error("table cell '" + cell + "' is not a number");
+  }
+}
+
+float cell_float(const std::string& cell) {
+  if (cell.empty()) return std::nanf("");
+  try {
+    return std::stof(cell);
+  } catch (const std::exception&) {
+    throw Error("table cell '" + cell + "' is not a number");
+  }
+}
+
 }  // namespace bnlab

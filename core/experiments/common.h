@@ -84,4 +84,16 @@ struct PairResult {
 PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>& data, int steps,
                       const std::string& value, Table& runs, Table& curves);
 
+// --- Sweeps in parts (experiments.h ExperimentParts) ---
+// A part returns tables only, so a sweep's summary is computed from the cells of its tables, the
+// same way whether the units ran in one process or in many.
+
+// The index of a table's column; throws Error when the table has no such column.
+size_t column(const Table& table, const std::string& name);
+// A cell as a number: NaN for an empty cell (a run that never diverged has no step) or "nan".
+// cell_float parses straight to float: an accuracy k / n that fmt wrote with up to 7 digits comes
+// back as the very float that was written (a threshold test on it gives the same answer).
+double cell_double(const std::string& cell);
+float cell_float(const std::string& cell);
+
 }  // namespace bnlab

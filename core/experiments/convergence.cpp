@@ -22,49 +22,60 @@ constexpr ConvergenceRun kConvergenceRuns[3] = {{"none", NormKind::None, 0.05f},
                                                 {"bn-x5", NormKind::Batch, 0.25f}};
 constexpr float kTargets[2] = {0.85f, 0.9f};  // the MLP ends near 92% on this split
 
-ExperimentResult run_convergence(const ExperimentOptions& options) {
+int eval_every(int steps) { return std::clamp(steps / 50, 1, 20); }
+
+// Units [begin, end): one run each (kConvergenceRuns), its test accuracy every eval_every steps.
+// The runs share nothing (each starts from the seed), so each trains alone, one after another.
+Tables convergence_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, 1500);
-  const int eval_every = std::clamp(steps / 50, 1, 20);
+  const int every = eval_every(steps);
   std::shared_ptr<const DataSplit> data;
-  std::vector<std::unique_ptr<Trainer>> runs;
-  for (const ConvergenceRun& run : kConvergenceRuns) {
+  Table accuracy({"run", "lr", "step", "test_accuracy"});
+  for (int r = begin; r < end; ++r) {
+    const ConvergenceRun& run = kConvergenceRuns[r];
     Config c = mnist_config("mlp", run.kind, options.seed);
     c.lr = run.lr;
     if (!data) data = load_data(c, options.data_dir);
-    runs.push_back(std::make_unique<Trainer>(c, data));
-  }
-  Table accuracy({"run", "lr", "step", "test_accuracy"});
-  int reached[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};  // first evaluated step at each target
-  for (int s = 1; s <= steps; ++s) {
-    for (size_t r = 0; r < runs.size(); ++r) {
-      runs[r]->step();
-      if (s % eval_every != 0) continue;
-      const float a = test_accuracy(*runs[r]);
-      accuracy.add({kConvergenceRuns[r].name, fmt(kConvergenceRuns[r].lr), fmt(s), fmt(a)});
-      for (int k = 0; k < 2; ++k)
-        if (reached[r][k] < 0 && a >= kTargets[k]) reached[r][k] = s;
+    Trainer t(c, data);
+    for (int s = 1; s <= steps; ++s) {
+      t.step();
+      if (s % every == 0) accuracy.add({run.name, fmt(run.lr), fmt(s), fmt(test_accuracy(t))});
+      if (s % 100 == 0) options.progress((r - begin + double(s) / steps) / (end - begin));
     }
-    if (s % 100 == 0) options.progress(double(s) / steps);
   }
-  ExperimentResult result;
-  Json& j = result.summary;
+  Tables tables;
+  tables.emplace_back("accuracy", std::move(accuracy));
+  return tables;
+}
+
+// Steps to each target per run: the first evaluation at or above it, from the accuracy table.
+Json convergence_summary(const ExperimentOptions& options, const Tables& tables) {
+  const Table& accuracy = tables.at(0).second;
+  int reached[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};  // first evaluated step at each target
+  for (const auto& row : accuracy.data())
+    for (int r = 0; r < 3; ++r) {
+      if (row[0] != kConvergenceRuns[r].name) continue;
+      const float a = cell_float(row[3]);
+      for (int k = 0; k < 2; ++k)
+        if (reached[r][k] < 0 && a >= kTargets[k]) reached[r][k] = std::stoi(row[2]);
+    }
+  Json j = Json::object();
   for (int k = 0; k < 2; ++k) {
     const std::string target = fmt(std::lround(kTargets[k] * 100));
-    for (size_t r = 0; r < runs.size(); ++r)
+    for (int r = 0; r < 3; ++r)
       j.set("steps_to_" + target + "_" + kConvergenceRuns[r].name,
             or_null(reached[r][k] >= 0, reached[r][k]));
     j.set("speedup_" + target, or_null(reached[0][k] >= 0 && reached[1][k] >= 0,
                                        double(reached[0][k]) / double(reached[1][k])));
   }
-  j.set("eval_every", eval_every);
-  result.tables.emplace_back("accuracy", std::move(accuracy));
-  return result;
+  j.set("eval_every", eval_every(steps_or(options, 1500)));
+  return j;
 }
 
 }  // namespace
 
 ExperimentInfo convergence_experiment() {
-  return {
+  return sweep_experiment(
       "convergence", "BN speeds convergence",
       "Steps to a target accuracy. The sigmoid MLP on MNIST at one optimizer for all (SGD lr 0.05, "
       "momentum 0.9, batches of 32): without BN, with BN, and with BN at five times the rate "
@@ -77,7 +88,7 @@ ExperimentInfo convergence_experiment() {
       "no BN but slower than BN at the same rate. With momentum 0.9 the default step is already "
       "large for this small network, so the paper's extra gain from higher rates does not "
       "reproduce on this problem.",
-      1500, run_convergence};
+      1500, {3, convergence_units, convergence_summary});
 }
 
 }  // namespace bnlab

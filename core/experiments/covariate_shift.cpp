@@ -2,6 +2,7 @@
 // the shifted data as a remedy (AdaBN) (NUMERICS.md 6).
 #include <memory>
 
+#include "base/error.h"
 #include "experiments/common.h"
 
 namespace bnlab {
@@ -13,7 +14,9 @@ namespace {
 constexpr const char* kShiftModel = "conv8-bn-relu-pool2 conv16-bn-relu-pool2 fc64-relu fc";
 constexpr NormKind kShiftVariants[3] = {NormKind::None, NormKind::Batch, NormKind::Instance};
 
-ExperimentResult run_covariate_shift(const ExperimentOptions& options) {
+// Units [begin, end): one variant each (kShiftVariants), trained on the shift dataset and tested
+// on both test sets.
+Tables covariate_shift_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, 500);
   Config base;
   base.model = kShiftModel;
@@ -23,21 +26,15 @@ ExperimentResult run_covariate_shift(const ExperimentOptions& options) {
   Config plain = base;
   plain.dataset = "shapes";  // the same training set; its test set is in the training style
   const auto shapes = load_data(plain, options.data_dir);
-  std::vector<std::unique_ptr<Trainer>> runs;
-  for (NormKind kind : kShiftVariants) {
-    Config c = base;
-    c.norm.kind = kind;
-    runs.push_back(std::make_unique<Trainer>(c, shift));
-  }
-  for (int s = 1; s <= steps; ++s) {
-    for (auto& t : runs) t->step();
-    if (s % 50 == 0) options.progress(double(s) / steps);
-  }
   Table accuracy({"variant", "test_set", "mode", "accuracy"});
-  ExperimentResult result;
-  Json& j = result.summary;
-  for (size_t r = 0; r < runs.size(); ++r) {
-    Trainer& t = *runs[r];
+  for (int r = begin; r < end; ++r) {
+    Config c = base;
+    c.norm.kind = kShiftVariants[r];
+    Trainer t(c, shift);
+    for (int s = 1; s <= steps; ++s) {
+      t.step();
+      if (s % 50 == 0) options.progress((r - begin + double(s) / steps) / (end - begin));
+    }
     const std::string k = label(kShiftVariants[r]);
     // Train mode: each chunk of 32 test images is normalized with its own statistics, those of
     // the shifted data, as AdaBN's re-estimated statistics would be. The same for no BN and IN.
@@ -48,18 +45,34 @@ ExperimentResult run_covariate_shift(const ExperimentOptions& options) {
     accuracy.add({k, "shapes", "eval", fmt(same)});
     accuracy.add({k, "shift", "eval", fmt(shifted)});
     accuracy.add({k, "shift", "train", fmt(shifted_batch)});
-    j.set("shapes_" + k, double(same));
-    j.set("shift_" + k, double(shifted));
-    j.set("shift_train_mode_" + k, double(shifted_batch));
   }
-  result.tables.emplace_back("accuracy", std::move(accuracy));
-  return result;
+  Tables tables;
+  tables.emplace_back("accuracy", std::move(accuracy));
+  return tables;
+}
+
+// Each variant's three accuracies, from the table.
+Json covariate_shift_summary(const ExperimentOptions&, const Tables& tables) {
+  const Table& accuracy = tables.at(0).second;
+  Json j = Json::object();
+  for (NormKind kind : kShiftVariants) {
+    const std::string k = label(kind);
+    auto find = [&](const char* set, const char* mode) {
+      for (const auto& row : accuracy.data())
+        if (row[0] == k && row[1] == set && row[2] == mode) return double(cell_float(row[3]));
+      throw Error("covariate-shift: no " + std::string(set) + " " + mode + " accuracy for " + k);
+    };
+    j.set("shapes_" + k, find("shapes", "eval"));
+    j.set("shift_" + k, find("shift", "eval"));
+    j.set("shift_train_mode_" + k, find("shift", "train"));
+  }
+  return j;
 }
 
 }  // namespace
 
 ExperimentInfo covariate_shift_experiment() {
-  return {
+  return sweep_experiment(
       "covariate-shift", "A shifted test set: BN's statistics, batch statistics and InstanceNorm",
       "Covariate shift between datasets ('white dogs, then other dogs'). A CNN (the reference CNN "
       "with normalizers after its two convolutions only, since InstanceNorm needs a spatial "
@@ -78,7 +91,7 @@ ExperimentInfo covariate_shift_experiment() {
       "quarter, the noise that is three times stronger relative to a third of the contrast, nor "
       "(probably) the zero padding of the convolutions, which matches a dark background but not a "
       "grey one.",
-      500, run_covariate_shift};
+      500, {3, covariate_shift_units, covariate_shift_summary});
 }
 
 }  // namespace bnlab

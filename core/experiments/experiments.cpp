@@ -19,6 +19,44 @@ std::string Table::csv() const {
   return out;
 }
 
+Json tables_to_json(const Tables& tables) {
+  Json out = Json::array();
+  for (const auto& [stem, table] : tables) {
+    Json columns = Json::array(), rows = Json::array();
+    for (const std::string& c : table.columns()) columns.push(c);
+    for (const auto& row : table.data()) {
+      Json cells = Json::array();
+      for (const std::string& cell : row) cells.push(cell);
+      rows.push(std::move(cells));
+    }
+    Json t = Json::object();
+    t.set("name", stem);
+    t.set("columns", std::move(columns));
+    t.set("rows", std::move(rows));
+    out.push(std::move(t));
+  }
+  return out;
+}
+
+Tables tables_from_json(const Json& json) {
+  if (!json.is_array()) throw Error("tables must be an array of {name, columns, rows}");
+  Tables tables;
+  for (const Json& t : json.items()) {
+    if (!t.is_object() || !t.find("name") || !t.find("columns") || !t.find("rows"))
+      throw Error("a table must be {name, columns, rows}");
+    std::vector<std::string> columns;
+    for (const Json& c : t.get("columns").items("columns")) columns.push_back(c.string("column"));
+    Table table(std::move(columns));
+    for (const Json& row : t.get("rows").items("rows")) {
+      std::vector<std::string> cells;
+      for (const Json& cell : row.items("row")) cells.push_back(cell.string("cell"));
+      table.add(cells);  // throws when the row does not fit the columns
+    }
+    tables.emplace_back(t.get("name").string("name"), std::move(table));
+  }
+  return tables;
+}
+
 const std::vector<ExperimentInfo>& experiments() {
   // What BN does to training itself, then to the distributions, the gradient and the landscape.
   static const std::vector<ExperimentInfo> list = {

@@ -83,12 +83,21 @@ ExperimentResult combine_experiment_parts(const ExperimentInfo& info,
                                           const ExperimentOptions& options,
                                           const std::vector<Tables>& parts);
 
+// Tables as JSON, [{name, columns, rows}] (rows: arrays of the cells' strings), and back: how a
+// part's tables travel to whatever combines them (a job's part file, seeds.h). tables_from_json
+// throws Error on anything else.
+Json tables_to_json(const Tables& tables);
+Tables tables_from_json(const Json& json);
+
 const std::vector<ExperimentInfo>& experiments();
 // Throws Error listing the names when there is no such experiment.
 const ExperimentInfo& find_experiment(const std::string& name);
 // Creates DIR and its parents if needed (before an experiment runs, so that a bad path fails at
 // once); throws Error naming the part that cannot be created.
 void make_output_dir(const std::string& dir);
+// Writes text to a file; throws Error unless every byte reached it (a full disk, /dev/full) once
+// it is closed.
+void write_text_file(const std::string& path, const std::string& text);
 // Writes DIR/<stem>.csv for every table and DIR/summary.json (the summary plus name, title,
 // seed and steps). Creates DIR if needed.
 void write_experiment(const ExperimentInfo& info, const ExperimentOptions& options,

@@ -34,19 +34,19 @@ std::vector<NamedNetwork> grad_networks() {
           {"deep-cnn", "deep-cnn"}};
 }
 
-// The gradient of the loss with respect to each conv/fc weight, at the initial weights, on
-// `batches` training batches of 32 (the batches a run would start with). Nothing is updated.
-ExperimentResult run_grad_init(const ExperimentOptions& options) {
+// Units [begin, end): one network each, with and without BN. The gradient of the loss with
+// respect to each conv/fc weight, at the initial weights, on `batches` training batches of 32
+// (the batches a run would start with). Nothing is updated.
+Tables grad_init_units(const ExperimentOptions& options, int begin, int end) {
   const int batches = steps_or(options, 16);
   Table per_batch({"network", "variant", "batch", "layer", "grad_norm", "weight_norm"});
   Table layers({"network", "variant", "layer", "depth", "mean_grad_norm"});
-  ExperimentResult result;
   std::shared_ptr<const DataSplit> data;
   const std::vector<NamedNetwork> networks = grad_networks();
-  for (size_t n = 0; n < networks.size(); ++n) {
-    Json summary = Json::object();
+  for (int n = begin; n < end; ++n) {
+    const NamedNetwork& network = networks[size_t(n)];
     for (int r = 0; r < 2; ++r) {
-      const Config c = mnist_config(networks[n].spec, kPair[r], options.seed);
+      const Config c = mnist_config(network.spec, kPair[r], options.seed);
       if (!data) data = load_data(c, options.data_dir);
       Trainer t(c, data);
       Model& model = t.model();
@@ -67,32 +67,52 @@ ExperimentResult run_grad_init(const ExperimentOptions& options) {
           const Param w = weight_of(model.layer(weighted[k]));
           const double g = w.grad->vec().norm();
           mean[k] += g / batches;
-          per_batch.add({networks[n].name, label(kPair[r]), fmt(b), model.layer_name(weighted[k]),
+          per_batch.add({network.name, label(kPair[r]), fmt(b), model.layer_name(weighted[k]),
                          fmt(g), fmt(w.value->vec().norm())});
         }
       }
       for (size_t k = 0; k < weighted.size(); ++k)
-        layers.add({networks[n].name, label(kPair[r]), model.layer_name(weighted[k]),
+        layers.add({network.name, label(kPair[r]), model.layer_name(weighted[k]),
                     fmt(double(k + 1)), fmt(mean[k])});
-      // spread: how far apart the layers' gradient magnitudes are (1: all equal);
-      // first_over_last: below 1 the gradient shrinks toward the input, above 1 it grows.
+    }
+    options.progress(double(n - begin + 1) / double(end - begin));
+  }
+  Tables tables;
+  tables.emplace_back("gradients", std::move(per_batch));
+  tables.emplace_back("layers", std::move(layers));
+  return tables;
+}
+
+// Per network and variant, from the layers table's means: spread, how far apart the layers'
+// gradient magnitudes are (1: all equal); first_over_last: below 1 the gradient shrinks toward
+// the input, above 1 it grows.
+Json grad_init_summary(const ExperimentOptions& options, const Tables& tables) {
+  const Table& layers = tables.at(1).second;
+  const size_t mean_col = column(layers, "mean_grad_norm");
+  Json j = Json::object();
+  for (const NamedNetwork& network : grad_networks()) {
+    Json summary = Json::object();
+    for (int r = 0; r < 2; ++r) {
+      std::vector<double> mean;  // the layers' means, input to classifier
+      for (const auto& row : layers.data())
+        if (row[0] == network.name && row[1] == label(kPair[r]))
+          mean.push_back(cell_double(row[mean_col]));
+      if (mean.empty())
+        throw Error("grad-init: no layers of " + network.name + " " + label(kPair[r]));
       const auto mm = std::minmax_element(mean.begin(), mean.end());
       summary.set("spread_" + label(kPair[r]), *mm.second / *mm.first);
       summary.set("first_over_last_" + label(kPair[r]), mean.front() / mean.back());
     }
-    result.summary.set(networks[n].name, summary);
-    options.progress(double(n + 1) / double(networks.size()));
+    j.set(network.name, summary);
   }
-  result.summary.set("batches", batches);
-  result.tables.emplace_back("gradients", std::move(per_batch));
-  result.tables.emplace_back("layers", std::move(layers));
-  return result;
+  j.set("batches", steps_or(options, 16));
+  return j;
 }
 
 }  // namespace
 
 ExperimentInfo grad_init_experiment() {
-  return {
+  return sweep_experiment(
       "grad-init", "Gradient magnitudes per layer at initialization",
       "Gradients at initialization. Four networks on MNIST, with and without BN, He-initialized: "
       "the sigmoid MLP (3 hidden layers), deeper MLPs of 8 hidden layers of 100 units with sigmoid "
@@ -110,7 +130,7 @@ ExperimentInfo grad_init_experiment() {
       "initialization that Yang et al. (2019, A mean field theory of batch normalization) predict "
       "for deep BN networks without skip connections. deep-cnn: about the same with and without BN "
       "(spread 3.8-5.3 against 5.7-6.3).",
-      16, run_grad_init};
+      16, {int(grad_networks().size()), grad_init_units, grad_init_summary});
 }
 
 }  // namespace bnlab

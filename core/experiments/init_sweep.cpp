@@ -7,30 +7,46 @@ namespace bnlab {
 
 namespace {
 
-ExperimentResult run_init_sweep(const ExperimentOptions& options) {
+const std::vector<float> kScales = {0.01f, 0.03f, 0.1f, 0.3f, 1.f,
+                                    3.f,   10.f,  30.f, 100.f};  // one unit each
+
+// Units [begin, end): the BN / no-BN pair at each of those scales.
+Tables init_sweep_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, 500);
-  const std::vector<float> scales = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f, 30.f, 100.f};
   Table runs({"variant", "init_scale", "test_accuracy", "diverged", "diverged_at", "trains"});
   Table curves({"variant", "init_scale", "step", "loss"});
   const Config base = mnist_config("mlp", NormKind::Batch, options.seed);
   const auto data = load_data(base, options.data_dir);
+  for (int i = begin; i < end; ++i) {
+    Config c = base;
+    c.init_scale = kScales[size_t(i)];
+    train_pair(c, data, steps, fmt(kScales[size_t(i)]), runs, curves);
+    options.progress(double(i - begin + 1) / double(end - begin));
+  }
+  Tables tables;
+  tables.emplace_back("runs", std::move(runs));
+  tables.emplace_back("curves", std::move(curves));
+  return tables;
+}
+
+// Per variant, from the runs table (rows in scale order): how many scales train, the smallest and
+// largest that do, and the worst accuracy.
+Json init_sweep_summary(const ExperimentOptions&, const Tables& tables) {
+  const Table& runs = tables.at(0).second;
+  const size_t accuracy = column(runs, "test_accuracy"), trains = column(runs, "trains");
   int trained[2] = {0, 0};
   float worst[2] = {1, 1}, smallest[2] = {0, 0}, largest[2] = {0, 0};  // 0: no scale trains
-  for (size_t i = 0; i < scales.size(); ++i) {
-    Config c = base;
-    c.init_scale = scales[i];
-    const PairResult p = train_pair(c, data, steps, fmt(scales[i]), runs, curves);
+  for (const auto& row : runs.data())
     for (int r = 0; r < 2; ++r) {
-      worst[r] = std::min(worst[r], p.accuracy[r]);
-      if (!p.trains(r)) continue;
+      if (row[0] != label(kPair[r])) continue;
+      worst[r] = std::min(worst[r], cell_float(row[accuracy]));
+      if (row[trains] != "true") continue;
+      const float scale = cell_float(row[1]);
       ++trained[r];
-      if (smallest[r] == 0) smallest[r] = scales[i];
-      largest[r] = scales[i];
+      if (smallest[r] == 0) smallest[r] = scale;
+      largest[r] = scale;
     }
-    options.progress(double(i + 1) / double(scales.size()));
-  }
-  ExperimentResult result;
-  Json& j = result.summary;
+  Json j = Json::object();
   for (int r = 0; r < 2; ++r) {
     const std::string k = label(kPair[r]);
     j.set("scales_trained_" + k, trained[r]);
@@ -38,17 +54,15 @@ ExperimentResult run_init_sweep(const ExperimentOptions& options) {
     j.set("largest_scale_trained_" + k, or_null(trained[r] > 0, largest[r]));
     j.set("worst_accuracy_" + k, double(worst[r]));
   }
-  j.set("scales", int(scales.size()));
+  j.set("scales", int(kScales.size()));
   j.set("threshold_accuracy", double(kTrainsAccuracy));
-  result.tables.emplace_back("runs", std::move(runs));
-  result.tables.emplace_back("curves", std::move(curves));
-  return result;
+  return j;
 }
 
 }  // namespace
 
 ExperimentInfo init_sweep_experiment() {
-  return {
+  return sweep_experiment(
       "init-sweep", "BN reduces the need for careful initialization",
       "Initialization-scale sweep. The sigmoid MLP on MNIST starts from He-normal weights "
       "multiplied by 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30 or 100, with and without BN (same weights "
@@ -61,7 +75,7 @@ ExperimentInfo init_sweep_experiment() {
       "it, starting from huge logits); without BN only 3 do (1 to 10): at 0.3 and below the "
       "network stays at chance for all 500 steps, at 30 and 100 its sigmoids saturate. Without BN "
       "the best scale is 3, not 1: He's gain is made for ReLU, not sigmoid.",
-      500, run_init_sweep};
+      500, {int(kScales.size()), init_sweep_units, init_sweep_summary});
 }
 
 }  // namespace bnlab

@@ -26,12 +26,19 @@ void make_output_dir(const std::string& dir) {
   }
 }
 
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  if (!f) throw Error("cannot write " + path);
+  f << text;
+  f.close();
+  if (!f) throw Error("cannot write " + path + " (disk full or write error)");
+}
+
 void write_experiment(const ExperimentInfo& info, const ExperimentOptions& options,
                       const ExperimentResult& result, const std::string& dir) {
   make_output_dir(dir);
   auto write = [&](const std::string& file, const std::string& text) {
-    std::ofstream f(dir + "/" + file, std::ios::binary);
-    if (!f || !(f << text)) throw Error("cannot write " + dir + "/" + file);
+    write_text_file(dir + "/" + file, text);
   };
   for (const auto& [stem, table] : result.tables) write(stem + ".csv", table.csv());
   Json summary = Json::object();

@@ -10,60 +10,69 @@ namespace {
 
 constexpr int kPlacementSteps = 600;
 
-ExperimentResult run_placement(const ExperimentOptions& options) {
+const char* const kRuns[3] = {"none", "before", "after"};  // one unit each
+
+// Six test-set evaluations, at the steps where s * 6 / steps reaches 1, 2, ... 6; the last two
+// (at 5/6 of the run and at its end) are "late" and averaged: one evaluation moves by about a
+// point from one to the next.
+int sixth(int s, int steps) { return int(int64_t(s) * 6 / steps); }
+
+// Units [begin, end): one run each (kRuns), trained alone from the seed.
+Tables placement_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, kPlacementSteps);
   const Config base = mnist_config("ref-cnn", NormKind::Batch, options.seed);
   auto data = load_data(base, options.data_dir);
-  const std::vector<std::string> names = {"none", "before", "after"};
-  std::vector<std::unique_ptr<Trainer>> trainers;
-  for (const std::string& name : names) {
+  Table curves({"run", "step", "loss", "accuracy"});
+  Table tests({"run", "step", "test_accuracy"});
+  for (int k = begin; k < end; ++k) {
+    const std::string name = kRuns[k];
     Config c = base;
     if (name == "none") c.norm.kind = NormKind::None;
     c.placement = name == "after" ? Placement::After : Placement::Before;
-    trainers.push_back(std::make_unique<Trainer>(c, data));
-  }
-
-  Table curves({"run", "step", "loss", "accuracy"});
-  Table tests({"run", "step", "test_accuracy"});
-  std::vector<TailLoss> tails(names.size(), TailLoss(steps));
-  // Six test-set evaluations, at the steps where s * 6 / steps reaches 1, 2, ... 6. The last two
-  // (at 5/6 of the run and at its end) are averaged: one evaluation moves by about a point from
-  // one to the next.
-  std::vector<std::vector<double>> late(names.size());
-  for (int s = 1; s <= steps; ++s) {
-    const int sixth = int(int64_t(s) * 6 / steps);
-    const bool evaluate = sixth != int(int64_t(s - 1) * 6 / steps);
-    for (size_t k = 0; k < names.size(); ++k) {
-      const StepMetrics m = trainers[k]->step();
-      curves.add({names[k], std::to_string(m.step), fmt(m.loss), fmt(m.accuracy)});
-      tails[k].add(m.step, m.loss);
-      if (!evaluate) continue;
-      const double a =
-          trainers[k]->diverged() ? std::nan("") : trainers[k]->evaluate(Mode::Eval).accuracy;
-      tests.add({names[k], std::to_string(s), fmt(a)});
-      if (sixth >= 5) late[k].push_back(a);
+    Trainer t(c, data);
+    for (int s = 1; s <= steps; ++s) {
+      const StepMetrics m = t.step();
+      curves.add({name, std::to_string(m.step), fmt(m.loss), fmt(m.accuracy)});
+      if (sixth(s, steps) == sixth(s - 1, steps)) continue;
+      const double a = t.diverged() ? std::nan("") : t.evaluate(Mode::Eval).accuracy;
+      tests.add({name, std::to_string(s), fmt(a)});
     }
-    options.progress(double(s) / steps);
+    options.progress(double(k - begin + 1) / double(end - begin));
   }
+  Tables tables;
+  tables.emplace_back("curves", std::move(curves));
+  tables.emplace_back("test_accuracy", std::move(tests));
+  return tables;
+}
 
+// Per run: the mean of the late evaluations, and the mean loss of the last tenth of the steps.
+Json placement_summary(const ExperimentOptions& options, const Tables& tables) {
+  const int steps = steps_or(options, kPlacementSteps);
+  const Table& curves = tables.at(0).second;
+  const Table& tests = tables.at(1).second;
   Json accuracy = Json::object(), loss = Json::object();
-  for (size_t k = 0; k < names.size(); ++k) {
-    accuracy.set(names[k], number(mean(late[k])));
-    loss.set(names[k], number(tails[k].value()));
+  for (const char* name : kRuns) {
+    TailLoss tail(steps);
+    for (const auto& row : curves.data())
+      if (row[0] == name) tail.add(std::stoll(row[1]), cell_float(row[2]));
+    std::vector<double> late;
+    for (const auto& row : tests.data())
+      if (row[0] == name && sixth(std::stoi(row[1]), steps) >= 5)
+        late.push_back(double(cell_float(row[2])));
+    accuracy.set(name, number(mean(late)));
+    loss.set(name, number(tail.value()));
   }
-  ExperimentResult result;
-  result.summary.set("lr", double(base.lr));
-  result.summary.set("late_test_accuracy", accuracy);
-  result.summary.set("final_train_loss", loss);
-  result.tables.emplace_back("curves", std::move(curves));
-  result.tables.emplace_back("test_accuracy", std::move(tests));
-  return result;
+  Json j = Json::object();
+  j.set("lr", double(mnist_config("ref-cnn", NormKind::Batch, options.seed).lr));
+  j.set("late_test_accuracy", accuracy);
+  j.set("final_train_loss", loss);
+  return j;
 }
 
 }  // namespace
 
 ExperimentInfo placement_experiment() {
-  return {
+  return sweep_experiment(
       "placement", "BN before or after the activation",
       "The original paper puts BN before the nonlinearity (x -> conv -> BN -> ReLU); many "
       "practitioners report that after it (conv -> ReLU -> BN) works as well or better; the "
@@ -76,7 +85,7 @@ ExperimentInfo placement_experiment() {
       "0.963 and 0.962, none 0.958 and 0.956. Before is ahead of after by under a point on these "
       "seeds, about the size of the evaluation noise, and the final training losses order them "
       "differently from seed to seed, so no winner is claimed.",
-      kPlacementSteps, run_placement};
+      kPlacementSteps, {3, placement_units, placement_summary});
 }
 
 }  // namespace bnlab

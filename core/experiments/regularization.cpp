@@ -12,52 +12,70 @@ namespace {
 // the reference CNN; train and test accuracy in eval mode.
 constexpr int kSmallTrainSize = 500;
 
-ExperimentResult run_regularization(const ExperimentOptions& options) {
+constexpr const char* kNetworks[2] = {"mlp", "ref-cnn"};
+
+// Units [begin, end): one network each (kNetworks), with and without BN in lockstep.
+Tables regularization_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, 800);
   const int record_every = std::max(1, steps / 4);
-  const char* networks[2] = {"mlp", "ref-cnn"};
   Table accuracy({"network", "variant", "step", "train_accuracy", "test_accuracy", "gap"});
-  ExperimentResult result;
   std::shared_ptr<const DataSplit> data;
-  for (int n = 0; n < 2; ++n) {
+  for (int n = begin; n < end; ++n) {
     std::vector<std::unique_ptr<Trainer>> runs;
     for (NormKind kind : kPair) {
-      Config c = mnist_config(networks[n], kind, options.seed);
+      Config c = mnist_config(kNetworks[n], kind, options.seed);
       c.train_size = kSmallTrainSize;
       if (!data) data = load_data(c, options.data_dir);
       runs.push_back(std::make_unique<Trainer>(c, data));
     }
-    float train[2] = {0, 0}, test[2] = {0, 0};
     for (int s = 1; s <= steps; ++s) {
       for (int r = 0; r < 2; ++r) {
         Trainer& t = *runs[size_t(r)];
         t.step();
         if (s % record_every != 0 && s != steps) continue;
-        train[r] = t.diverged() ? 0.f : eval_accuracy(t.model(), t.data().train);
-        test[r] = test_accuracy(t);
-        accuracy.add({networks[n], label(kPair[r]), fmt(s), fmt(train[r]), fmt(test[r]),
-                      fmt(train[r] - test[r])});
+        const float train = t.diverged() ? 0.f : eval_accuracy(t.model(), t.data().train);
+        const float test = test_accuracy(t);
+        accuracy.add(
+            {kNetworks[n], label(kPair[r]), fmt(s), fmt(train), fmt(test), fmt(train - test)});
       }
-      if (s % 100 == 0) options.progress((n + double(s) / steps) / 2);
+      if (s % 100 == 0) options.progress((n - begin + double(s) / steps) / (end - begin));
     }
+  }
+  Tables tables;
+  tables.emplace_back("accuracy", std::move(accuracy));
+  return tables;
+}
+
+// Per network and variant, the accuracies of the last row (the run's end) and their gap.
+Json regularization_summary(const ExperimentOptions&, const Tables& tables) {
+  const Table& accuracy = tables.at(0).second;
+  const size_t train_col = column(accuracy, "train_accuracy"),
+               test_col = column(accuracy, "test_accuracy");
+  Json j = Json::object();
+  for (const char* network : kNetworks) {
     Json summary = Json::object();
     for (int r = 0; r < 2; ++r) {
+      float train = 0, test = 0;
+      for (const auto& row : accuracy.data())
+        if (row[0] == network && row[1] == label(kPair[r])) {
+          train = cell_float(row[train_col]);
+          test = cell_float(row[test_col]);
+        }
       const std::string k = label(kPair[r]);
-      summary.set("train_accuracy_" + k, double(train[r]));
-      summary.set("test_accuracy_" + k, double(test[r]));
-      summary.set("gap_" + k, double(train[r]) - double(test[r]));
+      summary.set("train_accuracy_" + k, double(train));
+      summary.set("test_accuracy_" + k, double(test));
+      summary.set("gap_" + k, double(train) - double(test));
     }
-    result.summary.set(networks[n], summary);
+    j.set(network, summary);
   }
-  result.summary.set("train_size", kSmallTrainSize);
-  result.tables.emplace_back("accuracy", std::move(accuracy));
-  return result;
+  j.set("train_size", kSmallTrainSize);
+  return j;
 }
 
 }  // namespace
 
 ExperimentInfo regularization_experiment() {
-  return {
+  return sweep_experiment(
       "regularization", "Does BN regularize? Train/test gap on 500 digits",
       "Train/test gap on a small training set. The first 500 MNIST training digits, trained on for "
       "800 steps of 32 (51 epochs), by the MLP and the reference CNN, with and without BN (same "
@@ -69,7 +87,7 @@ ExperimentInfo regularization_experiment() {
       "(6.3-6.7 points against 6.8), and the MLP's is larger with BN (17.4-17.8 points against "
       "15.4-16.4): with BN it fits the set within 200 steps, and its test accuracy then declines a "
       "little (from 83-84% to 82-83%).",
-      800, run_regularization};
+      800, {2, regularization_units, regularization_summary});
 }
 
 }  // namespace bnlab

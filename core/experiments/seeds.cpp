@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <exception>
 #include <fstream>
 #include <map>
@@ -120,13 +121,6 @@ std::string read_text_file(const std::string& path) {
   return text;
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  f.close();
-  if (!f) throw Error("cannot write " + path);
-}
-
 std::string fixed(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.4g", v);
@@ -234,9 +228,85 @@ Json summarize_seeds(std::vector<Json> per_seed) {
   return out;
 }
 
+std::string part_file(const std::string& dir, int unit) {
+  return dir + "/part-" + std::to_string(unit) + ".json";
+}
+
+void run_part_job(const ExperimentInfo& info, const ExperimentOptions& options, int unit,
+                  const std::string& dir) {
+  const Tables tables = run_experiment_part(info, options, unit, unit + 1);
+  make_output_dir(dir);
+  Json j = Json::object();
+  j.set("experiment", info.name);
+  j.set("seed", int64_t(options.seed));
+  j.set("steps", options.steps ? options.steps : info.default_steps);
+  j.set("unit", unit);
+  j.set("units", info.parts.units);
+  j.set("tables", tables_to_json(tables));
+  write_text_file(part_file(dir, unit), j.dump() + "\n");
+}
+
+bool combine_part_files(const std::string& dir) {
+  std::vector<std::filesystem::path> files;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("part-", 0) == 0 && entry.path().extension() == ".json")
+      files.push_back(entry.path());
+  }
+  if (error) throw Error("cannot read directory " + dir + " (" + error.message() + ")");
+  if (files.empty()) return false;
+  std::vector<Json> parts;
+  for (const auto& f : files) {
+    try {
+      parts.push_back(Json::parse(read_text_file(f.string())));
+      const Json& j = parts.back();
+      for (const char* key : {"experiment", "seed", "steps", "unit", "units", "tables"})
+        if (!j.is_object() || !j.find(key)) throw Error(std::string("no ") + key);
+    } catch (const Error& e) {
+      throw Error(f.string() + " is not a part written by bnlab experiment NAME --unit U (" +
+                  e.what() + ")");
+    }
+  }
+  const Json& first = parts[0];
+  const ExperimentInfo& info = find_experiment(first.get("experiment").string("experiment"));
+  ExperimentOptions options;
+  options.seed = uint32_t(first.get("seed").integer("seed"));
+  options.steps = int(first.get("steps").integer("steps"));
+  const int units = info.parts.units;
+  std::vector<Tables> by_unit(size_t(std::max(units, 0)));
+  std::vector<bool> seen(by_unit.size(), false);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Json& j = parts[i];
+    const std::string where = files[i].string();
+    if (j.get("experiment").string() != info.name || j.get("seed").integer() != options.seed ||
+        j.get("steps").integer() != options.steps || j.get("units").integer() != units)
+      throw Error(where + " is a part of another run (experiment, seed, steps or units differ from " +
+                  files[0].string() + ")");
+    const int64_t u = j.get("unit").integer("unit");
+    if (u < 0 || u >= units) throw Error(where + ": unit " + std::to_string(u) + " out of range");
+    if (seen[size_t(u)]) throw Error(where + ": unit " + std::to_string(u) + " twice");
+    seen[size_t(u)] = true;
+    try {
+      by_unit[size_t(u)] = tables_from_json(j.get("tables"));
+    } catch (const Error& e) {
+      throw Error(where + ": " + e.what());
+    }
+  }
+  std::string missing;
+  for (int u = 0; u < units; ++u)
+    if (!seen[size_t(u)]) missing += (missing.empty() ? "" : ", ") + std::to_string(u);
+  if (!missing.empty())
+    throw Error(dir + ": the parts of unit(s) " + missing + " of " + info.name + " are missing");
+  const ExperimentResult result = combine_experiment_parts(info, options, by_unit);
+  write_experiment(info, options, result, dir);
+  return true;
+}
+
 Json summarize_seed_dirs(const std::vector<std::string>& dirs) {
   std::vector<Json> summaries;
   for (const std::string& d : dirs) {
+    combine_part_files(d);
     const std::string path = d + "/summary.json";
     Json j;
     try {

@@ -8,6 +8,11 @@
 //   bnlab experiment NAME --seeds 1-10 --out DIR --jobs | parallel --will-cite -j8
 //   bnlab experiment merge DIR/seed-* --out DIR        the same summary from the parts
 //
+// --jobs prints one command per seed, or, for an experiment that runs in parts
+// (ExperimentInfo::parts), one per (unit, seed): `--unit U` runs one unit of one seed and writes
+// DIR/seed-S/part-U.json, and merge first combines a seed's parts into that seed's own run
+// (its CSV tables and summary.json, as the run in one piece writes them).
+//
 // The interval is Student's t on the per-seed values (two-sided, 95%): seeds are independent
 // draws of the same random experiment, and the paired difference of a claim's two figures (both
 // measured in one seed's lockstep run, from the same weights and batches) removes what the two
@@ -72,7 +77,18 @@ std::string verdict(const Claim& claim, const Interval& difference);
 // experiments or step counts, or a seed appears twice.
 Json summarize_seeds(std::vector<Json> per_seed);
 
-// summarize_seeds of DIR/summary.json for each directory (what `bnlab experiment merge` does).
+// One job of a sweep in parts: unit `unit` of options.seed, written as DIR/part-U.json
+// ({experiment, seed, steps, unit, units, tables}). Throws Error for an experiment that does not
+// run in parts or a unit out of range.
+void run_part_job(const ExperimentInfo& info, const ExperimentOptions& options, int unit,
+                  const std::string& dir);
+// When DIR holds part-*.json files: checks that they are every unit of one run once, combines
+// them and writes that run's tables and summary.json to DIR (combine_experiment_parts,
+// write_experiment); returns false when there are none. Throws Error naming the file otherwise.
+bool combine_part_files(const std::string& dir);
+
+// summarize_seeds of DIR/summary.json for each directory (what `bnlab experiment merge` does),
+// after combine_part_files of each.
 Json summarize_seed_dirs(const std::vector<std::string>& dirs);
 
 // Runs info over the seeds, `threads` at a time (each seed alone in one thread, so the result is
