@@ -605,34 +605,6 @@ val tables_to_js(const Tables& tables) {
   return out;
 }
 
-std::vector<std::string> strings_of(const val& array, const std::string& what) {
-  if (!array.isArray()) throw Error(what + " must be an array of strings");
-  std::vector<std::string> out;
-  const int n = array["length"].as<int>();
-  for (int i = 0; i < n; ++i) {
-    if (!array[i].isString()) throw Error(what + " must be an array of strings");
-    out.push_back(array[i].as<std::string>());
-  }
-  return out;
-}
-
-// [{name, columns, rows}] as runExperimentPart returns it, checked.
-Tables tables_from_js(const val& tables) {
-  if (!tables.isArray()) throw Error("a part must be an array of tables {name, columns, rows}");
-  Tables out;
-  const int n = tables["length"].as<int>();
-  for (int i = 0; i < n; ++i) {
-    const val t = tables[i];
-    if (!t["name"].isString() || !t["rows"].isArray())
-      throw Error("a part's table must be {name, columns, rows}");
-    Table table(strings_of(t["columns"], "a table's columns"));
-    const int rows = t["rows"]["length"].as<int>();
-    for (int r = 0; r < rows; ++r) table.add(strings_of(t["rows"][r], "a table's row"));
-    out.emplace_back(t["name"].as<std::string>(), std::move(table));
-  }
-  return out;
-}
-
 ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir) {
   ExperimentOptions options;
   options.seed = seed, options.steps = steps, options.data_dir = data_dir;
@@ -649,14 +621,17 @@ val run_experiment_part_js(const std::string& name, uint32_t seed, int steps,
   });
 }
 
-// The parts (each [{name, columns, rows}], in unit order) combined: {summary: JSON text, tables},
-// what runExperiment returns for the whole sweep.
-val combine_experiment_js(const std::string& name, uint32_t seed, int steps, val parts) {
+// The parts (JSON text of an array of parts, each [{name, columns, rows}], in unit order) combined:
+// {summary: JSON text, tables}, what runExperiment returns for the whole sweep. The parts come as
+// text, read and checked by the core's JSON parser and tables_from_json: less code in the module
+// than reading them value by value through embind.
+val combine_experiment_js(const std::string& name, uint32_t seed, int steps,
+                          const std::string& parts_json) {
   return rethrow_as_js([&] {
-    if (!parts.isArray()) throw Error("combine: parts must be an array");
+    const Json parts = Json::parse(parts_json);
+    if (!parts.is_array()) throw Error("combine: parts must be an array");
     std::vector<Tables> all;
-    const int n = parts["length"].as<int>();
-    for (int i = 0; i < n; ++i) all.push_back(tables_from_js(parts[i]));
+    for (const Json& p : parts.items()) all.push_back(tables_from_json(p));
     const ExperimentResult r =
         combine_experiment_parts(find_experiment(name), experiment_options(seed, steps, ""), all);
     return object({{"summary", val(r.summary.dump())}, {"tables", tables_to_js(r.tables)}});

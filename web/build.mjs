@@ -89,7 +89,16 @@ fs.writeFileSync(path.join(out, 'app.js'), app['.js']);
 fs.writeFileSync(path.join(out, 'app.css'), app['.css']);
 fs.writeFileSync(path.join(out, 'bnlab-element.js'), element['.js']);
 
-if (wasm) for (const f of WORKER_FILES) copyIfPresent(path.join(wasmDir, f), path.join(out, 'bnlab', f));
+if (wasm) {
+  for (const f of WORKER_FILES) copyIfPresent(path.join(wasmDir, f), path.join(out, 'bnlab', f));
+  // The worker's own scripts, minified as app.js is (their comments are for readers of wasm/, not
+  // for the page's first load); imports and import.meta stay as they are (no bundling).
+  for (const f of ['worker.mjs', 'bnlab.mjs']) {
+    const file = path.join(out, 'bnlab', f);
+    const r = await esbuild.transform(fs.readFileSync(file, 'utf8'), { minify: true, format: 'esm', target: TARGET, legalComments: 'none' });
+    fs.writeFileSync(file, r.code);
+  }
+}
 else note(`the simulation module is missing (${WORKER_FILES.filter((f) => !fs.existsSync(path.join(wasmDir, f))).join(', ')} not in build/wasm): the page will say that nothing can train`);
 const mnist = Object.values(MNIST).every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
 if (!mnist) note('MNIST .idx.gz files are missing from build/native/data: the page will offer the synthetic datasets');

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "base/error.h"
 #include "train/loss.h"
@@ -103,22 +104,22 @@ size_t column(const Table& table, const std::string& name) {
   return size_t(it - columns.begin());
 }
 
+// strtod and strtof, not std::stod and std::stof: no exceptions to catch (the wasm module, which
+// ships these summaries to the page, stays smaller), and the whole cell must be the number.
 double cell_double(const std::string& cell) {
   if (cell.empty()) return std::nan("");
-  try {
-    return std::stod(cell);
-  } catch (const std::exception&) {
-    throw Error("table cell '" + cell + "' is not a number");
-  }
+  char* end = nullptr;
+  const double v = std::strtod(cell.c_str(), &end);
+  if (end != cell.c_str() + cell.size()) throw Error("table cell '" + cell + "' is not a number");
+  return v;
 }
 
 float cell_float(const std::string& cell) {
   if (cell.empty()) return std::nanf("");
-  try {
-    return std::stof(cell);
-  } catch (const std::exception&) {
-    throw Error("table cell '" + cell + "' is not a number");
-  }
+  char* end = nullptr;
+  const float v = std::strtof(cell.c_str(), &end);
+  if (end != cell.c_str() + cell.size()) throw Error("table cell '" + cell + "' is not a number");
+  return v;
 }
 
 }  // namespace bnlab

@@ -57,7 +57,7 @@ Json convergence_summary(const ExperimentOptions& options, const Tables& tables)
       if (row[0] != kConvergenceRuns[r].name) continue;
       const float a = cell_float(row[3]);
       for (int k = 0; k < 2; ++k)
-        if (reached[r][k] < 0 && a >= kTargets[k]) reached[r][k] = std::stoi(row[2]);
+        if (reached[r][k] < 0 && a >= kTargets[k]) reached[r][k] = int(cell_double(row[2]));
     }
   Json j = Json::object();
   for (int k = 0; k < 2; ++k) {

@@ -39,7 +39,7 @@ Json tables_to_json(const Tables& tables) {
 }
 
 Tables tables_from_json(const Json& json) {
-  if (!json.is_array()) throw Error("tables must be an array of {name, columns, rows}");
+  if (!json.is_array()) throw Error("a part must be an array of tables {name, columns, rows}");
   Tables tables;
   for (const Json& t : json.items()) {
     if (!t.is_object() || !t.find("name") || !t.find("columns") || !t.find("rows"))

@@ -36,7 +36,7 @@ Json lr_sweep_summary(const ExperimentOptions&, const Tables& tables) {
   for (const auto& row : runs.data())
     for (int r = 0; r < 2; ++r)
       if (row[0] == label(kPair[r]) && row[5] == "true")
-        largest[r] = std::max(largest[r], std::stof(row[1]));
+        largest[r] = std::max(largest[r], cell_float(row[1]));
   Json j = Json::object();
   j.set("largest_lr_bn", or_null(largest[0] > 0, largest[0]));
   j.set("largest_lr_none", or_null(largest[1] > 0, largest[1]));

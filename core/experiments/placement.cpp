@@ -54,10 +54,10 @@ Json placement_summary(const ExperimentOptions& options, const Tables& tables) {
   for (const char* name : kRuns) {
     TailLoss tail(steps);
     for (const auto& row : curves.data())
-      if (row[0] == name) tail.add(std::stoll(row[1]), cell_float(row[2]));
+      if (row[0] == name) tail.add(int64_t(cell_double(row[1])), cell_float(row[2]));
     std::vector<double> late;
     for (const auto& row : tests.data())
-      if (row[0] == name && sixth(std::stoi(row[1]), steps) >= 5)
+      if (row[0] == name && sixth(int(cell_double(row[1])), steps) >= 5)
         late.push_back(double(cell_float(row[2])));
     accuracy.set(name, number(mean(late)));
     loss.set(name, number(tail.value()));

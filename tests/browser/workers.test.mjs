@@ -98,31 +98,42 @@ test('one worker where the browser reports one core; comparing off frees the sec
   assert.deepEqual(two.problems, []);
 });
 
-test('a sweep on the worker pool gives the one-worker result, and its chart fills in as runs end', { skip: needsData }, async () => {
-  // lr-sweep shortened to 10 steps per run: 7 rates, BN and none.
+// A sweep run on the pool and in the simulation's one worker (workers=1): the same summary and
+// tables, and on the pool the chart grows by a unit's two runs (BN and none) as each unit ends.
+async function poolAgainstOne(name, lesson, steps, units) {
   const results = {};
   for (const workers of ['1', 'auto']) {
-    const page = await lab.open(`?lesson=high-lr&workers=${workers}`);
+    const page = await lab.open(`?lesson=${lesson}&workers=${workers}`);
     await ready(page);
-    results[workers] = await page.evaluate(async () => {
+    results[workers] = await page.evaluate(async ({ name, steps }) => {
       const charts = [];  // points drawn each time a part ended
-      const r = await window.bnlab.runExperiment('lr-sweep', null, 10, (tables) => {
-        window.bnlab.experiments.showPart('lr-sweep', tables);
-        charts.push(document.querySelectorAll('section.experiment[data-experiment="lr-sweep"] figure.sweep svg[role="img"] circle').length);
+      const r = await window.bnlab.runExperiment(name, null, steps, (tables) => {
+        window.bnlab.experiments.showPart(name, tables);
+        charts.push(document.querySelectorAll(`section.experiment[data-experiment="${name}"] figure.sweep svg[role="img"] circle`).length);
       });
       return { summary: r.summary, tables: r.tables, pool: r.pool ?? null, charts, cores: navigator.hardwareConcurrency };
-    });
+    }, { name, steps });
     assert.deepEqual(page.problems, []);
     await page.close();
   }
   const one = results['1'], pool = results.auto;
   assert.equal(one.pool, null, 'workers=1: the simulation\'s own worker');
-  assert.equal(pool.pool.workers, Math.min(pool.cores, 7));
+  assert.equal(pool.pool.workers, Math.min(pool.cores, units));
+  assert.ok(one.tables.length > 0 && one.tables[0].rows.length === 2 * units, `${name}: ${one.tables[0]?.rows.length} runs`);
   assert.deepEqual(pool.summary, one.summary);
   assert.deepEqual(pool.tables, one.tables);
   if (pool.cores >= 2) {
-    // One chart per unit (rate) ended, growing by two points (BN and none) each time.
-    assert.deepEqual(pool.charts, [2, 4, 6, 8, 10, 12, 14]);
+    assert.deepEqual(pool.charts, Array.from({ length: units }, (_, i) => 2 * (i + 1)));
     assert.ok(pool.pool.heap_bytes.every((b) => b > 0), `heap per worker: ${pool.pool.heap_bytes}`);
   }
+}
+
+test('a sweep on the worker pool gives the one-worker result, and its chart fills in as runs end', { skip: needsData }, async () => {
+  // lr-sweep shortened to 10 steps per run: 7 rates, BN and none.
+  await poolAgainstOne('lr-sweep', 'high-lr', 10, 7);
+});
+
+test('the init-scale sweep on the worker pool gives the one-worker result too', { skip: needsData }, async () => {
+  // init-sweep shortened to 5 steps per run: 9 scales, BN and none.
+  await poolAgainstOne('init-sweep', 'init', 5, 9);
 });

@@ -38,7 +38,7 @@ test('bad parts are refused with the core\'s message', async () => {
     const empty = await w.request({ type: 'experiment_part', ...SWEEP, begin: 2, end: 2, data: mnistFiles({ gzip: true }) }, ['experiment_part']);
     assert.equal(empty.type, 'error');
     assert.match(empty.message, /not a part of its 7 units/);
-    const whole = await w.request({ type: 'experiment_part', name: 'landscape', begin: 0, end: 1 }, ['experiment_part']);
+    const whole = await w.request({ type: 'experiment_part', name: 'train-eval', begin: 0, end: 1 }, ['experiment_part']);
     assert.match(whole.message, /does not run in parts/);
     const mixed = await w.request({ type: 'experiment_combine', ...SWEEP, parts: [[{ name: 'runs', columns: ['lr'], rows: [] }], 'x'] }, ['experiment']);
     assert.equal(mixed.type, 'error');
