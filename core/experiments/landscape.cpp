@@ -123,8 +123,8 @@ Json landscape_summary(const ExperimentOptions& options, const Tables& tables) {
 ExperimentInfo landscape_experiment() {
   return sweep_experiment(
       "landscape", "BN smooths the loss landscape",
-      "Santurkar et al. 2018 (NUMERICS.md 5). The reference CNN with and without BN trains in "
-      "lockstep on MNIST at the same learning rate (0.05, momentum 0.9, batch 32). Twenty times "
+      "Santurkar et al. 2018 (NUMERICS.md 5). The reference CNN with and without BN trains on "
+      "MNIST from the same weights and batches at the same learning rate (0.05, momentum 0.9, batch 32). Twenty times "
       "over the run, before a step, the landscape is probed along the gradient g of the batch that "
       "step will use, at step sizes eta = 0.5, 1, 2 and 4 times the learning rate: the loss range "
       "max - min of L(w - eta g) (with L(w)), the gradient predictiveness max ||g - grad L(w - eta "

@@ -76,7 +76,7 @@ ExperimentInfo placement_experiment() {
       "placement", "BN before or after the activation",
       "The original paper puts BN before the nonlinearity (x -> conv -> BN -> ReLU); many "
       "practitioners report that after it (conv -> ReLU -> BN) works as well or better; the "
-      "literature is mixed. The reference CNN trains in lockstep on MNIST with BN before every "
+      "literature is mixed. The reference CNN trains on MNIST with BN before every "
       "ReLU, after every ReLU, and without BN as a reference (same initial weights and batches, lr "
       "0.05, momentum 0.9, batch 32). Measured: training curves, test accuracy in eval mode six "
       "times over the run, the mean of the last two evaluations, and the final training loss. BN "
