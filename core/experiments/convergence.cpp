@@ -28,7 +28,7 @@ ExperimentResult run_convergence(const ExperimentOptions& options) {
   std::shared_ptr<const DataSplit> data;
   std::vector<std::unique_ptr<Trainer>> runs;
   for (const ConvergenceRun& run : kConvergenceRuns) {
-    Config c = mnist_config("mlp", run.kind, options.seed);
+    Config c = experiment_config("mlp", run.kind, options);
     c.lr = run.lr;
     if (!data) data = load_data(c, options.data_dir);
     runs.push_back(std::make_unique<Trainer>(c, data));

@@ -12,7 +12,7 @@ ExperimentResult run_init_sweep(const ExperimentOptions& options) {
   const std::vector<float> scales = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f, 30.f, 100.f};
   Table runs({"variant", "init_scale", "test_accuracy", "diverged", "diverged_at", "trains"});
   Table curves({"variant", "init_scale", "step", "loss"});
-  const Config base = mnist_config("mlp", NormKind::Batch, options.seed);
+  const Config base = experiment_config("mlp", NormKind::Batch, options);
   const auto data = load_data(base, options.data_dir);
   int trained[2] = {0, 0};
   float worst[2] = {1, 1}, smallest[2] = {0, 0}, largest[2] = {0, 0};  // 0: no scale trains

@@ -24,7 +24,7 @@ ExperimentResult run_ioffe(const ExperimentOptions& options) {
   std::vector<std::unique_ptr<Trainer>> runs;
   std::vector<std::unique_ptr<Instrument>> instruments;  // (run * kBandUnits + unit)
   for (NormKind kind : kPair) {
-    Config c = mnist_config("mlp", kind, options.seed);
+    Config c = experiment_config("mlp", kind, options);
     c.batch_size = 60;
     c.lr = 0.1f;
     c.momentum = 0.f;

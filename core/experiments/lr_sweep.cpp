@@ -15,7 +15,7 @@ Tables lr_sweep_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, 500);
   Table runs({"variant", "lr", "test_accuracy", "diverged", "diverged_at", "trains"});
   Table curves({"variant", "lr", "step", "loss"});
-  const Config base = mnist_config("mlp", NormKind::Batch, options.seed);
+  const Config base = experiment_config("mlp", NormKind::Batch, options);
   const auto data = load_data(base, options.data_dir);
   for (int i = begin; i < end; ++i) {
     Config c = base;

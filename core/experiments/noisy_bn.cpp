@@ -26,7 +26,7 @@ struct NoisyRun {
 ExperimentResult run_noisy_bn(const ExperimentOptions& options) {
   const int steps = steps_or(options, kNoisySteps);
   const int every = (steps + 15) / 16;  // ICS measurements: 16 over the run (fewer if steps < 16)
-  Config base = mnist_config("ref-cnn", NormKind::Batch, options.seed);
+  Config base = experiment_config("ref-cnn", NormKind::Batch, options);
   // Twice the reference rate: high enough that the plain network trains visibly worse than BN
   // (as in Santurkar et al.'s VGG runs), low enough that it still trains.
   base.lr = 0.1f;

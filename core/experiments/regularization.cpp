@@ -22,7 +22,7 @@ ExperimentResult run_regularization(const ExperimentOptions& options) {
   for (int n = 0; n < 2; ++n) {
     std::vector<std::unique_ptr<Trainer>> runs;
     for (NormKind kind : kPair) {
-      Config c = mnist_config(networks[n], kind, options.seed);
+      Config c = experiment_config(networks[n], kind, options);
       c.train_size = kSmallTrainSize;
       if (!data) data = load_data(c, options.data_dir);
       runs.push_back(std::make_unique<Trainer>(c, data));
