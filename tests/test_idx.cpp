@@ -391,5 +391,12 @@ TEST_CASE("fashion.missing or corrupt files are refused with a message naming th
     dir.write("fashion-train-labels.idx", idx(0x08, {3}, {2, 12, 1}));
     check_message(error_of([&] { load_fashion(dir.path.string()); }),
                   {"Fashion-MNIST", "labels go up to 12", "10 classes"});
+    DataSplit parsed{parse_idx(kTinyImages.data(), kTinyImages.size(), labels.data(), labels.size(), "fashion"),
+                     parse_idx(kTinyImages.data(), kTinyImages.size(), labels.data(), labels.size(), "fashion")};
+    name_fashion_classes(parsed);
+    CHECK(parsed.train.class_names[2] == "Pullover");
+    const Bytes wide = idx(0x08, {3}, {2, 10, 1});
+    parsed.test = parse_idx(kTinyImages.data(), kTinyImages.size(), wide.data(), wide.size(), "fashion");
+    check_message(error_of([&] { name_fashion_classes(parsed); }), {"Fashion-MNIST", "labels go up to 10"});
   }
 }

@@ -160,6 +160,7 @@ class Data {
       }
       const auto images = copy_in(test_images), labels = copy_in(test_labels);
       split->test = parse_idx(images.data(), images.size(), labels.data(), labels.size(), name);
+      if (name == "fashion") name_fashion_classes(*split);
       return new Data(split);
     });
   }
@@ -572,13 +573,14 @@ val experiment_list() {
 }
 
 // Runs an experiment to the end (it blocks; progress(fraction) is called now and then):
-// {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST is in the
-// module's file system (bnlab.mjs writes the page's files there).
-val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir, val progress) {
+// {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST (or, for dataset
+// fashion, Fashion-MNIST) is in the module's file system (bnlab.mjs writes the page's files there).
+val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir,
+                   const std::string& dataset, val progress) {
   return rethrow_as_js([&] {
     const ExperimentInfo& info = find_experiment(name);
     ExperimentOptions options;
-    options.seed = seed, options.steps = steps, options.data_dir = data_dir;
+    options.seed = seed, options.steps = steps, options.data_dir = data_dir, options.dataset = dataset;
     options.progress = [&](double fraction) { progress(fraction); };
     const ExperimentResult result = info.run(options);
     val tables = val::array();
@@ -633,17 +635,19 @@ Tables tables_from_js(const val& tables) {
   return out;
 }
 
-ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir) {
+ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir,
+                                     const std::string& dataset = "mnist") {
   ExperimentOptions options;
-  options.seed = seed, options.steps = steps, options.data_dir = data_dir;
+  options.seed = seed, options.steps = steps, options.data_dir = data_dir, options.dataset = dataset;
   return options;
 }
 
 // Units [begin, end) of a sweep: [{name, columns, rows}] with those units' rows.
 val run_experiment_part_js(const std::string& name, uint32_t seed, int steps,
-                           const std::string& data_dir, int begin, int end, val progress) {
+                           const std::string& data_dir, const std::string& dataset, int begin, int end,
+                           val progress) {
   return rethrow_as_js([&] {
-    ExperimentOptions options = experiment_options(seed, steps, data_dir);
+    ExperimentOptions options = experiment_options(seed, steps, data_dir, dataset);
     options.progress = [&](double fraction) { progress(fraction); };
     return tables_to_js(run_experiment_part(find_experiment(name), options, begin, end));
   });

@@ -202,6 +202,20 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
 
 namespace {
 
+// Names a split and its classes; `what` names it in the error for a label beyond them.
+void name_classes(DataSplit& split, const std::string& name, const std::string& what,
+                  const std::vector<std::string>& class_names) {
+  const int classes = std::max(split.train.num_classes, split.test.num_classes);
+  if (classes > int(class_names.size()))
+    throw Error(what + ": labels go up to " + std::to_string(classes - 1) + ", but it has " +
+                std::to_string(class_names.size()) + " classes");
+  for (Dataset* d : {&split.train, &split.test}) {
+    d->name = name;
+    d->num_classes = int(class_names.size());
+    d->class_names = class_names;
+  }
+}
+
 // The four files <prefix>-{train,test}-{images,labels}.idx that the build writes into dir (the
 // converter `script`), named `name` with the given class names. `title` names the data in errors.
 DataSplit load_built(const std::string& dir, const std::string& prefix, const std::string& name,
@@ -221,15 +235,7 @@ DataSplit load_built(const std::string& dir, const std::string& prefix, const st
   if (split.train.image_shape() != split.test.image_shape())
     throw Error(title + " in '" + dir + "': training images are " + split.train.image_shape().str() +
                 " but test images are " + split.test.image_shape().str());
-  const int classes = std::max(split.train.num_classes, split.test.num_classes);
-  if (classes > int(class_names.size()))
-    throw Error(title + " in '" + dir + "': labels go up to " + std::to_string(classes - 1) +
-                ", but " + title + " has " + std::to_string(class_names.size()) + " classes");
-  for (Dataset* d : {&split.train, &split.test}) {
-    d->name = name;
-    d->num_classes = int(class_names.size());
-    d->class_names = class_names;
-  }
+  name_classes(split, name, title + " in '" + dir + "'", class_names);
   return split;
 }
 
@@ -251,6 +257,10 @@ const std::vector<std::string>& fashion_class_names() {
 DataSplit load_fashion(const std::string& dir) {
   return load_built(dir, "fashion", "fashion", "Fashion-MNIST", "make_fashion.mjs",
                     fashion_class_names());
+}
+
+void name_fashion_classes(DataSplit& split) {
+  name_classes(split, "fashion", "Fashion-MNIST", fashion_class_names());
 }
 
 }  // namespace bnlab

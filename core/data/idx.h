@@ -55,4 +55,8 @@ const std::vector<std::string>& fashion_class_names();
 // Both datasets are named "fashion" with the class names above; errors as load_mnist's.
 DataSplit load_fashion(const std::string& dir);
 
+// Gives a split parsed from Fashion-MNIST's bytes (parse_idx: classes "0".."9") the ten class
+// names; throws Error when a label is 10 or more.
+void name_fashion_classes(DataSplit& split);
+
 }  // namespace bnlab
