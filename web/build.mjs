@@ -25,6 +25,9 @@ const WORKER_FILES = ['worker.mjs', 'bnlab.mjs', 'bnlab_core.mjs', 'bnlab_core.w
 // The worker as one classic script with the wasm inlined (wasm/single_file.mjs makes it).
 const SINGLE_WORKER = path.join(wasmDir, 'bnlab_worker_single.js');
 const MNIST = { train_images: 'mnist-train-images.idx.gz', train_labels: 'mnist-train-labels.idx.gz', test_images: 'mnist-test-images.idx.gz', test_labels: 'mnist-test-labels.idx.gz' };
+// Fashion-MNIST's page subset (8,000 / 2,000), fetched only when the learner chooses it; not
+// inlined in the single file (4.3 MiB more).
+const FASHION = ['train-images', 'train-labels', 'test-images', 'test-labels'].map((p) => `fashion-page-${p}.idx.gz`);
 const TARGET = ['chrome109', 'firefox115', 'safari16.4'];
 
 const note = (m) => console.log(`build-web: ${m}`);
@@ -93,6 +96,8 @@ if (wasm) for (const f of WORKER_FILES) copyIfPresent(path.join(wasmDir, f), pat
 else note(`the simulation module is missing (${WORKER_FILES.filter((f) => !fs.existsSync(path.join(wasmDir, f))).join(', ')} not in build/wasm): the page will say that nothing can train`);
 const mnist = Object.values(MNIST).every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
 if (!mnist) note('MNIST .idx.gz files are missing from build/native/data: the page will offer the synthetic datasets');
+const fashion = FASHION.every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
+if (!fashion) note('Fashion-MNIST .idx.gz files are missing from build/native/data: choosing it will say so');
 
 // The core's experiments (name, title, description, default steps), read from the wasm module
 // itself so that the lessons offer exactly the experiments the core has.
@@ -109,7 +114,7 @@ const buildInfo = (info) => `<script type="application/json" id="build-info">${J
 
 fs.writeFileSync(path.join(out, 'index.html'), template
   .replace('<!--STYLE-->', '<link rel="stylesheet" href="app.css">' + (wasm ? '\n<link rel="modulepreload" href="bnlab/worker.mjs">' : ''))
-  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm, mnist }) + '\n' + experimentsJson)
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm, mnist, fashion }) + '\n' + experimentsJson)
   .replace('<!--SCRIPT-->', '<script type="module" src="app.js"></script>'));
 gzipAll(out);
 
@@ -136,5 +141,6 @@ const size = (p) => fs.statSync(p).size;
 const gz = (p) => zlib.gzipSync(fs.readFileSync(p), { level: 9 }).length;
 const initial = ['index.html', 'app.js', 'app.css', ...(wasm ? WORKER_FILES.map((f) => `bnlab/${f}`) : [])].map((f) => path.join(out, f));
 note(`build/web: page ${(initial.reduce((s, p) => s + gz(p), 0) / 1024).toFixed(0)} KiB gzipped before data` +
-  (mnist ? `, MNIST ${(Object.values(MNIST).reduce((s, f) => s + size(path.join(out, 'data', f)), 0) / 1024).toFixed(0)} KiB` : ''));
+  (mnist ? `, MNIST ${(Object.values(MNIST).reduce((s, f) => s + size(path.join(out, 'data', f)), 0) / 1024).toFixed(0)} KiB` : '') +
+  (fashion ? `, Fashion-MNIST (when chosen) ${(FASHION.reduce((s, f) => s + size(path.join(out, 'data', f)), 0) / 1024).toFixed(0)} KiB` : ''));
 note(`build/web-single/bnlab.html: ${(size(path.join(outSingle, 'bnlab.html')) / 1024).toFixed(0)} KiB`);

@@ -9,7 +9,7 @@ import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
 import { MISCLASSIFIED_SHOWN } from './views/images.js';
-import { fileBytes, mnistBytes } from './data.js';
+import { builtBytes, fileBytes, mnistBytes } from './data.js';
 import { IdxFiles } from './idx-files.js';
 import { Takeaway } from './takeaway.js';
 import { Experiments } from './experiments.js';
@@ -181,12 +181,12 @@ export class Controller {
     this.playWhenReady ||= this.playing;
     this.pause();
     const sides = this.sides();
-    const key = this.state.dataset === 'mnist' || this.state.dataset === 'idx' ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
+    const key = ['mnist', 'fashion', 'idx'].includes(this.state.dataset) ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
     this.setStatus('Loading...');
     try {
       let reply;
       if (key !== this.dataKey) {
-        const data = this.state.dataset === 'mnist' ? await mnistBytes() : this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : undefined;
+        const data = this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : await builtBytes(this.state.dataset);
         reply = await this.sim.init(sides, data, this.settings(), await this.wasmModule);
         this.dataKey = key;
       } else {

@@ -1,9 +1,33 @@
 // The bytes of the IDX datasets the worker needs (PROTOCOL.md, `data`): MNIST from the build
-// (fetched, or inlined in the single-file build), or the learner's own files. The files stay
+// (fetched, or inlined in the single-file build), Fashion-MNIST's page subset (fetched only when
+// chosen; not in the single-file build), or the learner's own files. The files stay
 // gzip-compressed: the worker recognises and inflates them.
 
 export const IDX_PARTS = ['train_images', 'train_labels', 'test_images', 'test_labels'];
 const MNIST_FILE = (part) => `mnist-${part.replace('_', '-')}.idx.gz`;
+// 8,000 training and 2,000 test images, 800 and 200 of each class (core/data/make_fashion.mjs).
+const FASHION_FILE = (part) => `fashion-page-${part.replace('_', '-')}.idx.gz`;
+
+// The bytes of a dataset the page has files for ('mnist', 'fashion'); undefined for the others.
+export function builtBytes(dataset) {
+  if (dataset === 'mnist') return mnistBytes();
+  if (dataset === 'fashion') return fashionBytes();
+  return undefined;
+}
+
+export async function fashionBytes() {
+  const data = {};
+  for (const part of IDX_PARTS) {
+    const url = `data/${FASHION_FILE(part)}`;
+    const r = await fetch(url).catch((e) => ({ ok: false, statusText: e.message }));
+    if (!r.ok) {
+      throw new Error(`The Fashion-MNIST file ${url} is missing from this build (${r.status ?? ''} ${r.statusText}). ` +
+        'Build it with `npm start` (it converts the clothes into build/native/data; the single-file page has MNIST only), or choose the dataset "mnist".');
+    }
+    data[part] = new Uint8Array(await r.arrayBuffer());
+  }
+  return data;
+}
 
 export async function mnistBytes() {
   const data = {};
