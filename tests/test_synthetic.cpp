@@ -174,7 +174,8 @@ TEST_CASE("synthetic.restyle draws real images in a style, pixel by pixel") {
   // p -> 0.4 + 0.6 p, then 0.5 + 0.5 (p - 0.5): 0 -> 0.45, 1 -> 0.75, 0.25 -> 0.525, 0.5 -> 0.6.
   const Dataset styled = restyle(d, flat, 1);
   const std::vector<float> expected = {0.45f, 0.75f, 0.525f, 0.6f, 0.75f, 0.75f};
-  for (size_t i = 0; i < expected.size(); ++i) CHECK(styled.images[i] == doctest::Approx(expected[i]));
+  for (size_t i = 0; i < expected.size(); ++i)
+    CHECK(styled.images[i] == doctest::Approx(expected[i]));
   CHECK(styled.labels == d.labels);
   CHECK(styled.name == "real");
   // The shift's style moves a dark image set (mean about 0.2) to mid-grey with less spread, as

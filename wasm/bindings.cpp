@@ -580,7 +580,8 @@ val run_experiment(const std::string& name, uint32_t seed, int steps, const std:
   return rethrow_as_js([&] {
     const ExperimentInfo& info = find_experiment(name);
     ExperimentOptions options;
-    options.seed = seed, options.steps = steps, options.data_dir = data_dir, options.dataset = dataset;
+    options.seed = seed, options.steps = steps, options.data_dir = data_dir,
+    options.dataset = dataset;
     options.progress = [&](double fraction) { progress(fraction); };
     const ExperimentResult result = info.run(options);
     val tables = val::array();
@@ -638,14 +639,15 @@ Tables tables_from_js(const val& tables) {
 ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir,
                                      const std::string& dataset = "mnist") {
   ExperimentOptions options;
-  options.seed = seed, options.steps = steps, options.data_dir = data_dir, options.dataset = dataset;
+  options.seed = seed, options.steps = steps, options.data_dir = data_dir,
+  options.dataset = dataset;
   return options;
 }
 
 // Units [begin, end) of a sweep: [{name, columns, rows}] with those units' rows.
 val run_experiment_part_js(const std::string& name, uint32_t seed, int steps,
-                           const std::string& data_dir, const std::string& dataset, int begin, int end,
-                           val progress) {
+                           const std::string& data_dir, const std::string& dataset, int begin,
+                           int end, val progress) {
   return rethrow_as_js([&] {
     ExperimentOptions options = experiment_options(seed, steps, data_dir, dataset);
     options.progress = [&](double fraction) { progress(fraction); };

@@ -233,8 +233,9 @@ DataSplit load_built(const std::string& dir, const std::string& prefix, const st
   DataSplit split{load_idx(file("train-images").string(), file("train-labels").string()),
                   load_idx(file("test-images").string(), file("test-labels").string())};
   if (split.train.image_shape() != split.test.image_shape())
-    throw Error(title + " in '" + dir + "': training images are " + split.train.image_shape().str() +
-                " but test images are " + split.test.image_shape().str());
+    throw Error(title + " in '" + dir + "': training images are " +
+                split.train.image_shape().str() + " but test images are " +
+                split.test.image_shape().str());
   name_classes(split, name, title + " in '" + dir + "'", class_names);
   return split;
 }
@@ -248,8 +249,8 @@ DataSplit load_mnist(const std::string& dir) {
 }
 
 const std::vector<std::string>& fashion_class_names() {
-  static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                                 "Coat",        "Sandal",  "Shirt",    "Sneaker",
+  static const std::vector<std::string> names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                 "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                                  "Bag",         "Ankle boot"};
   return names;
 }

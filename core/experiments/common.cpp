@@ -25,7 +25,8 @@ Config mnist_config(const std::string& model, NormKind norm, uint32_t seed) {
   return c;
 }
 
-Config experiment_config(const std::string& model, NormKind norm, const ExperimentOptions& options) {
+Config experiment_config(const std::string& model, NormKind norm,
+                         const ExperimentOptions& options) {
   check_experiment_dataset(options.dataset);
   Config c = mnist_config(model, norm, options.seed);
   c.dataset = options.dataset;

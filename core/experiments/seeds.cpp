@@ -179,8 +179,8 @@ Json summarize_seeds(std::vector<Json> per_seed) {
       throw Error("seed " + std::to_string(seed) + " ran " + std::to_string(summary.get("steps").integer()) +
                   " steps, the others " + std::to_string(steps));
     if (dataset_of(summary) != dataset)
-      throw Error("seed " + std::to_string(seed) + " trained on " + dataset_of(summary) + ", the others on " +
-                  dataset);
+      throw Error("seed " + std::to_string(seed) + " trained on " + dataset_of(summary) +
+                  ", the others on " + dataset);
     if (s > 0 && per_seed[s - 1].get("seed").integer() == seed)
       throw Error("seed " + std::to_string(seed) + " appears twice");
     seeds.push(seed);

@@ -166,7 +166,8 @@ const std::vector<OptionDef>& definitions() {
       // The datasets load_data knows (data/dataset.h); validate() checks a config set in code.
       OptionDef d;
       d.info = {"dataset", "choice",
-                "real MNIST digits, real Fashion-MNIST clothes, synthetic shapes, shifted shapes, or IDX files",
+                "real MNIST digits, real Fashion-MNIST clothes, synthetic shapes, shifted shapes, "
+                "or IDX files",
                 {"mnist", "fashion", "shapes", "shift", "idx"}, 0, 0};
       const OptionInfo info = d.info;
       d.set = [info](Config& c, const std::string& s) {
