@@ -71,7 +71,7 @@ test('Fashion-MNIST is fetched only when chosen, within its budget, and shows it
   assert.deepEqual(page.problems, []);
 });
 
-test('a missing Fashion-MNIST file is said in words, and MNIST still works after it', { skip }, async () => {
+test('a missing Fashion-MNIST file is said in words, and another dataset still trains after it', { skip }, async () => {
   const page = await lab.open(null);
   await page.route('**/data/fashion-page-test-labels.idx.gz', (route) => route.fulfill({ status: 404, body: 'gone' }));
   await page.goto(`${lab.base}?dataset=fashion`);
