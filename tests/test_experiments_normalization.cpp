@@ -105,6 +105,21 @@ TEST_CASE("experiments.noisy-bn: noisy BN trains about as well as BN, better tha
     // The tables: 3 runs x 300 steps of curves; 16 ICS measurements x 3 layers x 3 runs.
     CHECK(table(r, "curves").rows() == 900);
     CHECK(table(r, "ics").rows() == 16 * 3 * 3);
+    // Gradient ICS by network and rate (issue 14): the reference CNN at 0.1 is the pair above,
+    // the other three pairs (CNN at 0.05, sigmoid MLP at 0.05 and 0.1) are trained for it; each
+    // network has 3 layers with layers below them, measured 16 times, BN and none.
+    const Json& by_rate = r.summary.get("ics_relative_by_rate");
+    CHECK(by_rate.get("ref-cnn").get("0.1").get("bn").number() ==
+          figure(r, "ics_relative_median", "bn"));
+    CHECK(by_rate.get("ref-cnn").get("0.1").get("none").number() ==
+          figure(r, "ics_relative_median", "none"));
+    CHECK(table(r, "ics_by_rate").rows() == 16 * 3 * 2 * 3);
+    // The sigmoid MLP goes Santurkar et al.'s way at both rates: more ICS with BN.
+    for (const char* lr : {"0.05", "0.1"}) {
+      CAPTURE(lr);
+      CHECK(by_rate.get("mlp").get(lr).get("bn").number() >
+            MLP_ICS_FACTOR * by_rate.get("mlp").get(lr).get("none").number());
+    }
   }
 }
 

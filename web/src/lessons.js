@@ -7,6 +7,7 @@
 import { pct } from './views/metrics.js';
 import { fmt } from './views/line-chart.js';
 import { BANDS, GRAD_NORM, ICS_COS, ICS_L2, LANDSCAPE_GRAD, LANDSCAPE_LOSS, normStat } from './views/measures.js';
+import { FINDINGS } from './findings.js';
 
 export const TARGET = 0.9;
 const CLEAR = 0.02;  // accuracy differences under 2 points are "no clear difference" in one run
@@ -242,6 +243,32 @@ export function startResult(history, view) {
   return [strong, ...first.text, ' ', ...final.text];
 }
 
+// The verdicts over many seeds of the claims a lesson names (data-claims="EXPERIMENT/CLAIM ..."),
+// from the committed multi-seed summaries (core/experiments/findings/, copied into findings.js by
+// .ci/findings.mjs): one line per dataset and claim, the numbers before the verdict.
+export function seedsLines(claims = '') {
+  const lines = [];
+  for (const [dataset, f] of Object.entries(FINDINGS)) {
+    const name = dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST';
+    for (const id of claims.split(/\s+/).filter(Boolean)) {
+      const c = f.claims[id];
+      if (!c) continue;
+      const p = document.createElement('p');
+      p.className = 'seeds-verdict';
+      p.dataset.claim = id;
+      p.dataset.verdict = c.verdict;
+      const strong = document.createElement('strong');
+      strong.textContent = `Over ${c.n} seeds on ${name}`;
+      p.append(strong, ` (${c.claim}): ${c.difference}: `);
+      const v = document.createElement('em');
+      v.textContent = `${c.verdict}.`;
+      p.append(v);
+      lines.push(p);
+    }
+  }
+  return lines;
+}
+
 export class Lessons {
   // runSteps(n) -> Promise resolving when the run from step 0 has taken n steps and been evaluated.
   constructor(runSteps) {
@@ -250,6 +277,7 @@ export class Lessons {
   }
 
   decorate(article) {
+    article.querySelector('p.claim')?.after(...seedsLines(article.dataset.claims));
     const steps = Number(article.dataset.steps);
     const fieldset = article.querySelector('fieldset.predict');
     const run = document.createElement('button');

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `npm run findings`: the full multi-seed findings (issue 14) by one command. Every experiment over
+# 10 seeds on each dataset, the seeds in parallel threads on this machine's cores, summarized
+# into core/experiments/findings/DATASET.json (committed), then README's findings table and the
+# page's web/src/findings.js regenerated from the summaries (.ci/findings.mjs says how).
+#
+#   bash .ci/findings.sh [DATASET...]          default: mnist fashion
+#   SEEDS=1-10 THREADS=$(nproc) EXPERIMENTS="lr-sweep landscape" NICE=19 bash .ci/findings.sh mnist
+#
+# The runs go to build/findings/DATASET/NAME/ (each seed's tables and summary, and the summary
+# over seeds); the committed file is rewritten after each experiment, so an interrupted run keeps
+# what finished. Outside CI: on 2 cores MNIST takes about an hour (core/experiments/findings/
+# README.md has the measured times); tests/findings/staleness.test.mjs reruns one seed in CI.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SEEDS="${SEEDS:-1-10}"
+THREADS="${THREADS:-$(nproc)}"
+NICE="${NICE:-0}"
+datasets=("$@")
+[ ${#datasets[@]} -gt 0 ] || datasets=(mnist fashion)
+bash .ci/setup.sh >&2
+bash .ci/build-native.sh >&2
+bnlab=build/native/bnlab
+# The experiments' names: the unindented lines of `bnlab experiment --list`.
+all_experiments=$($bnlab experiment --list | awk '/^[a-z]/ {print $1}')
+experiments="${EXPERIMENTS:-$all_experiments}"
+for dataset in "${datasets[@]}"; do
+  dataset_args=()
+  [ "$dataset" = mnist ] || dataset_args=(--dataset "$dataset")
+  runs="build/findings/$dataset"
+  mkdir -p "$runs"
+  [ -f "$runs/times.json" ] || echo '{}' >"$runs/times.json"
+  for name in $experiments; do
+    echo "== $dataset: $name, seeds $SEEDS, $THREADS threads ($(date -u +%H:%M:%S) UTC)" >&2
+    start=$(date +%s)
+    nice -n "$NICE" "$bnlab" experiment "$name" --seeds "$SEEDS" --threads "$THREADS" \
+      "${dataset_args[@]}" --out "$runs/$name"
+    seconds=$(($(date +%s) - start))
+    node -e 'const fs = require("fs"); const [f, n, s] = process.argv.slice(1);
+      const t = JSON.parse(fs.readFileSync(f, "utf8")); t[n] = Number(s);
+      fs.writeFileSync(f, JSON.stringify(t, null, 1) + "\n");' "$runs/times.json" "$name" "$seconds"
+    node .ci/findings.mjs collect "$dataset" "$runs" "$SEEDS" \
+      "SEEDS=$SEEDS bash .ci/findings.sh $dataset (threads $THREADS)"
+  done
+done
+node .ci/findings.mjs generate
