@@ -20,13 +20,16 @@ datasets=("$@")
 [ ${#datasets[@]} -gt 0 ] || datasets=(mnist fashion)
 bash .ci/setup.sh >&2
 bash .ci/build-native.sh >&2
-bnlab=build/native/bnlab
+# A copy of the CLI, so that rebuilding build/native meanwhile cannot change a run halfway.
+mkdir -p build/findings
+cp build/native/bnlab build/findings/bnlab
+bnlab=build/findings/bnlab
 # The experiments' names: the unindented lines of `bnlab experiment --list`.
 all_experiments=$($bnlab experiment --list | awk '/^[a-z]/ {print $1}')
 experiments="${EXPERIMENTS:-$all_experiments}"
 for dataset in "${datasets[@]}"; do
-  dataset_args=()
-  [ "$dataset" = mnist ] || dataset_args=(--dataset "$dataset")
+  dataset_args=(--data-dir build/native/data)
+  [ "$dataset" = mnist ] || dataset_args+=(--dataset "$dataset")
   runs="build/findings/$dataset"
   mkdir -p "$runs"
   [ -f "$runs/times.json" ] || echo '{}' >"$runs/times.json"
