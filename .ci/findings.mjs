@@ -129,7 +129,11 @@ export function readmeTable(all) {
       'the per-seed difference of the two figures it compares, a - b (a ratio a / b where the claim is on a log scale), with its 95% Student t interval.', '');
     lines.push('| claim | the literature claims | verdict | a vs b over seeds | n |', '|---|---|---|---|---|');
     for (const [id, c] of claimsOf(s)) {
-      lines.push(`| \`${id}\` | ${c.literature.replace(/\|/g, '\\|')} | ${c.verdict} | ${differenceText(c)} | ${c.difference.n} |`);
+      const mark = s.experiments[id.split('/')[0]].made_by ? ' (*)' : '';
+      lines.push(`| \`${id}\`${mark} | ${c.literature.replace(/\|/g, '\\|')} | ${c.verdict} | ${differenceText(c)} | ${c.difference.n} |`);
+    }
+    for (const [name, e] of Object.entries(s.experiments)) {
+      if (e.made_by) lines.push('', `(*) \`${name}\`: ${e.made_by.note}`);
     }
   }
   lines.push('', END);
@@ -171,7 +175,11 @@ function collect(dataset, runsDir, seeds, command) {
     const s = JSON.parse(fs.readFileSync(file, 'utf8'));
     const figures = {};
     for (const c of s.claims) for (const f of [c.a, c.b]) figures[f] = s.figures[f];
+    // made_by.json: an experiment whose seeds were run by another command or at another commit
+    // (merged here with `bnlab experiment merge`), said so per experiment.
+    const madeBy = path.join(runsDir, name, 'made_by.json');
     experiments[name] = { title: s.title, steps: s.steps, seeds: s.seeds, seconds: times[name] ?? null, claims: s.claims, figures };
+    if (fs.existsSync(madeBy)) experiments[name].made_by = JSON.parse(fs.readFileSync(madeBy, 'utf8'));
     total += times[name] ?? 0;
   }
   if (!Object.keys(experiments).length) throw new Error(`no RUNS_DIR/NAME/summary.json under ${runsDir}`);

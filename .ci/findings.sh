@@ -24,8 +24,9 @@ bash .ci/setup.sh >&2
 cmake --build build/native -j "$(nproc)" --target bnlab bnlab_mnist_data >&2
 # A copy of the CLI, so that rebuilding build/native meanwhile cannot change a run halfway.
 mkdir -p build/findings
-cp build/native/bnlab build/findings/bnlab
-bnlab=build/findings/bnlab
+bnlab="build/findings/bnlab-$$"
+cp build/native/bnlab "$bnlab"
+trap 'rm -f "$bnlab"' EXIT
 # The experiments' names: the unindented lines of `bnlab experiment --list`.
 all_experiments=$($bnlab experiment --list | awk '/^[a-z]/ {print $1}')
 experiments="${EXPERIMENTS:-$all_experiments}"
