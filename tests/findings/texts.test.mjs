@@ -19,7 +19,9 @@ const BNLAB = path.join(ROOT, 'build/native/bnlab');
 // datasets is checked against each (a sentence about it must then say which dataset: it cannot
 // agree with both, and the check fails).
 function verdictSets() {
-  return Object.values(all).map((s) => Object.fromEntries(claimsOf(s).map(([id, c]) => [id, c.verdict])));
+  const sets = Object.values(all).map((s) => Object.fromEntries(claimsOf(s).map(([id, c]) => [id, c.verdict])));
+  assert.ok(sets.length > 0, 'no committed findings to check the texts against');
+  return sets;
 }
 
 test('a multi-seed summary of MNIST is committed, with its command, commit and every claim', () => {
@@ -70,8 +72,9 @@ function descriptions() {
   return out;
 }
 
-// "(claim ID)" or "(claims ID, ID)"; an ID without a slash is a claim of the experiment itself.
-const descriptionRefs = (experiment) => (sentence) => [...sentence.matchAll(/\(claims? ([a-z0-9.,/ -]+)\)/g)]
+// "(claim ID)", "(claims ID, ID)" or "(claim ID; more words)"; an ID without a slash is a claim
+// of the experiment itself.
+const descriptionRefs = (experiment) => (sentence) => [...sentence.matchAll(/\(claims? ([a-z0-9.,/ -]+?)[;)]/g)]
   .flatMap((m) => m[1].split(/,\s*/)).map((id) => (id.includes('/') ? id : `${experiment}/${id}`));
 
 test('every experiment description agrees with the committed verdicts', () => {

@@ -1,0 +1,48 @@
+// The lessons' "Over 10 seeds" lines (issue 14): under each lesson's claim, one line per claim its
+// data-claims names, with the committed multi-seed summary's numbers and verdict
+// (core/experiments/findings/DATASET.json), checked here against that file itself, not against
+// the page's generated copy. Screenshots of the gradient-ICS lesson at 1440x900 and 390x844.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, ready, screenshotPath } from './helpers.mjs';
+import { claimsOf, committed, differenceText } from '../../.ci/findings.mjs';
+
+const all = committed();
+let lab;
+before(async () => { lab = await start(); });
+after(async () => { await lab.close(); });
+
+test('every lesson shows the committed verdict over many seeds of the claims it names', async () => {
+  assert.ok(all.mnist, 'no committed MNIST findings');
+  const claims = Object.fromEntries(claimsOf(all.mnist));
+  const page = await lab.open('?lesson=ics-gradient');
+  await ready(page);
+  const lines = await page.locator('article.lesson .seeds-verdict').evaluateAll((els) =>
+    els.map((p) => ({ lesson: p.closest('article').id, claim: p.dataset.claim, text: p.textContent, afterClaim: p.previousElementSibling?.matches('p.claim, p.seeds-verdict') })));
+  const named = await page.locator('article.lesson[data-claims]').evaluateAll((els) => els.flatMap((a) => a.dataset.claims.split(' ').map((c) => `${a.id} ${c}`)));
+  assert.deepEqual(lines.map((l) => `${l.lesson} ${l.claim}`), named, 'one line per named claim, in order');
+  for (const l of lines) {
+    const c = claims[l.claim];
+    assert.ok(c, `${l.claim} is committed`);
+    assert.ok(l.text.startsWith(`Over ${c.difference.n} seeds on MNIST`), l.text);
+    assert.ok(l.text.includes(differenceText(c)), `${l.text} quotes ${differenceText(c)}`);
+    assert.ok(l.text.endsWith(`${c.verdict}.`), l.text);
+    assert.ok(l.afterClaim, `${l.claim}: under the lesson's claim`);
+  }
+  assert.deepEqual(page.problems, []);
+  await page.locator('#lesson-ics-gradient .claim').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: screenshotPath('findings-ics-lesson-1440x900') });
+  await page.context().close();
+});
+
+test('the lines fit a phone: no horizontal overflow at 390x844', async () => {
+  const page = await lab.open('?lesson=ics-gradient', { viewport: { width: 390, height: 844 } });
+  await ready(page);
+  const line = page.locator('#lesson-ics-gradient .seeds-verdict').first();
+  await line.scrollIntoViewIfNeeded();
+  assert.ok(await line.isVisible());
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+  assert.ok(over <= 0, `${over} px wider than the screen`);
+  await page.screenshot({ path: screenshotPath('findings-ics-lesson-390x844') });
+  await page.context().close();
+});
