@@ -101,16 +101,17 @@ const num = (v) => {
 };
 const signed = (v) => (v > 0 ? `+${num(v)}` : num(v));
 
-// The difference of a claim in words with its interval: a ratio for a log-scale claim (10^d),
-// a difference otherwise.
+// The difference of a claim with its interval (a is the first figure the claim names, b the
+// second: "BN vs none" has a = BN): the ratio a / b = 10^d for a log-scale claim (the geometric
+// mean over seeds), a - b otherwise.
 export function differenceText(c) {
   const d = c.difference;
   if (!d.n) return 'no seed measured both figures';
   if (c.scale === 'log10') {
     const f = (x) => num(10 ** x);
-    return `ratio ${f(d.mean)}x, 95% CI [${f(d.ci95[0])}, ${f(d.ci95[1])}]`;
+    return `a / b = ${f(d.mean)}, 95% CI [${f(d.ci95[0])}, ${f(d.ci95[1])}]`;
   }
-  return `difference ${signed(d.mean)}, 95% CI [${signed(d.ci95[0])}, ${signed(d.ci95[1])}]`;
+  return `a - b = ${signed(d.mean)}, 95% CI [${signed(d.ci95[0])}, ${signed(d.ci95[1])}]`;
 }
 
 // The part of a claim's text after its source: "test accuracy at the early step, BN vs none".
@@ -126,7 +127,8 @@ export function readmeTable(all) {
     const s = all[dataset];
     lines.push('', `**${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}**, seeds ${s.seeds}, made by \`${s.command}\` at commit ${s.commit.slice(0, 10)} (${s.took}). ` +
       'Each row is one claim (its id: experiment/claim): what the literature claims, BN Lab\'s verdict, and the mean over seeds of ' +
-      'the per-seed difference of the two figures it compares, a - b (a ratio a / b where the claim is on a log scale), with its 95% Student t interval.', '');
+      'the per-seed difference of the two figures it compares ("BN vs none": a is BN), a - b, or the ratio a / b where the claim is on a log scale ' +
+      '(10 to the mean of log10(a / b)), with its 95% Student t interval.', '');
     lines.push('| claim | the literature claims | verdict | a vs b over seeds | n |', '|---|---|---|---|---|');
     for (const [id, c] of claimsOf(s)) {
       const mark = s.experiments[id.split('/')[0]].made_by ? ' (*)' : '';
@@ -169,7 +171,10 @@ function collect(dataset, runsDir, seeds, command) {
   const times = fs.existsSync(path.join(runsDir, 'times.json')) ? JSON.parse(fs.readFileSync(path.join(runsDir, 'times.json'), 'utf8')) : {};
   const experiments = {};
   let total = 0;
-  for (const name of fs.readdirSync(runsDir).sort()) {
+  // In the order `bnlab experiment --list` gives (the README's and the page's order).
+  const listed = execFileSync(path.join(ROOT, 'build/native/bnlab'), ['experiment', '--list'], { encoding: 'utf8' })
+    .split('\n').filter((l) => /^[a-z]/.test(l)).map((l) => l.split(/\s+/)[0]);
+  for (const name of listed) {
     const file = path.join(runsDir, name, 'summary.json');
     if (!fs.existsSync(file)) continue;
     const s = JSON.parse(fs.readFileSync(file, 'utf8'));

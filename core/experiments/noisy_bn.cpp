@@ -24,17 +24,17 @@ const float kIcsRates[2] = {0.05f, 0.1f};
 // ||G - G'|| / ||G|| and cos(G, G') of every layer measured in `hm`, after the step that
 // computed G (the gradient at W^t on this batch, with the same noise draws measure_heavy used),
 // appended to the run's lists and as rows (prefix..., step, layer, l2, cosine, relative).
-void record_ics(Trainer& trainer, const HeavyMeasurements& hm, const std::vector<std::string>& prefix,
-                Table& table, std::vector<double>& cosines, std::vector<double>& relatives,
-                std::vector<double>* l2s = nullptr) {
+void record_ics(Trainer& trainer, const HeavyMeasurements& hm,
+                const std::vector<std::string>& prefix, Table& table, std::vector<double>& cosines,
+                std::vector<double>& relatives, std::vector<double>* l2s = nullptr) {
   for (const IcsLayer& layer : hm.ics) {
     double g = 0;
     for (const NamedParam& p : trainer.model().params())
       if (p.name == layer.name + ".weight") g = p.param.grad->vec().norm();
     const double relative = g > 0 ? layer.l2 / g : std::nan("");
     std::vector<std::string> row = prefix;
-    for (const std::string& cell : {std::to_string(hm.step), layer.name, fmt(layer.l2),
-                                    fmt(layer.cosine), fmt(relative)})
+    for (const std::string& cell :
+         {std::to_string(hm.step), layer.name, fmt(layer.l2), fmt(layer.cosine), fmt(relative)})
       row.push_back(cell);
     table.add(row);
     if (l2s) l2s->push_back(layer.l2);
@@ -69,7 +69,8 @@ void ics_at_rate(const std::string& model, float lr, const ExperimentOptions& op
       if (heavy) instruments[k]->measure_heavy(hm);
       const StepMetrics m = trainers[k]->step();
       if (heavy && !m.diverged)
-        record_ics(*trainers[k], hm, {model, fmt(lr), label(kPair[k])}, table, cosines[k], relatives[k]);
+        record_ics(*trainers[k], hm, {model, fmt(lr), label(kPair[k])}, table, cosines[k],
+                   relatives[k]);
     }
     progress(double(s + 1) / steps);
   }
@@ -171,9 +172,8 @@ ExperimentResult run_noisy_bn(const ExperimentOptions& options) {
         cos.set(fmt(lr), c);
         continue;
       }
-      ics_at_rate(model, lr, options, steps, ics_by_rate, rel, cos, [&](double f) {
-        options.progress(0.4 + 0.2 * (pair + f));
-      });
+      ics_at_rate(model, lr, options, steps, ics_by_rate, rel, cos,
+                  [&](double f) { options.progress(0.4 + 0.2 * (pair + f)); });
       ++pair;
     }
     relative_by_rate.set(model, rel);
