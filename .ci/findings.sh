@@ -2,7 +2,7 @@
 # `npm run findings`: the full multi-seed findings (issue 14) by one command. Every experiment over
 # 10 seeds on each dataset, the seeds in parallel threads on this machine's cores, summarized
 # into core/experiments/findings/DATASET.json (committed), then README's findings table and the
-# page's web/src/findings.js regenerated from the summaries (.ci/findings.mjs says how).
+# page's web/findings.json regenerated from the summaries (.ci/findings.mjs says how).
 #
 #   bash .ci/findings.sh [DATASET...]          default: mnist fashion
 #   SEEDS=1-10 THREADS=$(nproc) EXPERIMENTS="lr-sweep landscape" NICE=19 bash .ci/findings.sh mnist

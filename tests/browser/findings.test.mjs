@@ -17,6 +17,11 @@ test('every lesson shows the committed verdict over many seeds of the claims it 
   const claims = Object.fromEntries(claimsOf(all.mnist));
   const page = await lab.open('?lesson=ics-gradient');
   await ready(page);
+  // Only the chosen lesson is shown, and only a shown lesson fetches its lines: show them all.
+  await page.locator('#lesson-ics-gradient .seeds-verdict').first().waitFor();
+  await page.evaluate(() => { for (const a of document.querySelectorAll('article.lesson')) a.hidden = false; });
+  const expected = await page.locator('article.lesson[data-claims]').evaluateAll((els) => els.reduce((n, a) => n + a.dataset.claims.split(' ').length, 0));
+  await page.waitForFunction((n) => document.querySelectorAll('article.lesson .seeds-verdict').length >= n, expected);
   const lines = await page.locator('article.lesson .seeds-verdict').evaluateAll((els) =>
     els.map((p) => ({ lesson: p.closest('article').id, claim: p.dataset.claim, text: p.textContent, afterClaim: p.previousElementSibling?.matches('p.claim, p.seeds-verdict') })));
   const named = await page.locator('article.lesson[data-claims]').evaluateAll((els) => els.flatMap((a) => a.dataset.claims.split(' ').map((c) => `${a.id} ${c}`)));
@@ -30,8 +35,18 @@ test('every lesson shows the committed verdict over many seeds of the claims it 
     assert.ok(l.afterClaim, `${l.claim}: under the lesson's claim`);
   }
   assert.deepEqual(page.problems, []);
-  await page.locator('#lesson-ics-gradient .claim').scrollIntoViewIfNeeded();
+  await page.context().close();
+});
+
+test('the gradient-ICS lesson with its lines at 1440x900', async () => {
+  const page = await lab.open('?lesson=ics-gradient', { viewport: { width: 1440, height: 900 } });
+  await ready(page);
+  const line = page.locator('#lesson-ics-gradient .seeds-verdict').first();
+  await line.waitFor();
+  await line.scrollIntoViewIfNeeded();
+  assert.ok(await line.isVisible());
   await page.screenshot({ path: screenshotPath('findings-ics-lesson-1440x900') });
+  assert.deepEqual(page.problems, []);
   await page.context().close();
 });
 
@@ -39,6 +54,7 @@ test('the lines fit a phone: no horizontal overflow at 390x844', async () => {
   const page = await lab.open('?lesson=ics-gradient', { viewport: { width: 390, height: 844 } });
   await ready(page);
   const line = page.locator('#lesson-ics-gradient .seeds-verdict').first();
+  await line.waitFor();
   await line.scrollIntoViewIfNeeded();
   assert.ok(await line.isVisible());
   const over = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);

@@ -1,5 +1,5 @@
 // The texts a person reads against the committed multi-seed findings (core/experiments/findings/,
-// design in its README.md): README's findings table and the page's web/src/findings.js must be
+// design in its README.md): README's findings table and the page's web/findings.json must be
 // what `node .ci/findings.mjs generate` writes from them; every sentence of an experiment's
 // description (`bnlab experiment --list`) and of a lesson (web/lessons.html) that uses a verdict
 // word must name its claims, and the words must match their committed verdicts.
@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, checkText, claimsOf, committed, readmeWithTable, sentences, verdictClass, verdictOfSentence, webModule,
+  ROOT, checkText, claimsOf, committed, readmeWithTable, sentences, verdictClass, verdictOfSentence, webFindings,
 } from '../../.ci/findings.mjs';
 
 const all = committed();
@@ -35,11 +35,11 @@ test('a multi-seed summary of MNIST is committed, with its command, commit and e
   }
 });
 
-test('README\'s findings table and web/src/findings.js are generated from the committed summaries', () => {
+test('README\'s findings table and web/findings.json are generated from the committed summaries', () => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   assert.equal(readme, readmeWithTable(readme, all), 'README.md: run node .ci/findings.mjs generate');
-  assert.equal(fs.readFileSync(path.join(ROOT, 'web/src/findings.js'), 'utf8'), webModule(all),
-    'web/src/findings.js: run node .ci/findings.mjs generate');
+  assert.equal(fs.readFileSync(path.join(ROOT, 'web/findings.json'), 'utf8'), webFindings(all),
+    'web/findings.json: run node .ci/findings.mjs generate');
 });
 
 test('the verdict words are read as meant', () => {
