@@ -107,15 +107,23 @@ const signed = (v) => (v > 0 ? `+${num(v)}` : num(v));
 export function differenceText(c) {
   const d = c.difference;
   if (!d.n) return 'no seed measured both figures';
+  const [a, b] = sides(c);
   if (c.scale === 'log10') {
     const f = (x) => num(10 ** x);
-    return `a / b = ${f(d.mean)}, 95% CI [${f(d.ci95[0])}, ${f(d.ci95[1])}]`;
+    return `${a} / ${b} = ${f(d.mean)}, 95% CI [${f(d.ci95[0])}, ${f(d.ci95[1])}]`;
   }
-  return `a - b = ${signed(d.mean)}, 95% CI [${signed(d.ci95[0])}, ${signed(d.ci95[1])}]`;
+  return `${a} - ${b} = ${signed(d.mean)}, 95% CI [${signed(d.ci95[0])}, ${signed(d.ci95[1])}]`;
 }
 
 // The part of a claim's text after its source: "test accuracy at the early step, BN vs none".
-export const shortClaim = (c) => c.literature.slice(c.literature.lastIndexOf(': ') + 2);
+export const shortClaim = (c) => (c.literature.includes(': ') ? c.literature.slice(c.literature.lastIndexOf(': ') + 2) : c.literature);
+
+// What a and b are called where the claim ends in "X vs Y" with short names ("BN vs none",
+// "GN vs BN", "batch 16 vs batch 4"); else "a" and "b".
+function sides(c) {
+  const m = /(?:^|, )([^,(]+?) vs ([^,()]+)\)?$/.exec(shortClaim(c));
+  return m && m[1].length <= 20 && m[2].length <= 20 ? [m[1], m[2]] : ['a', 'b'];
+}
 
 // --- README's findings table ---------------------------------------------------------------------
 
@@ -127,8 +135,8 @@ export function readmeTable(all) {
     const s = all[dataset];
     lines.push('', `**${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}**, seeds ${s.seeds}, made by \`${s.command}\` at commit ${s.commit.slice(0, 10)} (${s.took}). ` +
       'Each row is one claim (its id: experiment/claim): what the literature claims, BN Lab\'s verdict, and the mean over seeds of ' +
-      'the per-seed difference of the two figures it compares ("BN vs none": a is BN), a - b, or the ratio a / b where the claim is on a log scale ' +
-      '(10 to the mean of log10(a / b)), with its 95% Student t interval.', '');
+      'the per-seed difference of the two figures it compares, a - b ("BN vs none": BN - none), or the ratio a / b where the claim is on a log scale ' +
+      '(10 to the mean of log10(a / b): the geometric mean), with its 95% Student t interval.', '');
     lines.push('| claim | the literature claims | verdict | a vs b over seeds | n |', '|---|---|---|---|---|');
     for (const [id, c] of claimsOf(s)) {
       const mark = s.experiments[id.split('/')[0]].made_by ? ' (*)' : '';
