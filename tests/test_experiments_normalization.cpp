@@ -114,12 +114,18 @@ TEST_CASE("experiments.noisy-bn: noisy BN trains about as well as BN, better tha
     CHECK(by_rate.get("ref-cnn").get("0.1").get("none").number() ==
           figure(r, "ics_relative_median", "none"));
     CHECK(table(r, "ics_by_rate").rows() == 16 * 3 * 2 * 3);
-    // The sigmoid MLP goes Santurkar et al.'s way at both rates: more ICS with BN.
-    for (const char* lr : {"0.05", "0.1"}) {
-      CAPTURE(lr);
-      CHECK(by_rate.get("mlp").get(lr).get("bn").number() >
-            by_rate.get("mlp").get(lr).get("none").number());
-    }
+    // ||G - G'|| / ||G||, BN / none, measured at 300 steps (seeds 1 / 2): CNN at 0.05 0.55 / 0.47,
+    // at 0.1 0.28 / 0.29; sigmoid MLP at 0.05 1.78 / 1.56 (Santurkar et al.'s direction), at 0.1
+    // 0.93 / 1.02 (the plain MLP's shift grows with the rate, BN's hardly). Asserted with room.
+    auto ratio = [&](const char* net, const char* lr) {
+      return by_rate.get(net).get(lr).get("bn").number() /
+             by_rate.get(net).get(lr).get("none").number();
+    };
+    CHECK(ratio("ref-cnn", "0.05") <= 0.75);
+    CHECK(ratio("ref-cnn", "0.1") <= 0.6);
+    CHECK(ratio("mlp", "0.05") >= 1.25);
+    CHECK(ratio("mlp", "0.1") >= 0.67);
+    CHECK(ratio("mlp", "0.1") <= 1.5);
   }
 }
 
