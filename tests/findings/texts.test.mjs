@@ -97,11 +97,16 @@ test('every lesson agrees with the committed verdicts, and names only claims tha
       // A data-claims attribute lists the claims whose multi-seed line the lesson shows.
       const shown = /data-claims="([^"]*)"/.exec(attrs)?.[1].split(/\s+/).filter(Boolean) ?? [];
       for (const c of shown) if (!(c in verdicts)) problems.push(`${id}: data-claims names ${c}, which has no committed verdict`);
-      // Text with the spans' ids written in, the tags and TeX removed.
-      const text = body.replace(/<span data-claim="([^"]+)">/g, ' (claim $1) ').replace(/<[^>]+>/g, ' ')
+      // Each <span data-claim="ID ...">words</span> is checked on its own words; outside the
+      // spans (tags and TeX removed) no verdict word may stand.
+      for (const [, ids, words] of body.matchAll(/<span data-claim="([^"]+)">([\s\S]*?)<\/span>/g)) {
+        const idList = ids.trim().split(/\s+/);
+        problems.push(...checkText(`lesson ${id}`, words.replace(/<[^>]+>/g, ' '), () => idList, verdicts));
+        if (!verdictOfSentence(words)) problems.push(`lesson ${id}: a data-claim span without a verdict word: "${words}"`);
+      }
+      const rest = body.replace(/<span data-claim="[^"]+">[\s\S]*?<\/span>/g, '(a claim)').replace(/<[^>]+>/g, ' ')
         .replace(/\$\$[\s\S]*?\$\$|\\\([\s\S]*?\\\)/g, 'x').replace(/&amp;/g, '&');
-      const refs = (s) => [...s.matchAll(/\(claim ([^)]+)\)/g)].flatMap((m) => m[1].trim().split(/\s+/));
-      problems.push(...checkText(`lesson ${id}`, text, refs, verdicts));
+      problems.push(...checkText(`lesson ${id}`, rest, () => [], verdicts));
     }
   }
   assert.deepEqual(problems, []);
