@@ -193,16 +193,19 @@ function collect(dataset, runsDir, seeds, command) {
     const madeBy = path.join(runsDir, name, 'made_by.json');
     experiments[name] = { title: s.title, steps: s.steps, seeds: s.seeds, seconds: times[name] ?? null, claims: s.claims, figures };
     if (fs.existsSync(madeBy)) experiments[name].made_by = JSON.parse(fs.readFileSync(madeBy, 'utf8'));
-    total += times[name] ?? 0;
+    else total += times[name] ?? 0;
   }
   if (!Object.keys(experiments).length) throw new Error(`no RUNS_DIR/NAME/summary.json under ${runsDir}`);
   const out = {
     dataset, seeds, command,
-    commit: git('rev-parse', 'HEAD'),
-    dirty: git('status', '--porcelain', '--untracked-files=no', '--', 'core', 'CMakeLists.txt') !== '',
+    // .ci/findings.sh sets these when it starts: the commit the experiments were built from.
+    commit: process.env.FINDINGS_COMMIT ?? git('rev-parse', 'HEAD'),
+    dirty: process.env.FINDINGS_DIRTY ? process.env.FINDINGS_DIRTY === 'true'
+      : git('status', '--porcelain', '--untracked-files=no', '--', 'core', 'CMakeLists.txt') !== '',
     made: new Date().toISOString(),
     machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}`,
-    took: `${Math.round(total / 60)} min of experiment time on this machine`,
+    took: `${Math.round(total / 60)} min (wall time of the experiments run by this command on this machine` +
+      `${Object.values(experiments).some((e) => e.made_by) ? '; the ones marked (*) were run earlier, see their note' : ''})`,
     interval: '95% Student t interval over seeds of the per-seed paired difference a - b (log10(a / b) for log-scale claims)',
     experiments,
   };

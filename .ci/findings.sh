@@ -19,6 +19,9 @@ NICE="${NICE:-0}"
 datasets=("$@")
 [ ${#datasets[@]} -gt 0 ] || datasets=(mnist fashion)
 bash .ci/setup.sh >&2
+# The commit the experiments are built from, taken now (commits made while they run do not count).
+export FINDINGS_COMMIT="${FINDINGS_COMMIT:-$(git rev-parse HEAD)}"
+export FINDINGS_DIRTY="${FINDINGS_DIRTY:-$([ -z "$(git status --porcelain --untracked-files=no -- core CMakeLists.txt)" ] && echo false || echo true)}"
 # The CLI and the MNIST files only (the test suite is not needed to run experiments).
 [ -f build/native/CMakeCache.txt ] || cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/native -j "$(nproc)" --target bnlab bnlab_mnist_data >&2
@@ -46,7 +49,7 @@ for dataset in "${datasets[@]}"; do
       const t = JSON.parse(fs.readFileSync(f, "utf8")); t[n] = Number(s);
       fs.writeFileSync(f, JSON.stringify(t, null, 1) + "\n");' "$runs/times.json" "$name" "$seconds"
     node .ci/findings.mjs collect "$dataset" "$runs" "$SEEDS" \
-      "SEEDS=$SEEDS bash .ci/findings.sh $dataset (threads $THREADS)"
+      "SEEDS=$SEEDS NICE=$NICE${EXPERIMENTS:+ EXPERIMENTS=\"$EXPERIMENTS\"} bash .ci/findings.sh $dataset (threads $THREADS)"
   done
 done
 node .ci/findings.mjs generate
