@@ -9,8 +9,8 @@
 #
 # The runs go to build/findings/DATASET/NAME/ (each seed's tables and summary, and the summary
 # over seeds); the committed file is rewritten after each experiment, so an interrupted run keeps
-# what finished. Outside CI: on 2 cores MNIST takes about an hour (core/experiments/findings/
-# README.md has the measured times); tests/findings/staleness.test.mjs reruns one seed in CI.
+# what finished. Outside CI (core/experiments/findings/README.md has the measured times and an
+# estimate for 2 cores); tests/findings/staleness.test.mjs reruns one seed in CI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SEEDS="${SEEDS:-1-10}"
