@@ -133,7 +133,7 @@ export function readmeTable(all) {
   if (!names.length) lines.push('', 'No multi-seed summary is committed yet.', '');
   for (const dataset of names) {
     const s = all[dataset];
-    lines.push('', `**${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}**, seeds ${s.seeds}, made by \`${s.command}\` at commit ${s.commit.slice(0, 10)} (${s.took}). ` +
+    lines.push('', `**${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}**, seeds ${s.seeds}: made by \`${s.command}\` at commit ${s.commit.slice(0, 10)}; ${s.took}. ` +
       'Each row is one claim (its id: experiment/claim): what the literature claims, BN Lab\'s verdict, and the mean over seeds of ' +
       'the per-seed difference of the two figures it compares, a - b ("BN vs none": BN - none), or the ratio a / b where the claim is on a log scale ' +
       '(10 to the mean of log10(a / b): the geometric mean), with its 95% Student t interval.', '');
@@ -142,9 +142,12 @@ export function readmeTable(all) {
       const mark = s.experiments[id.split('/')[0]].made_by ? ' (*)' : '';
       lines.push(`| \`${id}\`${mark} | ${c.literature.replace(/\|/g, '\\|')} | ${c.verdict} | ${differenceText(c)} | ${c.difference.n} |`);
     }
+    // One note per distinct provenance, naming its experiments.
+    const notes = new Map();
     for (const [name, e] of Object.entries(s.experiments)) {
-      if (e.made_by) lines.push('', `(*) \`${name}\`: ${e.made_by.note}`);
+      if (e.made_by) notes.set(e.made_by.note, [...(notes.get(e.made_by.note) ?? []), `\`${name}\``]);
     }
+    for (const [note, names] of notes) lines.push('', `(*) ${names.join(', ')}: ${note}`);
   }
   lines.push('', END);
   return lines.join('\n');
@@ -204,8 +207,8 @@ function collect(dataset, runsDir, seeds, command) {
       : git('status', '--porcelain', '--untracked-files=no', '--', 'core', 'CMakeLists.txt') !== '',
     made: new Date().toISOString(),
     machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}`,
-    took: `${Math.round(total / 60)} min (wall time of the experiments run by this command on this machine` +
-      `${Object.values(experiments).some((e) => e.made_by) ? '; the ones marked (*) were run earlier, see their note' : ''})`,
+    took: `${Math.round(total / 60)} min of wall time for the experiments this command ran on this machine` +
+      `${Object.values(experiments).some((e) => e.made_by) ? ' (those marked (*) were run earlier: see the note)' : ''}`,
     interval: '95% Student t interval over seeds of the per-seed paired difference a - b (log10(a / b) for log-scale claims)',
     experiments,
   };
