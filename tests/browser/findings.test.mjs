@@ -62,3 +62,18 @@ test('the lines fit a phone: no horizontal overflow at 390x844', async () => {
   await page.screenshot({ path: screenshotPath('findings-ics-lesson-390x844') });
   await page.context().close();
 });
+
+test('the page\'s API runs an experiment over seeds in the worker: window.bnlab.experiment(name, {seeds})', async () => {
+  const page = await lab.open('');
+  await ready(page);
+  const r = await page.evaluate(() => window.bnlab.experiment('grad-init', { seeds: '1-3', steps: 2 }));
+  assert.deepEqual(r.summary.seeds, [1, 2, 3]);
+  assert.deepEqual(r.seeds.map((s) => s.seed), [1, 2, 3]);
+  assert.deepEqual(r.summary.claims.map((c) => c.id), ['sigmoid', 'relu', 'cnn']);
+  for (const c of r.summary.claims) assert.equal(c.difference.n, 3, c.id);
+  // A bad seed list is refused with the core's message, and the page goes on.
+  const bad = await page.evaluate(() => window.bnlab.experiment('grad-init', { seeds: '3-1', steps: 2 }).then(() => 'no error', (e) => e.message));
+  assert.match(bad, /a range goes up/);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
