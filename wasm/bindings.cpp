@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "data/idx.h"
 #include "experiments/experiments.h"
+#include "experiments/seeds.h"
 #include "io/describe.h"
 #include "io/state.h"
 #include "measure/measure.h"
@@ -594,6 +595,29 @@ val run_experiment(const std::string& name, uint32_t seed, int steps, const std:
   });
 }
 
+// --- Seeds (core/experiments/seeds.h): an experiment over many seeds runs each seed as its own
+// run (bnlab.mjs), and the core summarizes them: the same code as `bnlab experiment --seeds`. ---
+
+// "1-10", "1,4,9", "1-3,8" -> [seeds]; throws the core's message for anything else.
+val parse_seeds_js(const std::string& text) {
+  return rethrow_as_js([&] {
+    val out = val::array();
+    for (uint32_t s : parse_seeds(text)) out.call<void>("push", val(s));
+    return out;
+  });
+}
+
+// The summary over seeds (means, sd, 95% t-intervals, a verdict per claim) of per-seed summaries
+// as `bnlab experiment NAME --seed S` writes them (with experiment, title, seed and steps), given
+// as the JSON text of an array. Returns JSON text.
+std::string summarize_seeds_js(const std::string& per_seed) {
+  return rethrow_as_js([&] {
+    const Json list = Json::parse(per_seed);
+    if (!list.is_array()) throw Error("summarizeSeeds takes a JSON array of per-seed summaries");
+    return summarize_seeds(list.items()).dump();
+  });
+}
+
 // --- Sweeps in parts (the page's worker pool; core/experiments/experiments.h ExperimentParts) ---
 
 val tables_to_js(const Tables& tables) {
@@ -718,6 +742,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("runExperiment", &run_experiment);
   function("runExperimentPart", &run_experiment_part_js);
   function("combineExperiment", &combine_experiment_js);
+  function("parseSeeds", &parse_seeds_js);
+  function("summarizeSeeds", &summarize_seeds_js);
   function("heapInUse", &heap_in_use);
   function("takeError", &take_error);
 }

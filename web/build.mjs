@@ -94,6 +94,12 @@ fs.writeFileSync(path.join(out, 'bnlab-element.js'), element['.js']);
 
 if (wasm) for (const f of WORKER_FILES) copyIfPresent(path.join(wasmDir, f), path.join(out, 'bnlab', f));
 else note(`the simulation module is missing (${WORKER_FILES.filter((f) => !fs.existsSync(path.join(wasmDir, f))).join(', ')} not in build/wasm): the page will say that nothing can train`);
+// The committed multi-seed findings (.ci/findings.mjs writes web/findings.json): fetched by the
+// lessons when one is first shown; inline in the single file.
+const findingsFile = path.join(web, 'findings.json');
+copyIfPresent(findingsFile, path.join(out, 'findings.json'));
+const findingsJson = fs.existsSync(findingsFile)
+  ? `<script type="application/json" id="findings">${fs.readFileSync(findingsFile, 'utf8').trim().replace(/</g, '\\u003c')}</script>` : '';
 const mnist = Object.values(MNIST).every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
 if (!mnist) note('MNIST .idx.gz files are missing from build/native/data: the page will offer the synthetic datasets');
 const fashion = FASHION.every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
@@ -134,7 +140,7 @@ if (mnist) {
 }
 fs.writeFileSync(path.join(outSingle, 'bnlab.html'), template
   .replace('<!--STYLE-->', () => `<style>${app['.css']}</style>`)
-  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm: single, mnist }) + '\n' + experimentsJson + '\n' + inlined)
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm: single, mnist }) + '\n' + experimentsJson + '\n' + findingsJson + '\n' + inlined)
   .replace('<!--SCRIPT-->', () => `<script type="module">${app['.js'].replace(/<\/script/gi, '<\\/script')}</script>`));
 
 const size = (p) => fs.statSync(p).size;

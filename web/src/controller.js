@@ -312,6 +312,22 @@ export class Controller {
     }
   }
 
+  // The page's API for an experiment over many seeds: window.bnlab.experiment('landscape',
+  // {seeds: '1-3'}) runs the seeds one after another in the simulation's worker and resolves to
+  // the core's summary over them (per figure mean, sd and 95% t-interval, per claim its verdict)
+  // and each seed's result (wasm/PROTOCOL.md, `experiment` with `seeds`).
+  async experiment(name, { seeds, steps = 0, onProgress = () => {} } = {}) {
+    if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
+    this.pause();
+    this.setStatus(`Running the experiment "${name}" over seeds ${seeds}...`);
+    try {
+      const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
+      return await this.sim.request('experiment', { name, seeds, steps, data }, [], onProgress);
+    } finally {
+      this.setStatus(`Experiment "${name}" done. Paused.`);
+    }
+  }
+
   // Workers for a sweep: one per logical core the browser reports (the page itself is idle
   // meanwhile); one when the workers setting says 1.
   poolSize() {
