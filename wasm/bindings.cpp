@@ -525,16 +525,23 @@ val state_config(const std::string& json) {
   return rethrow_as_js([&] { return options_of(config_from_state(json)); });
 }
 
-// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now().
-val reference_bench(bool with_bn, bool quick) {
+// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now();
+// cpu_clock, a JavaScript function returning the process's CPU seconds (node's
+// process.cpuUsage; browsers have none) or undefined, times the CPU per step too.
+val reference_bench(bool with_bn, bool quick, val cpu_clock) {
   return rethrow_as_js([&] {
     const BenchProtocol p = quick ? BenchProtocol::quick() : BenchProtocol();
     ReferenceBench bench(with_bn);
-    const BenchResult r = bench.run(p, [] { return emscripten_get_now() / 1000.0; });
+    std::function<double()> cpu_now;
+    if (cpu_clock.typeOf().as<std::string>() == "function")
+      cpu_now = [&cpu_clock] { return cpu_clock().as<double>(); };
+    const BenchResult r = bench.run(p, [] { return emscripten_get_now() / 1000.0; }, cpu_now);
     return object({{"variant", val(r.variant)}, {"warmup_steps", val(p.warmup)}, {"timed_steps", val(p.steps)},
                    {"repeats", val(p.repeats)}, {"train_steps_per_s", val(r.train_steps_per_s)},
                    {"train_steps_per_s_runs", array_of(r.train_steps_per_s_runs)},
                    {"train_gflops", val(r.train_gflops)},
+                   {"train_cpu_ms_per_step", cpu_now ? val(r.train_cpu_ms_per_step) : val::null()},
+                   {"train_cpu_ms_per_step_runs", array_of(r.train_cpu_ms_per_step_runs)},
                    {"eval_images_per_s", val(r.eval_images_per_s)}, {"loss_step1", val(r.loss_step1)},
                    {"loss_after_warmup", val(r.loss_after_warmup)}, {"loss_final", val(r.loss_final)},
                    {"eval_logit_sum", val(r.eval_logit_sum)}});
