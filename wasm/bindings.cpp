@@ -549,17 +549,21 @@ val reference_bench(bool with_bn, bool quick, val cpu_clock) {
 }
 
 // The reference step taken apart (ReferenceBench::profile): {step_ms, trainer_step_ms,
-// parts: [{part, kind, ms}]}, timed with performance.now().
-val reference_profile(bool with_bn, int steps) {
+// parts: [{part, kind, ms}]}, timed with performance.now(), or with cpu_clock (a JavaScript
+// function returning CPU seconds, node's process.cpuUsage) when it is one.
+val reference_profile(bool with_bn, int steps, val cpu_clock) {
   return rethrow_as_js([&] {
     ReferenceBench bench(with_bn);
-    const StepProfile prof = bench.profile(steps, [] { return emscripten_get_now() / 1000.0; });
+    const bool cpu = cpu_clock.typeOf().as<std::string>() == "function";
+    const StepProfile prof = bench.profile(steps, [&]() -> double {
+      return cpu ? cpu_clock().as<double>() : emscripten_get_now() / 1000.0;
+    });
     val parts = val::array();
     for (const ProfileRow& r : prof.rows)
       parts.call<void>(
           "push",
           object({{"part", val(r.part)}, {"kind", val(r.kind)}, {"ms", val(1000 * r.seconds)}}));
-    return object({{"variant", val(with_bn ? "bn" : "nobn")},
+    return object({{"variant", val(with_bn ? "bn" : "nobn")}, {"clock", val(cpu ? "cpu" : "wall")},
                    {"step_ms", val(1000 * prof.step_seconds)},
                    {"trainer_step_ms", val(1000 * prof.trainer_seconds)},
                    {"parts", parts}});

@@ -152,9 +152,11 @@ export class Bnlab {
 
   // The same step taken apart, each part timed (core/measure/refbench.h StepProfile):
   // {variant, step_ms, trainer_step_ms, parts: [{part, kind, ms}]}, the mean over `steps` steps.
-  referenceProfile(variant, { steps = 200 } = {}) {
+  // cpuClock: as in referenceBench, times the parts by CPU time (clock: 'cpu') instead of wall.
+  referenceProfile(variant, { steps = 200, cpuClock } = {}) {
     if (variant !== 'bn' && variant !== 'nobn') throw new Error(`variant must be 'bn' or 'nobn', got '${variant}'`);
-    return this.core.referenceProfile(variant === 'bn', steps);
+    if (cpuClock !== undefined && typeof cpuClock !== 'function') throw new Error('cpuClock must be a function returning CPU seconds');
+    return this.core.referenceProfile(variant === 'bn', steps, cpuClock);
   }
 
   // The run a state file describes, continuing exactly where it stopped (its config, weights,

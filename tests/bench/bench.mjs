@@ -194,11 +194,15 @@ async function timeSweep(server, browser, quick) {
 
 const RUNNERS = { native: runNative, 'node-wasm': runNodeWasm, 'chromium-wasm': runChromiumWasm, 'chromium-page': runChromiumPage };
 
-// --profile: the reference step taken apart (core/measure/refbench.h StepProfile), natively and
-// in Chromium's worker, one after the other; a table of each part's ms and the ratio.
+// --profile: the reference step taken apart (core/measure/refbench.h StepProfile), natively (CPU
+// time), in node (wasm, CPU time) and in Chromium's worker (wall time: a browser has no CPU
+// clock), one after the other; a table of each part's ms and the ratios to native.
 async function profile(args) {
-  const native = args.variants.map((v) => JSON.parse(execFileSync(`${ROOT}build/native/bnlab`,
+  const native = args.variants.map((v) => JSON.parse(execFileSync(`${ROOT}build/${args.nativeBuilds[0]}/bnlab`,
     ['bench', '--profile', '--json', '--variant', v, ...(args.quick ? ['--quick'] : [])], { encoding: 'utf8' }).trim()));
+  const { loadBnlab } = await import(`${ROOT}build/wasm/bnlab.mjs`);
+  const lab = await loadBnlab();
+  const nodeWasm = args.variants.map((v) => lab.referenceProfile(v, { steps: args.quick ? 20 : 300, cpuClock }));
   const server = await startServer(ROOT);
   const browser = await launchChromium();
   let wasm;
@@ -215,17 +219,21 @@ async function profile(args) {
   }
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
   for (let i = 0; i < native.length; ++i) {
-    const n = native[i], w = wasm[i];
+    const n = native[i], v = nodeWasm[i], w = wasm[i];
     if (args.json) {
-      console.log(JSON.stringify({ ...n, load }));
+      console.log(JSON.stringify({ ...n, build: args.nativeBuilds[0], load }));
+      console.log(JSON.stringify({ framework: 'bnlab', bench: 'profile', runtime: 'node-wasm', simd: wasmSimd(), load, ...v }));
       console.log(JSON.stringify({ framework: 'bnlab', bench: 'profile', runtime: 'chromium-wasm', simd: wasmSimd(), load, ...w }));
       continue;
     }
-    console.log(`${n.variant}: native ${n.step_ms.toFixed(3)} ms/step (whole ${n.trainer_step_ms.toFixed(3)}), chromium wasm ${w.step_ms.toFixed(3)} ms/step (whole ${w.trainer_step_ms.toFixed(3)}); load ${load.join(' ')}`);
-    console.log('part                      native ms   wasm ms   wasm/native   share of wasm step');
+    console.log(`${n.variant}: native (build/${args.nativeBuilds[0]}, CPU) ${n.step_ms.toFixed(3)} ms/step (whole ${n.trainer_step_ms.toFixed(3)}), ` +
+                `node wasm (CPU) ${v.step_ms.toFixed(3)} (whole ${v.trainer_step_ms.toFixed(3)}), ` +
+                `chromium wasm (wall) ${w.step_ms.toFixed(3)} (whole ${w.trainer_step_ms.toFixed(3)}); load ${load.join(' ')}`);
+    console.log('part                      native ms  node-wasm ms  chromium ms  node/native  share of node step');
     for (let k = 0; k < n.parts.length; ++k) {
-      const a = n.parts[k].ms, b = w.parts[k].ms;
-      console.log(`${n.parts[k].part.padEnd(24)} ${a.toFixed(4).padStart(10)} ${b.toFixed(4).padStart(9)} ${(b / a).toFixed(2).padStart(12)} ${(100 * b / w.step_ms).toFixed(1).padStart(12)}%`);
+      const a = n.parts[k].ms, b = v.parts[k].ms, c = w.parts[k].ms;
+      console.log(`${n.parts[k].part.padEnd(24)} ${a.toFixed(4).padStart(10)} ${b.toFixed(4).padStart(13)} ${c.toFixed(4).padStart(12)} ` +
+                  `${(b / a).toFixed(2).padStart(12)} ${(100 * b / v.step_ms).toFixed(1).padStart(12)}%`);
     }
   }
 }
