@@ -527,16 +527,23 @@ val state_config(const std::string& json) {
   return rethrow_as_js([&] { return options_of(config_from_state(json)); });
 }
 
-// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now().
-val reference_bench(bool with_bn, bool quick) {
+// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now();
+// cpu_clock, a JavaScript function returning the process's CPU seconds (node's
+// process.cpuUsage; browsers have none) or undefined, times the CPU per step too.
+val reference_bench(bool with_bn, bool quick, val cpu_clock) {
   return rethrow_as_js([&] {
     const BenchProtocol p = quick ? BenchProtocol::quick() : BenchProtocol();
     ReferenceBench bench(with_bn);
-    const BenchResult r = bench.run(p, [] { return emscripten_get_now() / 1000.0; });
+    std::function<double()> cpu_now;
+    if (cpu_clock.typeOf().as<std::string>() == "function")
+      cpu_now = [&cpu_clock] { return cpu_clock().as<double>(); };
+    const BenchResult r = bench.run(p, [] { return emscripten_get_now() / 1000.0; }, cpu_now);
     return object({{"variant", val(r.variant)}, {"warmup_steps", val(p.warmup)}, {"timed_steps", val(p.steps)},
                    {"repeats", val(p.repeats)}, {"train_steps_per_s", val(r.train_steps_per_s)},
                    {"train_steps_per_s_runs", array_of(r.train_steps_per_s_runs)},
                    {"train_gflops", val(r.train_gflops)},
+                   {"train_cpu_ms_per_step", cpu_now ? val(r.train_cpu_ms_per_step) : val::null()},
+                   {"train_cpu_ms_per_step_runs", array_of(r.train_cpu_ms_per_step_runs)},
                    {"eval_images_per_s", val(r.eval_images_per_s)}, {"loss_step1", val(r.loss_step1)},
                    {"loss_after_warmup", val(r.loss_after_warmup)}, {"loss_final", val(r.loss_final)},
                    {"eval_logit_sum", val(r.eval_logit_sum)}});
@@ -544,17 +551,21 @@ val reference_bench(bool with_bn, bool quick) {
 }
 
 // The reference step taken apart (ReferenceBench::profile): {step_ms, trainer_step_ms,
-// parts: [{part, kind, ms}]}, timed with performance.now().
-val reference_profile(bool with_bn, int steps) {
+// parts: [{part, kind, ms}]}, timed with performance.now(), or with cpu_clock (a JavaScript
+// function returning CPU seconds, node's process.cpuUsage) when it is one.
+val reference_profile(bool with_bn, int steps, val cpu_clock) {
   return rethrow_as_js([&] {
     ReferenceBench bench(with_bn);
-    const StepProfile prof = bench.profile(steps, [] { return emscripten_get_now() / 1000.0; });
+    const bool cpu = cpu_clock.typeOf().as<std::string>() == "function";
+    const StepProfile prof = bench.profile(steps, [&]() -> double {
+      return cpu ? cpu_clock().as<double>() : emscripten_get_now() / 1000.0;
+    });
     val parts = val::array();
     for (const ProfileRow& r : prof.rows)
       parts.call<void>(
           "push",
           object({{"part", val(r.part)}, {"kind", val(r.kind)}, {"ms", val(1000 * r.seconds)}}));
-    return object({{"variant", val(with_bn ? "bn" : "nobn")},
+    return object({{"variant", val(with_bn ? "bn" : "nobn")}, {"clock", val(cpu ? "cpu" : "wall")},
                    {"step_ms", val(1000 * prof.step_seconds)},
                    {"trainer_step_ms", val(1000 * prof.trainer_seconds)},
                    {"parts", parts}});

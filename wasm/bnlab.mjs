@@ -148,17 +148,22 @@ export class Bnlab {
 
   // NUMERICS.md 8's benchmark of variant 'bn' or 'nobn' (blocks for ~10 s; quick: ~1 s):
   // {variant, train_steps_per_s, train_steps_per_s_runs, eval_images_per_s, loss_step1,
-  //  loss_after_warmup, loss_final, eval_logit_sum, warmup_steps, timed_steps, repeats}
-  referenceBench(variant, { quick = false } = {}) {
+  //  loss_after_warmup, loss_final, eval_logit_sum, warmup_steps, timed_steps, repeats,
+  //  train_cpu_ms_per_step}; cpuClock() returns CPU seconds (node: process.cpuUsage), without
+  //  it (a browser has no CPU clock) train_cpu_ms_per_step is null.
+  referenceBench(variant, { quick = false, cpuClock } = {}) {
     if (variant !== 'bn' && variant !== 'nobn') throw new Error(`variant must be 'bn' or 'nobn', got '${variant}'`);
-    return this.core.referenceBench(variant === 'bn', quick);
+    if (cpuClock !== undefined && typeof cpuClock !== 'function') throw new Error('cpuClock must be a function returning CPU seconds');
+    return this.core.referenceBench(variant === 'bn', quick, cpuClock);
   }
 
   // The same step taken apart, each part timed (core/measure/refbench.h StepProfile):
   // {variant, step_ms, trainer_step_ms, parts: [{part, kind, ms}]}, the mean over `steps` steps.
-  referenceProfile(variant, { steps = 200 } = {}) {
+  // cpuClock: as in referenceBench, times the parts by CPU time (clock: 'cpu') instead of wall.
+  referenceProfile(variant, { steps = 200, cpuClock } = {}) {
     if (variant !== 'bn' && variant !== 'nobn') throw new Error(`variant must be 'bn' or 'nobn', got '${variant}'`);
-    return this.core.referenceProfile(variant === 'bn', steps);
+    if (cpuClock !== undefined && typeof cpuClock !== 'function') throw new Error('cpuClock must be a function returning CPU seconds');
+    return this.core.referenceProfile(variant === 'bn', steps, cpuClock);
   }
 
   // The run a state file describes, continuing exactly where it stopped (its config, weights,

@@ -92,7 +92,19 @@ fs.writeFileSync(path.join(out, 'app.js'), app['.js']);
 fs.writeFileSync(path.join(out, 'app.css'), app['.css']);
 fs.writeFileSync(path.join(out, 'bnlab-element.js'), element['.js']);
 
-if (wasm) for (const f of WORKER_FILES) copyIfPresent(path.join(wasmDir, f), path.join(out, 'bnlab', f));
+// The worker's three modules are minified on the way (Emscripten's glue is only stripped of
+// whitespace; esbuild also shortens its local names): 42 -> 29 KiB gzipped, first-load bytes.
+// Each stays its own module (the worker imports the others by name), and build/wasm keeps the
+// readable copies that node and the tests import.
+async function copyWorkerFile(f) {
+  const from = path.join(wasmDir, f), to = path.join(out, 'bnlab', f);
+  if (!f.endsWith('.mjs')) return copyIfPresent(from, to);
+  const r = await esbuild.transform(fs.readFileSync(from, 'utf8'), { minify: true, format: 'esm', target: TARGET, legalComments: 'none' });
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.writeFileSync(to, r.code);
+  return true;
+}
+if (wasm) for (const f of WORKER_FILES) await copyWorkerFile(f);
 else note(`the simulation module is missing (${WORKER_FILES.filter((f) => !fs.existsSync(path.join(wasmDir, f))).join(', ')} not in build/wasm): the page will say that nothing can train`);
 // The committed multi-seed findings (.ci/findings.mjs writes web/findings.json): fetched by the
 // lessons when one is first shown; inline in the single file.
