@@ -10,7 +10,7 @@ import { loadBnlab, Session } from './bnlab.mjs';
 
 export const DEFAULT_SETTINGS = {
   snapshot_ms: 100, chunk_ms: 10, eval_every: 0, eval_examples: 1000, measure: true, heavy_every: 0, measure_config: {},
-  features_image: -1, misclassified_max: 32, trace: null,
+  features_image: -1, misclassified_max: 32, trace: null, replay: false,
 };
 
 // host: {post(message, transfer), listen(handler)}. In a browser Worker that is self; the node
@@ -22,7 +22,7 @@ export function serve(host) {
   // What the loop does: null (paused), {kind: 'play', rate: null | steps/s, start, taken} or
   // {kind: 'steps', remaining, id} (a step request in progress).
   let run = null;
-  let pending = {};            // side -> {parts: step results, evals, heavy: []} since the last snapshot
+  let pending = {};            // side -> {parts: step results, evals, heavy: [], steps: []} since the last snapshot
   let lastHeavy = -1;          // the step before which the heavy measurements were last taken
   // side -> {sim, step, entries}: the cheap measurements of a side's last step. They read what
   // the step left in the layers, so they are taken once per step, before anything else runs the
@@ -50,8 +50,10 @@ export function serve(host) {
     return { config: sim.config, model: sim.model, dataset: session.dataOf(side).info, tensors: sim.tensorNames() };
   }
 
+  const emptyPending = () => ({ parts: [], evals: [], heavy: [], steps: [] });
+
   function clearPending() {
-    pending = Object.fromEntries(sideNames().map((s) => [s, { parts: [], evals: [], heavy: [] }]));
+    pending = Object.fromEntries(sideNames().map((s) => [s, emptyPending()]));
     stepsSinceSnapshot = 0;
     lastSnapshot = now();
   }
@@ -86,7 +88,7 @@ export function serve(host) {
     const sides = {};
     for (const side of sideNames()) {
       const sim = session.sides[side];
-      const { parts, evals, heavy } = pending[side];
+      const { parts, evals, heavy, steps } = pending[side];
       const history = { first_step: parts.length ? parts[0].first_step : sim.stepCount + 1 };
       for (const key of ['loss', 'accuracy', 'lr']) {
         history[key] = new Float32Array(parts.reduce((n, p) => n + p[key].length, 0));
@@ -98,11 +100,12 @@ export function serve(host) {
       const trace = settings.measure && settings.trace ? traceOf(sim) : undefined;
       if (settings.measure && settings.features_image >= 0) Object.assign(measure, features(sim, settings.features_image));
       if (pending[side].misclassified) measure['test.misclassified'] = pending[side].misclassified;
-      for (const m of [measure, ...heavy]) for (const e of Object.values(m)) transfer.push(e.data.buffer);
+      for (const m of [measure, ...heavy, ...steps.map((r) => r.measure)]) for (const e of Object.values(m)) transfer.push(e.data.buffer);
       sides[side] = {
         step: sim.stepCount, epoch: sim.epoch, status: sim.status, diverged_at: sim.divergedAt,
         history, evals, measure, heavy,
       };
+      if (settings.replay) sides[side].steps = steps;
       if (trace) sides[side].trace = trace;
     }
     const elapsed = (now() - lastSnapshot) / 1000;
@@ -128,12 +131,15 @@ export function serve(host) {
         }
         lastHeavy = at;
       }
-      const k = Math.min(n, ...[eval_every, heavy_every].filter((e) => e > 0).map((e) => e - (at % e)));
+      // Replay records every step's measurements, so it steps one at a time.
+      const replay = settings.replay && settings.measure;
+      const k = replay ? 1 : Math.min(n, ...[eval_every, heavy_every].filter((e) => e > 0).map((e) => e - (at % e)));
       const results = session.step(k);
       for (const [side, r] of Object.entries(results)) {
         if (!r.loss.length) continue;
         pending[side].parts.push(r);
         measured[side] = { sim: session.sides[side], step: -1 };  // stepped: measure when asked
+        if (replay && !session.sides[side].diverged) pending[side].steps.push({ step: session.sides[side].stepCount, measure: copies(measureOf(side)) });
       }
       n -= k;
       stepsSinceSnapshot += k;
@@ -304,7 +310,7 @@ export function serve(host) {
       await session.load(msg.side, msg.json);
       const sim = session.sides[msg.side];
       configure(sim);
-      pending[msg.side] = { parts: [], evals: [], heavy: [] };
+      pending[msg.side] = emptyPending();
       host.post({ type: 'loaded', id: msg.id, side: msg.side, step: sim.stepCount, config: sim.config });
       if (!run) snapshot();
     },

@@ -20,8 +20,9 @@ import { Inspect } from './inspect.js';
 import { Timeline, historyAt } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
-// The panels that show one step's values, which the replay timeline can take back in time.
-const REPLAYED = ['bnstats', 'histogram'];
+// The panels that show one step's values, which the replay timeline can take back in time
+// (the network strip too); the others are over steps and mark the chosen one.
+const REPLAYED = ['bnstats', 'histogram', 'features', 'inspector'];
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
 // The panels of the first screen, first in the grid, when no lesson is chosen.
 const START_PANELS = ['accuracy', 'loss', 'histogram'];
@@ -118,6 +119,7 @@ export class Controller {
       // The feature maps cost one forward pass of one image per snapshot: only for a page that shows them.
       features_image: this.panelChosen('features') ? this.state.image : -1, misclassified_max: MISCLASSIFIED_SHOWN,
       trace: this.inspect.traceSetting(),
+      replay: true,  // every step's measurements, for the replay timeline (src/replay.js)
     };
   }
 
@@ -384,7 +386,7 @@ export class Controller {
   }
 
   viewError(key, message) {
-    if (!['layer', 'channel', 'image', 'speed', 'lesson', 'panels', 'embed'].includes(key)) return false;
+    if (!['layer', 'channel', 'image', 'net', 'speed', 'lesson', 'panels', 'embed'].includes(key)) return false;
     $('err-view').textContent = message;
     return true;
   }
@@ -420,7 +422,7 @@ export class Controller {
 
   // The single selection every panel reads: layer, channel, image (any of them).
   select(patch) {
-    for (const [name, id] of [['layer', 'f-layer'], ['channel', 'f-channel'], ['image', 'f-image']]) {
+    for (const [name, id] of [['net', 'f-net'], ['layer', 'f-layer'], ['channel', 'f-channel'], ['image', 'f-image']]) {
       if (patch[name] === undefined || patch[name] === this.state[name]) continue;
       $(id).value = patch[name];
       $(id).dispatchEvent(new Event('change'));
@@ -432,11 +434,13 @@ export class Controller {
     if (this.panels.some((p) => p.el.hidden !== !this.shouldShow(p))) this.showPanels();
     // The test image is the feature maps' and the batch-mates' (web/src/inspect.js).
     $('image-control').hidden = ['features', 'batchmates'].every((id) => this.panels.find((p) => p.id === id).el.hidden);
+    // The network choice: with two networks, for the inspector and the batch-mates.
+    $('net-control').hidden = !this.state.compare || ['inspector', 'batchmates'].every((id) => this.panels.find((p) => p.id === id).el.hidden);
     const view = this.viewModel();
     this.timeline.update(this.history);
     const past = this.timeline.step === null ? this.history : historyAt(this.history, this.timeline.step);
     for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(REPLAYED.includes(p.id) ? past : this.history, view);
-    this.strip.update(this.history);
+    this.strip.update(past);
     this.showStartResult(view);
     this.showCounters();
   }
@@ -533,6 +537,7 @@ export class Controller {
     $('f-layer').value = this.state.layer;
     $('f-channel').value = this.state.channel;
     $('f-image').value = this.state.image;
+    $('f-net').value = this.state.net;
     $('f-speed').value = this.state.speed;
   }
 
@@ -562,9 +567,10 @@ export class Controller {
     });
   }
 
-  // The channels of a layer of network A (Infinity while unknown).
+  // The channels of a layer of the network the inspector follows, else of A (Infinity while unknown).
   channelsOf(layer) {
-    return (this.info.a?.model?.layers ?? []).find((l) => l.name === layer)?.output_shape[1] ?? Infinity;
+    const find = (s) => (this.info[s]?.model?.layers ?? []).find((l) => l.name === layer);
+    return (find(this.inspect.side()) ?? find('a'))?.output_shape[1] ?? Infinity;
   }
 
   wireViewControls() {
@@ -594,6 +600,14 @@ export class Controller {
     $('f-layer').addEventListener('change', () => this.strip.select(this.state.layer));
     bind('f-channel', 'channel');
     bind('f-image', 'image');
+    // Which network the inspector and the batch-mates follow (inspect.js).
+    $('f-net').onchange = () => {
+      this.state.net = $('f-net').value === 'b' ? 'b' : 'a';
+      this.saveUrl();
+      this.inspect.choose({});
+      this.resetViews();
+      this.render();
+    };
     // A misclassified image chosen in its panel becomes the feature maps' image.
     $('panel-grid').addEventListener('bnlab-image', (e) => {
       $('f-image').value = e.detail.image;
