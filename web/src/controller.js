@@ -266,6 +266,12 @@ export class Controller {
       return;
     }
     if (!this.live() || this.playing) return;
+    // On a phone the guide (about 480 px) would keep the first chart below the fold: the first
+    // Play folds it to its title (its button unfolds it; the run's result unfolds it again).
+    if (!this.guideFolded && matchMedia('(max-width: 900px)').matches) {
+      this.guideFolded = true;
+      this.foldGuide(true);
+    }
     this.playing = true;
     this.sim.post('play', { steps_per_s: SPEED[this.state.speed] });
     this.showPlaying();
@@ -454,6 +460,7 @@ export class Controller {
     el.dataset.step = String(evaluated[0]);
     el.replaceChildren(...startResult(this.history, view));
     el.hidden = false;
+    this.foldGuide(false);
   }
 
   showCounters() {
@@ -552,7 +559,7 @@ export class Controller {
     $('step10').onclick = () => this.step(10);
     $('reset').onclick = () => this.reset();
     const speed = $('f-speed');
-    for (const c of PROP.speed.choices) speed.append(new Option(c === 'max' ? 'as fast as possible' : `${c} steps/s`, c));
+    for (const c of PROP.speed.choices) speed.append(new Option(c === 'max' ? 'fastest' : `${c} steps/s`, c));
     speed.onchange = () => this.setOption('speed', speed.value, 'a');
     document.addEventListener('keydown', (e) => {
       // Typing in a field is not a shortcut; neither is Space on a button (it presses it).
@@ -632,6 +639,7 @@ export class Controller {
       $('lesson-dock').hidden = !id;
       $('start-here').hidden = Boolean(id);
     };
+    $('start-toggle').onclick = () => this.foldGuide(!$('start-body').hidden);
     $('start-small-lr').onclick = () => {
       sel.value = 'convergence';
       sel.dispatchEvent(new Event('change'));
@@ -650,6 +658,12 @@ export class Controller {
       }
       show();
     };
+  }
+
+  foldGuide(fold) {
+    $('start-body').hidden = fold;
+    $('start-toggle').textContent = fold ? 'Show' : 'Hide';
+    $('start-toggle').setAttribute('aria-expanded', String(!fold));
   }
 
   embed() {
