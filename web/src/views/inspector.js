@@ -29,6 +29,21 @@ function formula(key, plain) {
   return t ? t.cloneNode(true) : document.createTextNode(plain);
 }
 
+// The served page fetches the formulas (build/web/inspector-formulas.html) when the inspector
+// first shows a unit; the single file has them inline. Resolves true once they are in the page.
+let formulasLoading = null;
+function loadFormulas() {
+  if (document.getElementById('inspector-formulas')) return Promise.resolve(false);
+  formulasLoading ??= fetch(new URL('inspector-formulas.html', location.href))
+    .then((r) => (r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status}`))))
+    .then((html) => {
+      document.body.insertAdjacentHTML('beforeend', html);
+      return true;
+    })
+    .catch(() => false);  // the rows keep their plain-text formulas
+  return formulasLoading;
+}
+
 // What the kinds are called, and over which values each takes its statistics.
 const KIND_NAMES = {
   bn: 'BatchNorm', brn: 'Batch Renorm', gbn: 'Ghost BatchNorm', ln: 'LayerNorm', gn: 'GroupNorm', in: 'InstanceNorm',
@@ -177,6 +192,13 @@ export class InspectorPanel extends Panel {
       return;
     }
     this.missing('');
+    // Once the formulas arrive, the same trace is drawn again with them.
+    loadFormulas().then((loaded) => {
+      if (loaded && this.shown === t) {
+        this.shown = null;
+        this.update(history, view);
+      }
+    });
     const [N, , H, W] = t.shape;
     for (const [k, size] of [['n', N], ['h', H], ['w', W]]) {
       this.inputs[k].max = size - 1;
