@@ -35,7 +35,8 @@ function recordWorker() {
 test('replay: every step of the last 1,000 and every 10th before, within the budget; scrubbing shows the worker\'s record of that step', { skip: needsWasm }, async () => {
   const page = await lab.open(null);
   await page.addInitScript(recordWorker);
-  await page.goto(`${lab.base}?dataset=shapes`);
+  // A small network, so that 1,500 steps take seconds.
+  await page.goto(`${lab.base}?dataset=shapes&model=conv4-bn-relu-pool4%20fc&batch_size=8`);
   await ready(page);
   await page.evaluate((n) => { window.bnlab.step(n); }, STEPS);
   await page.waitForFunction((n) => window.bnlab.history.sides.a.last?.step === n, STEPS, { timeout: 120000 });
@@ -112,6 +113,8 @@ test('inspector for network B (Batch Renorm): the A/B control, r and d from the 
   await ready(page);
   await page.selectOption('#f-net', 'b');
   assert.match(page.url(), /[?&]net=b/);
+  // B's Batch Renorm layers are brn1, brn2, ...: the layer follows to B's first.
+  assert.equal(await page.inputValue('#f-layer'), 'brn1');
   await page.click('#step10');
   await page.waitForFunction(() => window.bnlab.history.sides.b?.last?.trace?.step === 10, null, { timeout: 30000 });
   const panel = page.locator('[data-panel="inspector"]');
@@ -138,10 +141,12 @@ test('inspector for network B (Batch Renorm): the A/B control, r and d from the 
 
   // Back to A with the control, then a click on a pixel of B's feature map chooses B again.
   await page.selectOption('#f-net', 'a');
-  await page.waitForFunction(() => /^A \(/.test(document.querySelector('[data-panel="inspector"] .inspector-source').textContent));
+  assert.equal(await page.inputValue('#f-layer'), 'bn1');
   await page.click('#step1');
   await page.waitForFunction(() => window.bnlab.history.sides.b?.features && window.bnlab.history.sides.b.last.step === 11, null, { timeout: 30000 });
-  const canvas = page.locator('[data-panel="features"] .feature-side[data-side="b"] .maps[data-entry="bn1.features_in"] canvas');
+  await panel.scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => /^A \(/.test(document.querySelector('[data-panel="inspector"] .inspector-source').textContent), null, { timeout: 30000 });
+  const canvas = page.locator('[data-panel="features"] .feature-side[data-side="b"] .maps[data-entry="brn1.features_in"] canvas');
   await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
   const { width, height } = await canvas.evaluate((c) => ({ width: c.width, height: c.height }));
@@ -150,7 +155,7 @@ test('inspector for network B (Batch Renorm): the A/B control, r and d from the 
   await page.mouse.click(Math.round(box.x + (px / width) * box.width), Math.round(box.y + (py / height) * box.height));
   await page.waitForFunction(() => {
     const t = window.bnlab.history.sides.b.last?.trace;
-    return window.bnlab.state.net === 'b' && t && t.c === 3 && t.h === 4 && t.w === 9;
+    return window.bnlab.state.net === 'b' && t && t.layer === 'brn1' && t.c === 3 && t.h === 4 && t.w === 9;
   }, null, { timeout: 30000 });
   assert.equal(await page.inputValue('#f-net'), 'b');
   await panel.scrollIntoViewIfNeeded();
@@ -163,7 +168,7 @@ test('inspector for network B (Batch Renorm): the A/B control, r and d from the 
   await mates.scrollIntoViewIfNeeded();
   await mates.locator('button', { hasText: 'Draw a batch' }).click();
   await page.waitForFunction(() => window.bnlab.inspect.mates.result?.side === 'b', null, { timeout: 30000 });
-  assert.match(await mates.locator('p.inspector-source').textContent(), /^Network B \(/);
+  await page.waitForFunction(() => /^Network B \(/.test(document.querySelector('[data-panel="batchmates"] p.inspector-source').textContent));
   assert.deepEqual(page.problems, []);
   await page.close();
 });

@@ -609,8 +609,13 @@ export class Controller {
     bind('f-image', 'image');
     // Which network the inspector and the batch-mates follow (inspect.js).
     $('f-net').onchange = () => {
+      const from = this.inspect.side();
       this.state.net = $('f-net').value === 'b' ? 'b' : 'a';
       this.saveUrl();
+      // The other network may name its normalizers otherwise (brn1 for bn1): the one at the same place.
+      const norms = (s) => (this.info[s]?.model?.layers ?? []).filter(isNormalizer).map((l) => l.name);
+      const to = norms(this.inspect.side()), at = norms(from).indexOf(this.state.layer);
+      if (to.length && !to.includes(this.state.layer)) this.select({ layer: to[Math.max(0, Math.min(at, to.length - 1))] });
       this.inspect.choose({});
       this.resetViews();
       this.render();
