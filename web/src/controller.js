@@ -205,6 +205,12 @@ export class Controller {
   ready(reply) {
     const sent = this.settings().measure_config.hist_norm;
     this.info = reply.sides;
+    // A link that inspects B (net=b) with A's layer name.
+    const moved = this.inspect.side() === 'b' && this.netLayer('a');
+    if (moved) {
+      this.state.layer = moved;
+      this.saveUrl();
+    }
     this.inspect.sendTrace();  // the unit clamped to the layers now known
     if (this.settings().measure_config.hist_norm !== sent) this.sendMeasureConfig();
     this.history.reset();
@@ -574,6 +580,14 @@ export class Controller {
     });
   }
 
+  // The inspected network may name its normalizers otherwise (brn1 for bn1): the layer at the
+  // chosen one's place among the normalizers of network `from`, when it has none of that name.
+  netLayer(from) {
+    const norms = (s) => (this.info[s]?.model?.layers ?? []).filter(isNormalizer).map((l) => l.name);
+    const to = norms(this.inspect.side()), at = norms(from).indexOf(this.state.layer);
+    return to.length && !to.includes(this.state.layer) ? to[Math.max(0, Math.min(at, to.length - 1))] : null;
+  }
+
   // The channels of a layer of the network the inspector follows, else of A (Infinity while unknown).
   channelsOf(layer) {
     const find = (s) => (this.info[s]?.model?.layers ?? []).find((l) => l.name === layer);
@@ -612,10 +626,8 @@ export class Controller {
       const from = this.inspect.side();
       this.state.net = $('f-net').value === 'b' ? 'b' : 'a';
       this.saveUrl();
-      // The other network may name its normalizers otherwise (brn1 for bn1): the one at the same place.
-      const norms = (s) => (this.info[s]?.model?.layers ?? []).filter(isNormalizer).map((l) => l.name);
-      const to = norms(this.inspect.side()), at = norms(from).indexOf(this.state.layer);
-      if (to.length && !to.includes(this.state.layer)) this.select({ layer: to[Math.max(0, Math.min(at, to.length - 1))] });
+      const layer = this.netLayer(from);
+      if (layer) this.select({ layer });
       this.inspect.choose({});
       this.resetViews();
       this.render();

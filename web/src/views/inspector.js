@@ -231,7 +231,7 @@ export class InspectorPanel extends Panel {
     if (t.kind === 'brn' && t.has_before) {
       // r and d are computed from the running statistics as they stood before this step's update.
       const sigma = Math.sqrt(t.running_var_before + t.eps);
-      rows.push(['μ (before)', 'running_mean_before', 'mu: running mean before this step\'s update',
+      rows.push(['μ_run (before)', 'running_mean_before', 'mu: running mean before this step\'s update',
         `running mean of channel ${t.c} before this step's update (after it: ${num(t.running_mean)})`, t.running_mean_before]);
       rows.push(['σ²_run (before)', 'running_var_before', 'sigma = sqrt(running variance before the update + eps)',
         `running variance before the update (after it: ${num(t.running_var)}); σ = √(${num(t.running_var_before)} + ${num(t.eps)}) = ${num(sigma)}`, t.running_var_before]);
