@@ -11,7 +11,7 @@ const W = 250, H = 150, M = { top: 18, right: 8, bottom: 30, left: 38 };
 // One bin far taller than the rest (MNIST's background: every blank pixel gives conv1 the same
 // value, so bn1's input has a spike holding most of the batch) would flatten the rest even on a
 // square-root scale. A bin over SPIKE times the next tallest is cut at the top of the plot, with a
-// zigzag and its share of the values written beside it.
+// zigzag and its share of the values written above the plot.
 const SPIKE = 5;
 
 // The index of the spike bin of densities `dens`, or -1.
@@ -28,7 +28,7 @@ export class HistogramPanel extends Panel {
   constructor(parent) {
     super(parent, 'histogram', 'Distribution before and after the normalizer',
       'One channel over the last training batch. Left: its input, with the batch mean (line) and ±1 standard deviation (shaded). ' +
-      'Right: the output, with the normal curve N(β, γ²) that standardization then γ and β give (dashed). Heights on a square-root scale; a bin far taller than the rest is cut at the top, with its share written beside it.');
+      'Right: the output, with the normal curve N(β, γ²) that standardization then γ and β give (dashed). Heights on a square-root scale; a bin far taller than the rest is cut at the top (zigzag), with its share written above.');
     this.body.removeAttribute('role');
     this.body.removeAttribute('aria-label');
   }
@@ -166,9 +166,9 @@ function draw(f, h, color, { mean, sd, gamma, beta, unitTicks }) {
   f.spike.attr('display', spike >= 0 ? null : 'none');
   f.zigzag.attr('display', spike >= 0 ? null : 'none');
   if (spike >= 0) {
-    const x0 = x(h.lo + spike * width), x1 = x(h.lo + (spike + 1) * width), right = x1 > (M.left + W - M.right) / 2;
-    f.spike.attr('x', right ? x0 - 3 : x1 + 3).attr('y', M.top + 9).attr('text-anchor', right ? 'end' : 'start')
-      .text(`${Math.round(100 * h.data[spike])}% of values, cut`);
+    const x0 = x(h.lo + spike * width), x1 = x(h.lo + (spike + 1) * width);
+    // On the title's line, at the right: clear of the bars.
+    f.spike.attr('x', W - M.right).attr('y', 12).attr('text-anchor', 'end').text(`cut bar: ${Math.round(100 * h.data[spike])}% of values`);
     const yz = M.top + 6;
     f.zigzag.attr('d', `M${x0},${yz}L${(x0 + x1) / 2},${yz - 3}L${x1},${yz}`);
   }
