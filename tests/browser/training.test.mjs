@@ -167,9 +167,13 @@ test('an embedded page pauses while scrolled out of view and resumes when back',
   await page.evaluate(() => window.scrollTo(0, 2000));
   // Polled by timer: an out-of-view frame gets no animation frames, Playwright's default polling.
   await frame.waitForFunction(() => !window.bnlab.playing, null, { timeout: 10000, polling: 100 });
-  const paused = await frame.evaluate(() => window.bnlab.history.sides.a.last.step);
-  await page.waitForTimeout(500);
-  assert.equal(await frame.evaluate(() => window.bnlab.history.sides.a.last.step), paused, 'no training out of view');
+  // The pause's reply settles it: the steps in flight at the press (with two workers, up to a
+  // chunk) have arrived by then; after it, nothing may train while out of view.
+  await frame.evaluate(() => window.bnlab.paused);
+  const stepNow = () => frame.evaluate(() => window.bnlab.history.sides.a.last.step);
+  const paused = await stepNow();
+  await page.waitForTimeout(1000);
+  assert.equal(await stepNow(), paused, 'no training out of view');
   await page.evaluate(() => window.scrollTo(0, 0));
   await frame.waitForFunction((paused) => window.bnlab.playing && window.bnlab.history.sides.a.last.step > paused, paused, { timeout: 10000, polling: 100 });
   await frame.click('#play');

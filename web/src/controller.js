@@ -289,7 +289,9 @@ export class Controller {
       return;
     }
     this.playing = false;
-    this.sim.post('pause');
+    // Settled once the sim's reply (the snapshot at the step both sides stopped at) has come: the
+    // steps in flight at the press (with two workers, up to a chunk) arrive before it.
+    this.paused = this.sim.request('pause').then(() => {}, (e) => e.stopped || this.coreError({ type: 'error', request: 'pause', side: e.side, message: e.message }));
     this.showPlaying();
   }
 
