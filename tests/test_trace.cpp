@@ -196,7 +196,7 @@ TEST_CASE("trace.Batch Renorm: r and d come from the running statistics before t
   bool moved = false;
   for (int ch = 0; ch < 4; ++ch) {
     CAPTURE(ch);
-    const UnitTrace u = rec.trace("bn1", 0, ch, 0, 0);
+    const UnitTrace u = rec.trace("brn1", 0, ch, 0, 0);
     REQUIRE(u.has_before);
     CHECK(u.running_mean_before == mean_before[ch]);
     CHECK(u.running_var_before == var_before[ch]);
@@ -205,16 +205,19 @@ TEST_CASE("trace.Batch Renorm: r and d come from the running statistics before t
     // r = clip(sqrt(var_B + eps) / sigma, 1/r_max, r_max), d = clip((mu_B - mu) / sigma, ...)
     // with sigma = sqrt(running_var_before + eps): r and d follow from the "before" values.
     const double sigma = std::sqrt(double(u.running_var_before) + eps);
-    const double r = std::clamp(std::sqrt(double(u.var) + eps) / sigma, 1.0 / c.norm.r_max, double(c.norm.r_max));
-    const double d = std::clamp((double(u.mean) - u.running_mean_before) / sigma, -double(c.norm.d_max), double(c.norm.d_max));
+    const double r = std::clamp(std::sqrt(double(u.var) + eps) / sigma, 1.0 / c.norm.r_max,
+                                double(c.norm.r_max));
+    const double d = std::clamp((double(u.mean) - u.running_mean_before) / sigma,
+                                -double(c.norm.d_max), double(c.norm.d_max));
     CHECK(std::fabs(u.r - r) <= 1e-5 * std::fabs(r));
     CHECK(std::fabs(u.d - d) <= 1e-5 * (std::fabs(d) + 1e-3));
   }
-  CHECK_MESSAGE(moved, "the update did not move the running mean: the test would not tell before from after");
+  CHECK_MESSAGE(
+      moved, "the update did not move the running mean: the test would not tell before from after");
   // A capture of a later step does not reuse an older remember().
   t.step();
   rec.capture(t);
-  CHECK_FALSE(rec.trace("bn1", 0, 0, 0, 0).has_before);
+  CHECK_FALSE(rec.trace("brn1", 0, 0, 0, 0).has_before);
 }
 
 TEST_CASE("trace.bad requests get clear errors") {

@@ -276,12 +276,12 @@ class Simulation {
     });
   }
 
-  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on,
-  // first a copy of what the normalizers used in that step (measure/trace.h), for trace_unit():
-  // like the measurements it must be taken before anything else runs the network.
-  val measure_step() {
+  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on and
+  // `capture`, first a copy of what the normalizers used in that step (measure/trace.h), for
+  // trace_unit(): like the measurements it must be taken before anything else runs the network.
+  val measure_step(bool capture) {
     return rethrow_as_js([&] {
-      if (tracing_) tracer_.capture(trainer_);
+      if (tracing_ && capture) tracer_.capture(trainer_);
       instrument().measure_step(step_m_);
       const StepMeasurements& m = step_m_;
       val out = val::object();

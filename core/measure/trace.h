@@ -45,8 +45,8 @@ struct NormCapture {
   // (C) before the update (what Batch Renorm's r and d were computed from); empty unless
   // remember() was called right before the step.
   std::vector<float> running_mean_before, running_var_before;
-  std::vector<float> r, d;                        // (C) Batch Renorm's corrections
-  std::vector<float> noise_scale, noise_shift;    // (N*C) noisy BN's draws; empty without
+  std::vector<float> r, d;                      // (C) Batch Renorm's corrections
+  std::vector<float> noise_scale, noise_shift;  // (N*C) noisy BN's draws; empty without
 };
 
 // One unit (n, c, h, w) of one normalization layer in the last training step. Values are the
