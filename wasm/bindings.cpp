@@ -195,6 +195,7 @@ class Simulation {
       loss_.clear(), accuracy_.clear(), lr_.clear();
       const double first_step = double(trainer_.step_count() + 1);
       for (int i = 0; i < n && !trainer_.diverged(); ++i) {
+        if (tracing_) tracer_.remember(trainer_);  // the running statistics before the update
         const StepMetrics m = trainer_.step();
         loss_.push_back(m.loss), accuracy_.push_back(m.accuracy), lr_.push_back(m.lr);
       }
@@ -277,12 +278,12 @@ class Simulation {
     });
   }
 
-  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on,
-  // first a copy of what the normalizers used in that step (measure/trace.h), for trace_unit():
-  // like the measurements it must be taken before anything else runs the network.
-  val measure_step() {
+  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on and
+  // `capture`, first a copy of what the normalizers used in that step (measure/trace.h), for
+  // trace_unit(): like the measurements it must be taken before anything else runs the network.
+  val measure_step(bool capture) {
     return rethrow_as_js([&] {
-      if (tracing_) tracer_.capture(trainer_);
+      if (tracing_ && capture) tracer_.capture(trainer_);
       instrument().measure_step(step_m_);
       const StepMeasurements& m = step_m_;
       val out = val::object();
@@ -385,12 +386,14 @@ class Simulation {
                         {"sample_begin", val(t.sample_begin)}, {"sample_end", val(t.sample_end)},
                         {"channel_begin", val(t.channel_begin)}, {"channel_end", val(t.channel_end)},
                         {"group", val(t.group)}, {"m", val(double(t.m))}, {"over", val(t.over)},
-                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)}});
+                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)},
+                        {"has_before", val(t.has_before)}});
       const std::pair<const char*, float> numbers[] = {
           {"x", t.x}, {"mean", t.mean}, {"var", t.var}, {"eps", t.eps}, {"inv_std", t.inv_std},
           {"xhat", t.xhat}, {"xhat_layer", t.xhat_layer}, {"gamma", t.gamma}, {"beta", t.beta},
           {"r", t.r}, {"d", t.d}, {"y", t.y}, {"y_layer", t.y_layer},
           {"running_mean", t.running_mean}, {"running_var", t.running_var}, {"eval_inv_std", t.eval_inv_std},
+          {"running_mean_before", t.running_mean_before}, {"running_var_before", t.running_var_before},
           {"xhat_eval", t.xhat_eval}, {"y_eval", t.y_eval},
           {"noise_scale", t.noise_scale}, {"noise_shift", t.noise_shift}, {"y_noisy", t.y_noisy},
           {"dy", t.dy}, {"dgamma", t.dgamma}, {"dbeta", t.dbeta}, {"mean_g", t.mean_g}, {"mean_gx", t.mean_gx},

@@ -299,7 +299,8 @@ export class Simulation {
   //   hist.input, hist.output   (bins) fractions; lo, hi, layer, channel
   //   bands                     (activations, 5) percentiles 1/15/50/85/99; layers, unit
   //   grad_norm, weight_norm, update_ratio   (conv/fc layers); layers
-  measure() { return this.handle.measureStep(); }
+  // capture: false skips the inspector's copy of the normalizers (setTrace) for this step.
+  measure(capture = true) { return this.handle.measureStep(Boolean(capture)); }
   // Before the next step, on the batch it will use (a few steps' worth of work):
   //   ics.l2, ics.cosine                       (layers); layers
   //   landscape.loss, landscape.grad_change    (step sizes); etas, loss_min, loss_max,
