@@ -36,13 +36,13 @@ constexpr int kSizes = int(std::size(kBatchSizes));
 Tables batch_size_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, kBatchSteps);
   const int64_t examples = int64_t(steps) * 32;
-  auto data = load_data(mnist_config("small-cnn", NormKind::Batch, options.seed), options.data_dir);
+  auto data = load_data(experiment_config("small-cnn", NormKind::Batch, options), options.data_dir);
   Table table({"model", "normalizer", "batch_size", "lr", "steps", "examples", "test_accuracy",
                "test_accuracy_train_mode", "final_train_loss", "diverged"});
   for (int u = begin; u < end; ++u) {
     const Series& se = kSeries[size_t(u / kSizes)];
     const int b = kBatchSizes[u % kSizes];
-    Config c = mnist_config(se.spec, NormKind::Batch, options.seed);
+    Config c = experiment_config(se.spec, NormKind::Batch, options);
     c.norm.kind = se.kind;
     c.norm.groups = 2;  // GroupNorm: 2, 4 and 16 channels per group in the 4-, 8- and 32-channel
                         // layers

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <memory>
 
+#include "data/synthetic.h"
 #include "experiments/common.h"
 
 namespace bnlab {
@@ -14,18 +15,35 @@ namespace {
 constexpr const char* kShiftModel = "conv8-bn-relu-pool2 conv16-bn-relu-pool2 fc64-relu fc";
 constexpr NormKind kShiftVariants[3] = {NormKind::None, NormKind::Batch, NormKind::Instance};
 
+// The training data with the shifted test set, and the test set in the training style: the
+// synthetic "shift" and "shapes" (whose training sets are the same) for mnist, and for fashion
+// Fashion-MNIST with its test images restyled as the "shift" test set draws its shapes.
+struct ShiftData {
+  std::shared_ptr<const DataSplit> shift, same;
+};
+
+ShiftData shift_data(const Config& base, const ExperimentOptions& options) {
+  if (base.dataset == "fashion") {
+    auto same = load_data(base, options.data_dir);
+    auto shift = std::make_shared<DataSplit>(*same);
+    shift->test = restyle(same->test, shift_test_style(), options.seed ^ 0x7E57DA7A);
+    return {shift, same};
+  }
+  Config plain = base;
+  plain.dataset = "shapes";  // the same training set; its test set is in the training style
+  return {load_data(base, options.data_dir), load_data(plain, options.data_dir)};
+}
+
 // Units [begin, end): one variant each (kShiftVariants), trained on the shift dataset and tested
 // on both test sets.
 Tables covariate_shift_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, 500);
+  check_experiment_dataset(options.dataset);
   Config base;
   base.model = kShiftModel;
-  base.dataset = "shift";
+  base.dataset = options.dataset == "fashion" ? "fashion" : "shift";
   base.seed = options.seed;
-  const auto shift = load_data(base, options.data_dir);
-  Config plain = base;
-  plain.dataset = "shapes";  // the same training set; its test set is in the training style
-  const auto shapes = load_data(plain, options.data_dir);
+  const auto [shift, shapes] = shift_data(base, options);
   Table accuracy({"variant", "test_set", "mode", "accuracy"});
   for (int r = begin; r < end; ++r) {
     Config c = base;
@@ -42,6 +60,8 @@ Tables covariate_shift_units(const ExperimentOptions& options, int begin, int en
     const float same = ok ? eval_accuracy(t.model(), shapes->test) : 0.f;
     const float shifted = ok ? t.evaluate(Mode::Eval).accuracy : 0.f;
     const float shifted_batch = ok ? t.evaluate(Mode::Train).accuracy : 0.f;
+    // The test sets keep their names ("shapes": the training style) on either dataset, so
+    // that tables and figures compare across datasets.
     accuracy.add({k, "shapes", "eval", fmt(same)});
     accuracy.add({k, "shift", "eval", fmt(shifted)});
     accuracy.add({k, "shift", "train", fmt(shifted_batch)});
@@ -67,6 +87,7 @@ Json covariate_shift_summary(const ExperimentOptions&, const Tables& tables) {
     j.set("shift_" + k, number(find("shift", "eval")));
     j.set("shift_train_mode_" + k, number(find("shift", "train")));
   }
+  j.set("dataset", options.dataset == "fashion" ? "fashion" : "shapes");  // what it trained on
   return j;
 }
 

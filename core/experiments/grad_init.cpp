@@ -46,7 +46,7 @@ Tables grad_init_units(const ExperimentOptions& options, int begin, int end) {
   for (int n = begin; n < end; ++n) {
     const NamedNetwork& network = networks[size_t(n)];
     for (int r = 0; r < 2; ++r) {
-      const Config c = mnist_config(network.spec, kPair[r], options.seed);
+      const Config c = experiment_config(network.spec, kPair[r], options);
       if (!data) data = load_data(c, options.data_dir);
       Trainer t(c, data);
       Model& model = t.model();

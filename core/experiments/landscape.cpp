@@ -19,7 +19,7 @@ Tables landscape_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, kLandscapeSteps);
   const int every = (steps + 19) / 20;  // 20 probes over the run (fewer if steps < 20)
   const Config base =
-      mnist_config("ref-cnn", NormKind::Batch, options.seed);  // lr 0.05 for both networks
+      experiment_config("ref-cnn", NormKind::Batch, options);  // lr 0.05 for both networks
   auto data = load_data(base, options.data_dir);
   MeasureConfig mc;
   mc.probe_size = 0;  // no percentile bands: only the probes of measure_heavy
@@ -104,7 +104,7 @@ Json landscape_summary(const ExperimentOptions& options, const Tables& tables) {
   ratio.set("relative_predictiveness", number(median(relative_pred[1]) / median(relative_pred[0])));
   ratio.set("beta_smoothness", number(median(beta[1]) / median(beta[0])));
   Json j = Json::object();
-  j.set("lr", double(mnist_config("ref-cnn", NormKind::Batch, options.seed).lr));
+  j.set("lr", double(experiment_config("ref-cnn", NormKind::Batch, options).lr));
   Json eta_list = Json::array();
   for (float e : MeasureConfig().etas) eta_list.push(double(e));
   j.set("etas_in_lr", eta_list);

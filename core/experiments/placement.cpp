@@ -20,7 +20,7 @@ int sixth(int s, int steps) { return int(int64_t(s) * 6 / steps); }
 // Units [begin, end): one run each (kRuns), trained alone from the seed.
 Tables placement_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, kPlacementSteps);
-  const Config base = mnist_config("ref-cnn", NormKind::Batch, options.seed);
+  const Config base = experiment_config("ref-cnn", NormKind::Batch, options);
   auto data = load_data(base, options.data_dir);
   Table curves({"run", "step", "loss", "accuracy"});
   Table tests({"run", "step", "test_accuracy"});
@@ -63,7 +63,7 @@ Json placement_summary(const ExperimentOptions& options, const Tables& tables) {
     loss.set(name, number(tail.value()));
   }
   Json j = Json::object();
-  j.set("lr", double(mnist_config("ref-cnn", NormKind::Batch, options.seed).lr));
+  j.set("lr", double(experiment_config("ref-cnn", NormKind::Batch, options).lr));
   j.set("late_test_accuracy", accuracy);
   j.set("final_train_loss", loss);
   return j;

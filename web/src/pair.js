@@ -238,8 +238,11 @@ export class PairSim {
   async chunk(gen) {
     const run = this.run;
     if (gen !== this.generation || !run) return;
+    // A chunk lasts at least one snapshot interval, as one worker's snapshots are at least that
+    // far apart: rounding down made a chunk (and a snapshot, and a render) of every step once a
+    // step took longer than half the interval, twice the main thread's work of one worker.
     const target = this.pageSettings.snapshot_ms ?? 100;
-    let n = Math.max(1, Math.floor(target / this.msPerStep));
+    let n = Math.max(1, Math.ceil(target / this.msPerStep));
     n = Math.min(n, run.remaining);
     if (run.rate) {
       const elapsed = performance.now() - run.start;
@@ -281,8 +284,20 @@ export class PairSim {
     const more = this.run === run && run.remaining > 0 && this.live().length > 0;
     if (!more && this.run === run) this.run = null;
     const snap = this.emit(replies.map((r, i) => [workers[i], r]), { playing: more }, n);
-    if (more) this.schedule(gen, 0);
+    if (more) this.afterFrame().then(() => this.schedule(gen, 0));
     else if (run.remaining === 0 || !this.live().length) run.done?.resolve(snap);
+  }
+
+  // Resolves once the frame that draws the snapshot just emitted has run (the page renders in a
+  // requestAnimationFrame callback registered before this one), or after 50 ms where frames do not
+  // come (a hidden tab). With two workers on two cores, a chunk started at once would keep both
+  // cores busy while the main thread draws: its tasks then share a core and take twice as long
+  // (over 50 ms on a loaded machine). Waiting for the frame leaves a core to the drawing.
+  afterFrame() {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 50);
+      requestAnimationFrame(() => { clearTimeout(timer); setTimeout(resolve, 0); });
+    });
   }
 
   // A pause cut the chunk short: each worker stopped after its current step, so the sides may
