@@ -203,7 +203,7 @@ TEST_CASE("seeds.GNU parallel runs the printed jobs and merge gives the in-proce
   REQUIRE(shell(cli + args + " --out " + base + "/jobs --jobs 2>/dev/null >" + base + "-jobs.txt") == 0);
   const std::string jobs = read(base + "-jobs.txt");
   CHECK(std::count(jobs.begin(), jobs.end(), '\n') == 16);
-  CHECK(jobs.find("--seed 3 --steps 2 --data-dir") != std::string::npos);
+  CHECK(jobs.find("--seed 3 --steps 2 --dataset mnist --data-dir") != std::string::npos);
   CHECK(jobs.find("--unit 3 --out") != std::string::npos);
   REQUIRE(shell("parallel --will-cite -j2 <" + base + "-jobs.txt >/dev/null 2>&1") == 0);
   // A job writes its unit's part only; merge combines each seed's parts, then the seeds.

@@ -72,7 +72,7 @@ Tables covariate_shift_units(const ExperimentOptions& options, int begin, int en
 }
 
 // Each variant's three accuracies, from the table.
-Json covariate_shift_summary(const ExperimentOptions&, const Tables& tables) {
+Json covariate_shift_summary(const ExperimentOptions& options, const Tables& tables) {
   const Table& accuracy = tables.at(0).second;
   Json j = Json::object();
   for (NormKind kind : kShiftVariants) {

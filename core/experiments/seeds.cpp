@@ -251,6 +251,7 @@ void run_part_job(const ExperimentInfo& info, const ExperimentOptions& options, 
   j.set("experiment", info.name);
   j.set("seed", int64_t(options.seed));
   j.set("steps", options.steps ? options.steps : info.default_steps);
+  j.set("dataset", options.dataset);
   j.set("unit", unit);
   j.set("units", info.parts.units);
   j.set("tables", tables_to_json(tables));
@@ -272,7 +273,7 @@ bool combine_part_files(const std::string& dir) {
     try {
       parts.push_back(Json::parse(read_text_file(f.string())));
       const Json& j = parts.back();
-      for (const char* key : {"experiment", "seed", "steps", "unit", "units", "tables"})
+      for (const char* key : {"experiment", "seed", "steps", "dataset", "unit", "units", "tables"})
         if (!j.is_object() || !j.find(key)) throw Error(std::string("no ") + key);
     } catch (const Error& e) {
       throw Error(f.string() + " is not a part written by bnlab experiment NAME --unit U (" +
@@ -284,6 +285,8 @@ bool combine_part_files(const std::string& dir) {
   ExperimentOptions options;
   options.seed = uint32_t(first.get("seed").integer("seed"));
   options.steps = int(first.get("steps").integer("steps"));
+  options.dataset = first.get("dataset").string("dataset");
+  check_experiment_dataset(options.dataset);
   const int units = info.parts.units;
   std::vector<Tables> by_unit(size_t(std::max(units, 0)));
   std::vector<bool> seen(by_unit.size(), false);
@@ -291,8 +294,9 @@ bool combine_part_files(const std::string& dir) {
     const Json& j = parts[i];
     const std::string where = files[i].string();
     if (j.get("experiment").string() != info.name || j.get("seed").integer() != options.seed ||
-        j.get("steps").integer() != options.steps || j.get("units").integer() != units)
-      throw Error(where + " is a part of another run (experiment, seed, steps or units differ from " +
+        j.get("steps").integer() != options.steps || j.get("dataset").string() != options.dataset ||
+        j.get("units").integer() != units)
+      throw Error(where + " is a part of another run (experiment, seed, steps, dataset or units differ from " +
                   files[0].string() + ")");
     const int64_t u = j.get("unit").integer("unit");
     if (u < 0 || u >= units) throw Error(where + ": unit " + std::to_string(u) + " out of range");

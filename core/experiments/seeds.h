@@ -78,8 +78,8 @@ std::string verdict(const Claim& claim, const Interval& difference);
 Json summarize_seeds(std::vector<Json> per_seed);
 
 // One job of a sweep in parts: unit `unit` of options.seed, written as DIR/part-U.json
-// ({experiment, seed, steps, unit, units, tables}). Throws Error for an experiment that does not
-// run in parts or a unit out of range.
+// ({experiment, seed, steps, dataset, unit, units, tables}). Throws Error for an experiment that
+// does not run in parts or a unit out of range.
 void run_part_job(const ExperimentInfo& info, const ExperimentOptions& options, int unit,
                   const std::string& dir);
 // When DIR holds part-*.json files: checks that they are every unit of one run once, combines
