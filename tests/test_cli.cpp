@@ -132,6 +132,30 @@ TEST_CASE("cli.bench --json prints the fields NUMERICS.md 8 names") {
   CHECK(j.get("eval_images_per_s").number() > 0);
   CHECK(j.get("loss_step1").number() == doctest::Approx(2.317987).epsilon(1e-5));
   CHECK(j.get("measure_overhead").is_number());
+  // CPU time per step: one step of ref-cnn-nobn takes far more than a microsecond of CPU, and a
+  // single-threaded process cannot use more CPU than wall time (5% for clock granularity).
+  const double cpu_ms = j.get("train_cpu_ms_per_step").number();
+  CHECK(cpu_ms > 1e-3);
+  CHECK(cpu_ms <= 1.05 * j.get("train_ms_per_step").number());
+  CHECK(j.get("train_cpu_ms_per_step_runs").items().size() == 3);
+}
+
+TEST_CASE("cli.bench states the peak it compares with: GHz x lanes x 4, and --ghz sets the clock") {
+  const Run r = run("bench --json --quick --variant nobn --ghz 2.5");
+  REQUIRE(r.code == 0);
+  const bnlab::Json j = bnlab::Json::parse(r.out.substr(0, r.out.find('\n')));
+  const double lanes = j.get("peak_lanes").number();
+  // The build's vector width: 16 (AVX-512), 8 (AVX2), 4 (SSE) floats.
+  CHECK((lanes == 16 || lanes == 8 || lanes == 4));
+  CHECK(j.get("peak_ghz").number() == 2.5);
+  CHECK(j.get("peak_ghz_from").string() == "--ghz");
+  CHECK(j.get("peak_gflops").number() == doctest::Approx(2.5 * lanes * 4));
+  CHECK(j.get("peak_share").number() ==
+        doctest::Approx(j.get("train_gflops").number() / j.get("peak_gflops").number()));
+  const Run bad = run("bench --quick --ghz fast");
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("--ghz must be a clock in GHz between 0.1 and 20, got 'fast'") != std::string::npos);
+  CHECK(run("bench --quick --ghz 0").code == 2);
 }
 
 TEST_CASE("cli.write errors fail the run, and an endless --load file is refused at the limit") {
@@ -221,4 +245,31 @@ TEST_CASE("cli.--compare honours B's label files (the data key)") {
   MESSAGE("step 1 loss: A " << loss_a << ", B " << loss_b);
   CHECK(loss_a != loss_b);
   std::remove(shifted.c_str());
+}
+
+TEST_CASE("cli.Fashion-MNIST: train --dataset fashion, experiment --dataset, and what is refused") {
+  // Ten steps on the 60,000 clothes, evaluated on the first 500 test images (the class names
+  // of the data are Fashion-MNIST's: the run trains a 10-class model on them).
+  Run r =
+      run("train --dataset fashion --model small-cnn --steps 10 --test-size 500 --eval-every 0");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("run A: 10 steps, training, test accuracy") != std::string::npos);
+  CHECK(r.out.find("500 examples") != std::string::npos);
+  // A data directory without the files: exit 1 with how to make them.
+  r = run("train --dataset fashion --data-dir /nonexistent --steps 1");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("Fashion-MNIST file '/nonexistent/fashion-train-images.idx' is missing") !=
+        std::string::npos);
+  CHECK(r.out.find("make_fashion.mjs") != std::string::npos);
+  // Experiments take mnist or fashion, nothing else (a usage error, before anything runs).
+  r = run("experiment lr-sweep --dataset shapes --out " + temp_path("fashion_exp"));
+  CHECK(r.code == 2);
+  CHECK(r.out.find("experiments train on dataset mnist or fashion, not 'shapes'") !=
+        std::string::npos);
+  // The commands of --jobs carry the dataset, so that the parts train on the same data.
+  r = run("experiment placement --dataset fashion --seeds 1-2 --jobs --out " +
+          temp_path("fashion_jobs"));
+  CHECK(r.code == 0);
+  CHECK(r.out.find("placement --seed 2 --steps ") != std::string::npos);
+  CHECK(r.out.find(" --dataset fashion --data-dir ") != std::string::npos);
 }

@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "data/idx.h"
 #include "experiments/experiments.h"
+#include "experiments/seeds.h"
 #include "io/describe.h"
 #include "io/state.h"
 #include "measure/measure.h"
@@ -160,6 +161,7 @@ class Data {
       }
       const auto images = copy_in(test_images), labels = copy_in(test_labels);
       split->test = parse_idx(images.data(), images.size(), labels.data(), labels.size(), name);
+      if (name == "fashion") name_fashion_classes(*split);
       return new Data(split);
     });
   }
@@ -528,16 +530,23 @@ val state_config(const std::string& json) {
   return rethrow_as_js([&] { return options_of(config_from_state(json)); });
 }
 
-// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now().
-val reference_bench(bool with_bn, bool quick) {
+// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now();
+// cpu_clock, a JavaScript function returning the process's CPU seconds (node's
+// process.cpuUsage; browsers have none) or undefined, times the CPU per step too.
+val reference_bench(bool with_bn, bool quick, val cpu_clock) {
   return rethrow_as_js([&] {
     const BenchProtocol p = quick ? BenchProtocol::quick() : BenchProtocol();
     ReferenceBench bench(with_bn);
-    const BenchResult r = bench.run(p, [] { return emscripten_get_now() / 1000.0; });
+    std::function<double()> cpu_now;
+    if (cpu_clock.typeOf().as<std::string>() == "function")
+      cpu_now = [&cpu_clock] { return cpu_clock().as<double>(); };
+    const BenchResult r = bench.run(p, [] { return emscripten_get_now() / 1000.0; }, cpu_now);
     return object({{"variant", val(r.variant)}, {"warmup_steps", val(p.warmup)}, {"timed_steps", val(p.steps)},
                    {"repeats", val(p.repeats)}, {"train_steps_per_s", val(r.train_steps_per_s)},
                    {"train_steps_per_s_runs", array_of(r.train_steps_per_s_runs)},
                    {"train_gflops", val(r.train_gflops)},
+                   {"train_cpu_ms_per_step", cpu_now ? val(r.train_cpu_ms_per_step) : val::null()},
+                   {"train_cpu_ms_per_step_runs", array_of(r.train_cpu_ms_per_step_runs)},
                    {"eval_images_per_s", val(r.eval_images_per_s)}, {"loss_step1", val(r.loss_step1)},
                    {"loss_after_warmup", val(r.loss_after_warmup)}, {"loss_final", val(r.loss_final)},
                    {"eval_logit_sum", val(r.eval_logit_sum)}});
@@ -545,17 +554,21 @@ val reference_bench(bool with_bn, bool quick) {
 }
 
 // The reference step taken apart (ReferenceBench::profile): {step_ms, trainer_step_ms,
-// parts: [{part, kind, ms}]}, timed with performance.now().
-val reference_profile(bool with_bn, int steps) {
+// parts: [{part, kind, ms}]}, timed with performance.now(), or with cpu_clock (a JavaScript
+// function returning CPU seconds, node's process.cpuUsage) when it is one.
+val reference_profile(bool with_bn, int steps, val cpu_clock) {
   return rethrow_as_js([&] {
     ReferenceBench bench(with_bn);
-    const StepProfile prof = bench.profile(steps, [] { return emscripten_get_now() / 1000.0; });
+    const bool cpu = cpu_clock.typeOf().as<std::string>() == "function";
+    const StepProfile prof = bench.profile(steps, [&]() -> double {
+      return cpu ? cpu_clock().as<double>() : emscripten_get_now() / 1000.0;
+    });
     val parts = val::array();
     for (const ProfileRow& r : prof.rows)
       parts.call<void>(
           "push",
           object({{"part", val(r.part)}, {"kind", val(r.kind)}, {"ms", val(1000 * r.seconds)}}));
-    return object({{"variant", val(with_bn ? "bn" : "nobn")},
+    return object({{"variant", val(with_bn ? "bn" : "nobn")}, {"clock", val(cpu ? "cpu" : "wall")},
                    {"step_ms", val(1000 * prof.step_seconds)},
                    {"trainer_step_ms", val(1000 * prof.trainer_seconds)},
                    {"parts", parts}});
@@ -575,13 +588,15 @@ val experiment_list() {
 }
 
 // Runs an experiment to the end (it blocks; progress(fraction) is called now and then):
-// {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST is in the
-// module's file system (bnlab.mjs writes the page's files there).
-val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir, val progress) {
+// {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST (or, for dataset
+// fashion, Fashion-MNIST) is in the module's file system (bnlab.mjs writes the page's files there).
+val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir,
+                   const std::string& dataset, val progress) {
   return rethrow_as_js([&] {
     const ExperimentInfo& info = find_experiment(name);
     ExperimentOptions options;
-    options.seed = seed, options.steps = steps, options.data_dir = data_dir;
+    options.seed = seed, options.steps = steps, options.data_dir = data_dir,
+    options.dataset = dataset;
     options.progress = [&](double fraction) { progress(fraction); };
     const ExperimentResult result = info.run(options);
     val tables = val::array();
@@ -591,6 +606,29 @@ val run_experiment(const std::string& name, uint32_t seed, int steps, const std:
       tables.call<void>("push", object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
     }
     return object({{"summary", val(result.summary.dump())}, {"tables", tables}});
+  });
+}
+
+// --- Seeds (core/experiments/seeds.h): an experiment over many seeds runs each seed as its own
+// run (bnlab.mjs), and the core summarizes them: the same code as `bnlab experiment --seeds`. ---
+
+// "1-10", "1,4,9", "1-3,8" -> [seeds]; throws the core's message for anything else.
+val parse_seeds_js(const std::string& text) {
+  return rethrow_as_js([&] {
+    val out = val::array();
+    for (uint32_t s : parse_seeds(text)) out.call<void>("push", val(s));
+    return out;
+  });
+}
+
+// The summary over seeds (means, sd, 95% t-intervals, a verdict per claim) of per-seed summaries
+// as `bnlab experiment NAME --seed S` writes them (with experiment, title, seed and steps), given
+// as the JSON text of an array. Returns JSON text.
+std::string summarize_seeds_js(const std::string& per_seed) {
+  return rethrow_as_js([&] {
+    const Json list = Json::parse(per_seed);
+    if (!list.is_array()) throw Error("summarizeSeeds takes a JSON array of per-seed summaries");
+    return summarize_seeds(list.items()).dump();
   });
 }
 
@@ -636,17 +674,20 @@ Tables tables_from_js(const val& tables) {
   return out;
 }
 
-ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir) {
+ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir,
+                                     const std::string& dataset = "mnist") {
   ExperimentOptions options;
-  options.seed = seed, options.steps = steps, options.data_dir = data_dir;
+  options.seed = seed, options.steps = steps, options.data_dir = data_dir,
+  options.dataset = dataset;
   return options;
 }
 
 // Units [begin, end) of a sweep: [{name, columns, rows}] with those units' rows.
 val run_experiment_part_js(const std::string& name, uint32_t seed, int steps,
-                           const std::string& data_dir, int begin, int end, val progress) {
+                           const std::string& data_dir, const std::string& dataset, int begin,
+                           int end, val progress) {
   return rethrow_as_js([&] {
-    ExperimentOptions options = experiment_options(seed, steps, data_dir);
+    ExperimentOptions options = experiment_options(seed, steps, data_dir, dataset);
     options.progress = [&](double fraction) { progress(fraction); };
     return tables_to_js(run_experiment_part(find_experiment(name), options, begin, end));
   });
@@ -715,6 +756,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("runExperiment", &run_experiment);
   function("runExperimentPart", &run_experiment_part_js);
   function("combineExperiment", &combine_experiment_js);
+  function("parseSeeds", &parse_seeds_js);
+  function("summarizeSeeds", &summarize_seeds_js);
   function("heapInUse", &heap_in_use);
   function("takeError", &take_error);
 }

@@ -334,7 +334,7 @@ export function serve(host) {
       lab ??= await loadBnlab();
       const files = msg.data ?? session?.files;
       const result = await lab.runExperiment(msg.name, {
-        seed: msg.seed, steps: msg.steps, files,
+        seed: msg.seed, seeds: msg.seeds, steps: msg.steps, files,  // seeds: '1-3' runs each (bnlab.mjs)
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
       });
       host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });

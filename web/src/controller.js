@@ -9,7 +9,7 @@ import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
 import { MISCLASSIFIED_SHOWN } from './views/images.js';
-import { fileBytes, mnistBytes } from './data.js';
+import { builtBytes, fileBytes, mnistBytes } from './data.js';
 import { IdxFiles } from './idx-files.js';
 import { Takeaway } from './takeaway.js';
 import { Experiments } from './experiments.js';
@@ -183,12 +183,12 @@ export class Controller {
     this.playWhenReady ||= this.playing;
     this.pause();
     const sides = this.sides();
-    const key = this.state.dataset === 'mnist' || this.state.dataset === 'idx' ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
+    const key = ['mnist', 'fashion', 'idx'].includes(this.state.dataset) ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
     this.setStatus('Loading...');
     try {
       let reply;
       if (key !== this.dataKey) {
-        const data = this.state.dataset === 'mnist' ? await mnistBytes() : this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : undefined;
+        const data = this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : await builtBytes(this.state.dataset);
         reply = await this.sim.init(sides, data, this.settings(), await this.wasmModule);
         this.dataKey = key;
       } else {
@@ -321,6 +321,22 @@ export class Controller {
       }
       const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
       return await this.sim.request('experiment', { name, seed: this.state.seed, steps, data }, [], onProgress);
+    } finally {
+      this.setStatus(`Experiment "${name}" done. Paused.`);
+    }
+  }
+
+  // The page's API for an experiment over many seeds: window.bnlab.experiment('landscape',
+  // {seeds: '1-3'}) runs the seeds one after another in the simulation's worker and resolves to
+  // the core's summary over them (per figure mean, sd and 95% t-interval, per claim its verdict)
+  // and each seed's result (wasm/PROTOCOL.md, `experiment` with `seeds`).
+  async experiment(name, { seeds, steps = 0, onProgress = () => {} } = {}) {
+    if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
+    this.pause();
+    this.setStatus(`Running the experiment "${name}" over seeds ${seeds}...`);
+    try {
+      const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
+      return await this.sim.request('experiment', { name, seeds, steps, data }, [], onProgress);
     } finally {
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }

@@ -266,6 +266,58 @@ export function startResult(history, view) {
   return [strong, ...first.text, ' ', ...final.text];
 }
 
+// The committed multi-seed findings (core/experiments/findings/, copied to web/findings.json by
+// .ci/findings.mjs): inline in the single-file page, else fetched once, when a lesson is first
+// shown (not with the page, which keeps to its size budget).
+let findings = null;
+function loadFindings() {
+  const inline = document.getElementById('findings');
+  findings ??= inline ? Promise.resolve(JSON.parse(inline.textContent))
+    : fetch('findings.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+  return findings;
+}
+
+// The verdicts over many seeds of the claims a lesson names (data-claims="EXPERIMENT/CLAIM ..."):
+// one line per dataset and claim, the numbers before the verdict.
+export function seedsLines(all, claims = '') {
+  const lines = [];
+  for (const [dataset, f] of Object.entries(all)) {
+    const name = dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST';
+    for (const id of claims.split(/\s+/).filter(Boolean)) {
+      const c = f.claims[id];
+      if (!c) continue;
+      const p = document.createElement('p');
+      p.className = 'seeds-verdict';
+      p.dataset.claim = id;
+      p.dataset.verdict = c.verdict;
+      const strong = document.createElement('strong');
+      strong.textContent = `Over ${c.n} seeds on ${name}`;
+      const v = document.createElement('em');
+      v.textContent = `${c.verdict}.`;
+      p.append(strong, ` (${c.claim}): ${c.difference}: `, v);
+      lines.push(p);
+    }
+  }
+  return lines;
+}
+
+// Adds the lines under the lesson's claim the first time the lesson is shown (the controller
+// unhides the chosen lesson's article).
+function showSeedsWhenShown(article) {
+  if (!article.dataset.claims) return;
+  const add = async () => {
+    const lines = seedsLines(await loadFindings(), article.dataset.claims);
+    article.querySelector('p.claim')?.after(...lines);
+  };
+  if (!article.hidden) return void add();
+  const watch = new MutationObserver(() => {
+    if (article.hidden) return;
+    watch.disconnect();
+    add();
+  });
+  watch.observe(article, { attributes: true, attributeFilter: ['hidden'] });
+}
+
 export class Lessons {
   // runSteps(n) -> Promise resolving when the run from step 0 has taken n steps and been evaluated.
   constructor(runSteps) {
@@ -274,6 +326,7 @@ export class Lessons {
   }
 
   decorate(article) {
+    showSeedsWhenShown(article);
     const steps = Number(article.dataset.steps);
     const fieldset = article.querySelector('fieldset.predict');
     const run = document.createElement('button');
