@@ -11,6 +11,8 @@ node --test tests/data/
 # Hostile input: the suite under ASan + UBSan, the fuzz targets briefly, the static server.
 bash .ci/hardening.sh quick
 bash .ci/build-wasm.sh
+echo "== the committed multi-seed findings: README, descriptions, lessons, and one seed rerun (node --test)"
+node --test --test-concurrency=1 tests/findings/
 echo "== WebAssembly: the JavaScript API, the worker protocol, native parity, Chromium (node --test)"
 node --test tests/wasm/
 echo "== the page: browser tests (node --test, playwright-core, Chromium)"

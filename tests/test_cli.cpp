@@ -132,6 +132,30 @@ TEST_CASE("cli.bench --json prints the fields NUMERICS.md 8 names") {
   CHECK(j.get("eval_images_per_s").number() > 0);
   CHECK(j.get("loss_step1").number() == doctest::Approx(2.317987).epsilon(1e-5));
   CHECK(j.get("measure_overhead").is_number());
+  // CPU time per step: one step of ref-cnn-nobn takes far more than a microsecond of CPU, and a
+  // single-threaded process cannot use more CPU than wall time (5% for clock granularity).
+  const double cpu_ms = j.get("train_cpu_ms_per_step").number();
+  CHECK(cpu_ms > 1e-3);
+  CHECK(cpu_ms <= 1.05 * j.get("train_ms_per_step").number());
+  CHECK(j.get("train_cpu_ms_per_step_runs").items().size() == 3);
+}
+
+TEST_CASE("cli.bench states the peak it compares with: GHz x lanes x 4, and --ghz sets the clock") {
+  const Run r = run("bench --json --quick --variant nobn --ghz 2.5");
+  REQUIRE(r.code == 0);
+  const bnlab::Json j = bnlab::Json::parse(r.out.substr(0, r.out.find('\n')));
+  const double lanes = j.get("peak_lanes").number();
+  // The build's vector width: 16 (AVX-512), 8 (AVX2), 4 (SSE) floats.
+  CHECK((lanes == 16 || lanes == 8 || lanes == 4));
+  CHECK(j.get("peak_ghz").number() == 2.5);
+  CHECK(j.get("peak_ghz_from").string() == "--ghz");
+  CHECK(j.get("peak_gflops").number() == doctest::Approx(2.5 * lanes * 4));
+  CHECK(j.get("peak_share").number() ==
+        doctest::Approx(j.get("train_gflops").number() / j.get("peak_gflops").number()));
+  const Run bad = run("bench --quick --ghz fast");
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("--ghz must be a clock in GHz between 0.1 and 20, got 'fast'") != std::string::npos);
+  CHECK(run("bench --quick --ghz 0").code == 2);
 }
 
 TEST_CASE("cli.write errors fail the run, and an endless --load file is refused at the limit") {

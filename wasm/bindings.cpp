@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "data/idx.h"
 #include "experiments/experiments.h"
+#include "experiments/seeds.h"
 #include "io/describe.h"
 #include "io/state.h"
 #include "measure/measure.h"
@@ -194,6 +195,7 @@ class Simulation {
       loss_.clear(), accuracy_.clear(), lr_.clear();
       const double first_step = double(trainer_.step_count() + 1);
       for (int i = 0; i < n && !trainer_.diverged(); ++i) {
+        if (tracing_) tracer_.remember(trainer_);  // the running statistics before the update
         const StepMetrics m = trainer_.step();
         loss_.push_back(m.loss), accuracy_.push_back(m.accuracy), lr_.push_back(m.lr);
       }
@@ -276,12 +278,12 @@ class Simulation {
     });
   }
 
-  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on,
-  // first a copy of what the normalizers used in that step (measure/trace.h), for trace_unit():
-  // like the measurements it must be taken before anything else runs the network.
-  val measure_step() {
+  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on and
+  // `capture`, first a copy of what the normalizers used in that step (measure/trace.h), for
+  // trace_unit(): like the measurements it must be taken before anything else runs the network.
+  val measure_step(bool capture) {
     return rethrow_as_js([&] {
-      if (tracing_) tracer_.capture(trainer_);
+      if (tracing_ && capture) tracer_.capture(trainer_);
       instrument().measure_step(step_m_);
       const StepMeasurements& m = step_m_;
       val out = val::object();
@@ -384,12 +386,14 @@ class Simulation {
                         {"sample_begin", val(t.sample_begin)}, {"sample_end", val(t.sample_end)},
                         {"channel_begin", val(t.channel_begin)}, {"channel_end", val(t.channel_end)},
                         {"group", val(t.group)}, {"m", val(double(t.m))}, {"over", val(t.over)},
-                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)}});
+                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)},
+                        {"has_before", val(t.has_before)}});
       const std::pair<const char*, float> numbers[] = {
           {"x", t.x}, {"mean", t.mean}, {"var", t.var}, {"eps", t.eps}, {"inv_std", t.inv_std},
           {"xhat", t.xhat}, {"xhat_layer", t.xhat_layer}, {"gamma", t.gamma}, {"beta", t.beta},
           {"r", t.r}, {"d", t.d}, {"y", t.y}, {"y_layer", t.y_layer},
           {"running_mean", t.running_mean}, {"running_var", t.running_var}, {"eval_inv_std", t.eval_inv_std},
+          {"running_mean_before", t.running_mean_before}, {"running_var_before", t.running_var_before},
           {"xhat_eval", t.xhat_eval}, {"y_eval", t.y_eval},
           {"noise_scale", t.noise_scale}, {"noise_shift", t.noise_shift}, {"y_noisy", t.y_noisy},
           {"dy", t.dy}, {"dgamma", t.dgamma}, {"dbeta", t.dbeta}, {"mean_g", t.mean_g}, {"mean_gx", t.mean_gx},
@@ -526,16 +530,23 @@ val state_config(const std::string& json) {
   return rethrow_as_js([&] { return options_of(config_from_state(json)); });
 }
 
-// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now().
-val reference_bench(bool with_bn, bool quick) {
+// The benchmark of NUMERICS.md 8 through the core's refbench.h, timed by performance.now();
+// cpu_clock, a JavaScript function returning the process's CPU seconds (node's
+// process.cpuUsage; browsers have none) or undefined, times the CPU per step too.
+val reference_bench(bool with_bn, bool quick, val cpu_clock) {
   return rethrow_as_js([&] {
     const BenchProtocol p = quick ? BenchProtocol::quick() : BenchProtocol();
     ReferenceBench bench(with_bn);
-    const BenchResult r = bench.run(p, [] { return emscripten_get_now() / 1000.0; });
+    std::function<double()> cpu_now;
+    if (cpu_clock.typeOf().as<std::string>() == "function")
+      cpu_now = [&cpu_clock] { return cpu_clock().as<double>(); };
+    const BenchResult r = bench.run(p, [] { return emscripten_get_now() / 1000.0; }, cpu_now);
     return object({{"variant", val(r.variant)}, {"warmup_steps", val(p.warmup)}, {"timed_steps", val(p.steps)},
                    {"repeats", val(p.repeats)}, {"train_steps_per_s", val(r.train_steps_per_s)},
                    {"train_steps_per_s_runs", array_of(r.train_steps_per_s_runs)},
                    {"train_gflops", val(r.train_gflops)},
+                   {"train_cpu_ms_per_step", cpu_now ? val(r.train_cpu_ms_per_step) : val::null()},
+                   {"train_cpu_ms_per_step_runs", array_of(r.train_cpu_ms_per_step_runs)},
                    {"eval_images_per_s", val(r.eval_images_per_s)}, {"loss_step1", val(r.loss_step1)},
                    {"loss_after_warmup", val(r.loss_after_warmup)}, {"loss_final", val(r.loss_final)},
                    {"eval_logit_sum", val(r.eval_logit_sum)}});
@@ -543,17 +554,21 @@ val reference_bench(bool with_bn, bool quick) {
 }
 
 // The reference step taken apart (ReferenceBench::profile): {step_ms, trainer_step_ms,
-// parts: [{part, kind, ms}]}, timed with performance.now().
-val reference_profile(bool with_bn, int steps) {
+// parts: [{part, kind, ms}]}, timed with performance.now(), or with cpu_clock (a JavaScript
+// function returning CPU seconds, node's process.cpuUsage) when it is one.
+val reference_profile(bool with_bn, int steps, val cpu_clock) {
   return rethrow_as_js([&] {
     ReferenceBench bench(with_bn);
-    const StepProfile prof = bench.profile(steps, [] { return emscripten_get_now() / 1000.0; });
+    const bool cpu = cpu_clock.typeOf().as<std::string>() == "function";
+    const StepProfile prof = bench.profile(steps, [&]() -> double {
+      return cpu ? cpu_clock().as<double>() : emscripten_get_now() / 1000.0;
+    });
     val parts = val::array();
     for (const ProfileRow& r : prof.rows)
       parts.call<void>(
           "push",
           object({{"part", val(r.part)}, {"kind", val(r.kind)}, {"ms", val(1000 * r.seconds)}}));
-    return object({{"variant", val(with_bn ? "bn" : "nobn")},
+    return object({{"variant", val(with_bn ? "bn" : "nobn")}, {"clock", val(cpu ? "cpu" : "wall")},
                    {"step_ms", val(1000 * prof.step_seconds)},
                    {"trainer_step_ms", val(1000 * prof.trainer_seconds)},
                    {"parts", parts}});
@@ -591,6 +606,29 @@ val run_experiment(const std::string& name, uint32_t seed, int steps, const std:
       tables.call<void>("push", object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
     }
     return object({{"summary", val(result.summary.dump())}, {"tables", tables}});
+  });
+}
+
+// --- Seeds (core/experiments/seeds.h): an experiment over many seeds runs each seed as its own
+// run (bnlab.mjs), and the core summarizes them: the same code as `bnlab experiment --seeds`. ---
+
+// "1-10", "1,4,9", "1-3,8" -> [seeds]; throws the core's message for anything else.
+val parse_seeds_js(const std::string& text) {
+  return rethrow_as_js([&] {
+    val out = val::array();
+    for (uint32_t s : parse_seeds(text)) out.call<void>("push", val(s));
+    return out;
+  });
+}
+
+// The summary over seeds (means, sd, 95% t-intervals, a verdict per claim) of per-seed summaries
+// as `bnlab experiment NAME --seed S` writes them (with experiment, title, seed and steps), given
+// as the JSON text of an array. Returns JSON text.
+std::string summarize_seeds_js(const std::string& per_seed) {
+  return rethrow_as_js([&] {
+    const Json list = Json::parse(per_seed);
+    if (!list.is_array()) throw Error("summarizeSeeds takes a JSON array of per-seed summaries");
+    return summarize_seeds(list.items()).dump();
   });
 }
 
@@ -718,6 +756,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("runExperiment", &run_experiment);
   function("runExperimentPart", &run_experiment_part_js);
   function("combineExperiment", &combine_experiment_js);
+  function("parseSeeds", &parse_seeds_js);
+  function("summarizeSeeds", &summarize_seeds_js);
   function("heapInUse", &heap_in_use);
   function("takeError", &take_error);
 }

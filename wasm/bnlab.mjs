@@ -37,7 +37,8 @@ export async function loadBnlab({ wasmBinary, wasmModule } = {}) {
 // New classes and free functions of bindings.cpp are listed here too; methods are found.
 const CORE_CLASSES = ['Data', 'Simulation'];
 const CORE_FUNCTIONS = ['options', 'presets', 'layerKinds', 'describeModel', 'dataKey', 'stateConfig', 'referenceBench',
-  'referenceProfile', 'experiments', 'runExperiment', 'runExperimentPart', 'combineExperiment'];
+  'referenceProfile', 'experiments', 'runExperiment', 'runExperimentPart', 'combineExperiment',
+  'parseSeeds', 'summarizeSeeds'];
 
 function checkErrors(core) {
   const thrower = (fn) => function checked(...args) {
@@ -147,17 +148,22 @@ export class Bnlab {
 
   // NUMERICS.md 8's benchmark of variant 'bn' or 'nobn' (blocks for ~10 s; quick: ~1 s):
   // {variant, train_steps_per_s, train_steps_per_s_runs, eval_images_per_s, loss_step1,
-  //  loss_after_warmup, loss_final, eval_logit_sum, warmup_steps, timed_steps, repeats}
-  referenceBench(variant, { quick = false } = {}) {
+  //  loss_after_warmup, loss_final, eval_logit_sum, warmup_steps, timed_steps, repeats,
+  //  train_cpu_ms_per_step}; cpuClock() returns CPU seconds (node: process.cpuUsage), without
+  //  it (a browser has no CPU clock) train_cpu_ms_per_step is null.
+  referenceBench(variant, { quick = false, cpuClock } = {}) {
     if (variant !== 'bn' && variant !== 'nobn') throw new Error(`variant must be 'bn' or 'nobn', got '${variant}'`);
-    return this.core.referenceBench(variant === 'bn', quick);
+    if (cpuClock !== undefined && typeof cpuClock !== 'function') throw new Error('cpuClock must be a function returning CPU seconds');
+    return this.core.referenceBench(variant === 'bn', quick, cpuClock);
   }
 
   // The same step taken apart, each part timed (core/measure/refbench.h StepProfile):
   // {variant, step_ms, trainer_step_ms, parts: [{part, kind, ms}]}, the mean over `steps` steps.
-  referenceProfile(variant, { steps = 200 } = {}) {
+  // cpuClock: as in referenceBench, times the parts by CPU time (clock: 'cpu') instead of wall.
+  referenceProfile(variant, { steps = 200, cpuClock } = {}) {
     if (variant !== 'bn' && variant !== 'nobn') throw new Error(`variant must be 'bn' or 'nobn', got '${variant}'`);
-    return this.core.referenceProfile(variant === 'bn', steps);
+    if (cpuClock !== undefined && typeof cpuClock !== 'function') throw new Error('cpuClock must be a function returning CPU seconds');
+    return this.core.referenceProfile(variant === 'bn', steps, cpuClock);
   }
 
   // The run a state file describes, continuing exactly where it stopped (its config, weights,
@@ -181,10 +187,30 @@ export class Bnlab {
   // which most experiments train on. onProgress(fraction) is called now and then. Returns
   // {summary: {...}, tables: [{name, columns, rows}]}, the figures and tables that
   // `bnlab experiment NAME` writes as summary.json and NAME.csv.
-  async runExperiment(name, { seed = 1, steps = 0, files, dataset = 'mnist', onProgress = () => {} } = {}) {
+  //
+  // seeds: '1-10' (or '1,4,9', '1-3,8') runs every seed in turn instead of `seed`, each a full
+  // run, and returns {summary, seeds: [{seed, summary, tables}]}: the summary over the seeds
+  // that `bnlab experiment NAME --seeds 1-10` writes (per figure mean, sd and 95% t-interval;
+  // per claim of the literature the interval of the difference and the verdict), made by the
+  // same core code from the same per-seed summaries.
+  async runExperiment(name, { seed = 1, seeds, steps = 0, files, dataset = 'mnist', onProgress = () => {} } = {}) {
     await this.writeData(files, dataset);
+    if (seeds !== undefined) return this.runSeeds(name, String(seeds), steps, dataset, onProgress);
     const r = this.core.runExperiment(name, seed, steps, DATA_DIR, dataset, onProgress);
     return { summary: JSON.parse(r.summary), tables: r.tables };
+  }
+
+  runSeeds(name, seedsText, steps, dataset, onProgress) {
+    const list = this.core.parseSeeds(seedsText);
+    const info = this.experiments().find((e) => e.name === name);
+    const runs = [];
+    list.forEach((seed, i) => {
+      const r = this.core.runExperiment(name, seed, steps, DATA_DIR, dataset, (f) => onProgress((i + f) / list.length));
+      // What `bnlab experiment NAME --seed S` writes as summary.json (core/experiments/output.cpp).
+      const summary = { experiment: name, title: info?.title ?? name, seed, steps: steps || info?.default_steps, dataset, ...JSON.parse(r.summary) };
+      runs.push({ seed, summary, tables: r.tables });
+    });
+    return { summary: JSON.parse(this.core.summarizeSeeds(JSON.stringify(runs.map((r) => r.summary)))), seeds: runs };
   }
 
   // Units [begin, end) of a sweep (experiments()[i].units > 0: its swept values), for a pool of
@@ -273,7 +299,8 @@ export class Simulation {
   //   hist.input, hist.output   (bins) fractions; lo, hi, layer, channel
   //   bands                     (activations, 5) percentiles 1/15/50/85/99; layers, unit
   //   grad_norm, weight_norm, update_ratio   (conv/fc layers); layers
-  measure() { return this.handle.measureStep(); }
+  // capture: false skips the inspector's copy of the normalizers (setTrace) for this step.
+  measure(capture = true) { return this.handle.measureStep(Boolean(capture)); }
   // Before the next step, on the batch it will use (a few steps' worth of work):
   //   ics.l2, ics.cosine                       (layers); layers
   //   landscape.loss, landscape.grad_change    (step sizes); etas, loss_min, loss_max,

@@ -86,14 +86,40 @@ if (wasm) {
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
 
+// The single file's app is one bundle; the served page's is split, so that a part loaded on
+// demand (import(), e.g. the code writers of "Show code") is a chunk fetched when first used.
 const app = await bundle(path.join(web, 'src/main.js'), 'esm');
 const element = await bundle(path.join(web, 'src/element.js'), 'iife');
-fs.writeFileSync(path.join(out, 'app.js'), app['.js']);
-fs.writeFileSync(path.join(out, 'app.css'), app['.css']);
+const served = await esbuild.build({
+  entryPoints: { app: path.join(web, 'src/main.js') }, bundle: true, minify: true, format: 'esm', splitting: true,
+  chunkNames: 'chunks/[name]-[hash]', target: TARGET, write: false, outdir: out, legalComments: 'none', logLevel: 'warning',
+});
+for (const f of served.outputFiles) {
+  fs.mkdirSync(path.dirname(f.path), { recursive: true });
+  fs.writeFileSync(f.path, f.contents);
+}
 fs.writeFileSync(path.join(out, 'bnlab-element.js'), element['.js']);
 
-if (wasm) for (const f of WORKER_FILES) copyIfPresent(path.join(wasmDir, f), path.join(out, 'bnlab', f));
+// The worker's three modules are minified on the way (Emscripten's glue is only stripped of
+// whitespace; esbuild also shortens its local names): 42 -> 29 KiB gzipped, first-load bytes.
+// Each stays its own module (the worker imports the others by name), and build/wasm keeps the
+// readable copies that node and the tests import.
+async function copyWorkerFile(f) {
+  const from = path.join(wasmDir, f), to = path.join(out, 'bnlab', f);
+  if (!f.endsWith('.mjs')) return copyIfPresent(from, to);
+  const r = await esbuild.transform(fs.readFileSync(from, 'utf8'), { minify: true, format: 'esm', target: TARGET, legalComments: 'none' });
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.writeFileSync(to, r.code);
+  return true;
+}
+if (wasm) for (const f of WORKER_FILES) await copyWorkerFile(f);
 else note(`the simulation module is missing (${WORKER_FILES.filter((f) => !fs.existsSync(path.join(wasmDir, f))).join(', ')} not in build/wasm): the page will say that nothing can train`);
+// The committed multi-seed findings (.ci/findings.mjs writes web/findings.json): fetched by the
+// lessons when one is first shown; inline in the single file.
+const findingsFile = path.join(web, 'findings.json');
+copyIfPresent(findingsFile, path.join(out, 'findings.json'));
+const findingsJson = fs.existsSync(findingsFile)
+  ? `<script type="application/json" id="findings">${fs.readFileSync(findingsFile, 'utf8').trim().replace(/</g, '\\u003c')}</script>` : '';
 const mnist = Object.values(MNIST).every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
 if (!mnist) note('MNIST .idx.gz files are missing from build/native/data: the page will offer the synthetic datasets');
 const fashion = FASHION.every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
@@ -107,12 +133,16 @@ const experimentsJson = `<script type="application/json" id="experiments">${JSON
 
 const lessons = renderTex(fs.readFileSync(path.join(web, 'lessons.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, ''))
   .replace(/<article /g, '<article hidden ');
-const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons)
-  // The BN inspector's formulas (a <template> its view clones), rendered like the lessons.
-  .replace('<!--INSPECTOR-FORMULAS-->', () => renderTex(fs.readFileSync(path.join(web, 'inspector-formulas.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, '')));
+const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons);
+// The BN inspector's formulas (a <template> its view clones), rendered like the lessons: a file
+// of their own on the served page, fetched when the inspector first shows a unit (outside the
+// first load's budget); inline in the single file.
+const formulas = renderTex(fs.readFileSync(path.join(web, 'inspector-formulas.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, ''));
+fs.writeFileSync(path.join(out, 'inspector-formulas.html'), formulas);
 const buildInfo = (info) => `<script type="application/json" id="build-info">${JSON.stringify(info)}</script>`;
 
 fs.writeFileSync(path.join(out, 'index.html'), template
+  .replace('<!--INSPECTOR-FORMULAS-->', '')
   .replace('<!--STYLE-->', '<link rel="stylesheet" href="app.css">' + (wasm ? '\n<link rel="modulepreload" href="bnlab/worker.mjs">' : ''))
   .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm, mnist, fashion }) + '\n' + experimentsJson)
   .replace('<!--SCRIPT-->', '<script type="module" src="app.js"></script>'));
@@ -133,8 +163,9 @@ if (mnist) {
   }
 }
 fs.writeFileSync(path.join(outSingle, 'bnlab.html'), template
+  .replace('<!--INSPECTOR-FORMULAS-->', () => formulas)
   .replace('<!--STYLE-->', () => `<style>${app['.css']}</style>`)
-  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm: single, mnist }) + '\n' + experimentsJson + '\n' + inlined)
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm: single, mnist }) + '\n' + experimentsJson + '\n' + findingsJson + '\n' + inlined)
   .replace('<!--SCRIPT-->', () => `<script type="module">${app['.js'].replace(/<\/script/gi, '<\\/script')}</script>`));
 
 const size = (p) => fs.statSync(p).size;

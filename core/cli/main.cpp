@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -47,9 +49,11 @@ const char* kUsage = R"(usage:
                                 beside bnlab)
         --max-memory MB         refuse models needing more than MB MiB (default 512)
         --quiet                 no summary on standard error
-  bnlab bench [--json] [--quick] [--variant bn|nobn] [--profile]
+  bnlab bench [--json] [--quick] [--variant bn|nobn] [--profile] [--ghz G]
       The reference-CNN benchmark of NUMERICS.md 8 (one thread). --profile: the time of each
       part of a training step instead (each layer's forward and backward, loss, optimizer).
+      GFLOP/s are compared with one core's peak: GHz x vector lanes of this build x 4 flops
+      per lane and cycle (2 FMA pipes); GHz from /proc/cpuinfo's "cpu MHz", or --ghz G.
   bnlab experiment NAME --out DIR [--seed S] [--steps N] [--dataset mnist|fashion] [--data-dir DIR]
       Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
       --dataset fashion: on Fashion-MNIST instead of MNIST (covariate-shift: instead of its
@@ -308,7 +312,7 @@ void print_profile(bool bn, const StepProfile& prof, bool json) {
   const std::string variant = bn ? "bn" : "nobn";
   if (json) {
     std::cout << "{\"framework\":\"bnlab\",\"bench\":\"profile\",\"variant\":\"" << variant
-              << "\",\"runtime\":\"native\",\"step_ms\":" << fmt(1000 * prof.step_seconds)
+              << "\",\"runtime\":\"native\",\"clock\":\"cpu\",\"step_ms\":" << fmt(1000 * prof.step_seconds)
               << ",\"trainer_step_ms\":" << fmt(1000 * prof.trainer_seconds) << ",\"parts\":[";
     for (size_t i = 0; i < prof.rows.size(); ++i)
       std::cout << (i ? "," : "") << "{\"part\":\"" << prof.rows[i].part << "\",\"kind\":\""
@@ -316,7 +320,7 @@ void print_profile(bool bn, const StepProfile& prof, bool json) {
     std::cout << "]}" << std::endl;
     return;
   }
-  std::printf("%s: %.3f ms per step taken apart (Trainer::step whole: %.3f ms)\n",
+  std::printf("%s: %.3f ms of CPU per step taken apart (Trainer::step whole: %.3f ms)\n",
               bn ? "ref-cnn" : "ref-cnn-nobn", 1000 * prof.step_seconds,
               1000 * prof.trainer_seconds);
   for (const ProfileRow& r : prof.rows)
@@ -324,8 +328,30 @@ void print_profile(bool bn, const StepProfile& prof, bool json) {
                 100 * r.seconds / prof.step_seconds);
 }
 
+// The clock that build_peak() assumes: the highest "cpu MHz" of /proc/cpuinfo (what the kernel
+// reports; a VM shows its nominal clock, a boosting core may run faster). 0 if unknown.
+double cpuinfo_ghz() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  double mhz = 0;
+  while (std::getline(in, line))
+    if (line.rfind("cpu MHz", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) mhz = std::max(mhz, std::atof(line.c_str() + colon + 1));
+    }
+  return mhz / 1000.0;
+}
+
+// CPU seconds of this process (not the time it waited for a core).
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
 int cmd_bench(const std::vector<std::string>& args) {
   bool json = false, quick = false, profile = false;
+  double ghz = 0;
   std::vector<bool> variants = {true, false};
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--json") json = true;
@@ -336,8 +362,17 @@ int cmd_bench(const std::vector<std::string>& args) {
       const std::string v = args[++i];
       if (v != "bn" && v != "nobn") throw UsageError("--variant must be bn or nobn");
       variants = {v == "bn"};
+    } else if (args[i] == "--ghz" && i + 1 < args.size()) {
+      const std::string v = args[++i];
+      char* end = nullptr;
+      ghz = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !(ghz > 0.1 && ghz < 20))
+        throw UsageError("--ghz must be a clock in GHz between 0.1 and 20, got '" + v + "'");
     } else throw UsageError("unexpected argument '" + args[i] + "' for bench");
   }
+  const bool ghz_given = ghz > 0;
+  if (!ghz_given) ghz = cpuinfo_ghz();
+  const MachinePeak peak = build_peak(ghz);
   const BenchProtocol protocol = quick ? BenchProtocol::quick() : BenchProtocol();
   const auto clock = [] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -345,10 +380,12 @@ int cmd_bench(const std::vector<std::string>& args) {
   for (bool bn : variants) {
     ReferenceBench bench(bn);
     if (profile) {
-      print_profile(bn, bench.profile(quick ? 20 : 300, clock), json);
+      // CPU time: on a shared machine the wall time of a part is mostly someone else's work.
+      print_profile(bn, bench.profile(quick ? 20 : 300, process_cpu_seconds), json);
       continue;
     }
-    const BenchResult r = bench.run(protocol, clock);
+    const BenchResult r = bench.run(protocol, clock, process_cpu_seconds);
+    const double share = peak.gflops > 0 ? r.train_gflops / peak.gflops : NAN;
     if (json) {
       std::cout << "{\"framework\":\"bnlab\",\"bench\":\"" << (bn ? "ref-cnn" : "ref-cnn-nobn")
                 << "\",\"variant\":\"" << r.variant << "\",\"runtime\":\"native\",\"threads\":1"
@@ -359,6 +396,14 @@ int cmd_bench(const std::vector<std::string>& args) {
         std::cout << (i ? "," : "") << fmt(r.train_steps_per_s_runs[i]);
       std::cout << "],\"train_ms_per_step\":" << fmt(1000.0 / r.train_steps_per_s)
                 << ",\"train_gflops\":" << fmt(r.train_gflops)
+                << ",\"train_cpu_ms_per_step\":" << fmt(r.train_cpu_ms_per_step)
+                << ",\"train_cpu_ms_per_step_runs\":[";
+      for (size_t i = 0; i < r.train_cpu_ms_per_step_runs.size(); ++i)
+        std::cout << (i ? "," : "") << fmt(r.train_cpu_ms_per_step_runs[i]);
+      std::cout << "],\"peak_gflops\":" << json_num(peak.gflops) << ",\"peak_ghz\":" << json_num(peak.ghz)
+                << ",\"peak_ghz_from\":\"" << (ghz_given ? "--ghz" : "/proc/cpuinfo") << "\""
+                << ",\"peak_lanes\":" << peak.lanes << ",\"peak_flops_per_lane_cycle\":" << peak.flops_per_lane_cycle
+                << ",\"isa\":\"" << peak.isa << "\",\"peak_share\":" << json_num(share)
                 << ",\"eval_batch\":256,\"eval_images_per_s\":" << fmt(r.eval_images_per_s)
                 << ",\"loss_step1\":" << fmt(r.loss_step1) << ",\"loss_after_warmup\":" << fmt(r.loss_after_warmup)
                 << ",\"loss_final\":" << fmt(r.loss_final) << ",\"eval_logit_sum\":" << fmt(r.eval_logit_sum)
@@ -367,10 +412,14 @@ int cmd_bench(const std::vector<std::string>& args) {
                 << ",\"quick\":" << (quick ? "true" : "false") << "}" << std::endl;
     } else {
       std::printf("%-13s native, 1 thread: %8.1f train steps/s (%.2f ms/step, %.1f GFLOP/s), %8.0f eval images/s\n"
+                  "              CPU time %.3f ms/step; %.1f%% of one core's peak %.0f GFLOP/s\n"
+                  "              (= %.2f GHz from %s x %d lanes (%s) x %d flops per lane and cycle)\n"
                   "              losses: step 1 %.6f, after warm-up %.6g, final %.6g\n"
                   "              with every-step measurements: %.1f steps/s (+%.1f%% per step)\n",
                   bn ? "ref-cnn" : "ref-cnn-nobn", r.train_steps_per_s, 1000.0 / r.train_steps_per_s,
-                  r.train_gflops, r.eval_images_per_s, r.loss_step1, r.loss_after_warmup,
+                  r.train_gflops, r.eval_images_per_s, r.train_cpu_ms_per_step, 100.0 * share,
+                  peak.gflops, peak.ghz, ghz_given ? "--ghz" : "/proc/cpuinfo", peak.lanes,
+                  peak.isa.c_str(), peak.flops_per_lane_cycle, r.loss_step1, r.loss_after_warmup,
                   r.loss_final, r.measured_steps_per_s, 100.0 * r.measure_overhead);
     }
   }

@@ -9,20 +9,41 @@ namespace bnlab {
 
 namespace {
 
-// The total of the H*W per-position sums of channel c, with four partial sums (independent
-// chains, which the compiler may also pack into one vector register).
-double channel_total(const std::vector<double>& sums, int c, int64_t hw) {
-  const double* p = sums.data() + c * hw;
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+// Sums in double of n terms term(i), i = 0 .. n-1, in eight partial sums (independent chains,
+// which the compiler packs into vector registers: no loop-carried wait on one add).
+template <class Term>
+double sum_terms(int64_t n, Term term) {
+  double s[8] = {};
   int64_t i = 0;
-  for (; i + 4 <= hw; i += 4) {
-    s0 += p[i];
-    s1 += p[i + 1];
-    s2 += p[i + 2];
-    s3 += p[i + 3];
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) s[k] += double(term(i + k));
+  for (; i < n; ++i) s[0] += double(term(i));
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+// Two passes in double, the mean and then the squared deviations from it (each deviation and its
+// square in float, as PyTorch's CPU kernel forms them), over the N planes of H*W values of
+// channel c. forward() takes the channels one at a time, statistics then output, so that the
+// second and third pass over a channel find its values in cache.
+void channel_statistics(const Tensor& x, int n0, int n1, int c, double& mean, double& var) {
+  const int64_t hw = x.shape().spatial(), chw = x.shape().per_sample();
+  const double m = double(int64_t(n1 - n0) * hw);
+  double sum = 0.0;
+  for (int n = n0; n < n1; ++n) {
+    const float* p = x.data() + n * chw + c * hw;
+    sum += sum_terms(hw, [p](int64_t i) { return p[i]; });
   }
-  for (; i < hw; ++i) s0 += p[i];
-  return (s0 + s1) + (s2 + s3);
+  mean = sum / m;
+  const float center = float(mean);
+  double squares = 0.0;
+  for (int n = n0; n < n1; ++n) {
+    const float* p = x.data() + n * chw + c * hw;
+    squares += sum_terms(hw, [p, center](int64_t i) {
+      const float dev = p[i] - center;
+      return dev * dev;
+    });
+  }
+  var = squares / m;
 }
 
 }  // namespace
@@ -86,33 +107,6 @@ void BatchNorm::check_batch_size(const Shape& in, int sub_batch) const {
   throw Error(message);
 }
 
-// Two passes in double, the means and then the squared deviations from them. Each adds the
-// samples elementwise into per-position sums (vectorized whatever H*W is, dense layers included);
-// each channel then totals its H*W positions.
-void BatchNorm::batch_statistics(const Tensor& x, int n0, int n1) {
-  const int C = channels_;
-  const int64_t hw = x.shape().spatial(), chw = x.shape().per_sample();
-  const double m = double(int64_t(n1 - n0) * hw);
-  std::fill(sum_.begin(), sum_.end(), 0.0);
-  for (int n = n0; n < n1; ++n) {
-    const float* xn = x.data() + n * chw;
-    for (int64_t j = 0; j < chw; ++j) sum_[size_t(j)] += xn[j];
-  }
-  for (int c = 0; c < C; ++c) mean_[size_t(c)] = channel_total(sum_, c, hw) / m;
-  std::fill(sum_.begin(), sum_.end(), 0.0);
-  for (int n = n0; n < n1; ++n) {
-    const float* xn = x.data() + n * chw;
-    for (int c = 0; c < C; ++c) {
-      const float mean = float(mean_[size_t(c)]);
-      for (int64_t j = c * hw; j < (c + 1) * hw; ++j) {
-        const float dev = xn[j] - mean;
-        sum_[size_t(j)] += dev * dev;
-      }
-    }
-  }
-  for (int c = 0; c < C; ++c) var_[size_t(c)] = channel_total(sum_, c, hw) / m;
-}
-
 // PyTorch (torch.nn.modules.batchnorm, F.batch_norm): with factor = momentum, or
 // 1 / num_batches_tracked for cumulative averaging,
 //   running_mean = (1 - factor) * running_mean + factor * mean
@@ -154,10 +148,6 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   sub_var_.resize(Shape{subs, C, 1, 1});
   forward_gamma_ = gamma_;
   forward_beta_ = beta_;
-  sum_.resize(size_t(chw));
-  sum2_.resize(size_t(chw));
-  mean_.resize(size_t(C));
-  var_.resize(size_t(C));
   r_.setConstant(1.f);
   d_.setConstant(0.f);
   batch_mean_.setZero();
@@ -172,10 +162,9 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
       ++num_batches_tracked_;
       if (cumulative_) factor = 1.0 / double(num_batches_tracked_);
     }
-    if (used_batch_stats_) batch_statistics(x, n0, n1);
     for (int c = 0; c < C; ++c) {
-      const double mean = used_batch_stats_ ? mean_[size_t(c)] : running_mean_[c];
-      const double var = used_batch_stats_ ? var_[size_t(c)] : running_var_[c];
+      double mean = running_mean_[c], var = running_var_[c];
+      if (used_batch_stats_) channel_statistics(x, n0, n1, c, mean, var);
       const double inv_std = 1.0 / std::sqrt(var + eps_);
       if (renorm) {
         const double sigma = std::sqrt(double(running_var_[c]) + eps_);
@@ -230,19 +219,17 @@ const Tensor& BatchNorm::backward(const Tensor& dy) {
   for (int s = 0; s < subs; ++s) {
     const int n0 = s * sub_batch_, n1 = std::min(shape.n, n0 + sub_batch_);
     const double m = double(int64_t(n1 - n0) * hw);
-    // Per-position sums of g and g * xhat over the samples, as in forward.
-    std::fill(sum_.begin(), sum_.end(), 0.0);
-    std::fill(sum2_.begin(), sum2_.end(), 0.0);
-    for (int n = n0; n < n1; ++n) {
-      const float* g = dy.data() + n * chw;
-      const float* xhat = xhat_.data() + n * chw;
-      for (int64_t j = 0; j < chw; ++j) {
-        sum_[size_t(j)] += g[j];
-        sum2_[size_t(j)] += g[j] * xhat[j];
-      }
-    }
+    // Channel by channel, the sums of g and g * xhat over its planes (in double, as in forward),
+    // then dx: the second pass finds the channel's g and xhat in cache.
     for (int c = 0; c < C; ++c) {
-      const double sum_g = channel_total(sum_, c, hw), sum_gx = channel_total(sum2_, c, hw);
+      double sum_g = 0.0, sum_gx = 0.0;
+      for (int n = n0; n < n1; ++n) {
+        const int64_t plane = n * chw + c * hw;
+        const float* g = dy.data() + plane;
+        const float* xhat = xhat_.data() + plane;
+        sum_g += sum_terms(hw, [g](int64_t i) { return g[i]; });
+        sum_gx += sum_terms(hw, [g, xhat](int64_t i) { return g[i] * xhat[i]; });
+      }
       if (affine_) {
         dgamma_[c] += float(r_[c] * sum_gx + d_[c] * sum_g);
         dbeta_[c] += float(sum_g);

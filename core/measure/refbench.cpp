@@ -50,7 +50,26 @@ ReferenceBench::ReferenceBench(bool with_bn) : with_bn_(with_bn) {
   for (int64_t i = 0; i < eval_x_.size(); ++i) eval_x_[i] = float(eval_rng.normal());
 }
 
-BenchResult ReferenceBench::run(const BenchProtocol& p, const std::function<double()>& now) {
+MachinePeak build_peak(double ghz) {
+  MachinePeak peak;
+  peak.ghz = ghz;
+#if defined(__AVX512F__)
+  peak.lanes = 16, peak.isa = "avx512";
+#elif defined(__AVX__)
+  peak.lanes = 8, peak.isa = "avx2";
+#elif defined(__wasm_simd128__)
+  peak.lanes = 4, peak.isa = "wasm-simd128";
+#elif defined(__SSE__)
+  peak.lanes = 4, peak.isa = "sse";
+#else
+  peak.lanes = 1, peak.isa = "scalar";
+#endif
+  peak.gflops = ghz * peak.lanes * peak.flops_per_lane_cycle;
+  return peak;
+}
+
+BenchResult ReferenceBench::run(const BenchProtocol& p, const std::function<double()>& now,
+                                const std::function<double()>& cpu_now) {
   BenchResult r;
   r.variant = with_bn_ ? "bn" : "nobn";
   Trainer& t = *trainer_;
@@ -59,12 +78,15 @@ BenchResult ReferenceBench::run(const BenchProtocol& p, const std::function<doub
   for (int i = 1; i < p.warmup; ++i) loss = t.step().loss;
   r.loss_after_warmup = loss;
   for (int k = 0; k < p.repeats; ++k) {
+    const double c0 = cpu_now ? cpu_now() : 0.0;
     const double t0 = now();
     for (int i = 0; i < p.steps; ++i) loss = t.step().loss;
     r.train_steps_per_s_runs.push_back(p.steps / std::max(now() - t0, 1e-9));
+    if (cpu_now) r.train_cpu_ms_per_step_runs.push_back(1000.0 * (cpu_now() - c0) / p.steps);
   }
   r.loss_final = loss;
   r.train_steps_per_s = median(r.train_steps_per_s_runs);
+  if (cpu_now) r.train_cpu_ms_per_step = median(r.train_cpu_ms_per_step_runs);
   // Conv and linear multiply-adds of a step, 2 FLOPs each; conv1 computes no input gradient.
   constexpr double kGflopPerStep = 0.06033408;
   r.train_gflops = r.train_steps_per_s * kGflopPerStep;

@@ -26,6 +26,11 @@ struct BenchResult {
   double train_steps_per_s = 0;
   std::vector<double> train_steps_per_s_runs;
   double train_gflops = 0;  // train_steps_per_s times the 60.33 MFLOP of a step (NUMERICS.md 7)
+  // CPU time per training step (the median repeat's), when run() was given a CPU clock: unlike
+  // wall time it does not count the time the process waits for a core on a shared machine.
+  // 0 without a CPU clock (a browser has none).
+  double train_cpu_ms_per_step = 0;
+  std::vector<double> train_cpu_ms_per_step_runs;
   double eval_images_per_s = 0;
   float loss_step1 = 0, loss_after_warmup = 0, loss_final = 0;
   double eval_logit_sum = 0;
@@ -34,6 +39,22 @@ struct BenchResult {
   double measured_steps_per_s = 0;
   double measure_overhead = 0;
 };
+
+// The peak arithmetic rate of one core that `bnlab bench` compares its GFLOP/s with:
+//   ghz x lanes (floats per vector of the build: 16 AVX-512, 8 AVX/AVX2, 4 SSE or wasm SIMD, 1)
+//       x 4 flops per lane per cycle (two FMA pipes of 2 flops each, or, without FMA, as on
+//         wasm SIMD, two multiply and two add pipes; what AMD Zen 4/5 and Intel since Haswell
+//         issue per cycle)
+// The clock is the caller's (the CLI reads /proc/cpuinfo's "cpu MHz" or takes --ghz): a VM
+// reports its nominal clock, and a boosting core runs faster, so the share is an upper bound.
+struct MachinePeak {
+  double ghz = 0;
+  int lanes = 0;               // of the build that runs (compile-time)
+  int flops_per_lane_cycle = 4;
+  double gflops = 0;           // ghz * lanes * flops_per_lane_cycle
+  std::string isa;             // "avx512", "avx2", "sse", "wasm-simd128", "scalar"
+};
+MachinePeak build_peak(double ghz);
 
 // Where a training step's time goes: one row per part of the step, in the order the step runs
 // them (the batch, each layer's forward, the loss, zeroing the gradients, each layer's backward
@@ -59,7 +80,9 @@ class ReferenceBench {
 
   // Runs the whole protocol. now() returns seconds (the caller's clock: std::chrono natively,
   // performance.now() in the browser).
-  BenchResult run(const BenchProtocol& protocol, const std::function<double()>& now);
+  // cpu_now, if given, returns the process's CPU seconds (train_cpu_ms_per_step).
+  BenchResult run(const BenchProtocol& protocol, const std::function<double()>& now,
+                  const std::function<double()>& cpu_now = {});
   // The step taken apart (the same arithmetic as Trainer::step, each part timed with now()),
   // over `steps` steps after a few untimed ones; then as many whole Trainer::step() calls.
   StepProfile profile(int steps, const std::function<double()>& now);

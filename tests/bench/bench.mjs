@@ -10,7 +10,12 @@
 // their losses cross-check each other and PyTorch's.
 //
 //   node tests/bench/bench.mjs [--json] [--quick] [--variant bn|nobn] [--runtimes native,node-wasm,chromium-wasm]
+//        [--native-builds native,haswell]
 // --json prints one JSON line per (variant, runtime); otherwise a table with the ratios to native.
+// --native-builds: the native builds to time (directories under build/; e.g. build/haswell,
+// configured with -DBNLAB_NATIVE_ARCH=OFF -DCMAKE_CXX_FLAGS=-march=haswell, the AVX2 build that
+// wasm is compared with on an AVX-512 machine); the first is the one ratios are taken to.
+// CPU time per step: natively and in node (process.cpuUsage); a browser has no CPU clock.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +27,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUNTIMES = ['native', 'node-wasm', 'chromium-wasm', 'chromium-page'];
 
 function parseArgs(argv) {
-  const args = { json: false, quick: false, profile: false, variants: ['bn', 'nobn'], runtimes: ['native', 'node-wasm', 'chromium-wasm', 'chromium-page'] };
+  const args = { json: false, quick: false, profile: false, variants: ['bn', 'nobn'], runtimes: ['native', 'node-wasm', 'chromium-wasm', 'chromium-page'], nativeBuilds: ['native'] };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     if (a === '--json') args.json = true;
@@ -30,7 +35,8 @@ function parseArgs(argv) {
     else if (a === '--profile') args.profile = true;
     else if (a === '--variant' && ['bn', 'nobn'].includes(argv[i + 1])) args.variants = [argv[++i]];
     else if (a === '--runtimes' && argv[i + 1]) args.runtimes = argv[++i].split(',');
-    else throw new Error(`bench: unexpected argument '${a}' (--json, --quick, --profile, --variant bn|nobn, --runtimes LIST)`);
+    else if (a === '--native-builds' && argv[i + 1]) args.nativeBuilds = argv[++i].split(',');
+    else throw new Error(`bench: unexpected argument '${a}' (--json, --quick, --profile, --variant bn|nobn, --runtimes LIST, --native-builds LIST)`);
   }
   for (const r of args.runtimes)
     if (!RUNTIMES.includes(r)) throw new Error(`bench: unknown runtime '${r}'`);
@@ -43,13 +49,28 @@ function wasmSimd() {
   return /^BNLAB_WASM_SIMD:\w+=(\w+)$/m.exec(cache)?.[1] ?? 'unknown';
 }
 
+// One core's peak for the wasm build, as `bnlab bench` computes it natively (core/measure/
+// refbench.h build_peak): GHz from /proc/cpuinfo x 4 lanes (wasm SIMD) x 4 flops per lane and
+// cycle (two vector multiply and two vector add pipes; wasm has no FMA). null off Linux.
+function wasmPeak() {
+  let mhz = 0;
+  try {
+    for (const m of readFileSync('/proc/cpuinfo', 'utf8').matchAll(/^cpu MHz\s*:\s*([\d.]+)/gm)) mhz = Math.max(mhz, Number(m[1]));
+  } catch { return null; }
+  return mhz > 0 ? { ghz: mhz / 1000, gflops: (mhz / 1000) * 4 * 4 } : null;
+}
+
 // A JSON line of NUMERICS.md 8 from a refbench result of the wasm module.
 function line(r, runtime, quick, extra) {
+  const peak = wasmPeak();
   return {
     framework: 'bnlab', bench: r.variant === 'bn' ? 'ref-cnn' : 'ref-cnn-nobn', variant: r.variant, runtime,
     threads: 1, batch: 32, warmup_steps: r.warmup_steps, timed_steps: r.timed_steps, repeats: r.repeats,
     train_steps_per_s: r.train_steps_per_s, train_steps_per_s_runs: r.train_steps_per_s_runs,
     train_ms_per_step: 1000 / r.train_steps_per_s, train_gflops: r.train_gflops,
+    train_cpu_ms_per_step: r.train_cpu_ms_per_step ?? null, train_cpu_ms_per_step_runs: r.train_cpu_ms_per_step_runs ?? [],
+    peak_gflops: peak?.gflops ?? null, peak_ghz: peak?.ghz ?? null, peak_ghz_from: '/proc/cpuinfo', peak_lanes: 4,
+    peak_flops_per_lane_cycle: 4, isa: 'wasm-simd128', peak_share: peak ? r.train_gflops / peak.gflops : null,
     eval_batch: 256, eval_images_per_s: r.eval_images_per_s, loss_step1: r.loss_step1,
     loss_after_warmup: r.loss_after_warmup, loss_final: r.loss_final, eval_logit_sum: r.eval_logit_sum,
     quick, ...extra,
@@ -58,17 +79,23 @@ function line(r, runtime, quick, extra) {
 
 function runNative(args) {
   const flags = ['bench', '--json', ...(args.quick ? ['--quick'] : [])];
-  return args.variants.flatMap((v) => {
-    const out = execFileSync(`${ROOT}build/native/bnlab`, [...flags, '--variant', v], { encoding: 'utf8' });
-    return out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-  });
+  return args.nativeBuilds.flatMap((build) => args.variants.flatMap((v) => {
+    const out = execFileSync(`${ROOT}build/${build}/bnlab`, [...flags, '--variant', v], { encoding: 'utf8' });
+    return out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => ({ ...JSON.parse(l), build }));
+  }));
 }
+
+// CPU seconds of this process (user + system), for the node-wasm line's CPU time per step.
+const cpuClock = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 async function runNodeWasm(args) {
   const { loadBnlab } = await import(`${ROOT}build/wasm/bnlab.mjs`);
   const lab = await loadBnlab();
   const extra = { engine: `node ${process.versions.node} (V8 ${process.versions.v8})`, simd: wasmSimd() };
-  return args.variants.map((v) => line(lab.referenceBench(v, { quick: args.quick }), 'node-wasm', args.quick, extra));
+  return args.variants.map((v) => line(lab.referenceBench(v, { quick: args.quick, cpuClock }), 'node-wasm', args.quick, extra));
 }
 
 async function runChromiumWasm(args) {
@@ -167,11 +194,15 @@ async function timeSweep(server, browser, quick) {
 
 const RUNNERS = { native: runNative, 'node-wasm': runNodeWasm, 'chromium-wasm': runChromiumWasm, 'chromium-page': runChromiumPage };
 
-// --profile: the reference step taken apart (core/measure/refbench.h StepProfile), natively and
-// in Chromium's worker, one after the other; a table of each part's ms and the ratio.
+// --profile: the reference step taken apart (core/measure/refbench.h StepProfile), natively (CPU
+// time), in node (wasm, CPU time) and in Chromium's worker (wall time: a browser has no CPU
+// clock), one after the other; a table of each part's ms and the ratios to native.
 async function profile(args) {
-  const native = args.variants.map((v) => JSON.parse(execFileSync(`${ROOT}build/native/bnlab`,
+  const native = args.variants.map((v) => JSON.parse(execFileSync(`${ROOT}build/${args.nativeBuilds[0]}/bnlab`,
     ['bench', '--profile', '--json', '--variant', v, ...(args.quick ? ['--quick'] : [])], { encoding: 'utf8' }).trim()));
+  const { loadBnlab } = await import(`${ROOT}build/wasm/bnlab.mjs`);
+  const lab = await loadBnlab();
+  const nodeWasm = args.variants.map((v) => lab.referenceProfile(v, { steps: args.quick ? 20 : 300, cpuClock }));
   const server = await startServer(ROOT);
   const browser = await launchChromium();
   let wasm;
@@ -188,17 +219,21 @@ async function profile(args) {
   }
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
   for (let i = 0; i < native.length; ++i) {
-    const n = native[i], w = wasm[i];
+    const n = native[i], v = nodeWasm[i], w = wasm[i];
     if (args.json) {
-      console.log(JSON.stringify({ ...n, load }));
+      console.log(JSON.stringify({ ...n, build: args.nativeBuilds[0], load }));
+      console.log(JSON.stringify({ framework: 'bnlab', bench: 'profile', runtime: 'node-wasm', simd: wasmSimd(), load, ...v }));
       console.log(JSON.stringify({ framework: 'bnlab', bench: 'profile', runtime: 'chromium-wasm', simd: wasmSimd(), load, ...w }));
       continue;
     }
-    console.log(`${n.variant}: native ${n.step_ms.toFixed(3)} ms/step (whole ${n.trainer_step_ms.toFixed(3)}), chromium wasm ${w.step_ms.toFixed(3)} ms/step (whole ${w.trainer_step_ms.toFixed(3)}); load ${load.join(' ')}`);
-    console.log('part                      native ms   wasm ms   wasm/native   share of wasm step');
+    console.log(`${n.variant}: native (build/${args.nativeBuilds[0]}, CPU) ${n.step_ms.toFixed(3)} ms/step (whole ${n.trainer_step_ms.toFixed(3)}), ` +
+                `node wasm (CPU) ${v.step_ms.toFixed(3)} (whole ${v.trainer_step_ms.toFixed(3)}), ` +
+                `chromium wasm (wall) ${w.step_ms.toFixed(3)} (whole ${w.trainer_step_ms.toFixed(3)}); load ${load.join(' ')}`);
+    console.log('part                      native ms  node-wasm ms  chromium ms  node/native  share of node step');
     for (let k = 0; k < n.parts.length; ++k) {
-      const a = n.parts[k].ms, b = w.parts[k].ms;
-      console.log(`${n.parts[k].part.padEnd(24)} ${a.toFixed(4).padStart(10)} ${b.toFixed(4).padStart(9)} ${(b / a).toFixed(2).padStart(12)} ${(100 * b / w.step_ms).toFixed(1).padStart(12)}%`);
+      const a = n.parts[k].ms, b = v.parts[k].ms, c = w.parts[k].ms;
+      console.log(`${n.parts[k].part.padEnd(24)} ${a.toFixed(4).padStart(10)} ${b.toFixed(4).padStart(13)} ${c.toFixed(4).padStart(12)} ` +
+                  `${(b / a).toFixed(2).padStart(12)} ${(100 * b / v.step_ms).toFixed(1).padStart(12)}%`);
     }
   }
 }
@@ -217,9 +252,10 @@ for (const runtime of args.runtimes) {
   }
 }
 if (!args.json) {
-  const native = Object.fromEntries(lines.filter((l) => l.runtime === 'native').map((l) => [l.variant, l]));
-  const f = (x, d = 1) => x.toFixed(d).padStart(8);
-  console.log('bench          runtime         steps/s  ms/step  GFLOP/s  eval img/s  vs native  loss@1    loss@warmup  loss@end');
+  const native = Object.fromEntries(lines.filter((l) => l.runtime === 'native' && l.build === args.nativeBuilds[0]).map((l) => [l.variant, l]));
+  const f = (x, d = 1) => (x ?? NaN).toFixed(d).padStart(8);
+  console.log(`vs native: steps/s (wall) and CPU time per step against build/${args.nativeBuilds[0]}; % peak: of one core's (bnlab bench)`);
+  console.log('bench          runtime         steps/s  ms/step cpu ms/st  GFLOP/s  % peak  eval img/s  vs native  cpu vs nat  loss@1    loss@warmup  loss@end');
   for (const l of lines.filter((l) => l.bench === 'page-pair')) {
     console.log(`page, ${l.workers} worker(s): ${l.pair_steps_per_s.toFixed(1)} pair steps/s (x${l.speedup_vs_one_worker.toFixed(2)}; runs ${l.pair_steps_per_s_runs.map((v) => v.toFixed(1)).join(', ')})`);
   }
@@ -227,9 +263,12 @@ if (!args.json) {
     console.log(`lr-sweep, ${l.workers} worker(s): ${l.wall_s.toFixed(1)} s (x${l.vs_one_worker.toFixed(2)} of one worker)`);
   }
   for (const l of lines.filter((l) => !l.bench.startsWith('page-'))) {
-    const ratio = native[l.variant] ? `x${(l.train_steps_per_s / native[l.variant].train_steps_per_s).toFixed(2)}` : '';
-    console.log(`${l.bench.padEnd(14)} ${l.runtime.padEnd(14)} ${f(l.train_steps_per_s)} ${f(l.train_ms_per_step, 2)} ` +
-                `${f(l.train_gflops, 2)} ${f(l.eval_images_per_s, 0).padStart(11)} ${ratio.padStart(10)}  ` +
+    const n = native[l.variant];
+    const ratio = n ? `x${(l.train_steps_per_s / n.train_steps_per_s).toFixed(2)}` : '';
+    const cpuRatio = n && l.train_cpu_ms_per_step ? `x${(n.train_cpu_ms_per_step / l.train_cpu_ms_per_step).toFixed(2)}` : '';
+    const runtime = l.runtime === 'native' ? `native ${l.build}` : l.runtime;
+    console.log(`${l.bench.padEnd(14)} ${runtime.padEnd(14)} ${f(l.train_steps_per_s)} ${f(l.train_ms_per_step, 2)} ${f(l.train_cpu_ms_per_step, 3)} ` +
+                `${f(l.train_gflops, 2)} ${f(100 * l.peak_share)} ${f(l.eval_images_per_s, 0).padStart(11)} ${ratio.padStart(10)} ${cpuRatio.padStart(10)}  ` +
                 `${l.loss_step1.toFixed(6)}  ${l.loss_after_warmup.toPrecision(4).padStart(11)}  ${l.loss_final.toPrecision(4)}`);
   }
 }

@@ -117,6 +117,15 @@ test('the reference benchmark computes the losses of NUMERICS.md 7', () => {
   assert.ok(Math.abs(bn.loss_step1 - 2.551322) < 2e-6, `bn ${bn.loss_step1}`);
   assert.ok(Math.abs(nobn.loss_step1 - 2.317987) < 2e-6, `nobn ${nobn.loss_step1}`);
   assert.ok(bn.train_steps_per_s > 0 && bn.eval_images_per_s > 0);
+  // Without a CPU clock (as in a browser) there is no CPU time; with node's, CPU time per step
+  // is positive (node's own threads, GC and compilers, share the process's CPU time, so it is
+  // not bounded by the wall time here).
+  assert.equal(bn.train_cpu_ms_per_step, null);
+  const cpuClock = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const timed = lab.referenceBench('nobn', { quick: true, cpuClock });
+  assert.ok(timed.train_cpu_ms_per_step > 1e-3, `${timed.train_cpu_ms_per_step}`);
+  assert.equal(timed.train_cpu_ms_per_step_runs.length, 3);
+  assert.throws(() => lab.referenceBench('bn', { quick: true, cpuClock: 5 }), /cpuClock must be a function/);
 });
 
 test('an experiment gives the CLI\'s tables and figures', async () => {
