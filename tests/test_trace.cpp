@@ -1,6 +1,7 @@
 // The BN inspector's per-unit trace and the batch-mates' what-if forward (measure/trace.h).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -177,6 +178,46 @@ TEST_CASE("trace.gamma and beta are those the forward used, not the updated ones
   // The step's update moved gamma by -lr * dgamma (momentum 0 by default: no buffer before).
   CHECK(u.gamma != bn.gamma()[2]);
   CHECK(near(u.y, u.y_layer, std::fabs(u.gamma * u.xhat) + std::fabs(u.beta)));
+}
+
+TEST_CASE("trace.Batch Renorm: r and d come from the running statistics before the step's update") {
+  const Config c = trace_config("renorm");
+  Trainer t(c, load_data(c, ""));
+  for (int s = 0; s < 3; ++s) t.step();
+  TraceRecorder rec;
+  auto& bn = dynamic_cast<BatchNorm&>(t.model().layer(1));
+  // The truth: the layer's running statistics read directly before the step.
+  const Tensor mean_before = bn.running_mean(), var_before = bn.running_var();
+  rec.remember(t);
+  t.step();
+  rec.capture(t);
+  REQUIRE(rec.error().empty());
+  const float eps = rec.layers()[0].eps;
+  bool moved = false;
+  for (int ch = 0; ch < 4; ++ch) {
+    CAPTURE(ch);
+    const UnitTrace u = rec.trace("brn1", 0, ch, 0, 0);
+    REQUIRE(u.has_before);
+    CHECK(u.running_mean_before == mean_before[ch]);
+    CHECK(u.running_var_before == var_before[ch]);
+    CHECK(u.running_mean == bn.running_mean()[ch]);  // after the update
+    if (u.running_mean != u.running_mean_before) moved = true;
+    // r = clip(sqrt(var_B + eps) / sigma, 1/r_max, r_max), d = clip((mu_B - mu) / sigma, ...)
+    // with sigma = sqrt(running_var_before + eps): r and d follow from the "before" values.
+    const double sigma = std::sqrt(double(u.running_var_before) + eps);
+    const double r = std::clamp(std::sqrt(double(u.var) + eps) / sigma, 1.0 / c.norm.r_max,
+                                double(c.norm.r_max));
+    const double d = std::clamp((double(u.mean) - u.running_mean_before) / sigma,
+                                -double(c.norm.d_max), double(c.norm.d_max));
+    CHECK(std::fabs(u.r - r) <= 1e-5 * std::fabs(r));
+    CHECK(std::fabs(u.d - d) <= 1e-5 * (std::fabs(d) + 1e-3));
+  }
+  CHECK_MESSAGE(
+      moved, "the update did not move the running mean: the test would not tell before from after");
+  // A capture of a later step does not reuse an older remember().
+  t.step();
+  rec.capture(t);
+  CHECK_FALSE(rec.trace("brn1", 0, 0, 0, 0).has_before);
 }
 
 TEST_CASE("trace.bad requests get clear errors") {

@@ -27,6 +27,7 @@
 #include "base/error.h"
 #include "data/idx.h"
 #include "experiments/experiments.h"
+#include "experiments/seeds.h"
 #include "io/describe.h"
 #include "io/state.h"
 #include "measure/measure.h"
@@ -160,6 +161,7 @@ class Data {
       }
       const auto images = copy_in(test_images), labels = copy_in(test_labels);
       split->test = parse_idx(images.data(), images.size(), labels.data(), labels.size(), name);
+      if (name == "fashion") name_fashion_classes(*split);
       return new Data(split);
     });
   }
@@ -193,6 +195,7 @@ class Simulation {
       loss_.clear(), accuracy_.clear(), lr_.clear();
       const double first_step = double(trainer_.step_count() + 1);
       for (int i = 0; i < n && !trainer_.diverged(); ++i) {
+        if (tracing_) tracer_.remember(trainer_);  // the running statistics before the update
         const StepMetrics m = trainer_.step();
         loss_.push_back(m.loss), accuracy_.push_back(m.accuracy), lr_.push_back(m.lr);
       }
@@ -275,12 +278,12 @@ class Simulation {
     });
   }
 
-  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on,
-  // first a copy of what the normalizers used in that step (measure/trace.h), for trace_unit():
-  // like the measurements it must be taken before anything else runs the network.
-  val measure_step() {
+  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on and
+  // `capture`, first a copy of what the normalizers used in that step (measure/trace.h), for
+  // trace_unit(): like the measurements it must be taken before anything else runs the network.
+  val measure_step(bool capture) {
     return rethrow_as_js([&] {
-      if (tracing_) tracer_.capture(trainer_);
+      if (tracing_ && capture) tracer_.capture(trainer_);
       instrument().measure_step(step_m_);
       const StepMeasurements& m = step_m_;
       val out = val::object();
@@ -383,12 +386,14 @@ class Simulation {
                         {"sample_begin", val(t.sample_begin)}, {"sample_end", val(t.sample_end)},
                         {"channel_begin", val(t.channel_begin)}, {"channel_end", val(t.channel_end)},
                         {"group", val(t.group)}, {"m", val(double(t.m))}, {"over", val(t.over)},
-                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)}});
+                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)},
+                        {"has_before", val(t.has_before)}});
       const std::pair<const char*, float> numbers[] = {
           {"x", t.x}, {"mean", t.mean}, {"var", t.var}, {"eps", t.eps}, {"inv_std", t.inv_std},
           {"xhat", t.xhat}, {"xhat_layer", t.xhat_layer}, {"gamma", t.gamma}, {"beta", t.beta},
           {"r", t.r}, {"d", t.d}, {"y", t.y}, {"y_layer", t.y_layer},
           {"running_mean", t.running_mean}, {"running_var", t.running_var}, {"eval_inv_std", t.eval_inv_std},
+          {"running_mean_before", t.running_mean_before}, {"running_var_before", t.running_var_before},
           {"xhat_eval", t.xhat_eval}, {"y_eval", t.y_eval},
           {"noise_scale", t.noise_scale}, {"noise_shift", t.noise_shift}, {"y_noisy", t.y_noisy},
           {"dy", t.dy}, {"dgamma", t.dgamma}, {"dbeta", t.dbeta}, {"mean_g", t.mean_g}, {"mean_gx", t.mean_gx},
@@ -583,13 +588,15 @@ val experiment_list() {
 }
 
 // Runs an experiment to the end (it blocks; progress(fraction) is called now and then):
-// {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST is in the
-// module's file system (bnlab.mjs writes the page's files there).
-val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir, val progress) {
+// {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST (or, for dataset
+// fashion, Fashion-MNIST) is in the module's file system (bnlab.mjs writes the page's files there).
+val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir,
+                   const std::string& dataset, val progress) {
   return rethrow_as_js([&] {
     const ExperimentInfo& info = find_experiment(name);
     ExperimentOptions options;
-    options.seed = seed, options.steps = steps, options.data_dir = data_dir;
+    options.seed = seed, options.steps = steps, options.data_dir = data_dir,
+    options.dataset = dataset;
     options.progress = [&](double fraction) { progress(fraction); };
     const ExperimentResult result = info.run(options);
     val tables = val::array();
@@ -599,6 +606,29 @@ val run_experiment(const std::string& name, uint32_t seed, int steps, const std:
       tables.call<void>("push", object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
     }
     return object({{"summary", val(result.summary.dump())}, {"tables", tables}});
+  });
+}
+
+// --- Seeds (core/experiments/seeds.h): an experiment over many seeds runs each seed as its own
+// run (bnlab.mjs), and the core summarizes them: the same code as `bnlab experiment --seeds`. ---
+
+// "1-10", "1,4,9", "1-3,8" -> [seeds]; throws the core's message for anything else.
+val parse_seeds_js(const std::string& text) {
+  return rethrow_as_js([&] {
+    val out = val::array();
+    for (uint32_t s : parse_seeds(text)) out.call<void>("push", val(s));
+    return out;
+  });
+}
+
+// The summary over seeds (means, sd, 95% t-intervals, a verdict per claim) of per-seed summaries
+// as `bnlab experiment NAME --seed S` writes them (with experiment, title, seed and steps), given
+// as the JSON text of an array. Returns JSON text.
+std::string summarize_seeds_js(const std::string& per_seed) {
+  return rethrow_as_js([&] {
+    const Json list = Json::parse(per_seed);
+    if (!list.is_array()) throw Error("summarizeSeeds takes a JSON array of per-seed summaries");
+    return summarize_seeds(list.items()).dump();
   });
 }
 
@@ -644,17 +674,20 @@ Tables tables_from_js(const val& tables) {
   return out;
 }
 
-ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir) {
+ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir,
+                                     const std::string& dataset = "mnist") {
   ExperimentOptions options;
-  options.seed = seed, options.steps = steps, options.data_dir = data_dir;
+  options.seed = seed, options.steps = steps, options.data_dir = data_dir,
+  options.dataset = dataset;
   return options;
 }
 
 // Units [begin, end) of a sweep: [{name, columns, rows}] with those units' rows.
 val run_experiment_part_js(const std::string& name, uint32_t seed, int steps,
-                           const std::string& data_dir, int begin, int end, val progress) {
+                           const std::string& data_dir, const std::string& dataset, int begin,
+                           int end, val progress) {
   return rethrow_as_js([&] {
-    ExperimentOptions options = experiment_options(seed, steps, data_dir);
+    ExperimentOptions options = experiment_options(seed, steps, data_dir, dataset);
     options.progress = [&](double fraction) { progress(fraction); };
     return tables_to_js(run_experiment_part(find_experiment(name), options, begin, end));
   });
@@ -723,6 +756,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("runExperiment", &run_experiment);
   function("runExperimentPart", &run_experiment_part_js);
   function("combineExperiment", &combine_experiment_js);
+  function("parseSeeds", &parse_seeds_js);
+  function("summarizeSeeds", &summarize_seeds_js);
   function("heapInUse", &heap_in_use);
   function("takeError", &take_error);
 }

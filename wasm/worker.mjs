@@ -10,7 +10,7 @@ import { loadBnlab, Session } from './bnlab.mjs';
 
 export const DEFAULT_SETTINGS = {
   snapshot_ms: 100, chunk_ms: 10, eval_every: 0, eval_examples: 1000, measure: true, heavy_every: 0, measure_config: {},
-  features_image: -1, misclassified_max: 32, trace: null,
+  features_image: -1, misclassified_max: 32, trace: null, replay: false,
 };
 
 // host: {post(message, transfer), listen(handler)}. In a browser Worker that is self; the node
@@ -22,7 +22,7 @@ export function serve(host) {
   // What the loop does: null (paused), {kind: 'play', rate: null | steps/s, start, taken} or
   // {kind: 'steps', remaining, id} (a step request in progress).
   let run = null;
-  let pending = {};            // side -> {parts: step results, evals, heavy: []} since the last snapshot
+  let pending = {};            // side -> {parts: step results, evals, heavy: [], steps: []} since the last snapshot
   let lastHeavy = -1;          // the step before which the heavy measurements were last taken
   // side -> {sim, step, entries}: the cheap measurements of a side's last step. They read what
   // the step left in the layers, so they are taken once per step, before anything else runs the
@@ -50,18 +50,21 @@ export function serve(host) {
     return { config: sim.config, model: sim.model, dataset: session.dataOf(side).info, tensors: sim.tensorNames() };
   }
 
+  const emptyPending = () => ({ parts: [], evals: [], heavy: [], steps: [] });
+
   function clearPending() {
-    pending = Object.fromEntries(sideNames().map((s) => [s, { parts: [], evals: [], heavy: [] }]));
+    pending = Object.fromEntries(sideNames().map((s) => [s, emptyPending()]));
     stepsSinceSnapshot = 0;
     lastSnapshot = now();
   }
 
-  function measureOf(side) {
+  // capture: whether the inspector's copy of the normalizers (settings.trace) is taken too.
+  function measureOf(side, capture = true) {
     const sim = session.sides[side];
     const m = measured[side];
     if (m?.sim !== sim) return {};  // no step since it was made or loaded
     if (m.step === sim.stepCount) return m.entries;
-    measured[side] = { sim, step: sim.stepCount, entries: sim.measure() };
+    measured[side] = { sim, step: sim.stepCount, entries: sim.measure(capture) };
     return measured[side].entries;
   }
 
@@ -86,7 +89,7 @@ export function serve(host) {
     const sides = {};
     for (const side of sideNames()) {
       const sim = session.sides[side];
-      const { parts, evals, heavy } = pending[side];
+      const { parts, evals, heavy, steps } = pending[side];
       const history = { first_step: parts.length ? parts[0].first_step : sim.stepCount + 1 };
       for (const key of ['loss', 'accuracy', 'lr']) {
         history[key] = new Float32Array(parts.reduce((n, p) => n + p[key].length, 0));
@@ -98,11 +101,12 @@ export function serve(host) {
       const trace = settings.measure && settings.trace ? traceOf(sim) : undefined;
       if (settings.measure && settings.features_image >= 0) Object.assign(measure, features(sim, settings.features_image));
       if (pending[side].misclassified) measure['test.misclassified'] = pending[side].misclassified;
-      for (const m of [measure, ...heavy]) for (const e of Object.values(m)) transfer.push(e.data.buffer);
+      for (const m of [measure, ...heavy, ...steps.map((r) => r.measure)]) for (const e of Object.values(m)) transfer.push(e.data.buffer);
       sides[side] = {
         step: sim.stepCount, epoch: sim.epoch, status: sim.status, diverged_at: sim.divergedAt,
         history, evals, measure, heavy,
       };
+      if (settings.replay) sides[side].steps = steps;
       if (trace) sides[side].trace = trace;
     }
     const elapsed = (now() - lastSnapshot) / 1000;
@@ -115,8 +119,10 @@ export function serve(host) {
 
   // Steps every live side n times, recording the results, with the evaluations (after every
   // eval_every-th step) and heavy measurements (before the step after every heavy_every-th) due
-  // on the way.
-  function train(n) {
+  // on the way. With settings.replay every step is measured; the inspector's copy of the
+  // normalizers (a few MB) only of the last step when a snapshot follows (`snapshotDue`), as
+  // without replay, since copying it every step slowed training by up to a third.
+  function train(n, snapshotDue = true) {
     const t0 = now();
     const { eval_every, heavy_every } = settings;
     while (n > 0) {
@@ -128,12 +134,18 @@ export function serve(host) {
         }
         lastHeavy = at;
       }
-      const k = Math.min(n, ...[eval_every, heavy_every].filter((e) => e > 0).map((e) => e - (at % e)));
+      // Replay records every step's measurements, so it steps one at a time.
+      const replay = settings.replay && settings.measure;
+      const k = replay ? 1 : Math.min(n, ...[eval_every, heavy_every].filter((e) => e > 0).map((e) => e - (at % e)));
       const results = session.step(k);
       for (const [side, r] of Object.entries(results)) {
         if (!r.loss.length) continue;
         pending[side].parts.push(r);
         measured[side] = { sim: session.sides[side], step: -1 };  // stepped: measure when asked
+        if (replay && !session.sides[side].diverged) {
+          const capture = snapshotDue && n === 1;
+          pending[side].steps.push({ step: session.sides[side].stepCount, measure: copies(measureOf(side, capture)) });
+        }
       }
       n -= k;
       stepsSinceSnapshot += k;
@@ -202,7 +214,9 @@ export function serve(host) {
       n = Math.min(n, due);
       run.taken += n;
     }
-    const ms = train(n);
+    // A snapshot follows this chunk when it ends a step request, or (predicted) its interval is up.
+    const due = (run.kind === 'steps' && run.remaining <= n) || now() - lastSnapshot + n * msPerStep >= settings.snapshot_ms;
+    const ms = train(n, due);
     msPerStep = 0.7 * msPerStep + 0.3 * (ms / n);
     if (run.kind === 'steps') run.remaining -= n;
     if (run.remaining === 0 || allDiverged()) {
@@ -304,7 +318,7 @@ export function serve(host) {
       await session.load(msg.side, msg.json);
       const sim = session.sides[msg.side];
       configure(sim);
-      pending[msg.side] = { parts: [], evals: [], heavy: [] };
+      pending[msg.side] = emptyPending();
       host.post({ type: 'loaded', id: msg.id, side: msg.side, step: sim.stepCount, config: sim.config });
       if (!run) snapshot();
     },
@@ -320,7 +334,7 @@ export function serve(host) {
       lab ??= await loadBnlab();
       const files = msg.data ?? session?.files;
       const result = await lab.runExperiment(msg.name, {
-        seed: msg.seed, steps: msg.steps, files,
+        seed: msg.seed, seeds: msg.seeds, steps: msg.steps, files,  // seeds: '1-3' runs each (bnlab.mjs)
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
       });
       host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });

@@ -25,6 +25,9 @@ const WORKER_FILES = ['worker.mjs', 'bnlab.mjs', 'bnlab_core.mjs', 'bnlab_core.w
 // The worker as one classic script with the wasm inlined (wasm/single_file.mjs makes it).
 const SINGLE_WORKER = path.join(wasmDir, 'bnlab_worker_single.js');
 const MNIST = { train_images: 'mnist-train-images.idx.gz', train_labels: 'mnist-train-labels.idx.gz', test_images: 'mnist-test-images.idx.gz', test_labels: 'mnist-test-labels.idx.gz' };
+// Fashion-MNIST's page subset (8,000 / 2,000), fetched only when the learner chooses it; not
+// inlined in the single file (4.3 MiB more).
+const FASHION = ['train-images', 'train-labels', 'test-images', 'test-labels'].map((p) => `fashion-page-${p}.idx.gz`);
 const TARGET = ['chrome109', 'firefox115', 'safari16.4'];
 
 const note = (m) => console.log(`build-web: ${m}`);
@@ -83,10 +86,18 @@ if (wasm) {
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
 
+// The single file's app is one bundle; the served page's is split, so that a part loaded on
+// demand (import(), e.g. the code writers of "Show code") is a chunk fetched when first used.
 const app = await bundle(path.join(web, 'src/main.js'), 'esm');
 const element = await bundle(path.join(web, 'src/element.js'), 'iife');
-fs.writeFileSync(path.join(out, 'app.js'), app['.js']);
-fs.writeFileSync(path.join(out, 'app.css'), app['.css']);
+const served = await esbuild.build({
+  entryPoints: { app: path.join(web, 'src/main.js') }, bundle: true, minify: true, format: 'esm', splitting: true,
+  chunkNames: 'chunks/[name]-[hash]', target: TARGET, write: false, outdir: out, legalComments: 'none', logLevel: 'warning',
+});
+for (const f of served.outputFiles) {
+  fs.mkdirSync(path.dirname(f.path), { recursive: true });
+  fs.writeFileSync(f.path, f.contents);
+}
 fs.writeFileSync(path.join(out, 'bnlab-element.js'), element['.js']);
 
 // The worker's three modules are minified on the way (Emscripten's glue is only stripped of
@@ -103,8 +114,16 @@ async function copyWorkerFile(f) {
 }
 if (wasm) for (const f of WORKER_FILES) await copyWorkerFile(f);
 else note(`the simulation module is missing (${WORKER_FILES.filter((f) => !fs.existsSync(path.join(wasmDir, f))).join(', ')} not in build/wasm): the page will say that nothing can train`);
+// The committed multi-seed findings (.ci/findings.mjs writes web/findings.json): fetched by the
+// lessons when one is first shown; inline in the single file.
+const findingsFile = path.join(web, 'findings.json');
+copyIfPresent(findingsFile, path.join(out, 'findings.json'));
+const findingsJson = fs.existsSync(findingsFile)
+  ? `<script type="application/json" id="findings">${fs.readFileSync(findingsFile, 'utf8').trim().replace(/</g, '\\u003c')}</script>` : '';
 const mnist = Object.values(MNIST).every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
 if (!mnist) note('MNIST .idx.gz files are missing from build/native/data: the page will offer the synthetic datasets');
+const fashion = FASHION.every((f) => copyIfPresent(path.join(dataDir, f), path.join(out, 'data', f)));
+if (!fashion) note('Fashion-MNIST .idx.gz files are missing from build/native/data: choosing it will say so');
 
 // The core's experiments (name, title, description, default steps), read from the wasm module
 // itself so that the lessons offer exactly the experiments the core has.
@@ -114,14 +133,18 @@ const experimentsJson = `<script type="application/json" id="experiments">${JSON
 
 const lessons = renderTex(fs.readFileSync(path.join(web, 'lessons.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, ''))
   .replace(/<article /g, '<article hidden ');
-const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons)
-  // The BN inspector's formulas (a <template> its view clones), rendered like the lessons.
-  .replace('<!--INSPECTOR-FORMULAS-->', () => renderTex(fs.readFileSync(path.join(web, 'inspector-formulas.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, '')));
+const template = fs.readFileSync(path.join(web, 'index.html'), 'utf8').replace('<!--LESSONS-->', lessons);
+// The BN inspector's formulas (a <template> its view clones), rendered like the lessons: a file
+// of their own on the served page, fetched when the inspector first shows a unit (outside the
+// first load's budget); inline in the single file.
+const formulas = renderTex(fs.readFileSync(path.join(web, 'inspector-formulas.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, ''));
+fs.writeFileSync(path.join(out, 'inspector-formulas.html'), formulas);
 const buildInfo = (info) => `<script type="application/json" id="build-info">${JSON.stringify(info)}</script>`;
 
 fs.writeFileSync(path.join(out, 'index.html'), template
+  .replace('<!--INSPECTOR-FORMULAS-->', '')
   .replace('<!--STYLE-->', '<link rel="stylesheet" href="app.css">' + (wasm ? '\n<link rel="modulepreload" href="bnlab/worker.mjs">' : ''))
-  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm, mnist }) + '\n' + experimentsJson)
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm, mnist, fashion }) + '\n' + experimentsJson)
   .replace('<!--SCRIPT-->', '<script type="module" src="app.js"></script>'));
 gzipAll(out);
 
@@ -140,13 +163,15 @@ if (mnist) {
   }
 }
 fs.writeFileSync(path.join(outSingle, 'bnlab.html'), template
+  .replace('<!--INSPECTOR-FORMULAS-->', () => formulas)
   .replace('<!--STYLE-->', () => `<style>${app['.css']}</style>`)
-  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm: single, mnist }) + '\n' + experimentsJson + '\n' + inlined)
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm: single, mnist }) + '\n' + experimentsJson + '\n' + findingsJson + '\n' + inlined)
   .replace('<!--SCRIPT-->', () => `<script type="module">${app['.js'].replace(/<\/script/gi, '<\\/script')}</script>`));
 
 const size = (p) => fs.statSync(p).size;
 const gz = (p) => zlib.gzipSync(fs.readFileSync(p), { level: 9 }).length;
 const initial = ['index.html', 'app.js', 'app.css', ...(wasm ? WORKER_FILES.map((f) => `bnlab/${f}`) : [])].map((f) => path.join(out, f));
 note(`build/web: page ${(initial.reduce((s, p) => s + gz(p), 0) / 1024).toFixed(0)} KiB gzipped before data` +
-  (mnist ? `, MNIST ${(Object.values(MNIST).reduce((s, f) => s + size(path.join(out, 'data', f)), 0) / 1024).toFixed(0)} KiB` : ''));
+  (mnist ? `, MNIST ${(Object.values(MNIST).reduce((s, f) => s + size(path.join(out, 'data', f)), 0) / 1024).toFixed(0)} KiB` : '') +
+  (fashion ? `, Fashion-MNIST (when chosen) ${(FASHION.reduce((s, f) => s + size(path.join(out, 'data', f)), 0) / 1024).toFixed(0)} KiB` : ''));
 note(`build/web-single/bnlab.html: ${(size(path.join(outSingle, 'bnlab.html')) / 1024).toFixed(0)} KiB`);

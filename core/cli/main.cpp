@@ -45,7 +45,8 @@ const char* kUsage = R"(usage:
                                 weights, with these options changed (e.g. "norm=none")
         --load FILE             continue from a saved state (its config, then your options)
         --save FILE             save the state at the end (B's goes to FILE with .b before .json)
-        --data-dir DIR          where the MNIST IDX files are (default: data/ beside bnlab)
+        --data-dir DIR          where the MNIST and Fashion-MNIST IDX files are (default: data/
+                                beside bnlab)
         --max-memory MB         refuse models needing more than MB MiB (default 512)
         --quiet                 no summary on standard error
   bnlab bench [--json] [--quick] [--variant bn|nobn] [--profile] [--ghz G]
@@ -53,8 +54,10 @@ const char* kUsage = R"(usage:
       part of a training step instead (each layer's forward and backward, loss, optimizer).
       GFLOP/s are compared with one core's peak: GHz x vector lanes of this build x 4 flops
       per lane and cycle (2 FMA pipes); GHz from /proc/cpuinfo's "cpu MHz", or --ghz G.
-  bnlab experiment NAME --out DIR [--seed S] [--steps N] [--data-dir DIR]
+  bnlab experiment NAME --out DIR [--seed S] [--steps N] [--dataset mnist|fashion] [--data-dir DIR]
       Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
+      --dataset fashion: on Fashion-MNIST instead of MNIST (covariate-shift: instead of its
+                                  synthetic shapes, with the shift applied to Fashion-MNIST)
       --seeds 1-10 [--threads K]  every seed (in K threads, default: the cores) to DIR/seed-S/,
                                   and DIR/summary.json: mean, sd, 95% t-interval per figure and
                                   a verdict per claim of the literature (core/experiments/seeds.h)
@@ -471,7 +474,14 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
     const std::string v = args[++i];
     if (a == "--out") out = v;
     else if (a == "--data-dir") options.data_dir = v;
-    else if (a == "--seed" || a == "--steps" || a == "--threads") {
+    else if (a == "--dataset") {
+      try {
+        check_experiment_dataset(v);
+      } catch (const Error& e) {
+        throw UsageError(e.what());
+      }
+      options.dataset = v;
+    } else if (a == "--seed" || a == "--steps" || a == "--threads") {
       try {
         if (a == "--seed") options.seed = uint32_t(parse_whole_number(v, 0, 4294967295LL, "--seed"));
         else if (a == "--steps") options.steps = int(parse_whole_number(v, 1, 10000000, "--steps"));
@@ -492,8 +502,9 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
     std::string parts;
     for (uint32_t seed : parse_seeds(seeds_text)) {
       const std::string sub = dir + "/seed-" + std::to_string(seed);
-      std::printf("%s experiment %s --seed %u --steps %d --data-dir %s --out %s\n", shell_quote(exe).c_str(),
-                  info.name.c_str(), seed, steps, shell_quote(options.data_dir).c_str(), shell_quote(sub).c_str());
+      std::printf("%s experiment %s --seed %u --steps %d --dataset %s --data-dir %s --out %s\n",
+                  shell_quote(exe).c_str(), info.name.c_str(), seed, steps, options.dataset.c_str(),
+                  shell_quote(options.data_dir).c_str(), shell_quote(sub).c_str());
       parts += " " + shell_quote(sub);
     }
     std::fprintf(stderr, "then: %s experiment merge%s --out %s\n", shell_quote(exe).c_str(), parts.c_str(),

@@ -12,7 +12,7 @@
 namespace bnlab {
 
 struct Dataset {
-  std::string name;  // "mnist", "shapes", "shift", or the file name of an IDX image file
+  std::string name;  // "mnist", "fashion", "shapes", "shift", or the file name of an IDX image file
   int channels = 1, height = 28, width = 28;
   int num_classes = 10;
   // (n, C, H, W). Values in [0, 1] for every built-in dataset and for uint8 IDX files (byte/255);

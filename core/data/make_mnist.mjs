@@ -27,38 +27,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
+import { PIXELS, idxFiles, makeRng, shuffle, writeAtomically } from './idx_write.mjs';
+
 const SEED = 0x4d4e4953; // "MNIS"
-const SIDE = 28;
-const PIXELS = SIDE * SIDE;
 const TRAIN_FRACTION = 0.8;
 const EXPECTED_VERSION = '1.1.0';
 
 function fail(message) {
   console.error(`make_mnist: ${message}`);
   process.exit(1);
-}
-
-// xorshift32 as in core/base/rng.h; below(n) is its multiply-shift integer in [0, n)
-// (next < 2^32 and n < 2^21, so the product is exact in a double).
-function makeRng(seed) {
-  let state = seed >>> 0 || 0x9e3779b9;
-  return {
-    below(n) {
-      state ^= state << 13;
-      state >>>= 0;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      state >>>= 0;
-      return Math.floor((state * n) / 4294967296);
-    },
-  };
-}
-
-function shuffle(array, rng) {
-  for (let i = array.length - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    [array[i], array[j]] = [array[j], array[i]];
-  }
 }
 
 function findDigitsDir() {
@@ -97,33 +74,6 @@ function readDigit(dir, digit) {
   return bytes;
 }
 
-function idxHeader(magic, dims) {
-  const header = Buffer.alloc(4 * (1 + dims.length));
-  header.writeUInt32BE(magic, 0);
-  dims.forEach((d, k) => header.writeUInt32BE(d, 4 * (k + 1)));
-  return header;
-}
-
-// examples: [{digit, bytes (one image)}] in file order.
-function idxFiles(examples) {
-  const images = Buffer.alloc(examples.length * PIXELS);
-  const labels = Buffer.alloc(examples.length);
-  examples.forEach((e, i) => {
-    images.set(e.bytes, i * PIXELS);
-    labels[i] = e.digit;
-  });
-  return {
-    images: Buffer.concat([idxHeader(0x00000803, [examples.length, SIDE, SIDE]), images]),
-    labels: Buffer.concat([idxHeader(0x00000801, [examples.length]), labels]),
-  };
-}
-
-function writeAtomically(file, bytes) {
-  const tmp = `${file}.tmp${process.pid}`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
-}
-
 function main() {
   const outDir = process.argv[2];
   if (!outDir || process.argv.length > 3) fail('usage: node core/data/make_mnist.mjs OUTDIR');
@@ -138,7 +88,7 @@ function main() {
     shuffle(order, rng);
     const trainCount = Math.round(TRAIN_FRACTION * count);
     order.forEach((k, i) => {
-      const example = { digit, bytes: bytes.subarray(k * PIXELS, (k + 1) * PIXELS) };
+      const example = { label: digit, bytes: bytes.subarray(k * PIXELS, (k + 1) * PIXELS) };
       (i < trainCount ? train : test).push(example);
     });
   }

@@ -219,6 +219,27 @@ ShapeStyle shift_test_style() {
   return s;
 }
 
+Dataset restyle(const Dataset& data, const ShapeStyle& style, uint32_t seed) {
+  check_style(style);
+  Dataset d = data;
+  Rng rng(stream_seed(seed, Stream::Synth));
+  const int64_t per = d.image_size();
+  for (int n = 0; n < d.size(); ++n) {
+    const double bg = style.background + style.jitter * rng.uniform(-1.0, 1.0);
+    const double fg = style.foreground + style.jitter * rng.uniform(-1.0, 1.0);
+    const bool inverted = rng.uniform() < style.invert_fraction;
+    float* image = d.images.data() + n * per;
+    for (int64_t i = 0; i < per; ++i) {
+      double p = bg + (fg - bg) * std::clamp(double(image[i]), 0.0, 1.0);
+      if (inverted) p = 1.0 - p;
+      p = 0.5 + style.contrast * (p - 0.5);
+      p += style.noise * rng.normal();
+      image[i] = float(std::clamp(p, 0.0, 1.0));
+    }
+  }
+  return d;
+}
+
 DataSplit make_synthetic(const std::string& name, uint32_t seed, int train_count,
                          int test_count) {
   if (name != "shapes" && name != "shift")
@@ -233,8 +254,9 @@ DataSplit make_synthetic(const std::string& name, uint32_t seed, int train_count
 
 DataSplit make_dataset(const std::string& name, uint32_t seed, const std::string& data_dir) {
   if (name == "mnist") return load_mnist(data_dir);
+  if (name == "fashion") return load_fashion(data_dir);
   if (name == "shapes" || name == "shift") return make_synthetic(name, seed, 8000, 2000);
-  throw Error("unknown dataset '" + name + "'; valid names: mnist, shapes, shift");
+  throw Error("unknown dataset '" + name + "'; valid names: mnist, fashion, shapes, shift");
 }
 
 }  // namespace bnlab

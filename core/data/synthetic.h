@@ -61,8 +61,15 @@ DataSplit make_synthetic(const std::string& name, uint32_t seed, int train_count
 // The style of the "shift" test set (the training sets use ShapeStyle's defaults).
 ShapeStyle shift_test_style();
 
-// Any dataset by name: "mnist" (load_mnist(data_dir); the seed is unused, the files are fixed),
-// "shapes" and "shift" (8,000 training and 2,000 test images).
+// Real images (values in [0, 1], 0 the background) drawn in a style as make_shapes draws its
+// shapes, with each pixel value taken as the shape's coverage: per image a jittered background
+// and foreground, inversion with probability invert_fraction, contrast about 0.5 and noise. With
+// shift_test_style() it is the covariate shift of the "shift" test set applied to, say,
+// Fashion-MNIST. The same labels; the random draws come from seed.
+Dataset restyle(const Dataset& data, const ShapeStyle& style, uint32_t seed);
+
+// Any dataset by name: "mnist" and "fashion" (load_mnist / load_fashion(data_dir); the seed is
+// unused, the files are fixed), "shapes" and "shift" (8,000 training and 2,000 test images).
 DataSplit make_dataset(const std::string& name, uint32_t seed, const std::string& data_dir);
 
 }  // namespace bnlab

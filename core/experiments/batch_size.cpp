@@ -30,7 +30,7 @@ ExperimentResult run_batch_size(const ExperimentOptions& options) {
       {"dense-bn", kDenseBnSpec, NormKind::Group}, {"dense-bn", kDenseBnSpec, NormKind::Layer},
       {"small-cnn", "small-cnn", NormKind::Batch}, {"small-cnn", "small-cnn", NormKind::Instance},
   };
-  auto data = load_data(mnist_config("small-cnn", NormKind::Batch, options.seed), options.data_dir);
+  auto data = load_data(experiment_config("small-cnn", NormKind::Batch, options), options.data_dir);
 
   Table table({"model", "normalizer", "batch_size", "lr", "steps", "examples", "test_accuracy",
                "test_accuracy_train_mode", "final_train_loss", "diverged"});
@@ -42,7 +42,7 @@ ExperimentResult run_batch_size(const ExperimentOptions& options) {
     const Series& se = series[i];
     Json by_batch = Json::object();
     for (int b : kBatchSizes) {
-      Config c = mnist_config(se.spec, NormKind::Batch, options.seed);
+      Config c = experiment_config(se.spec, NormKind::Batch, options);
       c.norm.kind = se.kind;
       c.norm.groups =
           2;  // GroupNorm: 2, 4 and 16 channels per group in the 4-, 8- and 32-channel layers

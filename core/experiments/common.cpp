@@ -25,6 +25,14 @@ Config mnist_config(const std::string& model, NormKind norm, uint32_t seed) {
   return c;
 }
 
+Config experiment_config(const std::string& model, NormKind norm,
+                         const ExperimentOptions& options) {
+  check_experiment_dataset(options.dataset);
+  Config c = mnist_config(model, norm, options.seed);
+  c.dataset = options.dataset;
+  return c;
+}
+
 float eval_accuracy(Model& model, const Dataset& data) {
   const Shape img = data.image_shape();
   const int64_t per = img.per_sample();

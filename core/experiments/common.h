@@ -28,6 +28,8 @@ std::string label(NormKind kind);
 
 // The default config on MNIST with this model, normalizer and seed.
 Config mnist_config(const std::string& model, NormKind norm, uint32_t seed);
+// The same on the experiment's dataset (options.dataset) with options.seed.
+Config experiment_config(const std::string& model, NormKind norm, const ExperimentOptions& options);
 
 // The fraction of all of `data` that the model classifies correctly in eval mode, in chunks of
 // up to 256 examples. Trainer::evaluate scores the trainer's own test set only; experiments also

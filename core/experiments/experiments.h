@@ -16,7 +16,10 @@ namespace bnlab {
 struct ExperimentOptions {
   uint32_t seed = 1;
   int steps = 0;             // 0: the experiment's own default
-  std::string data_dir;      // where the MNIST IDX files are
+  std::string data_dir;      // where the MNIST and Fashion-MNIST IDX files are
+  // The real data the experiments train on: "mnist" or "fashion" (check_experiment_dataset);
+  // covariate-shift trains on its synthetic shapes with mnist and on Fashion-MNIST with fashion.
+  std::string dataset = "mnist";
   // Called now and then with a fraction done in [0, 1] (the CLI prints it, the page shows it).
   std::function<void(double)> progress = [](double) {};
 };
@@ -82,6 +85,9 @@ Tables run_experiment_part(const ExperimentInfo& info, const ExperimentOptions& 
 ExperimentResult combine_experiment_parts(const ExperimentInfo& info,
                                           const ExperimentOptions& options,
                                           const std::vector<Tables>& parts);
+
+// Throws Error unless dataset is one the experiments train on: mnist or fashion.
+void check_experiment_dataset(const std::string& dataset);
 
 const std::vector<ExperimentInfo>& experiments();
 // Throws Error listing the names when there is no such experiment.

@@ -46,7 +46,7 @@ ExperimentResult run_grad_init(const ExperimentOptions& options) {
   for (size_t n = 0; n < networks.size(); ++n) {
     Json summary = Json::object();
     for (int r = 0; r < 2; ++r) {
-      const Config c = mnist_config(networks[n].spec, kPair[r], options.seed);
+      const Config c = experiment_config(networks[n].spec, kPair[r], options);
       if (!data) data = load_data(c, options.data_dir);
       Trainer t(c, data);
       Model& model = t.model();

@@ -12,7 +12,7 @@ ExperimentResult run_init_sweep(const ExperimentOptions& options) {
   const std::vector<float> scales = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f, 30.f, 100.f};
   Table runs({"variant", "init_scale", "test_accuracy", "diverged", "diverged_at", "trains"});
   Table curves({"variant", "init_scale", "step", "loss"});
-  const Config base = mnist_config("mlp", NormKind::Batch, options.seed);
+  const Config base = experiment_config("mlp", NormKind::Batch, options);
   const auto data = load_data(base, options.data_dir);
   int trained[2] = {0, 0};
   float worst[2] = {1, 1}, smallest[2] = {0, 0}, largest[2] = {0, 0};  // 0: no scale trains
@@ -56,7 +56,8 @@ ExperimentInfo init_sweep_experiment() {
       "optimizer (lr 0.05, momentum 0.9). Measured: final test accuracy; a run trains as in "
       "lr-sweep (no divergence, 80% or more). The claim (Ioffe & Szegedy): with BN, training is "
       "far less sensitive to the initial scale, since a layer followed by BN gives the same output "
-      "whatever the scale of its weights. BN Lab reproduces it (seeds 1 and 2): with BN 8 of the 9 "
+      "whatever the scale of its weights. BN Lab reproduces it (claim init; seeds 1 and 2): with "
+      "BN 8 of the 9 "
       "scales train (0.01 to 30; at 100 it reaches 71-73%, the final layer, which has no BN after "
       "it, starting from huge logits); without BN only 3 do (1 to 10): at 0.3 and below the "
       "network stays at chance for all 500 steps, at 30 and 100 its sigmoids saturate. Without BN "

@@ -15,7 +15,7 @@ ExperimentResult run_landscape(const ExperimentOptions& options) {
   const int steps = steps_or(options, kLandscapeSteps);
   const int every = (steps + 19) / 20;  // 20 probes over the run (fewer if steps < 20)
   const Config base =
-      mnist_config("ref-cnn", NormKind::Batch, options.seed);  // lr 0.05 for both networks
+      experiment_config("ref-cnn", NormKind::Batch, options);  // lr 0.05 for both networks
   auto data = load_data(base, options.data_dir);
   const std::vector<std::string> names = {"none", "bn"};
   std::vector<std::unique_ptr<Trainer>> trainers;

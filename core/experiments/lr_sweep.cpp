@@ -15,7 +15,7 @@ Tables lr_sweep_units(const ExperimentOptions& options, int begin, int end) {
   const int steps = steps_or(options, 500);
   Table runs({"variant", "lr", "test_accuracy", "diverged", "diverged_at", "trains"});
   Table curves({"variant", "lr", "step", "loss"});
-  const Config base = mnist_config("mlp", NormKind::Batch, options.seed);
+  const Config base = experiment_config("mlp", NormKind::Batch, options);
   const auto data = load_data(base, options.data_dir);
   for (int i = begin; i < end; ++i) {
     Config c = base;
@@ -56,7 +56,8 @@ ExperimentInfo lr_sweep_experiment() {
       "10; both variants of a rate start from the same weights and see the same batches. A run "
       "trains if it does not diverge (NaN or infinite loss) and ends at 80% test accuracy or more: "
       "runs that learn end at 83-93%, the others near chance or at most 53%. The claim (Ioffe & "
-      "Szegedy): BN allows much higher learning rates. BN Lab reproduces it: the largest rate that "
+      "Szegedy): BN allows much higher learning rates. BN Lab reproduces it (claim higher-lr): the "
+      "largest rate that "
       "trains is 1 with BN and 0.3 without (seeds 1 and 2), one step of the grid, a factor of 3.3. "
       "Without BN, rates of 1 and more do not produce NaN: the sigmoids saturate and the network "
       "stays at chance. With BN, lr 3 still learns partly (21-53%). At lr 0.01 the plain network "

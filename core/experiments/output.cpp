@@ -9,6 +9,11 @@
 
 namespace bnlab {
 
+void check_experiment_dataset(const std::string& dataset) {
+  if (dataset != "mnist" && dataset != "fashion")
+    throw Error("experiments train on dataset mnist or fashion, not '" + dataset + "'");
+}
+
 void make_output_dir(const std::string& dir) {
   if (dir.empty()) throw Error("experiment output needs a directory (--out DIR)");
   std::error_code error;
@@ -39,6 +44,7 @@ void write_experiment(const ExperimentInfo& info, const ExperimentOptions& optio
   summary.set("title", info.title);
   summary.set("seed", int64_t(options.seed));
   summary.set("steps", options.steps ? options.steps : info.default_steps);
+  summary.set("dataset", options.dataset);
   for (const auto& [key, value] : result.summary.members()) summary.set(key, value);
   write("summary.json", summary.dump() + "\n");
 }

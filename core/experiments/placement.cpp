@@ -12,7 +12,7 @@ constexpr int kPlacementSteps = 600;
 
 ExperimentResult run_placement(const ExperimentOptions& options) {
   const int steps = steps_or(options, kPlacementSteps);
-  const Config base = mnist_config("ref-cnn", NormKind::Batch, options.seed);
+  const Config base = experiment_config("ref-cnn", NormKind::Batch, options);
   auto data = load_data(base, options.data_dir);
   const std::vector<std::string> names = {"none", "before", "after"};
   std::vector<std::unique_ptr<Trainer>> trainers;

@@ -112,6 +112,12 @@ void flatten(const Json& j, const std::string& path, std::vector<std::pair<std::
 
 const std::set<std::string> kSettings = {"seed", "steps"};
 
+// The data a seed's run trained on (summaries written before the dataset option have none: MNIST).
+std::string dataset_of(const Json& summary) {
+  const Json* d = summary.find("dataset");
+  return d ? d->string("dataset") : "mnist";
+}
+
 std::string read_text_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error("cannot read " + path);
@@ -159,6 +165,7 @@ Json summarize_seeds(std::vector<Json> per_seed) {
             [](const Json& x, const Json& y) { return x.get("seed").integer("seed") < y.get("seed").integer("seed"); });
   const std::string name = per_seed[0].get("experiment").string("experiment");
   const int64_t steps = per_seed[0].get("steps").integer("steps");
+  const std::string dataset = dataset_of(per_seed[0]);
   Json seeds = Json::array();
   std::vector<std::pair<std::string, std::vector<double>>> figures;  // in first-met order
   std::map<std::string, size_t> index;
@@ -171,6 +178,9 @@ Json summarize_seeds(std::vector<Json> per_seed) {
     if (summary.get("steps").integer("steps") != steps)
       throw Error("seed " + std::to_string(seed) + " ran " + std::to_string(summary.get("steps").integer()) +
                   " steps, the others " + std::to_string(steps));
+    if (dataset_of(summary) != dataset)
+      throw Error("seed " + std::to_string(seed) + " trained on " + dataset_of(summary) +
+                  ", the others on " + dataset);
     if (s > 0 && per_seed[s - 1].get("seed").integer() == seed)
       throw Error("seed " + std::to_string(seed) + " appears twice");
     seeds.push(seed);
@@ -191,6 +201,7 @@ Json summarize_seeds(std::vector<Json> per_seed) {
   out.set("experiment", name);
   out.set("title", per_seed[0].get("title").string("title"));
   out.set("steps", steps);
+  out.set("dataset", dataset);
   out.set("seeds", seeds);
   out.set("interval", "95% Student t interval over seeds (claims: of the per-seed paired difference a - b)");
   Json figs = Json::object();

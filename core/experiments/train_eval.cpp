@@ -76,7 +76,7 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
   // (b) The reference CNN trained four times in lockstep, differing only in BN's momentum. A
   // training step normalizes with batch statistics, so the four runs are the same run (checked
   // below) and differ only in their running estimates.
-  const Config base = mnist_config("ref-cnn", NormKind::Batch, options.seed);
+  const Config base = experiment_config("ref-cnn", NormKind::Batch, options);
   auto data = load_data(base, options.data_dir);
   struct Momentum {
     std::string name;

@@ -48,7 +48,25 @@ void check_unit(const char* who, const Shape& s, int n, int c, int h, int w) {
 
 }  // namespace
 
+void TraceRecorder::remember(const Trainer& trainer) {
+  auto& m = const_cast<Model&>(trainer.model());  // layer() is not const; nothing is changed
+  before_.resize(size_t(m.num_layers()));
+  for (int i = 0; i < m.num_layers(); ++i) {
+    auto* bn = dynamic_cast<BatchNorm*>(&m.layer(i));
+    auto& [mean, var] = before_[size_t(i)];
+    if (bn && bn->tracks_running_stats()) {
+      copy_into(bn->running_mean(), mean);
+      copy_into(bn->running_var(), var);
+    } else {
+      mean.clear();
+      var.clear();
+    }
+  }
+  remembered_step_ = trainer.step_count();
+}
+
 void TraceRecorder::clear() {
+  remembered_step_ = -1;
   layers_.clear();
   step_ = 0;
   error_ = "no training step has been captured yet (take a step)";
@@ -108,6 +126,10 @@ void TraceRecorder::capture(const Trainer& trainer) {
         cap.running_mean.clear();
         cap.running_var.clear();
       }
+      // Only what was remembered right before this very step.
+      const bool known = remembered_step_ == step_ - 1 && size_t(i) < before_.size();
+      cap.running_mean_before = known ? before_[size_t(i)].first : std::vector<float>{};
+      cap.running_var_before = known ? before_[size_t(i)].second : std::vector<float>{};
     } else {
       cap.eps = gn->eps();
       cap.batch_stats = true;
@@ -127,6 +149,8 @@ void TraceRecorder::capture(const Trainer& trainer) {
       cap.d.assign(size_t(cap.shape.c), 0.f);
       cap.running_mean.clear();
       cap.running_var.clear();
+      cap.running_mean_before.clear();
+      cap.running_var_before.clear();
     }
     cap.noise_scale.clear();
     cap.noise_shift.clear();
@@ -231,6 +255,11 @@ UnitTrace TraceRecorder::trace(const std::string& name, int n, int c, int h, int
     t.eval_inv_std = float(1.0 / std::sqrt(double(t.running_var) + cap.eps));
     t.xhat_eval = (t.x - t.running_mean) * t.eval_inv_std;
     t.y_eval = t.gamma * t.xhat_eval + t.beta;
+  }
+  if (!cap.running_mean_before.empty()) {
+    t.has_before = true;
+    t.running_mean_before = cap.running_mean_before[size_t(c)];
+    t.running_var_before = cap.running_var_before[size_t(c)];
   }
   if (!cap.noise_scale.empty()) {
     t.noisy = true;

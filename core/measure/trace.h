@@ -42,8 +42,11 @@ struct NormCapture {
   std::vector<float> mean, var, inv_std;  // BN: (S*C); LN/GN/IN: (N*G)
   std::vector<float> gamma, beta, dgamma, dbeta;  // (C); gamma/beta as the forward used them
   std::vector<float> running_mean, running_var;   // (C) after the update; empty without
-  std::vector<float> r, d;                        // (C) Batch Renorm's corrections
-  std::vector<float> noise_scale, noise_shift;    // (N*C) noisy BN's draws; empty without
+  // (C) before the update (what Batch Renorm's r and d were computed from); empty unless
+  // remember() was called right before the step.
+  std::vector<float> running_mean_before, running_var_before;
+  std::vector<float> r, d;                      // (C) Batch Renorm's corrections
+  std::vector<float> noise_scale, noise_shift;  // (N*C) noisy BN's draws; empty without
 };
 
 // One unit (n, c, h, w) of one normalization layer in the last training step. Values are the
@@ -69,6 +72,10 @@ struct UnitTrace {
   // Eval path (tracking BN only): the same input with the running statistics after the update.
   bool has_eval = false;
   float running_mean = 0, running_var = 1, eval_inv_std = 0, xhat_eval = 0, y_eval = 0;
+  // The running statistics before the step's update (has_before: remember() saw them): Batch
+  // Renorm computes r and d from these, sigma = sqrt(running_var_before + eps).
+  bool has_before = false;
+  float running_mean_before = 0, running_var_before = 1;
   // Noisy BN (a noise layer after this one): the drawn s and m of (n, c) and s * y + m.
   bool noisy = false;
   float noise_scale = 1, noise_shift = 0, y_noisy = 0;
@@ -90,6 +97,10 @@ class TraceRecorder {
   // WhatIf). A run without a step yet (or whose last step diverged before its backward) leaves
   // the recorder empty, with the reason in error().
   void capture(const Trainer& trainer);
+  // Right before Trainer::step(): copies every tracking normalizer's running statistics (C
+  // floats each), which the step's update then overwrites; the next capture() of that step
+  // carries them as running_*_before.
+  void remember(const Trainer& trainer);
   void clear();
 
   int64_t step() const { return step_; }
@@ -104,6 +115,9 @@ class TraceRecorder {
   int64_t step_ = 0;
   std::string error_ = "no training step has been captured yet (take a step)";
   std::vector<NormCapture> layers_;
+  // remember(): the step count then, and per model layer index its running mean and variance.
+  int64_t remembered_step_ = -1;
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> before_;
 };
 
 // A normalization layer's output unit followed through a what-if forward.

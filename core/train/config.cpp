@@ -165,8 +165,10 @@ const std::vector<OptionDef>& definitions() {
     {
       // The datasets load_data knows (data/dataset.h); validate() checks a config set in code.
       OptionDef d;
-      d.info = {"dataset", "choice", "real MNIST digits, synthetic shapes, shifted shapes, or IDX files",
-                {"mnist", "shapes", "shift", "idx"}, 0, 0};
+      d.info = {"dataset", "choice",
+                "real MNIST digits, real Fashion-MNIST clothes, synthetic shapes, shifted shapes, "
+                "or IDX files",
+                {"mnist", "fashion", "shapes", "shift", "idx"}, 0, 0};
       const OptionInfo info = d.info;
       d.set = [info](Config& c, const std::string& s) {
         read_choice(info, s);
@@ -249,7 +251,7 @@ std::string data_key(const Config& c) {
   const auto part = [](const std::string& s) { return " " + std::to_string(s.size()) + ":" + s; };
   if (c.dataset == "idx")
     return "idx" + part(c.train_images) + part(c.train_labels) + part(c.test_images) + part(c.test_labels);
-  if (c.dataset == "mnist") return "mnist";
+  if (c.dataset == "mnist" || c.dataset == "fashion") return c.dataset;  // fixed files
   return c.dataset + " seed " + std::to_string(c.seed);
 }
 

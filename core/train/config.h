@@ -28,7 +28,7 @@ struct Config {
   float init_scale = 1.f;         // multiplies the He / Xavier standard deviation
   float init_std = 0.01f;         // standard deviation of init=gaussian
   // Data.
-  std::string dataset = "mnist";  // mnist, shapes, shift, idx
+  std::string dataset = "mnist";  // mnist, fashion, shapes, shift, idx
   std::string train_images, train_labels, test_images, test_labels;  // dataset=idx
   int train_size = 0;             // use only the first N training examples (0: all)
   int test_size = 0;              // evaluate on the first N test examples (0: all)

@@ -42,8 +42,8 @@ struct EvalMetrics {
 // Options by name, in the text form set_option reads: {{"lr", "0.01"}, {"momentum", "0.5"}}.
 using OptionValues = std::vector<std::pair<std::string, std::string>>;
 
-// The data a config names: mnist (IDX files in data_dir, made by the build), shapes and shift
-// (generated from the seed), idx (the config's four IDX paths). Throws Error with the reason.
+// The data a config names: mnist, fashion (IDX files in data_dir, made by the build), shapes and
+// shift (generated from the seed), idx (the config's four IDX paths). Throws Error with the reason.
 std::shared_ptr<const DataSplit> load_data(const Config& config, const std::string& data_dir);
 
 class Trainer {

@@ -9,7 +9,7 @@ import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
 import { MISCLASSIFIED_SHOWN } from './views/images.js';
-import { fileBytes, mnistBytes } from './data.js';
+import { builtBytes, fileBytes, mnistBytes } from './data.js';
 import { IdxFiles } from './idx-files.js';
 import { Takeaway } from './takeaway.js';
 import { Experiments } from './experiments.js';
@@ -20,8 +20,9 @@ import { Inspect } from './inspect.js';
 import { Timeline, historyAt } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
-// The panels that show one step's values, which the replay timeline can take back in time.
-const REPLAYED = ['bnstats', 'histogram'];
+// The panels that show one step's values, which the replay timeline can take back in time
+// (the network strip too); the others are over steps and mark the chosen one.
+const REPLAYED = ['bnstats', 'histogram', 'features', 'inspector'];
 const SPEED = { 1: 1, 5: 5, 20: 20, 100: 100, max: null };
 // The panels of the first screen, first in the grid, when no lesson is chosen.
 const START_PANELS = ['accuracy', 'loss', 'histogram'];
@@ -118,6 +119,7 @@ export class Controller {
       // The feature maps cost one forward pass of one image per snapshot: only for a page that shows them.
       features_image: this.panelChosen('features') ? this.state.image : -1, misclassified_max: MISCLASSIFIED_SHOWN,
       trace: this.inspect.traceSetting(),
+      replay: true,  // every step's measurements, for the replay timeline (src/replay.js)
     };
   }
 
@@ -181,12 +183,12 @@ export class Controller {
     this.playWhenReady ||= this.playing;
     this.pause();
     const sides = this.sides();
-    const key = this.state.dataset === 'mnist' || this.state.dataset === 'idx' ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
+    const key = ['mnist', 'fashion', 'idx'].includes(this.state.dataset) ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
     this.setStatus('Loading...');
     try {
       let reply;
       if (key !== this.dataKey) {
-        const data = this.state.dataset === 'mnist' ? await mnistBytes() : this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : undefined;
+        const data = this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : await builtBytes(this.state.dataset);
         reply = await this.sim.init(sides, data, this.settings(), await this.wasmModule);
         this.dataKey = key;
       } else {
@@ -203,6 +205,12 @@ export class Controller {
   ready(reply) {
     const sent = this.settings().measure_config.hist_norm;
     this.info = reply.sides;
+    // A link that inspects B (net=b) with A's layer name.
+    const moved = this.inspect.side() === 'b' && this.netLayer('a');
+    if (moved) {
+      this.state.layer = moved;
+      this.saveUrl();
+    }
     this.inspect.sendTrace();  // the unit clamped to the layers now known
     if (this.settings().measure_config.hist_norm !== sent) this.sendMeasureConfig();
     this.history.reset();
@@ -264,6 +272,12 @@ export class Controller {
       return;
     }
     if (!this.live() || this.playing) return;
+    // On a phone the guide (about 480 px) would keep the first chart below the fold: the first
+    // Play folds it to its title (its button unfolds it; the run's result unfolds it again).
+    if (!this.guideFolded && matchMedia('(max-width: 900px)').matches) {
+      this.guideFolded = true;
+      this.foldGuide(true);
+    }
     this.playing = true;
     this.sim.post('play', { steps_per_s: SPEED[this.state.speed] });
     this.showPlaying();
@@ -307,6 +321,22 @@ export class Controller {
       }
       const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
       return await this.sim.request('experiment', { name, seed: this.state.seed, steps, data }, [], onProgress);
+    } finally {
+      this.setStatus(`Experiment "${name}" done. Paused.`);
+    }
+  }
+
+  // The page's API for an experiment over many seeds: window.bnlab.experiment('landscape',
+  // {seeds: '1-3'}) runs the seeds one after another in the simulation's worker and resolves to
+  // the core's summary over them (per figure mean, sd and 95% t-interval, per claim its verdict)
+  // and each seed's result (wasm/PROTOCOL.md, `experiment` with `seeds`).
+  async experiment(name, { seeds, steps = 0, onProgress = () => {} } = {}) {
+    if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
+    this.pause();
+    this.setStatus(`Running the experiment "${name}" over seeds ${seeds}...`);
+    try {
+      const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
+      return await this.sim.request('experiment', { name, seeds, steps, data }, [], onProgress);
     } finally {
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }
@@ -386,7 +416,7 @@ export class Controller {
   }
 
   viewError(key, message) {
-    if (!['layer', 'channel', 'image', 'speed', 'lesson', 'panels', 'embed'].includes(key)) return false;
+    if (!['layer', 'channel', 'image', 'net', 'speed', 'lesson', 'panels', 'embed'].includes(key)) return false;
     $('err-view').textContent = message;
     return true;
   }
@@ -422,7 +452,7 @@ export class Controller {
 
   // The single selection every panel reads: layer, channel, image (any of them).
   select(patch) {
-    for (const [name, id] of [['layer', 'f-layer'], ['channel', 'f-channel'], ['image', 'f-image']]) {
+    for (const [name, id] of [['net', 'f-net'], ['layer', 'f-layer'], ['channel', 'f-channel'], ['image', 'f-image']]) {
       if (patch[name] === undefined || patch[name] === this.state[name]) continue;
       $(id).value = patch[name];
       $(id).dispatchEvent(new Event('change'));
@@ -434,11 +464,13 @@ export class Controller {
     if (this.panels.some((p) => p.el.hidden !== !this.shouldShow(p))) this.showPanels();
     // The test image is the feature maps' and the batch-mates' (web/src/inspect.js).
     $('image-control').hidden = ['features', 'batchmates'].every((id) => this.panels.find((p) => p.id === id).el.hidden);
+    // The network choice: with two networks, for the inspector and the batch-mates.
+    $('net-control').hidden = !this.state.compare || ['inspector', 'batchmates'].every((id) => this.panels.find((p) => p.id === id).el.hidden);
     const view = this.viewModel();
     this.timeline.update(this.history);
     const past = this.timeline.step === null ? this.history : historyAt(this.history, this.timeline.step);
     for (const p of this.panels) if (p.onScreen && !p.el.hidden) p.update(REPLAYED.includes(p.id) ? past : this.history, view);
-    this.strip.update(this.history);
+    this.strip.update(past);
     this.showStartResult(view);
     this.showCounters();
   }
@@ -452,6 +484,7 @@ export class Controller {
     el.dataset.step = String(evaluated[0]);
     el.replaceChildren(...startResult(this.history, view));
     el.hidden = false;
+    this.foldGuide(false);
   }
 
   showCounters() {
@@ -535,6 +568,7 @@ export class Controller {
     $('f-layer').value = this.state.layer;
     $('f-channel').value = this.state.channel;
     $('f-image').value = this.state.image;
+    $('f-net').value = this.state.net;
     $('f-speed').value = this.state.speed;
   }
 
@@ -549,7 +583,7 @@ export class Controller {
     $('step10').onclick = () => this.step(10);
     $('reset').onclick = () => this.reset();
     const speed = $('f-speed');
-    for (const c of PROP.speed.choices) speed.append(new Option(c === 'max' ? 'as fast as possible' : `${c} steps/s`, c));
+    for (const c of PROP.speed.choices) speed.append(new Option(c === 'max' ? 'fastest' : `${c} steps/s`, c));
     speed.onchange = () => this.setOption('speed', speed.value, 'a');
     document.addEventListener('keydown', (e) => {
       // Typing in a field is not a shortcut; neither is Space on a button (it presses it).
@@ -564,9 +598,18 @@ export class Controller {
     });
   }
 
-  // The channels of a layer of network A (Infinity while unknown).
+  // The inspected network may name its normalizers otherwise (brn1 for bn1): the layer at the
+  // chosen one's place among the normalizers of network `from`, when it has none of that name.
+  netLayer(from) {
+    const norms = (s) => (this.info[s]?.model?.layers ?? []).filter(isNormalizer).map((l) => l.name);
+    const to = norms(this.inspect.side()), at = norms(from).indexOf(this.state.layer);
+    return to.length && !to.includes(this.state.layer) ? to[Math.max(0, Math.min(at, to.length - 1))] : null;
+  }
+
+  // The channels of a layer of the network the inspector follows, else of A (Infinity while unknown).
   channelsOf(layer) {
-    return (this.info.a?.model?.layers ?? []).find((l) => l.name === layer)?.output_shape[1] ?? Infinity;
+    const find = (s) => (this.info[s]?.model?.layers ?? []).find((l) => l.name === layer);
+    return (find(this.inspect.side()) ?? find('a'))?.output_shape[1] ?? Infinity;
   }
 
   wireViewControls() {
@@ -596,6 +639,17 @@ export class Controller {
     $('f-layer').addEventListener('change', () => this.strip.select(this.state.layer));
     bind('f-channel', 'channel');
     bind('f-image', 'image');
+    // Which network the inspector and the batch-mates follow (inspect.js).
+    $('f-net').onchange = () => {
+      const from = this.inspect.side();
+      this.state.net = $('f-net').value === 'b' ? 'b' : 'a';
+      this.saveUrl();
+      const layer = this.netLayer(from);
+      if (layer) this.select({ layer });
+      this.inspect.choose({});
+      this.resetViews();
+      this.render();
+    };
     // A misclassified image chosen in its panel becomes the feature maps' image.
     $('panel-grid').addEventListener('bnlab-image', (e) => {
       $('f-image').value = e.detail.image;
@@ -620,6 +674,7 @@ export class Controller {
       $('lesson-dock').hidden = !id;
       $('start-here').hidden = Boolean(id);
     };
+    $('start-toggle').onclick = () => this.foldGuide(!$('start-body').hidden);
     $('start-small-lr').onclick = () => {
       sel.value = 'convergence';
       sel.dispatchEvent(new Event('change'));
@@ -638,6 +693,12 @@ export class Controller {
       }
       show();
     };
+  }
+
+  foldGuide(fold) {
+    $('start-body').hidden = fold;
+    $('start-toggle').textContent = fold ? 'Show' : 'Hide';
+    $('start-toggle').setAttribute('aria-expanded', String(!fold));
   }
 
   embed() {

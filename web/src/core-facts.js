@@ -16,7 +16,7 @@ export const OPTIONS = [
   { "name": "init", "type": "choice", "help": "weight initialization", "choices": [ "he", "xavier", "gaussian", "torch" ], "min": 0, "max": 0, "default": "he" },
   { "name": "init_scale", "type": "float", "help": "multiplier of the He/Xavier standard deviation", "choices": [], "min": 0.000001, "max": 1000, "default": 1 },
   { "name": "init_std", "type": "float", "help": "standard deviation of init=gaussian", "choices": [], "min": 0, "max": 1000, "default": 0.01 },
-  { "name": "dataset", "type": "choice", "help": "real MNIST digits, synthetic shapes, shifted shapes, or IDX files", "choices": [ "mnist", "shapes", "shift", "idx" ], "min": 0, "max": 0, "default": "mnist" },
+  { "name": "dataset", "type": "choice", "help": "real MNIST digits, real Fashion-MNIST clothes, synthetic shapes, shifted shapes, or IDX files", "choices": [ "mnist", "fashion", "shapes", "shift", "idx" ], "min": 0, "max": 0, "default": "mnist" },
   { "name": "train_images", "type": "string", "help": "dataset=idx: training images (IDX file)", "choices": [], "min": 0, "max": 0, "default": "" },
   { "name": "train_labels", "type": "string", "help": "dataset=idx: training labels (IDX file)", "choices": [], "min": 0, "max": 0, "default": "" },
   { "name": "test_images", "type": "string", "help": "dataset=idx: test images (IDX file)", "choices": [], "min": 0, "max": 0, "default": "" },

@@ -3,6 +3,7 @@
 // time (one row per snapshot), which the views plot. Plain data, no DOM.
 
 import { FEATURE_IMAGE, MISCLASSIFIED, isFeature } from './views/measures.js';
+import { Replay } from './replay.js';
 
 const MAX_KEPT = 512;   // values of one measurement entry kept per row
 const MAX_ROWS = 4000;  // rows kept; past it every other row is dropped
@@ -37,6 +38,7 @@ export class SideHistory {
     this.last = null;        // the newest SideSnapshot
     this.features = null;    // {name: entry} the newest feature maps (features.image, <layer>.features_*)
     this.misclassified = null;  // the newest test.misclassified entry (sent after each evaluation)
+    this.replay = new Replay();  // every step's measurements, within a budget (replay.js)
   }
 
   add(snap) {
@@ -53,9 +55,18 @@ export class SideHistory {
     // The heavy measurements (probes taken every few steps) arrive apart, each at its own step.
     for (const heavy of snap.heavy ?? []) this.addRow(Object.values(heavy)[0]?.step ?? snap.step, heavy);
     const measure = snap.measure ?? {};
-    if (measure[FEATURE_IMAGE]) this.features = Object.fromEntries(Object.entries(measure).filter(([n]) => isFeature(n)));
+    if (measure[FEATURE_IMAGE]) {
+      this.features = Object.fromEntries(Object.entries(measure).filter(([n]) => isFeature(n)));
+      this.replay.addPictures(snap.step, this.features);
+    }
     if (measure[MISCLASSIFIED]) this.misclassified = measure[MISCLASSIFIED];
     this.addRow(snap.step, measure);
+    // Every step's record when the worker sends them; else (a loaded state, a worker without
+    // replay) the snapshot's own measurements stand for its step.
+    const small = (m) => Object.fromEntries(Object.entries(m).filter(([n]) => !isFeature(n) && n !== MISCLASSIFIED));
+    if (snap.steps) for (const r of snap.steps) this.replay.add(r.step, r.measure);
+    else if (snap.step > 0) this.replay.add(snap.step, small(measure));
+    if (snap.trace) this.replay.addTrace(snap.step, snap.trace);
     this.last = snap;
   }
 

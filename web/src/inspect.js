@@ -2,6 +2,7 @@
 // views/batchmates.js): which unit they follow, the worker settings that ask for its trace, a
 // click on a feature-map pixel choosing it, and the batch-mates' what-if requests. Kept apart
 // from controller.js, which creates one Inspect and asks it for its settings and view fields.
+import { isNormalizer } from './views/strip.js';
 
 const BATCH_DRAWS = 2;   // what-if forwards per request while playing (each ~3 ms for ref-cnn in node)
 const MAX_DRAWS = 400;   // draws kept for the plot
@@ -18,9 +19,14 @@ export class Inspect {
     grid.addEventListener('click', (e) => this.pixelClick(e));
   }
 
-  // The layer's output shape [1, C, H, W] in network A (undefined while unknown).
+  // The network followed: 'a', or 'b' when the page compares two and the learner chose B.
+  side() {
+    return this.c.state.compare && this.c.state.net === 'b' ? 'b' : 'a';
+  }
+
+  // The layer's output shape [1, C, H, W] in the network followed (undefined while unknown).
   shapeOf(layer) {
-    return (this.c.info.a?.model?.layers ?? []).find((l) => l.name === layer)?.output_shape;
+    return (this.c.info[this.side()]?.model?.layers ?? []).find((l) => l.name === layer)?.output_shape;
   }
 
   // The unit the inspector follows, clamped to the chosen layer's size.
@@ -41,8 +47,9 @@ export class Inspect {
 
   // Fields of the view model.
   view() {
-    if (!this.mates.batchSize) this.mates.batchSize = this.c.info.a?.config?.batch_size ?? 64;
-    return { unit: this.unit, batchmates: this.mates };
+    const net = this.side();
+    if (!this.mates.batchSize) this.mates.batchSize = this.c.info[net]?.config?.batch_size ?? 64;
+    return { unit: this.unit, batchmates: this.mates, net };
   }
 
   choose(unit) {
@@ -52,14 +59,16 @@ export class Inspect {
   }
 
   // A click on a feature-map pixel of a normalizer's input or output chooses that activation:
-  // its layer and channel (the page's controls) and its row and column.
+  // its network (the column clicked), layer and channel (the page's controls), row and column.
   pixelClick(e) {
     const canvas = e.target.closest?.('[data-panel="features"] .maps canvas');
     if (!canvas) return;
     const name = canvas.parentElement.dataset.entry ?? '';
     const layer = name.slice(0, name.lastIndexOf('.'));
-    const entry = Object.values(this.c.history.sides).map((h) => h.features?.[name]).find(Boolean);
-    if (!entry || !this.c.normLayers().includes(layer)) {
+    const side = canvas.closest('[data-side]')?.dataset.side === 'b' ? 'b' : 'a';
+    const entry = this.c.history.sides[side]?.features?.[name];
+    const norms = (this.c.info[side]?.model?.layers ?? []).filter(isNormalizer).map((l) => l.name);
+    if (!entry || !norms.includes(layer)) {
       this.c.setStatus(`${layer || 'This row'} is not a normalizer's input or output: the inspector follows values entering a normalizer.`);
       return;
     }
@@ -86,7 +95,7 @@ export class Inspect {
     }
     if (!(c >= 0 && c < C)) return;
     Object.assign(this.unit, { h, w });
-    this.c.select({ layer, channel: c });  // the page's choice, for every panel
+    this.c.select({ net: side, layer, channel: c });  // the page's choice, for every panel
     this.sendTrace();
     this.clearMates();
     this.c.panels.find((p) => p.id === 'inspector')?.el.scrollIntoView({ block: 'nearest' });
@@ -132,7 +141,7 @@ export class Inspect {
     if (this.busy || !this.c.live()) return;
     this.busy = true;
     const u = this.where();
-    const ask = { side: 'a', image: this.c.state.image, batch_size: this.mates.batchSize, draws, layer: u.layer, c: u.c, h: u.h, w: u.w };
+    const ask = { side: this.side(), image: this.c.state.image, batch_size: this.mates.batchSize, draws, layer: u.layer, c: u.c, h: u.h, w: u.w };
     try {
       const r = await this.c.sim.request('whatif', ask);
       this.add(r);
@@ -149,7 +158,7 @@ export class Inspect {
   // Draws of the same question (image, unit, batch size, network at the same step) add up;
   // anything else starts over.
   add(r) {
-    const key = [r.image, r.layer, r.c, r.h, r.w, r.batch_size, r.step].join('/');
+    const key = [r.side, r.image, r.layer, r.c, r.h, r.w, r.batch_size, r.step].join('/');
     const old = this.mates.result;
     const same = old?.key === key;
     const K = r.classes;
@@ -159,7 +168,7 @@ export class Inspect {
     };
     this.mates.error = '';
     this.mates.result = {
-      key, image: r.image, label: r.label, layer: r.layer, c: r.c, h: r.h, w: r.w, step: r.step, batch_size: r.batch_size, classes: K,
+      key, side: r.side, image: r.image, label: r.label, layer: r.layer, c: r.c, h: r.h, w: r.w, step: r.step, batch_size: r.batch_size, classes: K,
       eval: r.eval,
       // Every eval-mode value the replies carried (one, since eval mode ignores the companions).
       evals: [...new Set([...(same ? old.evals : []), r.eval.y])],

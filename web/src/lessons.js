@@ -34,8 +34,15 @@ export function read(history, src) {
 }
 
 // --- The result kinds ----------------------------------------------------------------------------
-// Each gets {history, sides, labels, steps, info} and returns {text: [strings and quote()s], verdict}.
-// verdict: 'agrees' | 'disagrees' | 'unclear'.
+// Each gets {history, sides, labels, steps, info, choices} and returns {text: [strings and
+// quote()s], verdict, outcome, rule}. verdict: 'agrees' | 'disagrees' | 'unclear' (the run against
+// the literature's claim). outcome: the value of the lesson's answer (its radio button) that this
+// run bears out, which grades the learner's prediction; rule: how "about the same" was decided.
+const SAME = 1.5;  // measures without a natural unit: "about the same" within this factor
+const LEARNED = 0.5;  // a network "learns" when its test accuracy reaches this
+const larger = (a, b) => (a > SAME * b ? 'a' : b > SAME * a ? 'b' : 'same');
+const SAME_RULE = `"about the same" means within a factor ${SAME}`;
+const CLEAR_RULE = `"about the same" means within ${100 * CLEAR} accuracy points`;
 
 const lastEvalStep = (history, side) => history.sides[side]?.evals.at(-1)?.step;
 
@@ -49,17 +56,25 @@ const KINDS = {
       text: ['After step ', String(step), ', bn1 channel 0: batch mean ', q(mu, src('batch_mean'), fmt), ', running mean ', q(run, src('running_mean'), fmt),
         `: the running mean went ${(100 * ratio).toFixed(1)}% of the way from 0.`],
       verdict: Math.abs(ratio - 0.1) < 1e-3 ? 'agrees' : 'disagrees',
+      outcome: Math.abs(ratio - 0.1) < 1e-3 ? 'tenth' : Math.abs(ratio - 1) < 1e-3 ? 'batch' : Math.abs(run) < 1e-6 ? 'zero' : null,
     };
   },
 
-  final: ({ history, sides, labels, q, expect = 'a' }) => {
+  final: ({ history, sides, labels, q, expect = 'a', choices = [] }) => {
     const acc = Object.fromEntries(sides.map((s) => [s, read(history, { side: s, eval: lastEvalStep(history, s), mode: 'eval', key: 'accuracy' })]));
     const text = ['Test accuracy (eval mode) at the end: '];
     sides.forEach((s, i) => text.push(i ? '; ' : '', `${labels[s]} `, q(acc[s], { side: s, eval: lastEvalStep(history, s), mode: 'eval', key: 'accuracy' }, pct)));
     text.push('.');
     const d = acc.a - acc.b;
     const winner = d >= CLEAR ? 'a' : d <= -CLEAR ? 'b' : 'same';
-    return { text, verdict: winner === expect ? 'agrees' : winner === 'same' ? 'unclear' : 'disagrees' };
+    const verdict = winner === expect ? 'agrees' : winner === 'same' ? 'unclear' : 'disagrees';
+    // "Which network learns" (answers both / neither): each against LEARNED; else which is better.
+    if (choices.includes('both')) {
+      const learned = { a: acc.a >= LEARNED, b: acc.b >= LEARNED };
+      const outcome = learned.a && learned.b ? 'both' : learned.a ? 'a' : learned.b ? 'b' : 'neither';
+      return { text, verdict, outcome, rule: `a network "learns" here when its test accuracy reaches ${100 * LEARNED}%` };
+    }
+    return { text, verdict, outcome: winner, rule: CLEAR_RULE };
   },
 
   first: ({ history, sides, labels, q }) => {
@@ -75,7 +90,7 @@ const KINDS = {
     }
     text.push('.');
     const verdict = first.a < first.b ? 'agrees' : first.a === first.b ? 'unclear' : 'disagrees';
-    return { text, verdict };
+    return { text, verdict, outcome: first.a < first.b ? 'a' : first.b < first.a ? 'b' : 'same' };
   },
 
   // The median of the last hidden activation's input (Ioffe & Szegedy's Figure 1), first vs last probe.
@@ -93,7 +108,7 @@ const KINDS = {
         ` (step ${m0.step ?? s0}) to `, q(b, { side: s, measure: BANDS, step: m1.step ?? s1, index }, fmt), ` (step ${m1.step ?? s1}), a move of ${fmt(drift[s])}`);
     }
     text.push('.');
-    return { text, verdict: drift.a < drift.b / 2 ? 'agrees' : drift.a > drift.b ? 'disagrees' : 'unclear' };
+    return { text, verdict: drift.a < drift.b / 2 ? 'agrees' : drift.a > drift.b ? 'disagrees' : 'unclear', outcome: larger(drift.a, drift.b), rule: SAME_RULE };
   },
 
   // Santurkar et al. claim BN does not reduce gradient ICS: "agrees" when A's is not smaller.
@@ -109,7 +124,7 @@ const KINDS = {
         ', cos ', q(cos, { side: s, measure: ICS_COS, index, mean: true }, fmt));
     }
     text.push('.');
-    return { text, verdict: l2.a >= l2.b ? 'agrees' : 'disagrees' };
+    return { text, verdict: l2.a >= l2.b ? 'agrees' : 'disagrees', outcome: larger(l2.a, l2.b), rule: SAME_RULE };
   },
 
   landscape: ({ history, sides, labels, q }) => {
@@ -125,7 +140,8 @@ const KINDS = {
     }
     text.push('.');
     const both = range.a < range.b && beta.a < beta.b, neither = range.a >= range.b && beta.a >= beta.b;
-    return { text, verdict: both ? 'agrees' : neither ? 'disagrees' : 'unclear' };
+    // Narrower with BN (a), without (b): the loss range.
+    return { text, verdict: both ? 'agrees' : neither ? 'disagrees' : 'unclear', outcome: larger(range.b, range.a), rule: `${SAME_RULE} (of the loss range)` };
   },
 
   // Train accuracy (the last 50 batches) minus test accuracy (last evaluation).
@@ -141,7 +157,8 @@ const KINDS = {
         `, a gap of ${(100 * gap[s]).toFixed(1)} points`);
     }
     text.push('.');
-    return { text, verdict: gap.a < gap.b - CLEAR ? 'agrees' : gap.a > gap.b - CLEAR && gap.a < gap.b + CLEAR ? 'unclear' : 'disagrees' };
+    return { text, verdict: gap.a < gap.b - CLEAR ? 'agrees' : gap.a > gap.b - CLEAR && gap.a < gap.b + CLEAR ? 'unclear' : 'disagrees',
+      outcome: gap.a < gap.b - CLEAR ? 'a' : gap.b < gap.a - CLEAR ? 'b' : 'same', rule: CLEAR_RULE };
   },
 
   // First over last layer's gradient norm after the step: 1 is "the same at every depth".
@@ -154,35 +171,41 @@ const KINDS = {
       ' against running mean ', q(t.running_mean, src('running_mean'), fmt), '; train-mode y ', q(t.y, src('y'), fmt), ', eval-mode y ',
       q(t.y_eval, src('y_eval'), fmt), ` (γ ${fmt(t.gamma)} and β ${fmt(t.beta)} the same in both).`];
     // Different outputs beyond float rounding: the statistics, the only thing that differs, lag.
-    return { text, verdict: Math.abs(t.y - t.y_eval) > 1e-3 * Math.max(1, Math.abs(t.y)) ? 'agrees' : 'disagrees' };
+    const differ = Math.abs(t.y - t.y_eval) > 1e-3 * Math.max(1, Math.abs(t.y));
+    // γ and β are the same in both modes (the trace's), so a difference is the statistics' lag.
+    return { text, verdict: differ ? 'agrees' : 'disagrees', outcome: differ ? 'lag' : 'same' };
   },
 
   gradratio: ({ history, sides, labels, q }) => {
     const text = ['Gradient norm of the first and the last layer: '];
-    const off = {};
+    const off = {}, ratio = {};
     for (const s of sides) {
       const e = history.sides[s].latest(GRAD_NORM), step = history.sides[s].last.step, n = e.layers.length;
       const first = read(history, { side: s, measure: GRAD_NORM, step, index: 0 }), last = read(history, { side: s, measure: GRAD_NORM, step, index: n - 1 });
       off[s] = Math.abs(Math.log10(first / last));
+      ratio[s] = first / last;
       text.push(s === sides[0] ? '' : '; ', `${labels[s]} ${e.layers[0]} `, q(first, { side: s, measure: GRAD_NORM, step, index: 0 }, fmt), `, ${e.layers[n - 1]} `,
         q(last, { side: s, measure: GRAD_NORM, step, index: n - 1 }, fmt), ` (ratio ${fmt(first / last)})`);
     }
     text.push('.');
-    return { text, verdict: off.a < off.b ? 'agrees' : 'disagrees' };
+    return { text, verdict: off.a < off.b ? 'agrees' : 'disagrees', outcome: larger(ratio.a, ratio.b), rule: `${SAME_RULE} (of the ratio)` };
   },
 
   // Batch size 2: BN's training accuracy as well as its test accuracy in both modes.
   smallbatch: ({ history, sides, labels, q }) => {
     const text = [];
-    const train = {};
+    const train = {}, test = {};
     for (const s of sides) {
       const step = lastEvalStep(history, s);
+      test[s] = read(history, { side: s, eval: step, mode: 'eval', key: 'accuracy' });
       train[s] = read(history, { side: s, batches: 'accuracy', last: 50 });
       const ev = (mode) => q(read(history, { side: s, eval: step, mode, key: 'accuracy' }), { side: s, eval: step, mode, key: 'accuracy' }, pct);
       text.push(s === sides[0] ? '' : '; ', `${labels[s]}: training batches `, q(train[s], { side: s, batches: 'accuracy', last: 50 }, pct), ', test ', ev('eval'), ' in eval mode, ', ev('train'), ' in train mode');
     }
     text.push('.');
-    return { text, verdict: train.a < train.b - 0.1 ? 'agrees' : 'unclear' };
+    // Fails (10 points or more behind the other network) in training, only at test time, or not.
+    const outcome = train.a < train.b - 0.1 ? 'train' : test.a < test.b - 0.1 ? 'test' : 'none';
+    return { text, verdict: train.a < train.b - 0.1 ? 'agrees' : 'unclear', outcome, rule: '"fails" means 10 accuracy points or more behind the other network' };
   },
 
   // The largest shortfall of eval mode behind train mode over the evaluations.
@@ -198,7 +221,7 @@ const KINDS = {
     }
     text.push('.');
     const laggard = worst.a > worst.b + CLEAR ? 'a' : worst.b > worst.a + CLEAR ? 'b' : 'neither';
-    return { text, verdict: laggard === expect ? 'agrees' : laggard === 'neither' ? 'unclear' : 'disagrees' };
+    return { text, verdict: laggard === expect ? 'agrees' : laggard === 'neither' ? 'unclear' : 'disagrees', outcome: laggard, rule: CLEAR_RULE };
   },
 
   shift: ({ history, sides, labels, q }) => {
@@ -210,7 +233,8 @@ const KINDS = {
     }
     text.push('.');
     const a = history.sides.a.evals.find((e) => e.step === step);
-    return { text, verdict: a.train.accuracy > a.eval.accuracy + CLEAR ? 'agrees' : 'unclear' };
+    const outcome = a.train.accuracy > a.eval.accuracy + CLEAR ? 'train' : a.eval.accuracy > a.train.accuracy + CLEAR ? 'eval' : 'same';
+    return { text, verdict: a.train.accuracy > a.eval.accuracy + CLEAR ? 'agrees' : 'unclear', outcome, rule: CLEAR_RULE };
   },
 };
 
@@ -242,6 +266,58 @@ export function startResult(history, view) {
   return [strong, ...first.text, ' ', ...final.text];
 }
 
+// The committed multi-seed findings (core/experiments/findings/, copied to web/findings.json by
+// .ci/findings.mjs): inline in the single-file page, else fetched once, when a lesson is first
+// shown (not with the page, which keeps to its size budget).
+let findings = null;
+function loadFindings() {
+  const inline = document.getElementById('findings');
+  findings ??= inline ? Promise.resolve(JSON.parse(inline.textContent))
+    : fetch('findings.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+  return findings;
+}
+
+// The verdicts over many seeds of the claims a lesson names (data-claims="EXPERIMENT/CLAIM ..."):
+// one line per dataset and claim, the numbers before the verdict.
+export function seedsLines(all, claims = '') {
+  const lines = [];
+  for (const [dataset, f] of Object.entries(all)) {
+    const name = dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST';
+    for (const id of claims.split(/\s+/).filter(Boolean)) {
+      const c = f.claims[id];
+      if (!c) continue;
+      const p = document.createElement('p');
+      p.className = 'seeds-verdict';
+      p.dataset.claim = id;
+      p.dataset.verdict = c.verdict;
+      const strong = document.createElement('strong');
+      strong.textContent = `Over ${c.n} seeds on ${name}`;
+      const v = document.createElement('em');
+      v.textContent = `${c.verdict}.`;
+      p.append(strong, ` (${c.claim}): ${c.difference}: `, v);
+      lines.push(p);
+    }
+  }
+  return lines;
+}
+
+// Adds the lines under the lesson's claim the first time the lesson is shown (the controller
+// unhides the chosen lesson's article).
+function showSeedsWhenShown(article) {
+  if (!article.dataset.claims) return;
+  const add = async () => {
+    const lines = seedsLines(await loadFindings(), article.dataset.claims);
+    article.querySelector('p.claim')?.after(...lines);
+  };
+  if (!article.hidden) return void add();
+  const watch = new MutationObserver(() => {
+    if (article.hidden) return;
+    watch.disconnect();
+    add();
+  });
+  watch.observe(article, { attributes: true, attributeFilter: ['hidden'] });
+}
+
 export class Lessons {
   // runSteps(n) -> Promise resolving when the run from step 0 has taken n steps and been evaluated.
   constructor(runSteps) {
@@ -250,6 +326,7 @@ export class Lessons {
   }
 
   decorate(article) {
+    showSeedsWhenShown(article);
     const steps = Number(article.dataset.steps);
     const fieldset = article.querySelector('fieldset.predict');
     const run = document.createElement('button');
@@ -277,17 +354,28 @@ export class Lessons {
 
   show(article, result, ctx) {
     const [kind, expect] = article.dataset.result.split(':');
-    const { text, verdict } = KINDS[kind]({ ...ctx, expect, q: quote });
+    const radios = [...article.querySelectorAll('fieldset.predict input[type="radio"]')];
+    const { text, verdict, outcome, rule } = KINDS[kind]({ ...ctx, expect, q: quote, choices: radios.map((r) => r.value) });
     const chosen = article.querySelector('fieldset.predict input:checked');
+    const answer = (input) => `"${input.parentElement.textContent.trim()}"`;
+    const shown = radios.find((r) => r.value === outcome);
     const p1 = document.createElement('p');
     const strong = document.createElement('strong');
     strong.textContent = 'In this run: ';
     p1.append(strong, ...text);
     const p2 = document.createElement('p');
     p2.className = `verdict ${verdict}`;
-    p2.textContent = VERDICT[verdict] + (chosen ? ` You predicted: ${chosen.parentElement.textContent.trim()}.` : '') +
-      ' One run is one seed: change "Seed" in Settings and run again to see how much of it holds.';
-    result.replaceChildren(p1, p2);
+    p2.textContent = `${VERDICT[verdict]} One run is one seed: change "Seed" in Settings and run again to see how much of it holds.`;
+    // The learner's prediction, graded against what this run shows (not against the claim).
+    const p3 = document.createElement('p');
+    p3.className = 'prediction';
+    const why = rule ? ` (${rule})` : '';
+    if (!shown) p3.textContent = `This run matches none of the answers${why}.${chosen ? ` You predicted ${answer(chosen)}.` : ''}`;
+    else if (!chosen) p3.textContent = `You made no prediction; this run shows ${answer(shown)}${why}.`;
+    else if (chosen === shown) p3.textContent = `Your prediction was right: this run shows ${answer(shown)}${why}.`;
+    else p3.textContent = `Your prediction, ${answer(chosen)}, was not what this run shows: ${answer(shown)}${why}.`;
+    result.replaceChildren(p1, p3, p2);
     result.dataset.verdict = verdict;
+    result.dataset.prediction = !chosen || !shown ? 'none' : chosen === shown ? 'right' : 'wrong';
   }
 }

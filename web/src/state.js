@@ -70,6 +70,7 @@ export const PROPS = [
   { name: 'layer', scope: 'ui', group: 'view', type: 'string', def: 'bn1', label: 'Layer to inspect', pattern: /^[a-z]+[0-9]*$/,
     patternHelp: 'a layer name such as bn1' },
   { name: 'channel', scope: 'ui', group: 'view', type: 'int', def: 0, min: 0, max: 4095, label: 'Channel' },
+  { name: 'net', scope: 'ui', group: 'view', type: 'choice', def: 'a', label: 'Network the inspector and batch-mates follow', choices: ['a', 'b'] },
   { name: 'image', scope: 'ui', group: 'view', type: 'int', def: 0, min: 0, max: 1e6, label: 'Test image' },
   { name: 'lesson', scope: 'ui', group: 'view', type: 'string', def: '', label: 'Lesson', pattern: /^[a-z0-9-]{0,40}$/,
     patternHelp: 'a lesson id' },

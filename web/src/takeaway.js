@@ -2,7 +2,6 @@
 // network, the embed snippet and the link. It asks the controller for data and never draws.
 import { PROPS, fromQuery, sideConfig, toQuery } from './state.js';
 import { download, metricsCsv, panelPng } from './export.js';
-import { kerasCode, pytorchCode } from './code.js';
 import { snippets } from './embed.js';
 
 const $ = (id) => document.getElementById(id);
@@ -96,11 +95,14 @@ export class Takeaway {
     if ($('code-dialog').open) this.showCode(this.codeTab);
   }
 
-  showCode(tab) {
+  // The code writers load with the first "Show code" (a chunk of their own on the served page,
+  // kept out of the first load's budget).
+  async showCode(tab) {
     this.codeTab = tab;
     const side = this.c.state.compare ? $('code-side').value : 'a';
     let text;
     try {
+      const { kerasCode, pytorchCode } = await (this.code ??= import('./code.js'));
       text = (tab === 'keras' ? kerasCode : pytorchCode)(sideConfig(this.c.state, side), this.c.info[side]);
     } catch (e) {
       text = `# ${e.message}`;

@@ -1,27 +1,26 @@
-// Replay: a timeline of the steps the page kept, under the panels (sticky at the window's bottom). Choosing a past step marks it
-// on every chart over steps (gamma and beta included) and makes the snapshot panels (batch vs
-// running statistics, the histograms before and after the normalizer) show that step's values. What is kept is what History keeps:
-// one row of the small per-step measurements per snapshot (every step when stepping, about every
-// 200 ms of training while playing; at most 4,000 rows, then every other row is dropped), so a
-// past step is one of those; the pictures (feature maps, misclassified digits) are kept only as
-// the newest and are not replayed. The slider is an <input type="range">: arrows, Page Up/Down,
-// Home and End move it.
+// Replay: a timeline of the steps the page kept (src/replay.js: every step of the last 1,000,
+// then every 10th, within a fixed budget), under the panels (sticky at the window's bottom).
+// Choosing a past step marks it on every chart over steps (gamma and beta included) and makes
+// the snapshot panels (batch vs running statistics, the histograms before and after the
+// normalizer, the network strip's numbers) show that step's values, and the feature maps and
+// the inspector the newest snapshot at or before it that carried them. The slider is an
+// <input type="range"> over the kept steps: arrows move one kept step, Page Up/Down ten, Home
+// and End to the first and the latest; its aria-valuetext says the step to a screen reader.
 import { LineChart } from './views/line-chart.js';
+import { Replay } from './replay.js';
 
-// The history as it stood at `step`: each side's latest(name) is the entry of the last row at or
-// before that step; everything else (the series, the newest pictures) is the side's own.
+const PAGE = 10;  // kept steps per Page Up / Page Down
+
+// The history as it stood at `step`: each side's latest(name) is the entry of the newest record at
+// or before that step, its features and trace those of the newest snapshot at or before it;
+// everything else (the series, the evaluations) is the side's own.
 export function historyAt(history, step) {
   const sides = {};
   for (const [name, h] of Object.entries(history.sides)) {
     const past = Object.create(h);
-    past.latest = (entry) => {
-      for (let i = h.measureSteps.length - 1; i >= 0; i--) {
-        if (h.measureSteps[i] > step) continue;
-        const m = h.measureRows[i][entry];
-        if (m?.data.length) return m;
-      }
-      return undefined;
-    };
+    past.latest = (entry) => h.replay.entryAt(entry, step);
+    past.features = Replay.at(h.replay.pictures, step)?.entries ?? null;
+    past.last = h.last && { ...h.last, step, trace: Replay.at(h.replay.traces, step)?.trace };
     sides[name] = past;
   }
   return { ...history, sides };
@@ -48,8 +47,19 @@ export class Timeline {
     parent.append(this.el);
     this.steps = [];
     this.step = null;
+    this.history = null;
     this.input.addEventListener('input', () => this.choose(this.steps[Number(this.input.value)] ?? null));
+    this.input.addEventListener('keydown', (e) => this.key(e));
     this.latest.addEventListener('click', () => this.choose(null));
+  }
+
+  // Page Up/Down by PAGE kept steps (a range input's own would move a tenth of the run).
+  key(e) {
+    const by = { PageUp: PAGE, PageDown: -PAGE }[e.key];
+    if (!by || this.input.disabled) return;
+    e.preventDefault();
+    const i = Math.max(0, Math.min(this.steps.length - 1, Number(this.input.value) + by));
+    this.choose(this.steps[i] ?? null);
   }
 
   // A new run: back to following the latest step (the controller redraws anyway).
@@ -68,14 +78,21 @@ export class Timeline {
     this.onChange(this.step);
   }
 
-  // The steps of network A whose rows carry a step's measurements (not only the heavy probes,
-  // which arrive on rows of their own); while following the latest, the slider stays at the end.
+  // The steps network A's replay kept; while following the latest, the slider stays at the end.
+  // A chosen step that the budget has since thinned out moves to the nearest kept one before it.
   update(history) {
-    const h = history.sides.a;
-    const heavy = (name) => name.startsWith('ics.') || name.startsWith('landscape.');
-    const steps = (h?.measureSteps ?? []).filter((_, i) => Object.keys(h.measureRows[i]).some((n) => !heavy(n)));
-    if (steps.length === this.steps.length && steps.at(-1) === this.steps.at(-1)) return;
-    this.steps = steps.slice();
+    this.history = history;
+    const replay = history.sides.a?.replay;
+    const n = replay?.count ?? 0;
+    const lastStep = replay?.recent.at(-1)?.step;
+    if (n === this.steps.length && lastStep === this.steps.at(-1) && replay?.old[0]?.step === this.first) return;
+    this.steps = replay ? replay.records().map((r) => r.step) : [];
+    this.first = replay?.old[0]?.step;
+    if (this.step !== null && !this.steps.includes(this.step)) {
+      const kept = replay.recordAt(this.step)?.step ?? this.steps[0] ?? null;
+      this.choose(kept ?? null);
+      return;
+    }
     this.show();
   }
 
@@ -85,9 +102,26 @@ export class Timeline {
     this.input.disabled = n < 2;
     const i = this.step === null ? n - 1 : Math.max(0, this.steps.indexOf(this.step));
     this.input.value = Math.max(0, i);
-    const text = n ? `${this.steps[Math.max(0, i)]}${this.step === null ? ' (latest)' : ` of ${this.steps.at(-1)}: the statistics and histograms show this step`}` : '-';
+    let text = '-';
+    if (n) {
+      const s = this.steps[Math.max(0, i)];
+      text = this.step === null ? `${s} (latest)` : `${s} of ${this.steps.at(-1)}: the statistics, histograms and strip show this step${this.pictureNote()}`;
+    }
     this.output.textContent = text;
     this.input.setAttribute('aria-valuetext', `step ${text}`);
     this.latest.disabled = this.step === null;
+  }
+
+  // Which snapshot the feature maps and the inspector show (they come only with snapshots).
+  pictureNote() {
+    const h = this.history?.sides.a;
+    if (!h || this.step === null) return '';
+    const maps = Replay.at(h.replay.pictures, this.step)?.step, trace = Replay.at(h.replay.traces, this.step)?.trace?.step;
+    const bits = [];
+    if (maps === undefined) bits.push('no feature maps kept this far back');
+    else if (maps !== this.step) bits.push(`feature maps from step ${maps}`);
+    if (trace === undefined) bits.push('no inspector trace kept this far back');
+    else if (trace !== this.step) bits.push(`inspector from step ${trace}`);
+    return bits.length ? ` (${bits.join(', ')})` : '';
   }
 }

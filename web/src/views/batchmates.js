@@ -108,10 +108,12 @@ export class BatchMatesPanel extends Panel {
     }
     this.missing('');
     this.plot.hidden = false;
-    const cls = (k) => view.classes?.a?.[k] ?? String(k);
+    const side = r.side ?? 'a';
+    const cls = (k) => view.classes?.[side]?.[k] ?? String(k);
     const pos = r.h || r.w ? `, row ${r.h}, column ${r.w}` : '';
-    this.what.textContent = `Network A at step ${r.step}: test image ${r.image} (a ${cls(r.label)}) as sample 0 of batches of ${r.batch_size}; ` +
+    this.what.textContent = `Network ${view.labels?.[side] ?? 'A'} at step ${r.step}: test image ${r.image} (a ${cls(r.label)}) as sample 0 of batches of ${r.batch_size}; ` +
       `${r.layer}, channel ${r.c}${pos}.`;
+    this.color = COLORS[side];
     const ys = r.draws.y, s = spread(ys);
     this.drawStrip(ys, r.eval.y, s);
     this.drawProbs(r);
@@ -155,7 +157,7 @@ export class BatchMatesPanel extends Panel {
     ctx.textAlign = 'center';
     // Dots stack upward in bins of 6 px.
     const stacks = new Map();
-    ctx.fillStyle = COLORS.a;
+    ctx.fillStyle = this.color ?? COLORS.a;
     ctx.globalAlpha = 0.7;
     for (const v of ys) {
       const bin = Math.round(x(v) / 6);
@@ -198,7 +200,7 @@ export class BatchMatesPanel extends Panel {
       let lo = 1, hi = 0;
       for (let i = 0; i < n; i++) lo = Math.min(lo, r.draws.probs[i * K + k]), hi = Math.max(hi, r.draws.probs[i * K + k]);
       const cx = padL + (k + 0.5) * col;
-      ctx.fillStyle = COLORS.a;
+      ctx.fillStyle = this.color ?? COLORS.a;
       ctx.globalAlpha = 0.5;
       ctx.fillRect(cx - col * 0.25, y(hi), col * 0.5, Math.max(2, y(lo) - y(hi)));
       ctx.globalAlpha = 1;

@@ -8,12 +8,27 @@ import { fmt } from './line-chart.js';
 import { HIST_IN, HIST_OUT, normStat } from './measures.js';
 
 const W = 250, H = 150, M = { top: 18, right: 8, bottom: 30, left: 38 };
+// One bin far taller than the rest (MNIST's background: every blank pixel gives conv1 the same
+// value, so bn1's input has a spike holding most of the batch) would flatten the rest even on a
+// square-root scale. A bin over SPIKE times the next tallest is cut at the top of the plot, with a
+// zigzag and its share of the values written above the plot.
+const SPIKE = 5;
+
+// The index of the spike bin of densities `dens`, or -1.
+export function spikeOf(dens) {
+  let i0 = -1, top = 0, second = 0;
+  dens.forEach((d, i) => {
+    if (d > top) second = top, top = d, i0 = i;
+    else if (d > second) second = d;
+  });
+  return second > 0 && top > SPIKE * second ? i0 : -1;
+}
 
 export class HistogramPanel extends Panel {
   constructor(parent) {
     super(parent, 'histogram', 'Distribution before and after the normalizer',
       'One channel over the last training batch. Left: its input, with the batch mean (line) and ±1 standard deviation (shaded). ' +
-      'Right: the output, with the normal curve N(β, γ²) that standardization then γ and β give (dashed). Heights on a square-root scale.');
+      'Right: the output, with the normal curve N(β, γ²) that standardization then γ and β give (dashed). Heights on a square-root scale; a bin far taller than the rest is cut at the top (zigzag), with its share written above.');
     this.body.removeAttribute('role');
     this.body.removeAttribute('aria-label');
   }
@@ -61,12 +76,21 @@ export class HistogramPanel extends Panel {
       const gamma = at('gamma') ?? 1, beta = at('beta') ?? 0;
       draw(this.figs[s][0], hin, COLORS[s], { mean, sd });
       draw(this.figs[s][1], hout, COLORS[s], { gamma, beta, unitTicks: true });
+      const cut = [hin, hout].map((h) => spikeWords(h)).filter(Boolean);
       words.push(`${view.labels[s]}, ${hin.layer} channel ${c}: input mean ${fmt(mean)}, standard deviation ${fmt(sd)} ` +
-        `(range ${fmt(hin.lo)} to ${fmt(hin.hi)}); output range ${fmt(hout.lo)} to ${fmt(hout.hi)}, expected N(${fmt(beta)}, ${fmt(gamma)}²)`);
+        `(range ${fmt(hin.lo)} to ${fmt(hin.hi)}); output range ${fmt(hout.lo)} to ${fmt(hout.hi)}, expected N(${fmt(beta)}, ${fmt(gamma)}²)` +
+        (cut.length ? ` (cut at the top: ${cut.join('; ')})` : ''));
     }
     this.missing(words.length || !view.normSides.length ? '' : 'The histograms appear after the first step.');
     this.summary(words.length ? followed + words.join('. ') : view.normSides.length ? 'No histogram yet.' : `No network here has ${view.layer}.`);
   }
+}
+
+// The spike of histogram entry h in words: its share of the values and where it lies.
+function spikeWords(h) {
+  const n = h.data.length, width = (h.hi - h.lo) / n || 1;
+  const i = spikeOf(Array.from(h.data, (v) => v / width));
+  return i < 0 ? '' : `${Math.round(100 * h.data[i])}% of the values lie in one bin, ${fmt(h.lo + i * width)} to ${fmt(h.lo + (i + 1) * width)}`;
 }
 
 // Round tick values covering [lo, hi], about n of them (1, 2 or 5 times a power of ten apart).
@@ -110,6 +134,8 @@ function frame(svg) {
     sd: svg.append('rect').attr('class', 'sd').attr('fill', '#000').attr('opacity', 0.06).attr('y', M.top).attr('height', H - M.bottom - M.top),
     bars: svg.append('g').attr('class', 'bars').attr('fill-opacity', 0.55),
     mean: svg.append('line').attr('class', 'mean').attr('stroke', '#222').attr('y1', M.top).attr('y2', H - M.bottom),
+    spike: svg.append('text').attr('class', 'spike').attr('font-size', 10).attr('fill', '#222'),
+    zigzag: svg.append('path').attr('class', 'zigzag').attr('fill', 'none').attr('stroke', '#fff').attr('stroke-width', 2),
     curve: svg.append('path').attr('class', 'curve').attr('fill', 'none').attr('stroke', '#222').attr('stroke-width', 1.5).attr('stroke-dasharray', '4 3'),
     xAxis: svg.append('g').attr('class', 'axis'),
     yAxis: svg.append('g').attr('class', 'axis'),
@@ -125,7 +151,9 @@ function draw(f, h, color, { mean, sd, gamma, beta, unitTicks }) {
   const x = scale([lo, hi], [M.left, W - M.right]);
   const dens = Array.from(h.data, (v) => v / width);
   const curve = unitTicks ? (v) => Math.exp(-0.5 * ((v - beta) / gamma) ** 2) / (Math.abs(gamma) * Math.sqrt(2 * Math.PI)) : null;
-  const top = Math.max(...dens, curve ? curve(beta) : 0, 1e-9);
+  const spike = spikeOf(dens);
+  const tallest = spike >= 0 ? Math.max(...dens.filter((_, i) => i !== spike)) * 1.3 : Math.max(...dens);
+  const top = Math.max(tallest, curve ? curve(beta) : 0, 1e-9);
   const y = scale([0, top], [H - M.bottom, M.top], true);
   const xt = ticks(lo, hi, 5);
   if (unitTicks) for (const t of [-1, 0, 1]) if (!xt.includes(t)) xt.push(t);
@@ -134,7 +162,16 @@ function draw(f, h, color, { mean, sd, gamma, beta, unitTicks }) {
   if (spread) f.sd.attr('x', x(mean - sd)).attr('width', Math.max(0, x(mean + sd) - x(mean - sd)));
   f.bars.attr('fill', color).selectAll('rect').data(dens).join('rect')
     .attr('x', (d, i) => x(h.lo + i * width)).attr('width', (d, i) => Math.max(0.5, x(h.lo + (i + 1) * width) - x(h.lo + i * width) - 0.5))
-    .attr('y', (d) => y(d)).attr('height', (d) => y(0) - y(d));
+    .attr('y', (d) => y(Math.min(d, top))).attr('height', (d) => y(0) - y(Math.min(d, top)));
+  f.spike.attr('display', spike >= 0 ? null : 'none');
+  f.zigzag.attr('display', spike >= 0 ? null : 'none');
+  if (spike >= 0) {
+    const x0 = x(h.lo + spike * width), x1 = x(h.lo + (spike + 1) * width);
+    // On the title's line, at the right: clear of the bars.
+    f.spike.attr('x', W - M.right).attr('y', 12).attr('text-anchor', 'end').text(`cut bar: ${Math.round(100 * h.data[spike])}% of values`);
+    const yz = M.top + 6;
+    f.zigzag.attr('d', `M${x0},${yz}L${(x0 + x1) / 2},${yz - 3}L${x1},${yz}`);
+  }
   f.mean.attr('display', Number.isFinite(mean) ? null : 'none');
   if (Number.isFinite(mean)) f.mean.attr('x1', x(mean)).attr('x2', x(mean));
   f.curve.attr('display', curve ? null : 'none');

@@ -166,6 +166,7 @@ export class FeatureMapsPanel extends Panel {
     let col = this.columns[side];
     if (col?.layout !== layout) {
       col = this.columns[side] = { layout, column: el('div', 'feature-side'), rows: {} };
+      col.column.dataset.side = side;  // a click on a pixel chooses this network (src/inspect.js)
       col.title = el('div', 'label side-title');
       col.column.append(col.title);
       if (image.data.length) {

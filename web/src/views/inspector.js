@@ -29,6 +29,21 @@ function formula(key, plain) {
   return t ? t.cloneNode(true) : document.createTextNode(plain);
 }
 
+// The served page fetches the formulas (build/web/inspector-formulas.html) when the inspector
+// first shows a unit; the single file has them inline. Resolves true once they are in the page.
+let formulasLoading = null;
+function loadFormulas() {
+  if (document.getElementById('inspector-formulas')) return Promise.resolve(false);
+  formulasLoading ??= fetch(new URL('inspector-formulas.html', location.href))
+    .then((r) => (r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status}`))))
+    .then((html) => {
+      document.body.insertAdjacentHTML('beforeend', html);
+      return true;
+    })
+    .catch(() => false);  // the rows keep their plain-text formulas
+  return formulasLoading;
+}
+
 // What the kinds are called, and over which values each takes its statistics.
 const KIND_NAMES = {
   bn: 'BatchNorm', brn: 'Batch Renorm', gbn: 'Ghost BatchNorm', ln: 'LayerNorm', gn: 'GroupNorm', in: 'InstanceNorm',
@@ -164,7 +179,8 @@ export class InspectorPanel extends Panel {
   }
 
   update(history, view) {
-    const t = history.sides.a?.last?.trace;
+    const side = view.net ?? 'a';
+    const t = history.sides[side]?.last?.trace;
     if (t === this.shown) return;
     this.shown = t;
     if (!t || t.error) {
@@ -176,13 +192,20 @@ export class InspectorPanel extends Panel {
       return;
     }
     this.missing('');
+    // Once the formulas arrive, the same trace is drawn again with them.
+    loadFormulas().then((loaded) => {
+      if (loaded && this.shown === t) {
+        this.shown = null;
+        this.update(history, view);
+      }
+    });
     const [N, , H, W] = t.shape;
     for (const [k, size] of [['n', N], ['h', H], ['w', W]]) {
       this.inputs[k].max = size - 1;
       if (document.activeElement !== this.inputs[k]) this.inputs[k].value = t[k];  // the unit traced
     }
     const pos = H * W > 1 ? `, row ${t.h}, column ${t.w}` : '';
-    this.source.textContent = `Network A, ${t.layer} (${KIND_NAMES[t.kind] ?? t.kind}), step ${t.step}: the value of sample ${t.n}, channel ${t.c}${pos}. ` +
+    this.source.textContent = `${view.labels?.[side] ?? 'A'}, ${t.layer} (${KIND_NAMES[t.kind] ?? t.kind}), step ${t.step}: the value of sample ${t.n}, channel ${t.c}${pos}. ` +
       'The formulas are those of the numerics reference (core/NUMERICS.md, section 1).';
     this.picture.figure.hidden = false;
     this.picture.update(t);
@@ -205,7 +228,18 @@ export class InspectorPanel extends Panel {
       ['ε', 'eps', 'epsilon', 'eps, added for stability', t.eps],
       ['x̂', 'xhat', 'xhat = (x - mu_B) / sqrt(sigma^2_B + eps)', `(${num(t.x)} − ${paren(t.mean)}) / √(${num(t.var)} + ${num(t.eps)})`, t.xhat],
     ];
-    if (t.kind === 'brn') {
+    if (t.kind === 'brn' && t.has_before) {
+      // r and d are computed from the running statistics as they stood before this step's update.
+      const sigma = Math.sqrt(t.running_var_before + t.eps);
+      rows.push(['μ_run (before)', 'running_mean_before', 'mu: running mean before this step\'s update',
+        `running mean of channel ${t.c} before this step's update (after it: ${num(t.running_mean)})`, t.running_mean_before]);
+      rows.push(['σ²_run (before)', 'running_var_before', 'sigma = sqrt(running variance before the update + eps)',
+        `running variance before the update (after it: ${num(t.running_var)}); σ = √(${num(t.running_var_before)} + ${num(t.eps)}) = ${num(sigma)}`, t.running_var_before]);
+      rows.push(['r', 'r', 'r = clip(sigma_B / sigma, 1/r_max, r_max)',
+        `clip(√(${num(t.var)} + ${num(t.eps)}) / ${num(sigma)}, …): batch spread over running spread (a constant in backward)`, t.r]);
+      rows.push(['d', 'd', 'd = clip((mu_B - mu) / sigma, -d_max, d_max)',
+        `clip((${num(t.mean)} − ${paren(t.running_mean_before)}) / ${num(sigma)}, …): batch mean minus running mean, in running spreads`, t.d]);
+    } else if (t.kind === 'brn') {
       rows.push(['r', 'r', 'r = clip(sigma_B / sigma, 1/r_max, r_max)', 'batch spread over running spread, clipped (a constant in backward)', t.r]);
       rows.push(['d', 'd', 'd = clip((mu_B - mu) / sigma, -d_max, d_max)', 'batch mean minus running mean, in running spreads, clipped', t.d]);
     }

@@ -6,6 +6,13 @@ import uPlot from 'uplot';
 const WHOLE = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7].map((p) => m * p)).sort((a, b) => a - b);
 const SVG = 'http://www.w3.org/2000/svg';
 
+// Whether ys holds exactly one value (not null), stopping at the second.
+function single(ys) {
+  let n = 0;
+  for (let i = 0; i < (ys?.length ?? 0) && n < 2; i++) if (ys[i] != null && Number.isFinite(ys[i])) n++;
+  return n === 1;
+}
+
 export class LineChart {
   // series: [{label, color, dash?, width?, points?, line?}]; bands: [[upperIndex, lowerIndex, fill]]
   // (1-based series indices, as uPlot counts them); logY: log scale for values that span decades;
@@ -35,7 +42,8 @@ export class LineChart {
           stroke: s.color,
           width: s.width ?? 1.5,
           dash: s.dash,
-          points: { show: s.points ?? false, size: s.size ?? 5, fill: s.fill ?? s.color },
+          // A line through a single value draws nothing: that one value gets a dot.
+          points: { show: s.points ?? ((u, i) => single(u.data[i])), size: s.size ?? 5, fill: s.fill ?? s.color },
           ...(s.line === false ? { paths: () => null } : {}),
           spanGaps: false,
           value: (u, v) => (v == null ? '-' : fmt(v)),

@@ -1,0 +1,79 @@
+// The lessons' "Over 10 seeds" lines (issue 14): under each lesson's claim, one line per claim its
+// data-claims names, with the committed multi-seed summary's numbers and verdict
+// (core/experiments/findings/DATASET.json), checked here against that file itself, not against
+// the page's generated copy. Screenshots of the gradient-ICS lesson at 1440x900 and 390x844.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, ready, screenshotPath } from './helpers.mjs';
+import { claimsOf, committed, differenceText } from '../../.ci/findings.mjs';
+
+const all = committed();
+let lab;
+before(async () => { lab = await start(); });
+after(async () => { await lab.close(); });
+
+test('every lesson shows the committed verdict over many seeds of the claims it names', async () => {
+  assert.ok(all.mnist, 'no committed MNIST findings');
+  const claims = Object.fromEntries(claimsOf(all.mnist));
+  const page = await lab.open('?lesson=ics-gradient');
+  await ready(page);
+  // Only the chosen lesson is shown, and only a shown lesson fetches its lines: show them all.
+  await page.locator('#lesson-ics-gradient .seeds-verdict').first().waitFor();
+  await page.evaluate(() => { for (const a of document.querySelectorAll('article.lesson')) a.hidden = false; });
+  const expected = await page.locator('article.lesson[data-claims]').evaluateAll((els) => els.reduce((n, a) => n + a.dataset.claims.split(' ').length, 0));
+  await page.waitForFunction((n) => document.querySelectorAll('article.lesson .seeds-verdict').length >= n, expected);
+  const lines = await page.locator('article.lesson .seeds-verdict').evaluateAll((els) =>
+    els.map((p) => ({ lesson: p.closest('article').id, claim: p.dataset.claim, text: p.textContent, afterClaim: p.previousElementSibling?.matches('p.claim, p.seeds-verdict') })));
+  const named = await page.locator('article.lesson[data-claims]').evaluateAll((els) => els.flatMap((a) => a.dataset.claims.split(' ').map((c) => `${a.id} ${c}`)));
+  assert.deepEqual(lines.map((l) => `${l.lesson} ${l.claim}`), named, 'one line per named claim, in order');
+  for (const l of lines) {
+    const c = claims[l.claim];
+    assert.ok(c, `${l.claim} is committed`);
+    assert.ok(l.text.startsWith(`Over ${c.difference.n} seeds on MNIST`), l.text);
+    assert.ok(l.text.includes(differenceText(c)), `${l.text} quotes ${differenceText(c)}`);
+    assert.ok(l.text.endsWith(`${c.verdict}.`), l.text);
+    assert.ok(l.afterClaim, `${l.claim}: under the lesson's claim`);
+  }
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('the gradient-ICS lesson with its lines at 1440x900', async () => {
+  const page = await lab.open('?lesson=ics-gradient', { viewport: { width: 1440, height: 900 } });
+  await ready(page);
+  const line = page.locator('#lesson-ics-gradient .seeds-verdict').first();
+  await line.waitFor();
+  await line.scrollIntoViewIfNeeded();
+  assert.ok(await line.isVisible());
+  await page.screenshot({ path: screenshotPath('findings-ics-lesson-1440x900') });
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('the lines fit a phone: no horizontal overflow at 390x844', async () => {
+  const page = await lab.open('?lesson=ics-gradient', { viewport: { width: 390, height: 844 } });
+  await ready(page);
+  const line = page.locator('#lesson-ics-gradient .seeds-verdict').first();
+  await line.waitFor();
+  await line.scrollIntoViewIfNeeded();
+  assert.ok(await line.isVisible());
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+  assert.ok(over <= 0, `${over} px wider than the screen`);
+  await page.screenshot({ path: screenshotPath('findings-ics-lesson-390x844') });
+  await page.context().close();
+});
+
+test('the page\'s API runs an experiment over seeds in the worker: window.bnlab.experiment(name, {seeds})', async () => {
+  const page = await lab.open('');
+  await ready(page);
+  const r = await page.evaluate(() => window.bnlab.experiment('grad-init', { seeds: '1-3', steps: 2 }));
+  assert.deepEqual(r.summary.seeds, [1, 2, 3]);
+  assert.deepEqual(r.seeds.map((s) => s.seed), [1, 2, 3]);
+  assert.deepEqual(r.summary.claims.map((c) => c.id), ['sigmoid', 'relu', 'cnn']);
+  for (const c of r.summary.claims) assert.equal(c.difference.n, 3, c.id);
+  // A bad seed list is refused with the core's message, and the page goes on.
+  const bad = await page.evaluate(() => window.bnlab.experiment('grad-init', { seeds: '3-1', steps: 2 }).then(() => 'no error', (e) => e.message));
+  assert.match(bad, /a range goes up/);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
