@@ -22,9 +22,9 @@ bash .ci/setup.sh >&2
 # The commit the experiments are built from, taken now (commits made while they run do not count).
 export FINDINGS_COMMIT="${FINDINGS_COMMIT:-$(git rev-parse HEAD)}"
 export FINDINGS_DIRTY="${FINDINGS_DIRTY:-$([ -z "$(git status --porcelain --untracked-files=no -- core CMakeLists.txt)" ] && echo false || echo true)}"
-# The CLI and the MNIST files only (the test suite is not needed to run experiments).
+# The CLI and the MNIST and Fashion-MNIST files only (the test suite is not needed to run experiments).
 [ -f build/native/CMakeCache.txt ] || cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/native -j "$(nproc)" --target bnlab bnlab_mnist_data >&2
+cmake --build build/native -j "$(nproc)" --target bnlab bnlab_mnist_data bnlab_fashion_data >&2
 # A copy of the CLI, so that rebuilding build/native meanwhile cannot change a run halfway.
 mkdir -p build/findings
 bnlab="build/findings/bnlab-$$"

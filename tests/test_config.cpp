@@ -65,7 +65,7 @@ TEST_CASE("config.bad values are refused with the option's name and what is allo
   CHECK(error_of(c, "colour", "red").find("unknown option 'colour'") != std::string::npos);
   CHECK(c.lr == doctest::Approx(0.05));  // nothing changed by the failures
   c.dataset = "cifar";
-  CHECK_THROWS_WITH_AS(validate(c), "option dataset: 'cifar' is not one of: mnist, shapes, shift, idx", Error);
+  CHECK_THROWS_WITH_AS(validate(c), "option dataset: 'cifar' is not one of: mnist, fashion, shapes, shift, idx", Error);
   c.dataset = "idx";
   CHECK_THROWS_AS(validate(c), Error);
 }

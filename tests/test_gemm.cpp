@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "base/error.h"
 #include "base/rng.h"
 #include "kernels/gemm.h"
+#include "kernels/simd4.h"
 
 using namespace bnlab;
 
@@ -167,5 +169,24 @@ TEST_CASE("gemm rejects negative sizes and row strides shorter than a row with b
                     Error);
     CHECK_THROWS_WITH(impl->nt(2, 2, 4, a.data(), 4, b.data(), 3, c.data(), 2, Accumulate::Yes),
                       doctest::Contains("gemm_nt"));
+  }
+}
+
+TEST_CASE("gemm.simd4 all_finite is false exactly when some value is infinite or NaN, wherever it is") {
+  const float kBad[] = {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                        std::numeric_limits<float>::quiet_NaN()};
+  for (int n = 0; n <= 40; ++n) {
+    // Finite values of every size, the largest included (v - v is 0 for them, not an overflow).
+    std::vector<float> v(size_t(n) + 1, 0.f);
+    for (int i = 0; i < n; ++i) v[size_t(i)] = (i % 3 == 0) ? std::numeric_limits<float>::max() : -1.5f * float(i);
+    v[size_t(n)] = kBad[0];  // just past the end: must not be read
+    CHECK(simd4::all_finite(v.data(), n));
+    for (int at = 0; at < n; ++at)  // a bad value in the vector body or in the tail
+      for (float bad : kBad) {
+        const float keep = v[size_t(at)];
+        v[size_t(at)] = bad;
+        CHECK_MESSAGE(!simd4::all_finite(v.data(), n), "n " << n << ", at " << at << ", " << bad);
+        v[size_t(at)] = keep;
+      }
   }
 }

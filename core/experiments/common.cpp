@@ -17,20 +17,14 @@ int steps_or(const ExperimentOptions& options, int default_steps) {
 
 std::string label(NormKind kind) { return kind == NormKind::Batch ? "bn" : norm_kind_name(kind); }
 
-Config mnist_config(const std::string& model, NormKind norm, uint32_t seed) {
-  Config c;
-  c.model = model;
-  c.dataset = "mnist";
-  c.norm.kind = norm;
-  c.seed = seed;
-  return c;
-}
-
 Config experiment_config(const std::string& model, NormKind norm,
                          const ExperimentOptions& options) {
   check_experiment_dataset(options.dataset);
-  Config c = mnist_config(model, norm, options.seed);
+  Config c;
+  c.model = model;
   c.dataset = options.dataset;
+  c.norm.kind = norm;
+  c.seed = options.seed;
   return c;
 }
 

@@ -26,9 +26,9 @@ int steps_or(const ExperimentOptions& options, int default_steps);
 // The label of a variant in tables and summary keys: "bn", "none", "instance".
 std::string label(NormKind kind);
 
-// The default config on MNIST with this model, normalizer and seed.
-Config mnist_config(const std::string& model, NormKind norm, uint32_t seed);
-// The same on the experiment's dataset (options.dataset) with options.seed.
+// The default config on the experiment's dataset (options.dataset: mnist or fashion) with this
+// model, normalizer and options.seed. Every experiment builds its configs from it (there is no
+// MNIST-only variant), so that `--dataset fashion` reaches every run.
 Config experiment_config(const std::string& model, NormKind norm, const ExperimentOptions& options);
 
 // The fraction of all of `data` that the model classifies correctly in eval mode, in chunks of

@@ -56,7 +56,7 @@ void ics_at_rate(const std::string& model, float lr, const ExperimentOptions& op
   mc.probe_size = 0;  // no percentile bands: only the gradient measure
   std::shared_ptr<const DataSplit> data;
   for (NormKind kind : kPair) {
-    Config c = mnist_config(model, kind, options.seed);
+    Config c = experiment_config(model, kind, options);
     c.lr = lr;
     if (!data) data = load_data(c, options.data_dir);
     trainers.push_back(std::make_unique<Trainer>(c, data));

@@ -63,4 +63,21 @@ inline void add_to(float* dst, const float* src, int n) {
   for (; i < n; ++i) dst[i] += src[i];
 }
 
+// Whether every p[0 .. n) is finite (neither infinite nor NaN): v - v is 0 for a finite v and NaN
+// otherwise, and a sum of those is 0 exactly unless one is NaN. Four vector sums, no branch per
+// value. (Eigen's allFinite() took 1.0 ms of a 5.6 ms ref-cnn step in wasm, 44x its native time,
+// for the step's 55k gradients; wasm/README.md, "Speed".)
+inline bool all_finite(const float* p, int64_t n) {
+  f4 s0 = {}, s1 = {}, s2 = {}, s3 = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const f4 a = load(p + i), b = load(p + i + 4), c = load(p + i + 8), d = load(p + i + 12);
+    s0 += a - a, s1 += b - b, s2 += c - c, s3 += d - d;
+  }
+  const f4 s = (s0 + s1) + (s2 + s3);
+  float tail = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; i < n; ++i) tail += p[i] - p[i];
+  return tail == 0.f;
+}
+
 }  // namespace bnlab::simd4

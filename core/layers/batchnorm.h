@@ -82,8 +82,6 @@ class BatchNorm : public Layer {
  private:
   // Throws PyTorch's error when some (sub-)batch would give one value per channel.
   void check_batch_size(const Shape& in, int sub_batch) const;
-  // Fills mean_ and var_ (biased) with the statistics of samples [n0, n1) of x.
-  void batch_statistics(const Tensor& x, int n0, int n1);
   // Folds one batch statistic into the running estimates (PyTorch's update, NUMERICS.md 2).
   void update_running(int c, double mean, double var, int64_t m, double factor);
 
@@ -111,12 +109,6 @@ class BatchNorm : public Layer {
   Tensor forward_gamma_, forward_beta_;  // {C, 1, 1, 1}: gamma and beta the forward used
   int sub_batch_ = 0; // samples per sub-batch of the last forward (N unless Ghost)
   bool used_batch_stats_ = true;  // last forward normalized with batch (not running) statistics
-
-  // Scratch, reused every call (not needed by backward).
-  std::vector<double> sum_, sum2_;  // {C*H*W}: per-position sums over the samples of a
-                                    //   sub-batch; forward: of x, then of (x - mean)^2 (sum_);
-                                    //   backward: of g (sum_) and g * xhat (sum2_)
-  std::vector<double> mean_, var_;  // {C}: statistics of the current (sub-)batch
 
   Tensor batch_mean_, batch_var_;  // {C, 1, 1, 1}: see batch_mean()
   Tensor y_;   // (N, C, H, W)

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "base/stats.h"
+#include "kernels/simd4.h"
 #include "measure/measure.h"
 #include "train/loss.h"
 
@@ -175,7 +176,8 @@ StepProfile ReferenceBench::profile(int steps, const std::function<double()>& no
       lap();
     }
     bool finite = true;
-    for (const NamedParam& p : model.params()) finite = finite && p.param.grad->vec().allFinite();
+    for (const NamedParam& p : model.params())
+      finite = finite && simd4::all_finite(p.param.grad->data(), p.param.grad->size());
     lap();
     if (!finite) throw Error("profile: the reference run's gradients are not finite");
     t.optimizer().step(0.05f);

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "data/idx.h"
 #include "data/synthetic.h"
+#include "kernels/simd4.h"
 
 namespace bnlab {
 
@@ -159,7 +160,7 @@ StepMetrics Trainer::step() {
     model_.zero_grad();
     model_.backward(loss_.backward());
     for (const NamedParam& p : model_.params())
-      if (!p.param.grad->vec().allFinite()) {
+      if (!simd4::all_finite(p.param.grad->data(), p.param.grad->size())) {
         diverged_at_ = step_ + 1;
         diverged_reason_ = "gradient of " + p.name + " is not finite";
         break;

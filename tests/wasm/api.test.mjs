@@ -297,5 +297,5 @@ test('the data key is the core\'s: what load_data reads or draws, nothing else',
   // Other label files are other data (the CLI once trained B on A's labels without a word).
   assert.notEqual(lab.dataKey(idx), lab.dataKey({ ...idx, train_labels: 'x.idx' }));
   assert.equal(lab.dataKey({}), lab.dataKey({ dataset: 'mnist' }));  // defaults filled in
-  assert.throws(() => lab.dataKey({ dataset: 'cifar' }), /option dataset: 'cifar' is not one of: mnist, shapes, shift, idx/);
+  assert.throws(() => lab.dataKey({ dataset: 'cifar' }), /option dataset: 'cifar' is not one of: mnist, fashion, shapes, shift, idx/);
 });

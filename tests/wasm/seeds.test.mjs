@@ -24,8 +24,8 @@ test('runExperiment with seeds: each seed is its own run, and the summary over t
   assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]), 'progress only grows');
   // Seed 2 of the sweep is the single run of seed 2.
   const single = await lab.runExperiment('grad-init', { ...RUN, seed: 2 });
-  const { experiment, title, seed, steps, ...figures } = r.seeds[1].summary;
-  assert.deepEqual({ experiment, seed, steps }, { experiment: 'grad-init', seed: 2, steps: 2 });
+  const { experiment, title, seed, steps, dataset, ...figures } = r.seeds[1].summary;
+  assert.deepEqual({ experiment, seed, steps, dataset }, { experiment: 'grad-init', seed: 2, steps: 2, dataset: 'mnist' });
   assert.ok(title.length > 0);
   assert.deepEqual(figures, single.summary);
   assert.deepEqual(r.seeds[1].tables, single.tables);

@@ -78,11 +78,14 @@ export class Timeline {
     this.onChange(this.step);
   }
 
-  // The steps network A's replay kept; while following the latest, the slider stays at the end.
-  // A chosen step that the budget has since thinned out moves to the nearest kept one before it.
+  // The steps kept by the replay of the network that got furthest (A, unless A diverged and B
+  // trained on); while following the latest, the slider stays at the end. A chosen step that the
+  // budget has since thinned out moves to the nearest kept one before it.
   update(history) {
     this.history = history;
-    const replay = history.sides.a?.replay;
+    const newest = (h) => h.replay.recent.at(-1)?.step ?? -1;
+    const replay = Object.values(history.sides).reduce((best, h) => (!best || newest(h) > newest(best) ? h : best), null)?.replay;
+    this.replay = replay;
     const n = replay?.count ?? 0;
     const lastStep = replay?.recent.at(-1)?.step;
     if (n === this.steps.length && lastStep === this.steps.at(-1) && replay?.old[0]?.step === this.first) return;
@@ -114,9 +117,9 @@ export class Timeline {
 
   // Which snapshot the feature maps and the inspector show (they come only with snapshots).
   pictureNote() {
-    const h = this.history?.sides.a;
-    if (!h || this.step === null) return '';
-    const maps = Replay.at(h.replay.pictures, this.step)?.step, trace = Replay.at(h.replay.traces, this.step)?.trace?.step;
+    const r = this.replay;
+    if (!r || this.step === null) return '';
+    const maps = Replay.at(r.pictures, this.step)?.step, trace = Replay.at(r.traces, this.step)?.trace?.step;
     const bits = [];
     if (maps === undefined) bits.push('no feature maps kept this far back');
     else if (maps !== this.step) bits.push(`feature maps from step ${maps}`);
