@@ -25,7 +25,7 @@
 #include "experiments/seeds.h"
 #include "io/state.h"
 #include "measure/refbench.h"
-#include "train/trainer.h"
+#include "train/run.h"
 
 using namespace bnlab;
 
@@ -233,15 +233,22 @@ int cmd_train(const std::vector<std::string>& args, const char* argv0) {
   if (!compare.empty()) apply_overrides(config_b, compare);
 
   auto data = load_data(config, data_dir);
-  std::vector<std::unique_ptr<Trainer>> runs;
-  runs.push_back(std::make_unique<Trainer>(config, data));
-  if (!state_text.empty()) runs[0]->load_state(state_text);
+  RunSchedule schedule;
+  schedule.steps = config.steps;
+  schedule.eval_every = eval_every;
+  schedule.eval_at_end = true;
+  Run run(schedule);
+  {
+    auto a = std::make_unique<Trainer>(config, data);
+    if (!state_text.empty()) a->load_state(state_text);
+    run.add(std::move(a));  // a loaded state sets the run's step count
+  }
   if (!compare.empty()) {
     // B shares the data unless its options change which data it is.
     const bool same_data = data_key(config_b) == data_key(config);
-    runs.push_back(std::make_unique<Trainer>(config_b, same_data ? data : load_data(config_b, data_dir)));
+    run.add(config_b, same_data ? data : load_data(config_b, data_dir));
   }
-  const int64_t start = runs[0]->step_count();
+  const int64_t start = run.step_count();
   // --steps is the run's length from its start: a state at step S continues to step N. What
   // would do nothing is refused rather than silently re-saved.
   if (start > 0 && start >= config.steps)
@@ -260,44 +267,39 @@ int cmd_train(const std::vector<std::string>& args, const char* argv0) {
   const bool jsonl = format == "jsonl";
   if (!jsonl)
     out << "run,step,loss,accuracy,lr,test_loss,test_accuracy,test_loss_train_mode,test_accuracy_train_mode,status\n";
-  for (int64_t s = start; s < config.steps; ++s) {
-    for (size_t k = 0; k < runs.size(); ++k) {
-      Trainer& t = *runs[k];
-      Row r;
-      r.run = k == 0 ? "A" : "B";
-      const bool was_diverged = t.diverged();
-      r.m = t.step();
-      if (was_diverged) continue;  // its last row already said so; the other run goes on
-      const bool last = s + 1 == config.steps;
-      if (!r.m.diverged && ((eval_every > 0 && r.m.step % eval_every == 0) || last)) {
-        r.evaluated = true;
-        r.eval = t.evaluate(Mode::Eval);
-        r.eval_train = t.evaluate(Mode::Train);
-      }
-      r.status = t.status();
-      print_row(out, r, jsonl);
+  RunHooks hooks;
+  const auto on_stepped = [&](const SideStep& s, Trainer& t) {
+    if (s.stopped) return;  // its last row already said so; the other run goes on
+    Row r;
+    r.run = s.side == 0 ? "A" : "B";
+    r.m = s.metrics;
+    if (s.eval_due) {
+      r.evaluated = true;
+      r.eval = t.evaluate(Mode::Eval);
+      r.eval_train = t.evaluate(Mode::Train);
     }
-    bool all_diverged = true;
-    for (auto& t : runs) all_diverged = all_diverged && t->diverged();
-    if (all_diverged) break;
-  }
+    r.status = t.status();
+    print_row(out, r, jsonl);
+  };
+  hooks.stepped = on_stepped;
+  run.train(config.steps - start, hooks);
   out.flush();
   if (!out_path.empty()) file.close();  // the last bytes reach the file (or fail) here
   if (out_path.empty() ? !std::cout : file.fail())
     throw Error("cannot write the metrics to " + (out_path.empty() ? std::string("standard output") : out_path) +
                 " (disk full or write error)");
   if (!save_path.empty()) {
-    write_file(save_path, runs[0]->save_state());
-    if (runs.size() > 1) {
+    write_file(save_path, run.side(0).save_state());
+    if (run.sides() > 1) {
       std::string b = save_path;
       const size_t dot = b.rfind(".json");
       b = dot == std::string::npos ? b + ".b" : b.substr(0, dot) + ".b.json";
-      write_file(b, runs[1]->save_state());
+      write_file(b, run.side(1).save_state());
     }
   }
   if (!quiet) {
-    for (size_t k = 0; k < runs.size(); ++k) {
-      Trainer& t = *runs[k];
+    for (int k = 0; k < run.sides(); ++k) {
+      Trainer& t = run.side(k);
       std::cerr << "run " << (k ? "B" : "A") << ": " << t.step_count() << " steps, " << t.status();
       if (!t.diverged()) {
         const EvalMetrics e = t.evaluate(Mode::Eval);
@@ -551,7 +553,10 @@ int cmd_options() {
   std::printf("%-20s %-8s %-22s %s\n", "option", "type", "default", "meaning (range or choices)");
   for (const OptionInfo& o : option_table()) {
     std::string range;
-    if (o.type == "int" || o.type == "float") range = " [" + fmt(o.min) + ", " + fmt(o.max) + "]";
+    if (o.type == "int" || o.type == "float") {
+      range = " [" + fmt(o.min) + ", " + fmt(o.max) + "]";
+      for (const std::string& word : o.choices) range += " or " + word;  // bn_momentum's cumulative
+    }
     if (!o.choices.empty() && o.type == "choice") {
       range = " (";
       for (size_t i = 0; i < o.choices.size(); ++i) range += (i ? ", " : "") + o.choices[i];

@@ -74,24 +74,28 @@ Json number(double v) { return std::isfinite(v) ? Json(v) : Json(); }
 
 PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>& data, int steps,
                       const std::string& value, Table& runs, Table& curves) {
-  std::vector<std::unique_ptr<Trainer>> t;
+  RunSchedule schedule;
+  schedule.steps = steps;
+  schedule.stop_when_diverged = false;  // the sweep's runs all take their steps' rows
+  Run run(schedule);
   for (NormKind kind : kPair) {
     Config c = base;
     c.norm.kind = kind;
-    t.push_back(std::make_unique<Trainer>(c, data));
+    run.add(c, data);
   }
   const int curve_every = std::max(1, steps / 50);
-  for (int s = 1; s <= steps; ++s)
-    for (int r = 0; r < 2; ++r) {
-      if (t[size_t(r)]->diverged()) continue;
-      const StepMetrics m = t[size_t(r)]->step();
-      if (s % curve_every == 0 || m.diverged)
-        curves.add({label(kPair[r]), value, fmt(s), fmt(m.loss)});
-    }
+  RunHooks hooks;
+  const auto on_stepped = [&](const SideStep& s, Trainer&) {
+    if (s.stopped) return;
+    if (s.step % curve_every == 0 || s.metrics.diverged)
+      curves.add({label(kPair[s.side]), value, fmt(s.step), fmt(s.metrics.loss)});
+  };
+  hooks.stepped = on_stepped;
+  run.train(steps, hooks);
   PairResult p;
   for (int r = 0; r < 2; ++r) {
-    p.accuracy[r] = test_accuracy(*t[size_t(r)]);
-    p.diverged_at[r] = t[size_t(r)]->diverged_at();
+    p.accuracy[r] = test_accuracy(run.side(r));
+    p.diverged_at[r] = run.side(r).diverged_at();
     const bool diverged = p.diverged_at[r] >= 0;
     runs.add({label(kPair[r]), value, fmt(p.accuracy[r]), diverged ? "true" : "false",
               diverged ? fmt(double(p.diverged_at[r])) : "", p.trains(r) ? "true" : "false"});

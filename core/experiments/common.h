@@ -15,6 +15,7 @@
 
 #include "base/stats.h"
 #include "experiments/registry.h"
+#include "train/run.h"
 #include "train/trainer.h"
 
 namespace bnlab {

@@ -21,7 +21,10 @@ constexpr int kProbeSize = 256;  // the 15th percentile of 256 values lies near 
 ExperimentResult run_ioffe(const ExperimentOptions& options) {
   const int steps = steps_or(options, 2000);
   std::shared_ptr<const DataSplit> data;
-  std::vector<std::unique_ptr<Trainer>> runs;
+  RunSchedule schedule;
+  schedule.steps = steps;
+  schedule.stop_when_diverged = false;
+  Run run(schedule);
   std::vector<std::unique_ptr<Instrument>> instruments;  // (run * kBandUnits + unit)
   for (NormKind kind : kPair) {
     Config c = experiment_config("mlp", kind, options);
@@ -29,14 +32,14 @@ ExperimentResult run_ioffe(const ExperimentOptions& options) {
     c.lr = 0.1f;
     c.momentum = 0.f;
     if (!data) data = load_data(c, options.data_dir);
-    runs.push_back(std::make_unique<Trainer>(c, data));
+    Trainer& t = run.add(c, data);
     // An Instrument follows one unit of every activation: one instrument per followed unit.
     for (int u = 0; u < kBandUnits; ++u) {
       MeasureConfig mc;
       mc.probe_size = kProbeSize;
       mc.probe_unit = u;
       mc.band_every = 1;  // bands whenever measure_step is called (this loop picks the steps)
-      instruments.push_back(std::make_unique<Instrument>(*runs.back(), mc));
+      instruments.push_back(std::make_unique<Instrument>(t, mc));
     }
   }
 
@@ -51,28 +54,34 @@ ExperimentResult run_ioffe(const ExperimentOptions& options) {
   // Median and 85-15 spread of each followed unit from drift_from on: (run * kBandUnits + unit)[t].
   std::vector<std::vector<float>> medians(2 * kBandUnits), spreads(2 * kBandUnits);
   StepMeasurements m;
-  for (int s = 0; s <= steps; ++s) {
-    for (int r = 0; r < 2; ++r) {
-      Trainer& t = *runs[size_t(r)];
-      if (s > 0) t.step();
-      if (s % eval_every == 0 || s == early_step || s == steps) {
-        last[r] = test_accuracy(t);
-        accuracy.add({label(kPair[r]), fmt(s), fmt(last[r])});
-        if (s == early_step) early[r] = last[r];
-      }
-      if (s == 0 || s % band_every != 0 || t.diverged()) continue;
-      for (int u = 0; u < kBandUnits; ++u) {
-        const size_t k = size_t(r * kBandUnits + u);
-        instruments[k]->measure_step(m);
-        const UnitBand& b = m.bands.back();  // the input of the last hidden sigmoid
-        bands.add({label(kPair[r]), fmt(s), fmt(u), fmt(b.q[1]), fmt(b.q[2]), fmt(b.q[3])});
-        if (s < drift_from) continue;
-        medians[k].push_back(b.q[2]);
-        spreads[k].push_back(b.q[3] - b.q[1]);
-      }
+  // Side r after lockstep step s (s = 0: before the first).
+  auto record = [&](int s, int r, Trainer& t) {
+    if (s % eval_every == 0 || s == early_step || s == steps) {
+      last[r] = test_accuracy(t);
+      accuracy.add({label(kPair[r]), fmt(s), fmt(last[r])});
+      if (s == early_step) early[r] = last[r];
     }
+    if (s == 0 || s % band_every != 0 || t.diverged()) return;
+    for (int u = 0; u < kBandUnits; ++u) {
+      const size_t k = size_t(r * kBandUnits + u);
+      instruments[k]->measure_step(m);
+      const UnitBand& b = m.bands.back();  // the input of the last hidden sigmoid
+      bands.add({label(kPair[r]), fmt(s), fmt(u), fmt(b.q[1]), fmt(b.q[2]), fmt(b.q[3])});
+      if (s < drift_from) continue;
+      medians[k].push_back(b.q[2]);
+      spreads[k].push_back(b.q[3] - b.q[1]);
+    }
+  };
+  auto progress = [&](int64_t s) {
     if (s % 50 == 0) options.progress(double(s) / steps);
-  }
+  };
+  for (int r = 0; r < 2; ++r) record(0, r, run.side(r));
+  progress(0);
+  RunHooks hooks;
+  const auto on_stepped = [&](const SideStep& st, Trainer& t) { record(int(st.step), st.side, t); };
+  hooks.stepped = on_stepped;
+  hooks.lockstep = progress;
+  run.train(steps, hooks);
 
   // The drift of a unit is the range (max - min) of its median, or of its spread, over the
   // measurements; the summary averages it over the followed units.

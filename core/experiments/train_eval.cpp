@@ -88,13 +88,16 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
                                          {"0.5", 0.5f, false},
                                          {"cumulative", 0.f, true}};
   std::vector<std::string> names;
-  std::vector<std::unique_ptr<Trainer>> trainers;
+  RunSchedule schedule;
+  schedule.steps = steps;
+  schedule.stop_when_diverged = false;
+  Run run(schedule);
   for (const Momentum& mo : momenta) {
     Config c = base;
     c.norm.momentum = mo.value;
     c.norm.cumulative = mo.cumulative;
     names.push_back(mo.name);
-    trainers.push_back(std::make_unique<Trainer>(c, data));
+    run.add(c, data);
   }
   // The population statistics of the current weights: those of 512 fixed training images.
   constexpr int kPopulation = 512;
@@ -103,10 +106,10 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
   std::copy(data->train.images.begin(), data->train.images.begin() + kPopulation * img.per_sample(),
             population.data());
   std::vector<int> bn_layers;
-  for (int i = 0; i < trainers[0]->model().num_layers(); ++i)
-    if (dynamic_cast<BatchNorm*>(&trainers[0]->model().layer(i))) bn_layers.push_back(i);
+  for (int i = 0; i < run.side(0).model().num_layers(); ++i)
+    if (dynamic_cast<BatchNorm*>(&run.side(0).model().layer(i))) bn_layers.push_back(i);
   auto bn = [&](size_t k, int i) -> BatchNorm& {
-    return dynamic_cast<BatchNorm&>(trainers[k]->model().layer(i));
+    return dynamic_cast<BatchNorm&>(run.side(int(k)).model().layer(i));
   };
 
   Table channels({"momentum", "step", "layer", "channel", "batch_mean", "running_mean", "batch_var",
@@ -126,13 +129,15 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
   bool identical = true;
   // Gaps are in units of the channel's standard deviation, averaged over its channels (and, for
   // the headline figures, over the layers).
-  for (int s = 1; s <= steps; ++s) {
-    float loss0 = 0;
-    for (size_t k = 0; k < n; ++k) {
-      const float loss = trainers[k]->step().loss;
-      if (k == 0) loss0 = loss;
-      identical = identical && loss == loss0;
-    }
+  RunHooks hooks;
+  float loss0 = 0;
+  const auto on_stepped = [&](const SideStep& st, Trainer&) {
+    if (st.side == 0) loss0 = st.metrics.loss;
+    identical = identical && st.metrics.loss == loss0;
+  };
+  hooks.stepped = on_stepped;
+  const auto on_lockstep = [&](int64_t step) {
+    const int s = int(step);
     // Running against batch statistics, from the step just taken.
     for (size_t k = 0; k < n; ++k) {
       double over_layers = 0;
@@ -145,23 +150,23 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
                        bv = layer.batch_var()[c];
           gap += std::fabs(rm - bm) / std::sqrt(bv + 1e-5);
           if (c < kChannelsShown)
-            channels.add({names[k], std::to_string(s), trainers[k]->model().layer_name(i),
+            channels.add({names[k], std::to_string(s), run.side(int(k)).model().layer_name(i),
                           std::to_string(c), fmt(bm), fmt(rm), fmt(bv),
                           fmt(layer.running_var()[c])});
         }
         batch_gaps.add(
-            {names[k], std::to_string(s), trainers[k]->model().layer_name(i), fmt(gap / nc)});
+            {names[k], std::to_string(s), run.side(int(k)).model().layer_name(i), fmt(gap / nc)});
         over_layers += gap / nc / double(bn_layers.size());
       }
       batch_gap[k].push_back(over_layers);
     }
     if (!(s <= 3 || s == 5 || s == 10 || s == 20 || s % every == 0 || s == steps)) {
       options.progress(double(s) / steps);
-      continue;
+      return;
     }
     // Running against population statistics. The runs share their weights, so one forward of
     // the population batch (in train mode: its own statistics) serves all four.
-    Model& model = trainers[0]->model();
+    Model& model = run.side(0).model();
     const ForwardState saved = model.save_forward_state();
     model.forward(population, Mode::Train);
     std::vector<Tensor> pop_mean, pop_var;  // per BN layer: {C, 1, 1, 1}
@@ -182,7 +187,7 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
           var_gap += std::fabs(std::log((layer.running_var()[c] + 1e-5) / (pv + 1e-5)));
         }
         population_gaps.add({names[k], std::to_string(s),
-                             trainers[k]->model().layer_name(bn_layers[l]), fmt(gap / nc),
+                             run.side(int(k)).model().layer_name(bn_layers[l]), fmt(gap / nc),
                              fmt(var_gap / nc)});
         over_layers += gap / nc / double(bn_layers.size());
       }
@@ -192,19 +197,21 @@ ExperimentResult run_train_eval(const ExperimentOptions& options) {
     // (c) Test accuracy with the running statistics of each momentum, and with the statistics of
     // each test chunk (train mode: the same for all four runs).
     for (size_t k = 0; k < n; ++k) {
-      const double a = trainers[k]->evaluate(Mode::Eval, kTestCount).accuracy;
+      const double a = run.side(int(k)).evaluate(Mode::Eval, kTestCount).accuracy;
       accuracy.add({std::to_string(s), "running, momentum " + names[k], fmt(a)});
       if (s == early) eval_early[k] = a;
       if (s == steps) eval_final[k] = a;
     }
     for (size_t j = 0; j < chunks.size(); ++j) {
-      const double a = train_mode_accuracy(*trainers[0], chunks[j], kTestCount);
+      const double a = train_mode_accuracy(run.side(0), chunks[j], kTestCount);
       accuracy.add({std::to_string(s), "batch of " + std::to_string(chunks[j]), fmt(a)});
       if (s == early) train_mode_early[j] = a;
       if (s == steps) train_mode_final[j] = a;
     }
     options.progress(double(s) / steps);
-  }
+  };
+  hooks.lockstep = on_lockstep;
+  run.train(steps, hooks);
 
   auto by_name = [&](const std::vector<double>& v) {
     Json o = Json::object();

@@ -1,0 +1,168 @@
+// The run loop (core/train/run.h): lockstep, the schedule of evaluations and heavy measurements,
+// and divergence of one side while the other goes on.
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "check.h"
+#include "train/run.h"
+
+using namespace bnlab;
+
+namespace {
+
+Config shapes_config(const std::string& model = "small-cnn") {
+  return test::shapes_config(model, 11, 16);
+}
+
+std::shared_ptr<const DataSplit> shapes_data() { return load_data(shapes_config(), ""); }
+
+// Every side's losses, one vector per side, over `steps` lockstep steps.
+std::vector<std::vector<float>> losses(Run& run, int64_t steps) {
+  std::vector<std::vector<float>> out(size_t(run.sides()));
+  RunHooks hooks;
+  const auto on_stepped = [&](const SideStep& s, Trainer&) {
+    out[size_t(s.side)].push_back(s.metrics.loss);
+  };
+  hooks.stepped = on_stepped;
+  run.train(steps, hooks);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "run.a lockstep pair trains each side exactly as a one-side run does (the page's two "
+    "workers)") {
+  auto data = shapes_data();
+  Config a = shapes_config(), b = shapes_config();
+  b.norm.kind = NormKind::None;
+  Run pair, alone_a, alone_b;
+  pair.add(a, data);
+  pair.add(b, data);
+  alone_a.add(a, data);
+  alone_b.add(b, data);
+  const auto both = losses(pair, 12);
+  const auto just_a = losses(alone_a, 12), just_b = losses(alone_b, 12);
+  REQUIRE(both[0].size() == 12);
+  CHECK(both[0] == just_a[0]);  // bit for bit
+  CHECK(both[1] == just_b[0]);
+  CHECK(both[0] != both[1]);  // BN and no BN do differ
+  CHECK(pair.step_count() == 12);
+  CHECK(pair.side(0).step_count() == 12);
+  CHECK(pair.side(1).step_count() == 12);
+}
+
+TEST_CASE("run.the schedule makes evaluations due after every eval_every-th step and the last") {
+  RunSchedule schedule;
+  schedule.steps = 10;
+  schedule.eval_every = 3;
+  schedule.eval_at_end = true;
+  schedule.heavy_every = 4;
+  Run run(schedule);
+  run.add(shapes_config(), shapes_data());
+  std::vector<int64_t> evals, heavy_before, heavy_flags, lockstep;
+  RunHooks hooks;
+  const auto on_heavy = [&](int side, Trainer& t) {
+    CHECK(side == 0);
+    heavy_before.push_back(t.step_count() + 1);  // the step the measurement precedes
+  };
+  hooks.heavy = on_heavy;
+  const auto on_stepped = [&](const SideStep& s, Trainer&) {
+    if (s.eval_due) evals.push_back(s.step);
+    if (s.heavy) heavy_flags.push_back(s.step);
+  };
+  hooks.stepped = on_stepped;
+  const auto on_lockstep = [&](int64_t step) { lockstep.push_back(step); };
+  hooks.lockstep = on_lockstep;
+  // Asking for more steps than the schedule has stops at its end.
+  CHECK(run.train(4, hooks) == 4);
+  CHECK(run.train(100, hooks) == 6);
+  CHECK(run.finished());
+  CHECK(run.train(1, hooks) == 0);
+  CHECK(evals == std::vector<int64_t>{3, 6, 9, 10});
+  CHECK(heavy_before == std::vector<int64_t>{1, 5, 9});
+  CHECK(heavy_flags == heavy_before);
+  CHECK(lockstep == std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+}
+
+TEST_CASE(
+    "run.a side that diverges stops while the other goes on, and the run ends with the last") {
+  // 100x He initialization without BN overflows within two steps; with BN it trains (the
+  // trainer's test of divergence).
+  auto data = shapes_data();
+  Config none = shapes_config("deep-cnn");
+  none.init_scale = 100.f;
+  Config bn = none;
+  none.norm.kind = NormKind::None;
+  RunSchedule schedule;
+  schedule.steps = 6;
+  schedule.eval_every = 1;
+  Run run(schedule);
+  run.add(none, data);
+  run.add(bn, data);
+  std::vector<int> live_rows(2), stopped_rows(2), evals(2);
+  RunHooks hooks;
+  const auto on_stepped = [&](const SideStep& s, Trainer& t) {
+    if (s.stopped) {
+      ++stopped_rows[size_t(s.side)];
+      CHECK(s.metrics.diverged);
+      CHECK(s.metrics.step == t.diverged_at());  // as Trainer::step reports a stopped run
+      CHECK_FALSE(s.eval_due);
+    } else {
+      ++live_rows[size_t(s.side)];
+    }
+    if (s.eval_due) ++evals[size_t(s.side)];
+  };
+  hooks.stepped = on_stepped;
+  CHECK(run.train(6, hooks) == 6);
+  REQUIRE(run.side(0).diverged());
+  CHECK_FALSE(run.side(1).diverged());
+  const int64_t at = run.side(0).diverged_at();
+  CHECK(live_rows[0] == at);         // its steps up to the diverging one
+  CHECK(stopped_rows[0] == 6 - at);  // then reported stopped, nothing run
+  CHECK(evals[0] == at - 1);         // the diverging step is not evaluated
+  CHECK(live_rows[1] == 6);
+  CHECK(evals[1] == 6);
+  CHECK(run.side(1).step_count() == 6);
+  CHECK(run.side(0).step_count() == at - 1);
+
+  // With every side diverged the run is over (stop_when_diverged, the default)...
+  Run both_none;
+  both_none.add(none, data);
+  both_none.add(none, data);
+  CHECK(both_none.train(20) < 20);
+  CHECK(both_none.all_diverged());
+  CHECK(both_none.finished());
+  // ...unless the driver keeps the steps going (the experiments' tables have a row per step).
+  RunSchedule keep_going;
+  keep_going.stop_when_diverged = false;
+  Run kept(keep_going);
+  kept.add(none, data);
+  CHECK(kept.train(5) == 5);
+  CHECK(kept.all_diverged());
+}
+
+TEST_CASE("run.its step count starts at its sides' (a loaded state continues)") {
+  auto data = shapes_data();
+  Trainer first(shapes_config(), data);
+  for (int i = 0; i < 5; ++i) first.step();
+  auto loaded = std::make_unique<Trainer>(shapes_config(), data);
+  loaded->load_state(first.save_state());
+  RunSchedule schedule;
+  schedule.steps = 8;
+  Run run(schedule);
+  run.add(std::move(loaded));
+  CHECK(run.step_count() == 5);
+  CHECK(run.train(10) == 3);  // to the schedule's step 8
+  // The continued run equals the one that was not interrupted.
+  for (int i = 0; i < 3; ++i) first.step();
+  CHECK(run.side(0).save_state() == first.save_state());
+  // A side owned elsewhere (the wasm module's Simulation) joins as it is.
+  Trainer other(shapes_config(), data);
+  other.step();
+  Run attached;
+  attached.attach(other);
+  CHECK(&attached.side(0) == &other);
+  CHECK(attached.step_count() == 1);
+}
