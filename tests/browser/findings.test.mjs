@@ -14,22 +14,25 @@ after(async () => { await lab.close(); });
 
 test('every lesson shows the committed verdict over many seeds of the claims it names', async () => {
   assert.ok(all.mnist, 'no committed MNIST findings');
-  const claims = Object.fromEntries(claimsOf(all.mnist));
+  const datasets = Object.keys(all);  // the order of web/findings.json, which the page follows
+  const claims = Object.fromEntries(datasets.map((d) => [d, Object.fromEntries(claimsOf(all[d]))]));
   const page = await lab.open('?lesson=ics-gradient');
   await ready(page);
   // Only the chosen lesson is shown, and only a shown lesson fetches its lines: show them all.
   await page.locator('#lesson-ics-gradient .seeds-verdict').first().waitFor();
   await page.evaluate(() => { for (const a of document.querySelectorAll('article.lesson')) a.hidden = false; });
   const expected = await page.locator('article.lesson[data-claims]').evaluateAll((els) => els.reduce((n, a) => n + a.dataset.claims.split(' ').length, 0));
-  await page.waitForFunction((n) => document.querySelectorAll('article.lesson .seeds-verdict').length >= n, expected);
+  await page.waitForFunction((n) => document.querySelectorAll('article.lesson .seeds-verdict').length >= n, expected * datasets.length);
   const lines = await page.locator('article.lesson .seeds-verdict').evaluateAll((els) =>
-    els.map((p) => ({ lesson: p.closest('article').id, claim: p.dataset.claim, text: p.textContent, afterClaim: p.previousElementSibling?.matches('p.claim, p.seeds-verdict') })));
-  const named = await page.locator('article.lesson[data-claims]').evaluateAll((els) => els.flatMap((a) => a.dataset.claims.split(' ').map((c) => `${a.id} ${c}`)));
-  assert.deepEqual(lines.map((l) => `${l.lesson} ${l.claim}`), named, 'one line per named claim, in order');
+    els.map((p) => ({ lesson: p.closest('article').id, claim: p.dataset.claim, dataset: p.dataset.dataset, text: p.textContent, afterClaim: p.previousElementSibling?.matches('p.claim, p.seeds-verdict') })));
+  // One line per committed dataset and named claim, each lesson's MNIST lines first.
+  const named = await page.locator('article.lesson[data-claims]').evaluateAll((els, ds) =>
+    els.flatMap((a) => ds.flatMap((d) => a.dataset.claims.split(' ').map((c) => `${a.id} ${d} ${c}`))), datasets);
+  assert.deepEqual(lines.map((l) => `${l.lesson} ${l.dataset} ${l.claim}`), named, 'one line per dataset and named claim, in order');
   for (const l of lines) {
-    const c = claims[l.claim];
-    assert.ok(c, `${l.claim} is committed`);
-    assert.ok(l.text.startsWith(`Over ${c.difference.n} seeds on MNIST`), l.text);
+    const c = claims[l.dataset][l.claim];
+    assert.ok(c, `${l.dataset} ${l.claim} is committed`);
+    assert.ok(l.text.startsWith(`Over ${c.difference.n} seeds on ${l.dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}`), l.text);
     assert.ok(l.text.includes(differenceText(c)), `${l.text} quotes ${differenceText(c)}`);
     assert.ok(l.text.endsWith(`${c.verdict}.`), l.text);
     assert.ok(l.afterClaim, `${l.claim}: under the lesson's claim`);

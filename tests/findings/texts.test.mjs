@@ -15,13 +15,13 @@ import {
 const all = committed();
 const BNLAB = path.join(ROOT, 'build/native/bnlab');
 
-// {EXPERIMENT/CLAIM: verdict} over the committed datasets; a claim whose verdict differs between
-// datasets is checked against each (a sentence about it must then say which dataset: it cannot
-// agree with both, and the check fails).
+// {EXPERIMENT/CLAIM: verdict} of MNIST's committed summary. The descriptions and the lessons
+// speak of MNIST runs (their numbers are MNIST's, the page's lessons train on it), so their verdict
+// words are checked against MNIST's verdicts; Fashion-MNIST's verdicts are shown where they are
+// generated (README's table, the lessons' multi-seed lines), never retyped in prose.
 function verdictSets() {
-  const sets = Object.values(all).map((s) => Object.fromEntries(claimsOf(s).map(([id, c]) => [id, c.verdict])));
-  assert.ok(sets.length > 0, 'no committed findings to check the texts against');
-  return sets;
+  assert.ok(all.mnist, 'no committed MNIST findings to check the texts against');
+  return [Object.fromEntries(claimsOf(all.mnist).map(([id, c]) => [id, c.verdict]))];
 }
 
 test('a multi-seed summary of MNIST is committed, with its command, commit and every claim', () => {

@@ -289,6 +289,7 @@ export function seedsLines(all, claims = '') {
       const p = document.createElement('p');
       p.className = 'seeds-verdict';
       p.dataset.claim = id;
+      p.dataset.dataset = dataset;
       p.dataset.verdict = c.verdict;
       const strong = document.createElement('strong');
       strong.textContent = `Over ${c.n} seeds on ${name}`;

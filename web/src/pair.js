@@ -294,6 +294,8 @@ export class PairSim {
   // cores busy while the main thread draws: its tasks then share a core and take twice as long
   // (over 50 ms on a loaded machine). Waiting for the frame leaves a core to the drawing.
   afterFrame() {
+    // No page, no frames (node: the tests drive PairSim directly): nothing to leave a core to.
+    if (typeof requestAnimationFrame !== 'function') return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 50);
       requestAnimationFrame(() => { clearTimeout(timer); setTimeout(resolve, 0); });
