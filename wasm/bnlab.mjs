@@ -69,7 +69,12 @@ function checkErrors(core) {
 // writes a float32 as the shortest text that reads back to it ("0.05"), so Number() of it is the
 // value a learner typed, and String() hands it back to the core unchanged.
 function typed(option, text) {
-  if (option.type === 'float' || option.type === 'int') return Number(text);
+  if (option.type === 'float' || option.type === 'int') {
+    // A number option may also take a word (bn_momentum: 'cumulative'), which the core hands back
+    // as that word: it stays one (Number() made it NaN, and the page then refused its own config).
+    const n = Number(text);
+    return Number.isNaN(n) ? text : n;
+  }
   if (option.type === 'bool') return text === 'true';
   return text;
 }

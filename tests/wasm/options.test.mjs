@@ -61,6 +61,25 @@ test('setOptions continues exactly as the state round trip with the changed conf
   });
 });
 
+test('a number option given as a word comes back as that word (bn_momentum: cumulative)', async () => {
+  await withData((data) => {
+    const sim = lab.createSimulation({ ...SMALL, bn_momentum: 'cumulative' }, data);
+    try {
+      assert.equal(sim.config.bn_momentum, 'cumulative');
+      sim.step(2);
+      assert.equal(lab.stateConfig(sim.saveState()).bn_momentum, 'cumulative');
+      // The config as the page hands it back (typed) makes the same simulation again.
+      const again = lab.createSimulation(sim.config, data);
+      again.dispose();
+      const plain = lab.createSimulation(SMALL, data);
+      assert.equal(typeof plain.config.bn_momentum, 'number');
+      plain.dispose();
+    } finally {
+      sim.dispose();
+    }
+  });
+});
+
 test('setOptions refuses options that need a reset and invalid values, changing nothing', async () => {
   await withData((data) => {
     const sim = lab.createSimulation(SMALL, data);
