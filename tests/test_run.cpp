@@ -101,9 +101,17 @@ TEST_CASE(
   Run run(schedule);
   run.add(none, data);
   run.add(bn, data);
-  std::vector<int> live_rows(2), stopped_rows(2), evals(2);
+  std::vector<int> live_rows(2), stopped_rows(2), evals(2), befores(2);
+  std::vector<int64_t> before_at(2, -1);  // the side's step count at its last before hook
   RunHooks hooks;
+  const auto on_before = [&](int side, Trainer& t) {
+    ++befores[size_t(side)];
+    before_at[size_t(side)] = t.step_count();
+  };
+  hooks.before = on_before;
   const auto on_stepped = [&](const SideStep& s, Trainer& t) {
+    // The before hook saw the side just before this step (a stopped side: no before hook).
+    if (!s.stopped) CHECK(before_at[size_t(s.side)] == s.metrics.step - 1);
     if (s.stopped) {
       ++stopped_rows[size_t(s.side)];
       CHECK(s.metrics.diverged);
@@ -124,6 +132,8 @@ TEST_CASE(
   CHECK(evals[0] == at - 1);         // the diverging step is not evaluated
   CHECK(live_rows[1] == 6);
   CHECK(evals[1] == 6);
+  CHECK(befores[0] == live_rows[0]);  // once before each step it took, none once stopped
+  CHECK(befores[1] == 6);
   CHECK(run.side(1).step_count() == 6);
   CHECK(run.side(0).step_count() == at - 1);
 

@@ -51,6 +51,7 @@ void Run::step(const RunHooks& hooks) {
       if (hooks.heavy) hooks.heavy(int(k), t);
     }
     s.stopped = t.diverged();
+    if (!s.stopped && hooks.before) hooks.before(int(k), t);
     s.metrics = t.step();
     const int64_t own = s.metrics.step;
     s.eval_due =

@@ -70,6 +70,9 @@ class HookRef<void(Args...)> {
 // What the driver of a run does at each point; an unset hook does nothing.
 struct RunHooks {
   HookRef<void(int side, Trainer&)> heavy;  // heavy measurements due before the side's step
+  // Before every step a live side takes (after its heavy hook): what must be kept of the state
+  // the step changes (the BN inspector keeps the running statistics before their update).
+  HookRef<void(int side, Trainer&)> before;
   HookRef<void(const SideStep&, Trainer&)> stepped;  // after each side's step
   HookRef<void(int64_t step)> lockstep;  // after every side has taken lockstep step `step`
 };
@@ -100,8 +103,9 @@ class Run {
   // At schedule.steps, or (stop_when_diverged) every side has diverged, or there is no side.
   bool finished() const;
 
-  // One lockstep step: for each side in order, its heavy hook when due, Trainer::step (nothing
-  // for a diverged side), its stepped hook; then the lockstep hook. Does nothing when finished().
+  // One lockstep step: for each side in order, its heavy hook when due, its before hook (a live
+  // side), Trainer::step (nothing for a diverged side), its stepped hook; then the lockstep hook.
+  // Does nothing when finished().
   void step(const RunHooks& hooks = RunHooks());
   // Up to n lockstep steps, fewer when the run finishes; returns how many were taken.
   int64_t train(int64_t n, const RunHooks& hooks = RunHooks());
