@@ -27,12 +27,11 @@ int64_t product(const std::vector<int>& shape) {
   return n;
 }
 
-template <class Fields>
-const typename Fields::value_type::second_type* field(const Fields& fields, const std::string& key) {
-  for (const auto& [k, v] : fields)
-    if (k == key) return &v;
-  return nullptr;
+double number(const Entry& e, const std::string& key) { return e.fields.get(key).number(); }
+const std::string& text(const Entry& e, const std::string& key) {
+  return e.fields.get(key).string();
 }
+size_t length(const Entry& e, const std::string& key) { return e.fields.get(key).items().size(); }
 
 }  // namespace
 
@@ -66,21 +65,21 @@ TEST_CASE("entries.a step's measurements: each value of the structs under PROTOC
   }
   const Entry& hist = *named.at("hist.input");
   CHECK(hist.data == m.input.counts);
-  CHECK(*field(hist.numbers, "lo") == m.input.lo);
-  CHECK(*field(hist.numbers, "channel") == m.hist_channel);
-  CHECK(*field(hist.texts, "layer") == m.hist_layer);
+  CHECK(number(hist, "lo") == m.input.lo);
+  CHECK(number(hist, "channel") == m.hist_channel);
+  CHECK(text(hist, "layer") == m.hist_layer);
   CHECK(named.at("hist.output")->data == m.output.counts);
   const Entry& bands = *named.at("bands");
   REQUIRE_FALSE(m.bands.empty());
   CHECK(bands.shape == std::vector<int>{int(m.bands.size()), 5});
   CHECK(bands.data[5 * 1 + 2] == m.bands[1].q[2]);  // the second layer's median
-  CHECK(field(bands.names, "layers")->at(1) == m.bands[1].layer);
-  CHECK(*field(bands.numbers, "unit") == 1);
+  CHECK(bands.fields.get("layers").items().at(1).string() == m.bands[1].layer);
+  CHECK(number(bands, "unit") == 1);
   REQUIRE(!m.layers.empty());
   for (const char* name : {"grad_norm", "weight_norm", "update_ratio"}) {
     const Entry& e = *named.at(name);
     REQUIRE(e.data.size() == m.layers.size());
-    CHECK(field(e.names, "layers")->back() == m.layers.back().name);
+    CHECK(e.fields.get("layers").items().back().string() == m.layers.back().name);
   }
   CHECK(named.at("grad_norm")->data.back() == m.layers.back().grad_norm);
   CHECK(named.at("update_ratio")->data.front() == m.layers.front().update_ratio);
@@ -98,12 +97,12 @@ TEST_CASE("entries.heavy measurements, feature maps and misclassified images") {
   const auto named = by_name(heavy);
   REQUIRE(named.count("ics.l2"));
   CHECK(named.at("ics.cosine")->data.size() == h.ics.size());
-  CHECK(field(named.at("ics.l2")->names, "layers")->front() == h.ics.front().name);
+  CHECK(named.at("ics.l2")->fields.get("layers").items().front().string() == h.ics.front().name);
   const Entry& loss = *named.at("landscape.loss");
   CHECK(loss.data == h.landscape.losses);
   CHECK(loss.step == h.step);
-  CHECK(field(loss.lists, "etas")->size() == h.landscape.etas.size());
-  CHECK(*field(named.at("landscape.grad_change")->numbers, "predictiveness") == h.landscape.predictiveness);
+  CHECK(length(loss, "etas") == h.landscape.etas.size());
+  CHECK(number(*named.at("landscape.grad_change"), "predictiveness") == h.landscape.predictiveness);
 
   FeatureMaps f;
   inst.measure_features(2, f);
@@ -111,13 +110,13 @@ TEST_CASE("entries.heavy measurements, feature maps and misclassified images") {
   const auto maps = by_name(features);
   const Entry& image = *maps.at("features.image");
   CHECK(image.data == f.pixels);
-  CHECK(*field(image.numbers, "index") == 2);
-  CHECK(*field(image.numbers, "prediction") == f.prediction);
+  CHECK(number(image, "index") == 2);
+  CHECK(number(image, "prediction") == f.prediction);
   REQUIRE(!f.maps.empty());
   const FeatureMap& first = f.maps.front();
   REQUIRE(!first.after.empty());  // small-cnn's first block has a normalizer
   CHECK(maps.at(first.layer + ".features_in")->data == first.before);
-  CHECK(*field(maps.at(first.layer + ".features_out")->texts, "role") == "after");
+  CHECK(text(*maps.at(first.layer + ".features_out"), "role") == "after");
   for (const Entry& e : features) CHECK(product(e.shape) == int64_t(e.data.size()));
 
   std::vector<int> predictions;
@@ -129,6 +128,6 @@ TEST_CASE("entries.heavy measurements, feature maps and misclassified images") {
   CHECK(e.step == 7);
   CHECK(e.shape.front() == int(m.indices.size()));
   CHECK(product(e.shape) == int64_t(e.data.size()));
-  CHECK(*field(e.numbers, "wrong") == m.wrong);
-  CHECK(field(e.lists, "labels")->size() == m.labels.size());
+  CHECK(number(e, "wrong") == m.wrong);
+  CHECK(length(e, "labels") == m.labels.size());
 }

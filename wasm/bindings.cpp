@@ -111,16 +111,34 @@ val torch_shape(const Shape& s, int dims) {
   return array_of(std::vector<int>{s.n, s.c, s.h, s.w}).call<val>("slice", 0, dims);
 }
 
+// A JSON value of the core (io/json.h) as the same JavaScript value, for small descriptive
+// objects; a number stays the double it is (NaN and infinities too, which JSON text cannot hold).
+val to_js(const Json& j) {
+  switch (j.type()) {
+    case Json::Type::Bool: return val(j.boolean());
+    case Json::Type::Number: return val(j.number());
+    case Json::Type::String: return val(j.string());
+    case Json::Type::Array: {
+      val out = val::array();
+      for (const Json& v : j.items()) out.call<void>("push", to_js(v));
+      return out;
+    }
+    case Json::Type::Object: {
+      val out = val::object();
+      for (const auto& [key, v] : j.members()) out.set(key, to_js(v));
+      return out;
+    }
+    default: return val::null();
+  }
+}
+
 // A measurement entry (measure/entries.h) as PROTOCOL.md's object: {shape, data, step, ...its
 // descriptive fields}, data a Float32Array copy.
 val entry_to_js(const Entry& e) {
   val out = object({{"shape", array_of(e.shape)},
                     {"data", copy_out(e.data.data(), e.data.size())},
                     {"step", val(double(e.step))}});
-  for (const auto& [key, value] : e.numbers) out.set(key, value);
-  for (const auto& [key, value] : e.texts) out.set(key, value);
-  for (const auto& [key, value] : e.names) out.set(key, array_of(value));
-  for (const auto& [key, value] : e.lists) out.set(key, array_of(value));
+  for (const auto& [key, v] : e.fields.members()) out.set(key, to_js(v));
   return out;
 }
 
@@ -356,28 +374,7 @@ class Simulation {
   // with tracing on: every field of UnitTrace, as numbers (see trace.h).
   val trace_unit(const std::string& layer, int n, int c, int h, int w) {
     return rethrow_as_js([&] {
-      const UnitTrace t = tracer_.trace(layer, n, c, h, w);
-      val out = object({{"layer", val(t.layer)}, {"kind", val(t.kind)}, {"step", val(double(t.step))},
-                        {"shape", array_of(std::vector<int>{t.shape.n, t.shape.c, t.shape.h, t.shape.w})},
-                        {"n", val(t.n)}, {"c", val(t.c)}, {"h", val(t.h)}, {"w", val(t.w)},
-                        {"sample_begin", val(t.sample_begin)}, {"sample_end", val(t.sample_end)},
-                        {"channel_begin", val(t.channel_begin)}, {"channel_end", val(t.channel_end)},
-                        {"group", val(t.group)}, {"m", val(double(t.m))}, {"over", val(t.over)},
-                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)},
-                        {"has_before", val(t.has_before)}});
-      const std::pair<const char*, float> numbers[] = {
-          {"x", t.x}, {"mean", t.mean}, {"var", t.var}, {"eps", t.eps}, {"inv_std", t.inv_std},
-          {"xhat", t.xhat}, {"xhat_layer", t.xhat_layer}, {"gamma", t.gamma}, {"beta", t.beta},
-          {"r", t.r}, {"d", t.d}, {"y", t.y}, {"y_layer", t.y_layer},
-          {"running_mean", t.running_mean}, {"running_var", t.running_var}, {"eval_inv_std", t.eval_inv_std},
-          {"running_mean_before", t.running_mean_before}, {"running_var_before", t.running_var_before},
-          {"xhat_eval", t.xhat_eval}, {"y_eval", t.y_eval},
-          {"noise_scale", t.noise_scale}, {"noise_shift", t.noise_shift}, {"y_noisy", t.y_noisy},
-          {"dy", t.dy}, {"dgamma", t.dgamma}, {"dbeta", t.dbeta}, {"mean_g", t.mean_g}, {"mean_gx", t.mean_gx},
-          {"term_g", t.term_g}, {"term_mean", t.term_mean}, {"term_xhat", t.term_xhat}, {"dx", t.dx},
-          {"dx_layer", t.dx_layer}};
-      for (const auto& [name, v] : numbers) out.set(name, val(v));
-      return out;
+      return to_js(unit_trace_json(tracer_.trace(layer, n, c, h, w)));
     });
   }
 

@@ -7,9 +7,9 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "io/json.h"
 #include "measure/measure.h"
 
 namespace bnlab {
@@ -18,13 +18,8 @@ struct Entry {
   std::string name;        // "bn1.batch_mean", "hist.input", "grad_norm", "ics.l2", ...
   std::vector<int> shape;  // of data
   std::vector<float> data;
-  int64_t step = 0;        // the step measured (heavy: the step measured before)
-  // Descriptive fields by the kind of their value, each list in the order it was set. The keys
-  // are string literals (PROTOCOL.md's field names).
-  std::vector<std::pair<const char*, double>> numbers;                  // "lo", "channel", ...
-  std::vector<std::pair<const char*, std::string>> texts;               // "layer", "role", ...
-  std::vector<std::pair<const char*, std::vector<std::string>>> names;  // "layers"
-  std::vector<std::pair<const char*, std::vector<double>>> lists;       // "etas", "indices", ...
+  int64_t step = 0;              // the step measured (heavy: the step measured before)
+  Json fields = Json::object();  // descriptive: {"lo": ..., "layer": "bn1", "layers": [...], ...}
 };
 
 // The cheap measurements of one step: <norm>.batch_mean, batch_var, running_mean, running_var,
