@@ -464,7 +464,8 @@ class RunJs {
     s.eval_every = int64_t(eval_every), s.heavy_every = int64_t(heavy_every);
     run_.set_schedule(s);
   }
-  // Up to n lockstep steps, fewer once every side has diverged. JavaScript is called back
+  // Up to n lockstep steps, fewer once every side has diverged, taken side by side
+  // (Run::train_each: the lockstep numbers, each network in the cache for its steps). JavaScript is called back
   // (functions that must not throw: bnlab.mjs catches for them): heavy(side) when the heavy
   // measurements are due before a side's step, stepped(side, eval_due, last) after each step a
   // side took (last: the call's last lockstep step). Returns each side's Simulation.step result.
@@ -480,7 +481,7 @@ class RunJs {
       };
       RunHooks hooks;
       hooks.heavy = on_heavy, hooks.before = on_before, hooks.stepped = on_stepped;
-      run_.train(n, hooks);
+      run_.train_each(n, hooks);
       val out = val::array();
       for (Simulation* sim : sims_) out.call<void>("push", sim->steps());
       return out;

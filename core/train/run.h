@@ -109,6 +109,14 @@ class Run {
   void step(const RunHooks& hooks = RunHooks());
   // Up to n lockstep steps, fewer when the run finishes; returns how many were taken.
   int64_t train(int64_t n, const RunHooks& hooks = RunHooks());
+  // The same steps side by side: up to n steps of side 0, then of side 1, ..., each with its
+  // heavy, before and stepped hooks as step() calls them (SideStep::step: the lockstep step it
+  // stands for). The numbers are those of train(n) (the sides are independent) while each
+  // side's network stays in the cache for its steps: in wasm, alternating two ref-cnn sides at
+  // every step cost 5-10% of the time per step. Unlike train(), a side that has diverged gets no
+  // more hooks (no `stopped` reports, no heavy hook at its last count), and there is no lockstep
+  // hook. Returns the lockstep steps taken (fewer than n when the run finishes, as train()).
+  int64_t train_each(int64_t n, const RunHooks& hooks = RunHooks());
 
  private:
   bool heavy_due(size_t k) const;
