@@ -590,25 +590,38 @@ val experiment_list() {
   return out;
 }
 
+// An experiment's tables as [{name, columns, rows}], every cell text (as in its CSV).
+val tables_to_js(const Tables& tables) {
+  val out = val::array();
+  for (const auto& [stem, table] : tables) {
+    val rows = val::array();
+    for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
+    out.call<void>(
+        "push",
+        object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
+  }
+  return out;
+}
+
+// The options of a bound experiment call (progress is the caller's).
+ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir,
+                                     const std::string& dataset = "mnist") {
+  ExperimentOptions options;
+  options.seed = seed, options.steps = steps, options.data_dir = data_dir,
+  options.dataset = dataset;
+  return options;
+}
+
 // Runs an experiment to the end (it blocks; progress(fraction) is called now and then):
 // {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST (or, for dataset
 // fashion, Fashion-MNIST) is in the module's file system (bnlab.mjs writes the page's files there).
 val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir,
                    const std::string& dataset, val progress) {
   return rethrow_as_js([&] {
-    const ExperimentInfo& info = find_experiment(name);
-    ExperimentOptions options;
-    options.seed = seed, options.steps = steps, options.data_dir = data_dir,
-    options.dataset = dataset;
+    ExperimentOptions options = experiment_options(seed, steps, data_dir, dataset);
     options.progress = [&](double fraction) { progress(fraction); };
-    const ExperimentResult result = info.run(options);
-    val tables = val::array();
-    for (const auto& [stem, table] : result.tables) {
-      val rows = val::array();
-      for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
-      tables.call<void>("push", object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
-    }
-    return object({{"summary", val(result.summary.dump())}, {"tables", tables}});
+    const ExperimentResult result = find_experiment(name).run(options);
+    return object({{"summary", val(result.summary.dump())}, {"tables", tables_to_js(result.tables)}});
   });
 }
 
@@ -636,26 +649,6 @@ std::string summarize_seeds_js(const std::string& per_seed) {
 }
 
 // --- Sweeps in parts (the page's worker pool; core/experiments/experiments.h ExperimentParts) ---
-
-val tables_to_js(const Tables& tables) {
-  val out = val::array();
-  for (const auto& [stem, table] : tables) {
-    val rows = val::array();
-    for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
-    out.call<void>(
-        "push",
-        object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
-  }
-  return out;
-}
-
-ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir,
-                                     const std::string& dataset = "mnist") {
-  ExperimentOptions options;
-  options.seed = seed, options.steps = steps, options.data_dir = data_dir,
-  options.dataset = dataset;
-  return options;
-}
 
 // Units [begin, end) of a sweep: [{name, columns, rows}] with those units' rows.
 val run_experiment_part_js(const std::string& name, uint32_t seed, int steps,
