@@ -93,6 +93,7 @@ PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>
   hooks.stepped = on_stepped;
   run.train(steps, hooks);
   PairResult p;
+  p.threshold = trains_accuracy(base.dataset);
   for (int r = 0; r < 2; ++r) {
     p.accuracy[r] = test_accuracy(run.side(r));
     p.diverged_at[r] = run.side(r).diverged_at();

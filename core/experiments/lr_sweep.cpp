@@ -30,7 +30,7 @@ Tables lr_sweep_units(const ExperimentOptions& options, int begin, int end) {
 }
 
 // The largest rate that trains, per variant, from the runs table's "trains" column.
-Json lr_sweep_summary(const ExperimentOptions&, const Tables& tables) {
+Json lr_sweep_summary(const ExperimentOptions& options, const Tables& tables) {
   const Table& runs = tables.at(0).second;
   float largest[2] = {0, 0};  // 0: no rate trains
   for (const auto& row : runs.data())
@@ -42,7 +42,7 @@ Json lr_sweep_summary(const ExperimentOptions&, const Tables& tables) {
   j.set("largest_lr_none", or_null(largest[1] > 0, largest[1]));
   j.set("ratio",
         or_null(largest[0] > 0 && largest[1] > 0, double(largest[0]) / double(largest[1])));
-  j.set("threshold_accuracy", double(kTrainsAccuracy));
+  j.set("threshold_accuracy", double(trains_accuracy(options.dataset)));
   return j;
 }
 
@@ -55,7 +55,9 @@ ExperimentInfo lr_sweep_experiment() {
       "500 steps (SGD, momentum 0.9, batches of 32) at each rate of 0.01, 0.03, 0.1, 0.3, 1, 3 and "
       "10; both variants of a rate start from the same weights and see the same batches. A run "
       "trains if it does not diverge (NaN or infinite loss) and ends at 80% test accuracy or more: "
-      "runs that learn end at 83-93%, the others near chance or at most 53%. The claim (Ioffe & "
+      "runs that learn end at 83-93%, the others near chance or at most 53%. On Fashion-MNIST the "
+      "target is 70% (core/experiments/targets.h: MNIST's 80% times the best configuration's mean "
+      "accuracy over 10 seeds there, 80.7%, over MNIST's, 91.5%, rounded down to a point). The claim (Ioffe & "
       "Szegedy): BN allows much higher learning rates. BN Lab reproduces it (claim higher-lr): the "
       "largest rate that "
       "trains is 1 with BN and 0.3 without (seeds 1 and 2), one step of the grid, a factor of 3.3. "

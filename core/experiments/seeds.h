@@ -59,8 +59,10 @@ struct Claim {
   bool log_scale = false;
 };
 
-// The claims each experiment tests (experiments/claims.cpp); empty for an unknown name.
-const std::vector<Claim>& claims_of(const std::string& experiment);
+// The claims each experiment tests on a dataset (experiments/claims.cpp): the same ids on every
+// dataset; a claim on a target accuracy names the dataset's figures (targets.h). Empty for an
+// unknown name.
+const std::vector<Claim>& claims_of(const std::string& experiment, const std::string& dataset = "mnist");
 
 // The verdict of one claim from its interval, in words:
 //   reproduces                       the interval lies on the claimed side of 0 (and, for
