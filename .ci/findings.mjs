@@ -103,8 +103,10 @@ export const CLEARER = 1.5;
 export function clarity(c) {
   const d = c.difference;
   if (!d.n || !d.ci95) return 0;
+  // An interval narrower than rounding (every seed gave the same difference: lr-sweep's grid)
+  // is of width 0: clarity Infinity, the same on both datasets.
   const half = (d.ci95[1] - d.ci95[0]) / 2;
-  return half > 0 ? Math.abs(d.mean) / half : Infinity;
+  return half > 1e-9 * Math.abs(d.mean) ? Math.abs(d.mean) / half : Infinity;
 }
 export function clearerOn(id, all) {
   const [m, f] = ['mnist', 'fashion'].map((d) => Object.fromEntries(claimsOf(all[d]))[id]);
