@@ -440,7 +440,7 @@ export class Controller {
       ? this.info[s].model.layers.some((l) => l.name === this.state.layer && isNormalizer(l))
       : sideConfig(this.state, s).norm !== 'none'));
     return { sides, normSides, labels: this.labels(), layer: this.state.layer, channel: this.state.channel, classes,
-      ...this.inspect.view() };
+      dataset: this.state.dataset, ...this.inspect.view() };
   }
 
   resetViews() {
