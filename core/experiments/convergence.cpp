@@ -36,16 +36,18 @@ Tables convergence_units(const ExperimentOptions& options, int begin, int end) {
     Config c = experiment_config("mlp", run.kind, options);
     c.lr = run.lr;
     if (!data) data = load_data(c, options.data_dir);
-    Trainer t(c, data);
-    for (int s = 1; s <= steps; ++s) {
-      t.step();
+    Run one(fixed_steps(steps));
+    one.add(c, data);
+    RunHooks hooks;
+    const auto on_stepped = [&](const SideStep& st, Trainer& t) {
+      const int64_t s = st.step;
       if (s % every == 0) accuracy.add({run.name, fmt(run.lr), fmt(s), fmt(test_accuracy(t))});
       if (s % 100 == 0) options.progress((r - begin + double(s) / steps) / (end - begin));
-    }
+    };
+    hooks.stepped = on_stepped;
+    one.train(steps, hooks);
   }
-  Tables tables;
-  tables.emplace_back("accuracy", std::move(accuracy));
-  return tables;
+  return {{"accuracy", std::move(accuracy)}};
 }
 
 // Steps to each target per run: the first evaluation at or above it, from the accuracy table.

@@ -48,11 +48,15 @@ Tables covariate_shift_units(const ExperimentOptions& options, int begin, int en
   for (int r = begin; r < end; ++r) {
     Config c = base;
     c.norm.kind = kShiftVariants[r];
-    Trainer t(c, shift);
-    for (int s = 1; s <= steps; ++s) {
-      t.step();
-      if (s % 50 == 0) options.progress((r - begin + double(s) / steps) / (end - begin));
-    }
+    Run run(fixed_steps(steps));
+    Trainer& t = run.add(c, shift);
+    RunHooks hooks;
+    const auto on_stepped = [&](const SideStep& st, Trainer&) {
+      if (st.step % 50 == 0)
+        options.progress((r - begin + double(st.step) / steps) / (end - begin));
+    };
+    hooks.stepped = on_stepped;
+    run.train(steps, hooks);
     const std::string k = label(kShiftVariants[r]);
     // Train mode: each chunk of 32 test images is normalized with its own statistics, those of
     // the shifted data, as AdaBN's re-estimated statistics would be. The same for no BN and IN.
@@ -66,9 +70,7 @@ Tables covariate_shift_units(const ExperimentOptions& options, int begin, int en
     accuracy.add({k, "shift", "eval", fmt(shifted)});
     accuracy.add({k, "shift", "train", fmt(shifted_batch)});
   }
-  Tables tables;
-  tables.emplace_back("accuracy", std::move(accuracy));
-  return tables;
+  return {{"accuracy", std::move(accuracy)}};
 }
 
 // Each variant's three accuracies, from the table.

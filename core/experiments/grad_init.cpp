@@ -77,10 +77,7 @@ Tables grad_init_units(const ExperimentOptions& options, int begin, int end) {
     }
     options.progress(double(n - begin + 1) / double(end - begin));
   }
-  Tables tables;
-  tables.emplace_back("gradients", std::move(per_batch));
-  tables.emplace_back("layers", std::move(layers));
-  return tables;
+  return {{"gradients", std::move(per_batch)}, {"layers", std::move(layers)}};
 }
 
 // Per network and variant, from the layers table's means: spread, how far apart the layers'

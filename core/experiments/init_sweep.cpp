@@ -12,21 +12,9 @@ const std::vector<float> kScales = {0.01f, 0.03f, 0.1f, 0.3f, 1.f,
 
 // Units [begin, end): the BN / no-BN pair at each of those scales.
 Tables init_sweep_units(const ExperimentOptions& options, int begin, int end) {
-  const int steps = steps_or(options, 500);
-  Table runs({"variant", "init_scale", "test_accuracy", "diverged", "diverged_at", "trains"});
-  Table curves({"variant", "init_scale", "step", "loss"});
-  const Config base = experiment_config("mlp", NormKind::Batch, options);
-  const auto data = load_data(base, options.data_dir);
-  for (int i = begin; i < end; ++i) {
-    Config c = base;
-    c.init_scale = kScales[size_t(i)];
-    train_pair(c, data, steps, fmt(kScales[size_t(i)]), runs, curves);
-    options.progress(double(i - begin + 1) / double(end - begin));
-  }
-  Tables tables;
-  tables.emplace_back("runs", std::move(runs));
-  tables.emplace_back("curves", std::move(curves));
-  return tables;
+  return pair_sweep_units(
+      options, 500, "init_scale", kScales, [](Config& c, float scale) { c.init_scale = scale; },
+      begin, end);
 }
 
 // Per variant, from the runs table (rows in scale order): how many scales train, the smallest and
