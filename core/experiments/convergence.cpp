@@ -10,6 +10,8 @@ namespace bnlab {
 
 namespace {
 
+constexpr int kConvergenceSteps = 1500;  // the default steps (--steps 0)
+
 // Ioffe & Szegedy's MLP on MNIST at the default optimizer (SGD lr 0.05, momentum 0.9, batch 32):
 // without BN, with BN at the same rate, and with BN at 5x the rate (the paper's "BN-x5").
 struct ConvergenceRun {
@@ -27,7 +29,7 @@ int eval_every(int steps) { return std::clamp(steps / 50, 1, 20); }
 // Units [begin, end): one run each (kConvergenceRuns), its test accuracy every eval_every steps.
 // The runs share nothing (each starts from the seed), so each trains alone, one after another.
 Tables convergence_units(const ExperimentOptions& options, int begin, int end) {
-  const int steps = steps_or(options, 1500);
+  const int steps = steps_or(options, kConvergenceSteps);
   const int every = eval_every(steps);
   std::shared_ptr<const DataSplit> data;
   Table accuracy({"run", "lr", "step", "test_accuracy"});
@@ -70,7 +72,7 @@ Json convergence_summary(const ExperimentOptions& options, const Tables& tables)
     j.set("speedup_" + target, or_null(reached[0][k] >= 0 && reached[1][k] >= 0,
                                        double(reached[0][k]) / double(reached[1][k])));
   }
-  j.set("eval_every", eval_every(steps_or(options, 1500)));
+  j.set("eval_every", eval_every(steps_or(options, kConvergenceSteps)));
   return j;
 }
 
@@ -92,7 +94,7 @@ ExperimentInfo convergence_experiment() {
       "large for this small network. Over 10 seeds BN-x5 leans slower than BN, not faster, but "
       "within the margin of no difference: the paper's extra gain from higher rates is "
       "inconclusive at 10 seeds here (claim bn-x5).",
-      1500, {3, convergence_units, convergence_summary});
+      kConvergenceSteps, {3, convergence_units, convergence_summary});
 }
 
 }  // namespace bnlab

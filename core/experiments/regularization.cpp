@@ -12,11 +12,13 @@ namespace {
 // the reference CNN; train and test accuracy in eval mode.
 constexpr int kSmallTrainSize = 500;
 
+constexpr int kRegularizationSteps = 800;  // the default steps (--steps 0)
+
 constexpr const char* kNetworks[2] = {"mlp", "ref-cnn"};
 
 // Units [begin, end): one network each (kNetworks), with and without BN in lockstep.
 Tables regularization_units(const ExperimentOptions& options, int begin, int end) {
-  const int steps = steps_or(options, 800);
+  const int steps = steps_or(options, kRegularizationSteps);
   const int record_every = std::max(1, steps / 4);
   Table accuracy({"network", "variant", "step", "train_accuracy", "test_accuracy", "gap"});
   std::shared_ptr<const DataSplit> data;
@@ -89,7 +91,7 @@ ExperimentInfo regularization_experiment() {
       "(6.3-6.7 points against 6.8), and the MLP's is larger with BN (17.4-17.8 points against "
       "15.4-16.4): with BN it fits the set within 200 steps, and its test accuracy then declines a "
       "little (from 83-84% to 82-83%).",
-      800, {2, regularization_units, regularization_summary});
+      kRegularizationSteps, {2, regularization_units, regularization_summary});
 }
 
 }  // namespace bnlab
