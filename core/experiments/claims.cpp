@@ -6,7 +6,6 @@
 
 #include "experiments/experiments.h"
 #include "experiments/seeds.h"
-#include "io/csv.h"
 
 namespace bnlab {
 
@@ -114,6 +113,13 @@ std::string cell(const std::string& text) {
 
 }  // namespace
 
+const std::vector<Claim>& claims_of(const std::string& experiment) {
+  static const std::map<std::string, std::vector<Claim>> all = make_claims();
+  static const std::vector<Claim> none;
+  const auto it = all.find(experiment);
+  return it == all.end() ? none : it->second;
+}
+
 std::string claims_table() {
   std::string out =
       "| claim | the literature claims, and what BN Lab compares | a | b | expected of a - b |\n"
@@ -127,13 +133,6 @@ std::string claims_table() {
              c.b + "` | " + expected + " |\n";
     }
   return out;
-}
-
-const std::vector<Claim>& claims_of(const std::string& experiment) {
-  static const std::map<std::string, std::vector<Claim>> all = make_claims();
-  static const std::vector<Claim> none;
-  const auto it = all.find(experiment);
-  return it == all.end() ? none : it->second;
 }
 
 }  // namespace bnlab

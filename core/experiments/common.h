@@ -75,16 +75,16 @@ constexpr NormKind kPair[2] = {NormKind::Batch, NormKind::None};
 // them with room.
 constexpr float kTrainsAccuracy = 0.8f;
 
-// The schedule of an experiment's runs: `steps` lockstep steps, every side taking all of them
-// (a side that diverged still gets its rows, as Trainer::step reports a diverged run), no
-// evaluation or heavy measurement scheduled (the hooks pick their own steps).
-RunSchedule fixed_steps(int64_t steps);
-
 struct PairResult {
   float accuracy[2] = {0, 0};  // final test accuracy (0 if diverged), in kPair order
   int64_t diverged_at[2] = {-1, -1};
   bool trains(int r) const { return diverged_at[r] < 0 && accuracy[r] >= kTrainsAccuracy; }
 };
+
+// The schedule of an experiment's runs: `steps` lockstep steps, every side taking all of them
+// (a side that diverged still gets its rows, as Trainer::step reports a diverged run), no
+// evaluation or heavy measurement scheduled (the hooks pick their own steps).
+RunSchedule fixed_steps(int64_t steps);
 
 // BN and no-BN versions of `base` trained in lockstep for `steps` steps. Rows added: the loss
 // every steps/50 steps to curves (variant, value, step, loss) and one row per variant to runs
