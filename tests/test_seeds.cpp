@@ -308,3 +308,37 @@ TEST_CASE("seeds.GNU parallel runs the printed jobs and merge gives the in-proce
   CHECK(shell(cli + " experiment grad-init --unit 4 --out " + base + "/x >/dev/null 2>&1") == 1);
   CHECK(shell(cli + " experiment train-eval --unit 0 --out " + base + "/x >/dev/null 2>&1") == 2);
 }
+
+TEST_CASE("seeds.NUMERICS.md 6 holds the table of claims.cpp, which the CLI prints") {
+  // claims.cpp is the claims' one home; the table in NUMERICS.md is generated from it. A claim
+  // added, reworded or removed in claims.cpp without regenerating the table fails here.
+  const std::string table = claims_table();
+  for (const ExperimentInfo& e : experiments())
+    for (const Claim& c : claims_of(e.name))
+      CHECK(table.find("| `" + e.name + "/" + c.id + "` |") != std::string::npos);
+  std::ifstream f("core/NUMERICS.md");
+  REQUIRE_MESSAGE(f, "core/NUMERICS.md is missing (tests run from the source directory)");
+  std::stringstream text;
+  text << f.rdbuf();
+  const std::string doc = text.str(), begin = "<!-- claims.cpp: begin -->\n",
+                    end = "<!-- claims.cpp: end -->";
+  const size_t from = doc.find(begin), to = doc.find(end);
+  REQUIRE_MESSAGE(from != std::string::npos, "NUMERICS.md has no line " << begin);
+  REQUIRE_MESSAGE(to != std::string::npos, "NUMERICS.md has no line " << end);
+  REQUIRE(from < to);
+  const std::string committed = doc.substr(from + begin.size(), to - from - begin.size());
+  CHECK_MESSAGE(committed == table,
+                "NUMERICS.md 6 is stale: replace the lines between its claims.cpp markers with "
+                "the output of `build/native/bnlab experiment --claims`:\n"
+                    << table);
+
+  // The CLI prints the same table (what one pastes).
+  FILE* p = popen((std::string(BNLAB_CLI) + " experiment --claims").c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  CHECK(pclose(p) == 0);
+  CHECK(out == table);
+}

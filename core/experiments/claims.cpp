@@ -4,6 +4,7 @@
 // factor of 10^0.05 = 1.12 on a log scale.
 #include <map>
 
+#include "experiments/experiments.h"
 #include "experiments/seeds.h"
 #include "experiments/targets.h"
 
@@ -108,6 +109,13 @@ std::map<std::string, std::vector<Claim>> make_claims(const std::string& dataset
   return c;
 }
 
+// A table cell: '|' (in ||G||) would end the cell.
+std::string cell(const std::string& text) {
+  std::string out;
+  for (char ch : text) out += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  return out;
+}
+
 }  // namespace
 
 const std::vector<Claim>& claims_of(const std::string& experiment, const std::string& dataset) {
@@ -117,6 +125,21 @@ const std::vector<Claim>& claims_of(const std::string& experiment, const std::st
   const auto& all = dataset == "fashion" ? fashion : mnist;
   const auto it = all.find(experiment);
   return it == all.end() ? none : it->second;
+}
+
+std::string claims_table() {
+  std::string out =
+      "| claim | the literature claims, and what BN Lab compares | a | b | expected of a - b |\n"
+      "| --- | --- | --- | --- | --- |\n";
+  for (const ExperimentInfo& e : experiments())
+    for (const Claim& c : claims_of(e.name)) {
+      std::string expected = c.relation == "near" ? "within " + fmt(c.margin) : c.relation;
+      if (c.relation != "near" && c.margin > 0) expected += ", beyond " + fmt(c.margin);
+      if (c.log_scale) expected += " (log10)";
+      out += "| `" + e.name + "/" + c.id + "` | " + cell(c.literature) + " | `" + c.a + "` | `" +
+             c.b + "` | " + expected + " |\n";
+    }
+  return out;
 }
 
 }  // namespace bnlab

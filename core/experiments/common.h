@@ -77,11 +77,23 @@ struct PairResult {
   bool trains(int r) const { return diverged_at[r] < 0 && accuracy[r] >= threshold; }
 };
 
+// The schedule of an experiment's runs: `steps` lockstep steps, every side taking all of them
+// (a side that diverged still gets its rows, as Trainer::step reports a diverged run), no
+// evaluation or heavy measurement scheduled (the hooks pick their own steps).
+RunSchedule fixed_steps(int64_t steps);
+
 // BN and no-BN versions of `base` trained in lockstep for `steps` steps. Rows added: the loss
 // every steps/50 steps to curves (variant, value, step, loss) and one row per variant to runs
 // (variant, value, test_accuracy, diverged, diverged_at, trains).
 PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>& data, int steps,
                       const std::string& value, Table& runs, Table& curves);
+
+// Units [begin, end) of a sweep of the sigmoid MLP's BN / no-BN pair (train_pair) over `values`,
+// one unit each, for `steps_or(options, default_steps)` steps: `set(config, value)` sets the swept
+// option, and `column` names it in tables runs and curves (lr-sweep, init-sweep).
+Tables pair_sweep_units(const ExperimentOptions& options, int default_steps,
+                        const std::string& column, const std::vector<float>& values,
+                        void (*set)(Config&, float), int begin, int end);
 
 // --- Sweeps in parts (experiments.h ExperimentParts) ---
 // A part returns tables only, so a sweep's summary is computed from the cells of its tables, the

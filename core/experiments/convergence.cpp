@@ -11,6 +11,8 @@ namespace bnlab {
 
 namespace {
 
+constexpr int kConvergenceSteps = 1500;  // the default steps (--steps 0)
+
 // Ioffe & Szegedy's MLP on MNIST at the default optimizer (SGD lr 0.05, momentum 0.9, batch 32):
 // without BN, with BN at the same rate, and with BN at 5x the rate (the paper's "BN-x5").
 struct ConvergenceRun {
@@ -27,7 +29,7 @@ int eval_every(int steps) { return std::clamp(steps / 50, 1, 20); }
 // Units [begin, end): one run each (kConvergenceRuns), its test accuracy every eval_every steps.
 // The runs share nothing (each starts from the seed), so each trains alone, one after another.
 Tables convergence_units(const ExperimentOptions& options, int begin, int end) {
-  const int steps = steps_or(options, 1500);
+  const int steps = steps_or(options, kConvergenceSteps);
   const int every = eval_every(steps);
   std::shared_ptr<const DataSplit> data;
   Table accuracy({"run", "lr", "step", "test_accuracy"});
@@ -36,16 +38,18 @@ Tables convergence_units(const ExperimentOptions& options, int begin, int end) {
     Config c = experiment_config("mlp", run.kind, options);
     c.lr = run.lr;
     if (!data) data = load_data(c, options.data_dir);
-    Trainer t(c, data);
-    for (int s = 1; s <= steps; ++s) {
-      t.step();
+    Run one(fixed_steps(steps));
+    one.add(c, data);
+    RunHooks hooks;
+    const auto on_stepped = [&](const SideStep& st, Trainer& t) {
+      const int64_t s = st.step;
       if (s % every == 0) accuracy.add({run.name, fmt(run.lr), fmt(s), fmt(test_accuracy(t))});
       if (s % 100 == 0) options.progress((r - begin + double(s) / steps) / (end - begin));
-    }
+    };
+    hooks.stepped = on_stepped;
+    one.train(steps, hooks);
   }
-  Tables tables;
-  tables.emplace_back("accuracy", std::move(accuracy));
-  return tables;
+  return {{"accuracy", std::move(accuracy)}};
 }
 
 // Steps to each target per run: the first evaluation at or above it, from the accuracy table.
@@ -70,7 +74,7 @@ Json convergence_summary(const ExperimentOptions& options, const Tables& tables)
     j.set("speedup_" + target, or_null(reached[0][k] >= 0 && reached[1][k] >= 0,
                                        double(reached[0][k]) / double(reached[1][k])));
   }
-  j.set("eval_every", eval_every(steps_or(options, 1500)));
+  j.set("eval_every", eval_every(steps_or(options, kConvergenceSteps)));
   return j;
 }
 
@@ -95,7 +99,7 @@ ExperimentInfo convergence_experiment() {
       "large for this small network. Over 10 seeds BN-x5 leans slower than BN, not faster, but "
       "within the margin of no difference: the paper's extra gain from higher rates is "
       "inconclusive at 10 seeds here (claim bn-x5).",
-      1500, {3, convergence_units, convergence_summary});
+      kConvergenceSteps, {3, convergence_units, convergence_summary});
 }
 
 }  // namespace bnlab

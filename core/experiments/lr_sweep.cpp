@@ -8,25 +8,14 @@ namespace bnlab {
 
 namespace {
 
+constexpr int kLrSweepSteps = 500;  // the default steps (--steps 0)
+
 const std::vector<float> kRates = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f};  // one unit each
 
 // Units [begin, end): the BN / no-BN pair at each of those rates.
 Tables lr_sweep_units(const ExperimentOptions& options, int begin, int end) {
-  const int steps = steps_or(options, 500);
-  Table runs({"variant", "lr", "test_accuracy", "diverged", "diverged_at", "trains"});
-  Table curves({"variant", "lr", "step", "loss"});
-  const Config base = experiment_config("mlp", NormKind::Batch, options);
-  const auto data = load_data(base, options.data_dir);
-  for (int i = begin; i < end; ++i) {
-    Config c = base;
-    c.lr = kRates[size_t(i)];
-    train_pair(c, data, steps, fmt(kRates[size_t(i)]), runs, curves);
-    options.progress(double(i - begin + 1) / double(end - begin));
-  }
-  Tables tables;
-  tables.emplace_back("runs", std::move(runs));
-  tables.emplace_back("curves", std::move(curves));
-  return tables;
+  return pair_sweep_units(
+      options, kLrSweepSteps, "lr", kRates, [](Config& c, float lr) { c.lr = lr; }, begin, end);
 }
 
 // The largest rate that trains, per variant, from the runs table's "trains" column.
@@ -66,7 +55,7 @@ ExperimentInfo lr_sweep_experiment() {
       "reaches only 44-49% in 500 steps: slow, not broken. (The reference CNN shows the same: "
       "tests/test_learning.cpp checks that at lr 0.2 it learns with BN and stays at chance "
       "without.)",
-      500, {int(kRates.size()), lr_sweep_units, lr_sweep_summary});
+      kLrSweepSteps, {int(kRates.size()), lr_sweep_units, lr_sweep_summary});
 }
 
 }  // namespace bnlab
