@@ -64,7 +64,8 @@ struct Claim {
 // unknown name.
 const std::vector<Claim>& claims_of(const std::string& experiment, const std::string& dataset = "mnist");
 
-// Every claim of every experiment (in the order of experiments()) as a Markdown table: the
+// Every claim of every experiment (in the order of experiments(); a claim whose figures differ on
+// Fashion-MNIST, targets.h, has a second row for it) as a Markdown table: the
 // table of NUMERICS.md 6, which is generated from claims.cpp, never typed
 // (`bnlab experiment --claims` prints it; tests/test_seeds.cpp checks NUMERICS.md holds it).
 std::string claims_table();
