@@ -41,6 +41,8 @@ export class PairSim {
     this.run = null;          // null (paused) or {remaining, rate, start, taken, done?}
     this.generation = 0;
     this.msPerStep = 20;      // wall time of one lockstep step, measured, sizes the chunks
+    this.msPerStepOf = [0, 0];  // per worker, from its step request to the reply (which is slower)
+    this.frame = null;        // resolves once the frame drawing the last chunk's snapshot has run
     this.lastEmit = performance.now();
     this.rate = 0;            // lockstep steps per second, measured over the last chunk
     this.held = null;         // snapshots arriving while a new session is announced
@@ -204,6 +206,13 @@ export class PairSim {
     return new Promise((resolve, reject) => this.begin({ remaining: n, rate: null, start: performance.now(), taken: 0, done: { resolve, reject } }));
   }
 
+  // The workers holding a session, for the page's pool of workers (pool.js) while the pair is
+  // paused: their module is instantiated and their data loaded, so a sweep's parts start on them
+  // at once. An experiment leaves a worker's session as it was.
+  idle() {
+    return this.used.map((w) => this.sims[w]);
+  }
+
   terminate() {
     this.stop();
     for (const s of this.sims) s?.terminate();
@@ -260,10 +269,27 @@ export class PairSim {
     const flight = { workers, replies: [] };
     const stopped = new Promise((resolve) => { flight.interrupt = resolve; });
     this.flight = flight;
+    // The slowest side starts at once; the others once the last snapshot's frame is drawn (see
+    // afterFrame): they would wait for the slowest at the chunk's end anyway. A side whose chunk
+    // was not sent when a pause came is not sent it (its pause reply says where it stands).
+    const frame = this.frame;
+    this.frame = null;
+    const slowest = workers.reduce((s, w) => (this.msPerStepOf[w] > this.msPerStepOf[s] ? w : s), workers[0]);
+    const timed = (w) => {
+      const sent = performance.now();
+      return this.ask(w, 'step', { n }).then((r) => {
+        this.msPerStepOf[w] = 0.7 * this.msPerStepOf[w] + 0.3 * ((performance.now() - sent) / n);
+        return r;
+      });
+    };
+    const send = (w) => {
+      if (!frame || w === slowest) return timed(w);
+      return frame.then(() => (flight.pausing ? new Promise(() => {}) : timed(w)));
+    };
     let outcome;
     try {
       outcome = await Promise.race([
-        Promise.all(workers.map((w, i) => this.ask(w, 'step', { n }).then((r) => { flight.replies[i] = r; }))).then(() => 'done'),
+        Promise.all(workers.map((w, i) => send(w).then((r) => { flight.replies[i] = r; }))).then(() => 'done'),
         stopped]);
     } catch (e) {
       if (this.run === run) this.run = null;
@@ -284,15 +310,18 @@ export class PairSim {
     const more = this.run === run && run.remaining > 0 && this.live().length > 0;
     if (!more && this.run === run) this.run = null;
     const snap = this.emit(replies.map((r, i) => [workers[i], r]), { playing: more }, n);
-    if (more) this.afterFrame().then(() => this.schedule(gen, 0));
-    else if (run.remaining === 0 || !this.live().length) run.done?.resolve(snap);
+    if (more) {
+      this.frame = this.afterFrame();
+      this.schedule(gen, 0);
+    } else if (run.remaining === 0 || !this.live().length) run.done?.resolve(snap);
   }
 
   // Resolves once the frame that draws the snapshot just emitted has run (the page renders in a
   // requestAnimationFrame callback registered before this one), or after 50 ms where frames do not
-  // come (a hidden tab). With two workers on two cores, a chunk started at once would keep both
-  // cores busy while the main thread draws: its tasks then share a core and take twice as long
-  // (over 50 ms on a loaded machine). Waiting for the frame leaves a core to the drawing.
+  // come (a hidden tab). With two workers on two cores, a chunk started at once on both would keep
+  // both cores busy while the main thread draws: its tasks then share a core and take twice as
+  // long (over 50 ms on a loaded machine). The faster side waiting for the frame leaves a core to
+  // the drawing; the slower side, which sets the pace, does not wait (chunk()).
   afterFrame() {
     // No page, no frames (node: the tests drive PairSim directly): nothing to leave a core to.
     if (typeof requestAnimationFrame !== 'function') return Promise.resolve();
@@ -305,21 +334,27 @@ export class PairSim {
   // A pause cut the chunk short: each worker stopped after its current step, so the sides may
   // stand at different steps. What each took (its step reply, if it came first, then its pause
   // reply) is passed on, and the side behind takes the steps that bring it level: both pause at
-  // the same step, as in one worker, within one step of the press.
+  // the same step, as in one worker, within one step of the press. The snapshots are passed on
+  // together once the sides are level, so the page never draws them apart (A 59 / B 64).
   async catchUp(workers, stepReplies, pauseReplies) {
     const at = [];
+    const out = [];
     workers.forEach((w, i) => {
-      for (const r of [stepReplies[i], pauseReplies[i]]) if (r) this.emit([[w, r]], { playing: false });
+      for (const r of [stepReplies[i], pauseReplies[i]]) if (r) out.push([w, r]);
       const side = pauseReplies[i].sides.a;
       if (side.diverged_at >= 0) this.diverged[w] = true;
       at[i] = side.step;
     });
     const level = Math.max(...workers.filter((w) => !this.diverged[w]).map((w) => at[workers.indexOf(w)]), 0);
-    for (let i = 0; i < workers.length; ++i) {
-      if (this.diverged[workers[i]] || at[i] >= level) continue;
-      const r = await this.ask(workers[i], 'step', { n: level - at[i] });
-      if (r.sides.a.diverged_at >= 0) this.diverged[workers[i]] = true;
-      this.emit([[workers[i], r]], { playing: false });
+    try {
+      for (let i = 0; i < workers.length; ++i) {
+        if (this.diverged[workers[i]] || at[i] >= level) continue;
+        const r = await this.ask(workers[i], 'step', { n: level - at[i] });
+        if (r.sides.a.diverged_at >= 0) this.diverged[workers[i]] = true;
+        out.push([workers[i], r]);
+      }
+    } finally {
+      for (const part of out) this.emit([part], { playing: false });
     }
   }
 
