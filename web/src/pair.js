@@ -41,8 +41,6 @@ export class PairSim {
     this.run = null;          // null (paused) or {remaining, rate, start, taken, done?}
     this.generation = 0;
     this.msPerStep = 20;      // wall time of one lockstep step, measured, sizes the chunks
-    this.msPerStepOf = [0, 0];  // per worker, from its step request to the reply (which is slower)
-    this.frame = null;        // resolves once the frame drawing the last chunk's snapshot has run
     this.lastEmit = performance.now();
     this.rate = 0;            // lockstep steps per second, measured over the last chunk
     this.held = null;         // snapshots arriving while a new session is announced
@@ -269,27 +267,10 @@ export class PairSim {
     const flight = { workers, replies: [] };
     const stopped = new Promise((resolve) => { flight.interrupt = resolve; });
     this.flight = flight;
-    // The slowest side starts at once; the others once the last snapshot's frame is drawn (see
-    // afterFrame): they would wait for the slowest at the chunk's end anyway. A side whose chunk
-    // was not sent when a pause came is not sent it (its pause reply says where it stands).
-    const frame = this.frame;
-    this.frame = null;
-    const slowest = workers.reduce((s, w) => (this.msPerStepOf[w] > this.msPerStepOf[s] ? w : s), workers[0]);
-    const timed = (w) => {
-      const sent = performance.now();
-      return this.ask(w, 'step', { n }).then((r) => {
-        this.msPerStepOf[w] = 0.7 * this.msPerStepOf[w] + 0.3 * ((performance.now() - sent) / n);
-        return r;
-      });
-    };
-    const send = (w) => {
-      if (!frame || w === slowest) return timed(w);
-      return frame.then(() => (flight.pausing ? new Promise(() => {}) : timed(w)));
-    };
     let outcome;
     try {
       outcome = await Promise.race([
-        Promise.all(workers.map((w, i) => send(w).then((r) => { flight.replies[i] = r; }))).then(() => 'done'),
+        Promise.all(workers.map((w, i) => this.ask(w, 'step', { n }).then((r) => { flight.replies[i] = r; }))).then(() => 'done'),
         stopped]);
     } catch (e) {
       if (this.run === run) this.run = null;
@@ -310,18 +291,15 @@ export class PairSim {
     const more = this.run === run && run.remaining > 0 && this.live().length > 0;
     if (!more && this.run === run) this.run = null;
     const snap = this.emit(replies.map((r, i) => [workers[i], r]), { playing: more }, n);
-    if (more) {
-      this.frame = this.afterFrame();
-      this.schedule(gen, 0);
-    } else if (run.remaining === 0 || !this.live().length) run.done?.resolve(snap);
+    if (more) this.afterFrame().then(() => this.schedule(gen, 0));
+    else if (run.remaining === 0 || !this.live().length) run.done?.resolve(snap);
   }
 
   // Resolves once the frame that draws the snapshot just emitted has run (the page renders in a
   // requestAnimationFrame callback registered before this one), or after 50 ms where frames do not
-  // come (a hidden tab). With two workers on two cores, a chunk started at once on both would keep
-  // both cores busy while the main thread draws: its tasks then share a core and take twice as
-  // long (over 50 ms on a loaded machine). The faster side waiting for the frame leaves a core to
-  // the drawing; the slower side, which sets the pace, does not wait (chunk()).
+  // come (a hidden tab). With two workers on two cores, a chunk started at once would keep both
+  // cores busy while the main thread draws: its tasks then share a core and take twice as long
+  // (over 50 ms on a loaded machine). Waiting for the frame leaves a core to the drawing.
   afterFrame() {
     // No page, no frames (node: the tests drive PairSim directly): nothing to leave a core to.
     if (typeof requestAnimationFrame !== 'function') return Promise.resolve();
