@@ -150,3 +150,20 @@ test('the init-scale sweep on the worker pool gives the one-worker result too', 
   // init-sweep shortened to 5 steps per run: 9 scales, BN and none.
   await poolAgainstOne('init-sweep', 'init', 5, 9);
 });
+
+// Without the fix the sweep waited forever for the ended workers: the timeout makes that a failure.
+test('a sweep on the page\'s workers ends with a message when the page starts a new simulation', { skip: needsData, timeout: 120000 }, async () => {
+  const page = await lab.open('?lesson=high-lr');
+  await ready(page);
+  const outcome = await page.evaluate(async () => {
+    const sweep = window.bnlab.runExperiment('lr-sweep', null, 200).then(() => 'finished', (e) => e.message);
+    await new Promise((r) => setTimeout(r, 300));
+    window.bnlab.setOption('workers', '1');  // ends the pair's workers, which run parts
+    return sweep;
+  });
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  if (cores >= 2) assert.match(outcome, /simulation worker was ended/);
+  await ready(page);
+  assert.equal(await page.evaluate(() => window.bnlab.sim.workers), 1);
+  assert.deepEqual(page.problems, []);
+});

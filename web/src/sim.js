@@ -73,7 +73,11 @@ export class Sim {
     return this.request('init', { sides, data, settings, ...(wasmModule ? { wasm_module: wasmModule } : {}) }, transfer);
   }
 
+  // Requests still waiting are refused (stopped: no error of the page's): a sweep on the pool,
+  // which may use this worker, then ends with a message instead of waiting forever.
   terminate() {
     this.worker.terminate();
+    for (const { reject } of this.pending.values()) reject(Object.assign(new Error('the simulation worker was ended (a new simulation started)'), { stopped: true }));
+    this.pending.clear();
   }
 }
