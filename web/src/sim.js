@@ -50,7 +50,7 @@ export class Sim {
   request(type, fields = {}, transfer = [], onProgress = null) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      this.pending.set(id, { type, resolve, reject, onProgress });
       this.worker.postMessage({ type, id, ...fields }, transfer);
     });
   }
@@ -73,11 +73,15 @@ export class Sim {
     return this.request('init', { sides, data, settings, ...(wasmModule ? { wasm_module: wasmModule } : {}) }, transfer);
   }
 
-  // Requests still waiting are refused (stopped: no error of the page's): a sweep on the pool,
-  // which may use this worker, then ends with a message instead of waiting forever.
+  // An experiment still waiting is refused: a sweep on the pool, which may use this worker, then
+  // ends with a message instead of waiting forever. (The page's other requests to an ended worker
+  // are left unanswered: the page has moved on to a new simulation.)
   terminate() {
     this.worker.terminate();
-    for (const { reject } of this.pending.values()) reject(Object.assign(new Error('the simulation worker was ended (a new simulation started)'), { stopped: true }));
-    this.pending.clear();
+    for (const [id, { type, reject }] of this.pending) {
+      if (!type.startsWith('experiment')) continue;
+      reject(new Error('the simulation worker was ended (a new simulation started)'));
+      this.pending.delete(id);
+    }
   }
 }
