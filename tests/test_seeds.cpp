@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -12,8 +13,10 @@
 #include <sys/wait.h>
 
 #include "base/error.h"
+#include "experiments/common.h"
 #include "experiments/experiments.h"
 #include "experiments/seeds.h"
+#include "experiments/targets.h"
 
 using namespace bnlab;
 
@@ -191,6 +194,60 @@ TEST_CASE("seeds.every claim names figures its experiment reports") {
   }
 }
 
+TEST_CASE("seeds.the accuracy targets follow the dataset") {
+  // targets.h: MNIST's targets as they were set; Fashion-MNIST's by the stated rule (lower: the
+  // MLP learns less of the clothes in the same steps).
+  CHECK(trains_accuracy("mnist") == 0.8f);
+  CHECK(convergence_targets("mnist") == std::array<float, 2>{0.85f, 0.9f});
+  const float trains = trains_accuracy("fashion");
+  const std::array<float, 2> targets = convergence_targets("fashion");
+  CHECK(trains < 0.8f);
+  CHECK(targets[0] < targets[1]);
+  CHECK(targets[1] < 0.9f);
+
+  // A run between the two datasets' "trains" targets trains on Fashion-MNIST, not on MNIST.
+  PairResult p;
+  p.accuracy[0] = p.accuracy[1] = (trains + 0.8f) / 2;
+  p.threshold = trains_accuracy("mnist");
+  CHECK_FALSE(p.trains(0));
+  p.threshold = trains_accuracy("fashion");
+  CHECK(p.trains(0));
+  p.diverged_at[1] = 3;
+  CHECK_FALSE(p.trains(1));
+
+  // The sweeps report the dataset's target and mark their runs by it (2 steps: no run trains, but
+  // every row's "trains" is its accuracy against the reported target).
+  for (const char* dataset : {"mnist", "fashion"}) {
+    CAPTURE(dataset);
+    ExperimentOptions o;
+    o.steps = 2;
+    o.data_dir = BNLAB_DATA_DIR;
+    o.dataset = dataset;
+    for (const char* name : {"lr-sweep", "init-sweep"}) {
+      CAPTURE(name);
+      const ExperimentResult r = find_experiment(name).run(o);
+      CHECK(r.summary.get("threshold_accuracy").number() == double(trains_accuracy(dataset)));
+    }
+    // convergence names its figures by the dataset's targets, and so do its claims.
+    const std::array<float, 2> t = convergence_targets(dataset);
+    const std::string dir = std::string("/tmp/bnlab_test_seeds_targets/") + dataset;
+    const Json s = run_seeds(find_experiment("convergence"), o, {1, 2}, 1, dir);
+    for (float target : t) {
+      const std::string key = "steps_to_" + target_name(target) + "_bn";
+      CAPTURE(key);
+      CHECK(s.get("figures").find(key));
+    }
+    const std::string high = target_name(t[1]);
+    for (const Json& c : s.get("claims").items()) {
+      CHECK(c.get("a").string().find("steps_to_" + high + "_") == 0);
+      CHECK(c.get("literature").string().find(high + "%") != std::string::npos);
+    }
+    CHECK(claims_of("convergence", dataset).at(0).a == "steps_to_" + high + "_bn");
+  }
+  CHECK(target_name(0.9f) == "90");
+  CHECK(claims_of("convergence").at(0).a == "steps_to_90_bn");
+}
+
 TEST_CASE("seeds.GNU parallel runs the printed jobs and merge gives the in-process summary") {
   REQUIRE_MESSAGE(shell("command -v parallel >/dev/null") == 0,
                   "GNU parallel is missing: `bash .ci/setup.sh native` installs it (Debian package parallel)");
@@ -250,4 +307,38 @@ TEST_CASE("seeds.GNU parallel runs the printed jobs and merge gives the in-proce
   CHECK(shell(cli + " experiment grad-init --jobs --out " + base + "/x >/dev/null 2>&1") == 2);
   CHECK(shell(cli + " experiment grad-init --unit 4 --out " + base + "/x >/dev/null 2>&1") == 1);
   CHECK(shell(cli + " experiment train-eval --unit 0 --out " + base + "/x >/dev/null 2>&1") == 2);
+}
+
+TEST_CASE("seeds.NUMERICS.md 6 holds the table of claims.cpp, which the CLI prints") {
+  // claims.cpp is the claims' one home; the table in NUMERICS.md is generated from it. A claim
+  // added, reworded or removed in claims.cpp without regenerating the table fails here.
+  const std::string table = claims_table();
+  for (const ExperimentInfo& e : experiments())
+    for (const Claim& c : claims_of(e.name))
+      CHECK(table.find("| `" + e.name + "/" + c.id + "` |") != std::string::npos);
+  std::ifstream f("core/NUMERICS.md");
+  REQUIRE_MESSAGE(f, "core/NUMERICS.md is missing (tests run from the source directory)");
+  std::stringstream text;
+  text << f.rdbuf();
+  const std::string doc = text.str(), begin = "<!-- claims.cpp: begin -->\n",
+                    end = "<!-- claims.cpp: end -->";
+  const size_t from = doc.find(begin), to = doc.find(end);
+  REQUIRE_MESSAGE(from != std::string::npos, "NUMERICS.md has no line " << begin);
+  REQUIRE_MESSAGE(to != std::string::npos, "NUMERICS.md has no line " << end);
+  REQUIRE(from < to);
+  const std::string committed = doc.substr(from + begin.size(), to - from - begin.size());
+  CHECK_MESSAGE(committed == table,
+                "NUMERICS.md 6 is stale: replace the lines between its claims.cpp markers with "
+                "the output of `build/native/bnlab experiment --claims`:\n"
+                    << table);
+
+  // The CLI prints the same table (what one pastes).
+  FILE* p = popen((std::string(BNLAB_CLI) + " experiment --claims").c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  CHECK(pclose(p) == 0);
+  CHECK(out == table);
 }

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "base/error.h"
 #include "base/rng.h"
+#include "base/stats.h"
 #include "base/tensor.h"
 
 using namespace bnlab;
@@ -68,4 +71,14 @@ TEST_CASE("rng.xorshift32 matches the reference stream of NUMERICS.md 7") {
 TEST_CASE("rng.stream seeds differ per stream and per seed") {
   CHECK(stream_seed(1, Stream::Init) != stream_seed(1, Stream::Data));
   CHECK(stream_seed(1, Stream::Init) != stream_seed(2, Stream::Init));
+}
+
+TEST_CASE("stats.median and mean: NaN for no measurement, the middle of an odd or even count") {
+  // The one median of the core (base/stats.h): the experiments and the benchmark share it, so a
+  // missing figure is NaN (null in JSON) everywhere, never 0.
+  CHECK(std::isnan(median({})));
+  CHECK(std::isnan(mean({})));
+  CHECK(median({3, 1, 2}) == 2);
+  CHECK(median({4, 1, 3, 2}) == 2.5);
+  CHECK(mean({1, 2, 6}) == 3);
 }

@@ -332,9 +332,13 @@ export function serve(host) {
     async experiment(msg) {
       run = null;
       lab ??= await loadBnlab();
-      const files = msg.data ?? session?.files;
+      // dataset: 'mnist' (default) or 'fashion'. Without data, the session's files serve only
+      // when every side trains on that dataset (else they are another dataset's images).
+      const dataset = msg.dataset ?? 'mnist';
+      const own = session && Object.values(session.sides).every((sim) => sim.config.dataset === dataset);
+      const files = msg.data ?? (own ? session.files : undefined);
       const result = await lab.runExperiment(msg.name, {
-        seed: msg.seed, seeds: msg.seeds, steps: msg.steps, files,  // seeds: '1-3' runs each (bnlab.mjs)
+        seed: msg.seed, seeds: msg.seeds, steps: msg.steps, files, dataset,  // seeds: '1-3' runs each (bnlab.mjs)
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
       });
       host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });

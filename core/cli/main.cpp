@@ -68,6 +68,7 @@ const char* kUsage = R"(usage:
   bnlab experiment merge DIR... --out DIR
       The multi-seed summary of single-seed runs (each DIR holds one seed's summary.json).
   bnlab experiment --list      the experiments, with what each tests
+  bnlab experiment --claims    the claims they test, as the table of core/NUMERICS.md 6
   bnlab options        every option with its type, range and default
   bnlab presets        the model presets
   bnlab help
@@ -458,6 +459,10 @@ int cmd_experiment(const std::vector<std::string>& args, const char* argv0) {
     for (const ExperimentInfo& e : experiments())
       std::printf("%-16s %s (default %d steps)\n%s\n\n", e.name.c_str(), e.title.c_str(), e.default_steps,
                   e.description.c_str());
+    return 0;
+  }
+  if (args.size() == 1 && args[0] == "--claims") {
+    std::fputs(claims_table().c_str(), stdout);
     return 0;
   }
   if (args.empty() || args[0].rfind("--", 0) == 0) throw UsageError("experiment needs a NAME (or --list)");

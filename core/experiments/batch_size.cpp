@@ -49,12 +49,17 @@ Tables batch_size_units(const ExperimentOptions& options, int begin, int end) {
     c.batch_size = b;
     c.lr = 0.05f * float(b) / 32.f;  // the linear scaling rule (Goyal et al.), as Wu & He
     const int run_steps = int(examples / b);
-    Trainer t(c, data);
+    RunSchedule schedule;  // a run that diverged ends there (stop_when_diverged)
+    schedule.steps = run_steps;
+    Run run(schedule);
+    Trainer& t = run.add(c, data);
     TailLoss tail(run_steps);
-    for (int s = 0; s < run_steps && !t.diverged(); ++s) {
-      const StepMetrics m = t.step();
-      tail.add(m.step, m.loss);
-    }
+    RunHooks hooks;
+    const auto on_stepped = [&](const SideStep& st, Trainer&) {
+      tail.add(st.metrics.step, st.metrics.loss);
+    };
+    hooks.stepped = on_stepped;
+    run.train(run_steps, hooks);
     double eval = std::nan(""), train_mode = std::nan("");
     if (!t.diverged()) {
       eval = t.evaluate(Mode::Eval).accuracy;
@@ -68,9 +73,7 @@ Tables batch_size_units(const ExperimentOptions& options, int begin, int end) {
                fmt(tail.value()), t.diverged() ? "true" : "false"});
     options.progress(double(u - begin + 1) / double(end - begin));
   }
-  Tables tables;
-  tables.emplace_back("batch_size", std::move(table));
-  return tables;
+  return {{"batch_size", std::move(table)}};
 }
 
 // The accuracies by model, normalizer and batch size, and the headline differences, from the

@@ -72,12 +72,16 @@ Json or_null(bool exists, double value) { return exists ? Json(value) : Json(); 
 
 Json number(double v) { return std::isfinite(v) ? Json(v) : Json(); }
 
-PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>& data, int steps,
-                      const std::string& value, Table& runs, Table& curves) {
+RunSchedule fixed_steps(int64_t steps) {
   RunSchedule schedule;
   schedule.steps = steps;
-  schedule.stop_when_diverged = false;  // the sweep's runs all take their steps' rows
-  Run run(schedule);
+  schedule.stop_when_diverged = false;
+  return schedule;
+}
+
+PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>& data, int steps,
+                      const std::string& value, Table& runs, Table& curves) {
+  Run run(fixed_steps(steps));  // the sweep's runs all take their steps' rows
   for (NormKind kind : kPair) {
     Config c = base;
     c.norm.kind = kind;
@@ -93,6 +97,7 @@ PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>
   hooks.stepped = on_stepped;
   run.train(steps, hooks);
   PairResult p;
+  p.threshold = trains_accuracy(base.dataset);
   for (int r = 0; r < 2; ++r) {
     p.accuracy[r] = test_accuracy(run.side(r));
     p.diverged_at[r] = run.side(r).diverged_at();
@@ -101,6 +106,23 @@ PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>
               diverged ? fmt(double(p.diverged_at[r])) : "", p.trains(r) ? "true" : "false"});
   }
   return p;
+}
+
+Tables pair_sweep_units(const ExperimentOptions& options, int default_steps,
+                        const std::string& column, const std::vector<float>& values,
+                        void (*set)(Config&, float), int begin, int end) {
+  const int steps = steps_or(options, default_steps);
+  Table runs({"variant", column, "test_accuracy", "diverged", "diverged_at", "trains"});
+  Table curves({"variant", column, "step", "loss"});
+  const Config base = experiment_config("mlp", NormKind::Batch, options);
+  const auto data = load_data(base, options.data_dir);
+  for (int i = begin; i < end; ++i) {
+    Config c = base;
+    set(c, values[size_t(i)]);
+    train_pair(c, data, steps, fmt(values[size_t(i)]), runs, curves);
+    options.progress(double(i - begin + 1) / double(end - begin));
+  }
+  return {{"runs", std::move(runs)}, {"curves", std::move(curves)}};
 }
 
 size_t column(const Table& table, const std::string& name) {

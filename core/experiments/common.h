@@ -15,6 +15,7 @@
 
 #include "base/stats.h"
 #include "experiments/registry.h"
+#include "experiments/targets.h"
 #include "train/run.h"
 #include "train/trainer.h"
 
@@ -69,23 +70,30 @@ class TailLoss {
 // The two variants of most comparisons, in the order of their tables.
 constexpr NormKind kPair[2] = {NormKind::Batch, NormKind::None};
 
-// "Trains" (lr-sweep, init-sweep): the run did not diverge and ends at this test accuracy (eval
-// mode) or above. For the sigmoid MLP on MNIST, runs that learn end at 83-93% after 500 steps and
-// runs that fail end near chance (10%) or at most 53% (measured on seeds 1 and 2): 80% separates
-// them with room.
-constexpr float kTrainsAccuracy = 0.8f;
-
 struct PairResult {
   float accuracy[2] = {0, 0};  // final test accuracy (0 if diverged), in kPair order
   int64_t diverged_at[2] = {-1, -1};
-  bool trains(int r) const { return diverged_at[r] < 0 && accuracy[r] >= kTrainsAccuracy; }
+  float threshold = 0.8f;  // "trains" at this accuracy: trains_accuracy(dataset), targets.h
+  bool trains(int r) const { return diverged_at[r] < 0 && accuracy[r] >= threshold; }
 };
+
+// The schedule of an experiment's runs: `steps` lockstep steps, every side taking all of them
+// (a side that diverged still gets its rows, as Trainer::step reports a diverged run), no
+// evaluation or heavy measurement scheduled (the hooks pick their own steps).
+RunSchedule fixed_steps(int64_t steps);
 
 // BN and no-BN versions of `base` trained in lockstep for `steps` steps. Rows added: the loss
 // every steps/50 steps to curves (variant, value, step, loss) and one row per variant to runs
 // (variant, value, test_accuracy, diverged, diverged_at, trains).
 PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>& data, int steps,
                       const std::string& value, Table& runs, Table& curves);
+
+// Units [begin, end) of a sweep of the sigmoid MLP's BN / no-BN pair (train_pair) over `values`,
+// one unit each, for `steps_or(options, default_steps)` steps: `set(config, value)` sets the swept
+// option, and `column` names it in tables runs and curves (lr-sweep, init-sweep).
+Tables pair_sweep_units(const ExperimentOptions& options, int default_steps,
+                        const std::string& column, const std::vector<float>& values,
+                        void (*set)(Config&, float), int begin, int end);
 
 // --- Sweeps in parts (experiments.h ExperimentParts) ---
 // A part returns tables only, so a sweep's summary is computed from the cells of its tables, the

@@ -10,6 +10,8 @@ namespace bnlab {
 
 namespace {
 
+constexpr int kShiftSteps = 500;  // the default steps (--steps 0)
+
 // The reference CNN with normalizers after its two convolutions only: InstanceNorm needs a
 // spatial extent to normalize over, which the fc layer's (N, 64, 1, 1) output lacks.
 constexpr const char* kShiftModel = "conv8-bn-relu-pool2 conv16-bn-relu-pool2 fc64-relu fc";
@@ -37,7 +39,7 @@ ShiftData shift_data(const Config& base, const ExperimentOptions& options) {
 // Units [begin, end): one variant each (kShiftVariants), trained on the shift dataset and tested
 // on both test sets.
 Tables covariate_shift_units(const ExperimentOptions& options, int begin, int end) {
-  const int steps = steps_or(options, 500);
+  const int steps = steps_or(options, kShiftSteps);
   check_experiment_dataset(options.dataset);
   Config base;
   base.model = kShiftModel;
@@ -48,11 +50,15 @@ Tables covariate_shift_units(const ExperimentOptions& options, int begin, int en
   for (int r = begin; r < end; ++r) {
     Config c = base;
     c.norm.kind = kShiftVariants[r];
-    Trainer t(c, shift);
-    for (int s = 1; s <= steps; ++s) {
-      t.step();
-      if (s % 50 == 0) options.progress((r - begin + double(s) / steps) / (end - begin));
-    }
+    Run run(fixed_steps(steps));
+    Trainer& t = run.add(c, shift);
+    RunHooks hooks;
+    const auto on_stepped = [&](const SideStep& st, Trainer&) {
+      if (st.step % 50 == 0)
+        options.progress((r - begin + double(st.step) / steps) / (end - begin));
+    };
+    hooks.stepped = on_stepped;
+    run.train(steps, hooks);
     const std::string k = label(kShiftVariants[r]);
     // Train mode: each chunk of 32 test images is normalized with its own statistics, those of
     // the shifted data, as AdaBN's re-estimated statistics would be. The same for no BN and IN.
@@ -66,9 +72,7 @@ Tables covariate_shift_units(const ExperimentOptions& options, int begin, int en
     accuracy.add({k, "shift", "eval", fmt(shifted)});
     accuracy.add({k, "shift", "train", fmt(shifted_batch)});
   }
-  Tables tables;
-  tables.emplace_back("accuracy", std::move(accuracy));
-  return tables;
+  return {{"accuracy", std::move(accuracy)}};
 }
 
 // Each variant's three accuracies, from the table.
@@ -113,7 +117,7 @@ ExperimentInfo covariate_shift_experiment() {
       "quarter, the noise that is three times stronger relative to a third of the contrast, nor "
       "(probably) the zero padding of the convolutions, which matches a dark background but not a "
       "grey one.",
-      500, {3, covariate_shift_units, covariate_shift_summary});
+      kShiftSteps, {3, covariate_shift_units, covariate_shift_summary});
 }
 
 }  // namespace bnlab

@@ -9,6 +9,8 @@ namespace bnlab {
 
 namespace {
 
+constexpr int kGradBatches = 16;  // the default batches (--steps 0)
+
 std::string repeat(const std::string& block, int times) {
   std::string s;
   for (int i = 0; i < times; ++i) s += block + " ";
@@ -38,7 +40,7 @@ std::vector<NamedNetwork> grad_networks() {
 // respect to each conv/fc weight, at the initial weights, on `batches` training batches of 32
 // (the batches a run would start with). Nothing is updated.
 Tables grad_init_units(const ExperimentOptions& options, int begin, int end) {
-  const int batches = steps_or(options, 16);
+  const int batches = steps_or(options, kGradBatches);
   Table per_batch({"network", "variant", "batch", "layer", "grad_norm", "weight_norm"});
   Table layers({"network", "variant", "layer", "depth", "mean_grad_norm"});
   std::shared_ptr<const DataSplit> data;
@@ -77,10 +79,7 @@ Tables grad_init_units(const ExperimentOptions& options, int begin, int end) {
     }
     options.progress(double(n - begin + 1) / double(end - begin));
   }
-  Tables tables;
-  tables.emplace_back("gradients", std::move(per_batch));
-  tables.emplace_back("layers", std::move(layers));
-  return tables;
+  return {{"gradients", std::move(per_batch)}, {"layers", std::move(layers)}};
 }
 
 // Per network and variant, from the layers table's means: spread, how far apart the layers'
@@ -105,7 +104,7 @@ Json grad_init_summary(const ExperimentOptions& options, const Tables& tables) {
     }
     j.set(network.name, summary);
   }
-  j.set("batches", steps_or(options, 16));
+  j.set("batches", steps_or(options, kGradBatches));
   return j;
 }
 
@@ -130,7 +129,7 @@ ExperimentInfo grad_init_experiment() {
       "initialization that Yang et al. (2019, A mean field theory of batch normalization) predict "
       "for deep BN networks without skip connections. deep-cnn: about the same with and without BN "
       "(spread 3.8-5.3 against 5.7-6.3).",
-      16, {int(grad_networks().size()), grad_init_units, grad_init_summary});
+      kGradBatches, {int(grad_networks().size()), grad_init_units, grad_init_summary});
 }
 
 }  // namespace bnlab

@@ -11,6 +11,8 @@ namespace bnlab {
 
 namespace {
 
+constexpr int kIoffeSteps = 2000;  // the default steps (--steps 0)
+
 // Ioffe & Szegedy (2015), Figure 1: the 784-100-100-100-10 sigmoid network on MNIST with and
 // without BN, in lockstep, with plain SGD on mini-batches of 60 as in the paper. Followed: test
 // accuracy, and the 15/50/85th percentiles of the input of units of the last hidden sigmoid
@@ -19,7 +21,7 @@ constexpr int kBandUnits = 10;   // units followed (the paper plots one typical 
 constexpr int kProbeSize = 256;  // the 15th percentile of 256 values lies near the 39th
 
 ExperimentResult run_ioffe(const ExperimentOptions& options) {
-  const int steps = steps_or(options, 2000);
+  const int steps = steps_or(options, kIoffeSteps);
   std::shared_ptr<const DataSplit> data;
   RunSchedule schedule;
   schedule.steps = steps;
@@ -130,7 +132,7 @@ ExperimentInfo ioffe_mnist_experiment() {
       "2.07). At the default optimizer (lr 0.05, momentum 0.9, batches of 32) the effect is the "
       "same but weaker: median drift 0.34-0.36 against 0.89-1.12, spread 0.94-0.96 against "
       "1.37-1.66.",
-      2000, run_ioffe};
+      kIoffeSteps, run_ioffe};
 }
 
 }  // namespace bnlab

@@ -34,14 +34,17 @@ Tables landscape_units(const ExperimentOptions& options, int begin, int end) {
     const std::string name = kRuns[k];
     Config c = base;
     if (name == "none") c.norm.kind = NormKind::None;
-    Trainer trainer(c, data);
+    RunSchedule schedule = fixed_steps(steps);
+    schedule.heavy_every = every;  // the probes: before steps 1, every + 1, 2 every + 1, ...
+    Run run(schedule);
+    Trainer& trainer = run.add(c, data);
     Instrument instrument(trainer, mc);
-    for (int s = 0; s < steps; ++s) {
-      const bool probe = s % every == 0;
-      if (probe) instrument.measure_heavy(hm);
-      const StepMetrics m = trainer.step();
+    RunHooks hooks;
+    const auto on_heavy = [&](int, Trainer&) { instrument.measure_heavy(hm); };
+    const auto on_stepped = [&](const SideStep& st, Trainer&) {
+      const StepMetrics& m = st.metrics;
       curves.add({name, std::to_string(m.step), fmt(m.loss), fmt(m.accuracy)});
-      if (!probe || m.diverged) continue;
+      if (!st.heavy || m.diverged) return;
       // The step's gradient is g of the probe (same weights, same batch): its norm gives the
       // scale of the step sizes eta * ||g|| along which the probe moved.
       double g2 = 0;
@@ -54,16 +57,17 @@ Tables landscape_units(const ExperimentOptions& options, int begin, int end) {
       for (size_t e = 0; e < ls.etas.size(); ++e)
         etas.add({name, std::to_string(hm.step), fmt(ls.etas[e]), fmt(ls.losses[e]),
                   fmt(ls.grad_changes[e])});
-    }
+    };
+    hooks.heavy = on_heavy;
+    hooks.stepped = on_stepped;
+    run.train(steps, hooks);
     ends.add({name, trainer.diverged() ? "" : fmt(trainer.evaluate(Mode::Eval).accuracy)});
     options.progress(double(k - begin + 1) / double(end - begin));
   }
-  Tables tables;
-  tables.emplace_back("curves", std::move(curves));
-  tables.emplace_back("landscape", std::move(probes));
-  tables.emplace_back("landscape_etas", std::move(etas));
-  tables.emplace_back("test_accuracy", std::move(ends));
-  return tables;
+  return {{"curves", std::move(curves)},
+          {"landscape", std::move(probes)},
+          {"landscape_etas", std::move(etas)},
+          {"test_accuracy", std::move(ends)}};
 }
 
 // Per network, the medians of the probes' figures (from the landscape table), BN's ratios to the

@@ -8,29 +8,18 @@ namespace bnlab {
 
 namespace {
 
+constexpr int kLrSweepSteps = 500;  // the default steps (--steps 0)
+
 const std::vector<float> kRates = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f};  // one unit each
 
 // Units [begin, end): the BN / no-BN pair at each of those rates.
 Tables lr_sweep_units(const ExperimentOptions& options, int begin, int end) {
-  const int steps = steps_or(options, 500);
-  Table runs({"variant", "lr", "test_accuracy", "diverged", "diverged_at", "trains"});
-  Table curves({"variant", "lr", "step", "loss"});
-  const Config base = experiment_config("mlp", NormKind::Batch, options);
-  const auto data = load_data(base, options.data_dir);
-  for (int i = begin; i < end; ++i) {
-    Config c = base;
-    c.lr = kRates[size_t(i)];
-    train_pair(c, data, steps, fmt(kRates[size_t(i)]), runs, curves);
-    options.progress(double(i - begin + 1) / double(end - begin));
-  }
-  Tables tables;
-  tables.emplace_back("runs", std::move(runs));
-  tables.emplace_back("curves", std::move(curves));
-  return tables;
+  return pair_sweep_units(
+      options, kLrSweepSteps, "lr", kRates, [](Config& c, float lr) { c.lr = lr; }, begin, end);
 }
 
 // The largest rate that trains, per variant, from the runs table's "trains" column.
-Json lr_sweep_summary(const ExperimentOptions&, const Tables& tables) {
+Json lr_sweep_summary(const ExperimentOptions& options, const Tables& tables) {
   const Table& runs = tables.at(0).second;
   float largest[2] = {0, 0};  // 0: no rate trains
   for (const auto& row : runs.data())
@@ -42,7 +31,7 @@ Json lr_sweep_summary(const ExperimentOptions&, const Tables& tables) {
   j.set("largest_lr_none", or_null(largest[1] > 0, largest[1]));
   j.set("ratio",
         or_null(largest[0] > 0 && largest[1] > 0, double(largest[0]) / double(largest[1])));
-  j.set("threshold_accuracy", double(kTrainsAccuracy));
+  j.set("threshold_accuracy", double(trains_accuracy(options.dataset)));
   return j;
 }
 
@@ -55,7 +44,9 @@ ExperimentInfo lr_sweep_experiment() {
       "500 steps (SGD, momentum 0.9, batches of 32) at each rate of 0.01, 0.03, 0.1, 0.3, 1, 3 and "
       "10; both variants of a rate start from the same weights and see the same batches. A run "
       "trains if it does not diverge (NaN or infinite loss) and ends at 80% test accuracy or more: "
-      "runs that learn end at 83-93%, the others near chance or at most 53%. The claim (Ioffe & "
+      "runs that learn end at 83-93%, the others near chance or at most 53%. On Fashion-MNIST the "
+      "target is 70% (core/experiments/targets.h: MNIST's 80% times the best configuration's mean "
+      "accuracy over 10 seeds there, 80.7%, over MNIST's, 91.5%, rounded down to a point). The claim (Ioffe & "
       "Szegedy): BN allows much higher learning rates. BN Lab reproduces it (claim higher-lr): the "
       "largest rate that "
       "trains is 1 with BN and 0.3 without (seeds 1 and 2), one step of the grid, a factor of 3.3. "
@@ -64,7 +55,7 @@ ExperimentInfo lr_sweep_experiment() {
       "reaches only 44-49% in 500 steps: slow, not broken. (The reference CNN shows the same: "
       "tests/test_learning.cpp checks that at lr 0.2 it learns with BN and stays at chance "
       "without.)",
-      500, {int(kRates.size()), lr_sweep_units, lr_sweep_summary});
+      kLrSweepSteps, {int(kRates.size()), lr_sweep_units, lr_sweep_summary});
 }
 
 }  // namespace bnlab

@@ -48,8 +48,9 @@ void record_ics(Trainer& trainer, const HeavyMeasurements& hm,
 void ics_at_rate(const std::string& model, float lr, const ExperimentOptions& options, int steps,
                  Table& table, Json& relative_out, Json& cosine_out,
                  const std::function<void(double)>& progress) {
-  const int every = (steps + 15) / 16;
-  std::vector<std::unique_ptr<Trainer>> trainers;
+  RunSchedule schedule = fixed_steps(steps);
+  schedule.heavy_every = (steps + 15) / 16;
+  Run run(schedule);
   std::vector<std::unique_ptr<Instrument>> instruments;
   std::vector<std::vector<double>> cosines(2), relatives(2);
   MeasureConfig mc;
@@ -59,21 +60,21 @@ void ics_at_rate(const std::string& model, float lr, const ExperimentOptions& op
     Config c = experiment_config(model, kind, options);
     c.lr = lr;
     if (!data) data = load_data(c, options.data_dir);
-    trainers.push_back(std::make_unique<Trainer>(c, data));
-    instruments.push_back(std::make_unique<Instrument>(*trainers.back(), mc));
+    instruments.push_back(std::make_unique<Instrument>(run.add(c, data), mc));
   }
   HeavyMeasurements hm;
-  for (int s = 0; s < steps; ++s) {
-    for (size_t k = 0; k < 2; ++k) {
-      const bool heavy = s % every == 0;
-      if (heavy) instruments[k]->measure_heavy(hm);
-      const StepMetrics m = trainers[k]->step();
-      if (heavy && !m.diverged)
-        record_ics(*trainers[k], hm, {model, fmt(lr), label(kPair[k])}, table, cosines[k],
-                   relatives[k]);
-    }
-    progress(double(s + 1) / steps);
-  }
+  RunHooks hooks;
+  const auto on_heavy = [&](int k, Trainer&) { instruments[size_t(k)]->measure_heavy(hm); };
+  const auto on_stepped = [&](const SideStep& st, Trainer& t) {
+    const size_t k = size_t(st.side);
+    if (st.heavy && !st.metrics.diverged)
+      record_ics(t, hm, {model, fmt(lr), label(kPair[k])}, table, cosines[k], relatives[k]);
+  };
+  const auto on_lockstep = [&](int64_t s) { progress(double(s) / steps); };
+  hooks.heavy = on_heavy;
+  hooks.stepped = on_stepped;
+  hooks.lockstep = on_lockstep;
+  run.train(steps, hooks);
   Json rel = Json::object(), cos = Json::object();
   for (size_t k = 0; k < 2; ++k) {
     rel.set(label(kPair[k]), number(median(relatives[k])));
@@ -83,11 +84,11 @@ void ics_at_rate(const std::string& model, float lr, const ExperimentOptions& op
   cosine_out.set(fmt(lr), cos);
 }
 
-// One of the three networks of Santurkar et al.'s noisy-BN experiment, with its instrument and
-// the figures gathered along the run.
+// One of the three networks of Santurkar et al.'s noisy-BN experiment (a side of the run), with
+// its instrument and the figures gathered along the run.
 struct NoisyRun {
   std::string name;
-  std::unique_ptr<Trainer> trainer;
+  Trainer* trainer = nullptr;  // the run's side
   std::unique_ptr<Instrument> instrument;
   std::vector<UnitBand> last_bands;  // of the previous step, for the step-to-step change
   std::vector<double> band_changes;  // relative changes, one per (step, activation layer)
@@ -106,6 +107,9 @@ ExperimentResult run_noisy_bn(const ExperimentOptions& options) {
   MeasureConfig mc;
   mc.probe_size = 32;  // percentile bands of each ReLU's input on 32 fixed test images
   mc.band_every = 1;   // at every step
+  RunSchedule schedule = fixed_steps(steps);
+  schedule.heavy_every = every;
+  Run run(schedule);  // the three in lockstep
   std::vector<NoisyRun> runs(3);
   runs[0].name = "none";
   runs[1].name = "bn";
@@ -114,7 +118,7 @@ ExperimentResult run_noisy_bn(const ExperimentOptions& options) {
     Config c = base;
     if (r.name == "none") c.norm.kind = NormKind::None;
     c.noisy = r.name == "noisy-bn";
-    r.trainer = std::make_unique<Trainer>(c, data);
+    r.trainer = &run.add(c, data);
     r.instrument = std::make_unique<Instrument>(*r.trainer, mc);
   }
 
@@ -124,35 +128,39 @@ ExperimentResult run_noisy_bn(const ExperimentOptions& options) {
   std::vector<TailLoss> tails(runs.size(), TailLoss(steps));
   StepMeasurements sm;
   HeavyMeasurements hm;
-  for (int s = 0; s < steps; ++s) {
-    const bool heavy = s % every == 0;
-    for (size_t k = 0; k < runs.size(); ++k) {
-      NoisyRun& r = runs[k];
-      if (heavy) r.instrument->measure_heavy(hm);
-      const StepMetrics m = r.trainer->step();
-      curves.add({r.name, std::to_string(m.step), fmt(m.loss), fmt(m.accuracy)});
-      tails[k].add(m.step, m.loss);
-      if (m.diverged) continue;
-      if (heavy) record_ics(*r.trainer, hm, {r.name}, ics, r.ics_cosine, r.ics_relative, &r.ics_l2);
-      r.instrument->measure_step(sm);
-      for (size_t b = 0; b < sm.bands.size(); ++b) {
-        const UnitBand& now = sm.bands[b];
-        bands.add({r.name, std::to_string(m.step), now.layer, fmt(now.q[1]), fmt(now.q[2]),
-                   fmt(now.q[3])});
-        if (b >= r.last_bands.size()) continue;
-        // How far the distribution moved in one step, in units of its own spread: the shift of
-        // the median plus the change of the 15-85 spread, over the previous spread.
-        const UnitBand& before = r.last_bands[b];
-        const double spread = before.q[3] - before.q[1];
-        if (spread > 0)
-          r.band_changes.push_back(
-              (std::fabs(now.q[2] - before.q[2]) + std::fabs((now.q[3] - now.q[1]) - spread)) /
-              spread);
-      }
-      r.last_bands = sm.bands;
+  RunHooks hooks;
+  const auto on_heavy = [&](int k, Trainer&) { runs[size_t(k)].instrument->measure_heavy(hm); };
+  const auto on_stepped = [&](const SideStep& st, Trainer&) {
+    const size_t k = size_t(st.side);
+    NoisyRun& r = runs[k];
+    const StepMetrics& m = st.metrics;
+    curves.add({r.name, std::to_string(m.step), fmt(m.loss), fmt(m.accuracy)});
+    tails[k].add(m.step, m.loss);
+    if (m.diverged) return;
+    if (st.heavy)
+      record_ics(*r.trainer, hm, {r.name}, ics, r.ics_cosine, r.ics_relative, &r.ics_l2);
+    r.instrument->measure_step(sm);
+    for (size_t b = 0; b < sm.bands.size(); ++b) {
+      const UnitBand& now = sm.bands[b];
+      bands.add(
+          {r.name, std::to_string(m.step), now.layer, fmt(now.q[1]), fmt(now.q[2]), fmt(now.q[3])});
+      if (b >= r.last_bands.size()) continue;
+      // How far the distribution moved in one step, in units of its own spread: the shift of
+      // the median plus the change of the 15-85 spread, over the previous spread.
+      const UnitBand& before = r.last_bands[b];
+      const double spread = before.q[3] - before.q[1];
+      if (spread > 0)
+        r.band_changes.push_back(
+            (std::fabs(now.q[2] - before.q[2]) + std::fabs((now.q[3] - now.q[1]) - spread)) /
+            spread);
     }
-    options.progress(0.4 * (s + 1) / steps);
-  }
+    r.last_bands = sm.bands;
+  };
+  const auto on_lockstep = [&](int64_t s) { options.progress(0.4 * double(s) / steps); };
+  hooks.heavy = on_heavy;
+  hooks.stepped = on_stepped;
+  hooks.lockstep = on_lockstep;
+  run.train(steps, hooks);
 
   // The gradient ICS by network and rate. The reference CNN at 0.1 is the none/bn pair above.
   Table ics_by_rate({"network", "lr", "run", "step", "layer", "l2", "cosine", "relative"});

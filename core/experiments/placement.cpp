@@ -29,20 +29,22 @@ Tables placement_units(const ExperimentOptions& options, int begin, int end) {
     Config c = base;
     if (name == "none") c.norm.kind = NormKind::None;
     c.placement = name == "after" ? Placement::After : Placement::Before;
-    Trainer t(c, data);
-    for (int s = 1; s <= steps; ++s) {
-      const StepMetrics m = t.step();
+    Run run(fixed_steps(steps));
+    run.add(c, data);
+    RunHooks hooks;
+    const auto on_stepped = [&](const SideStep& st, Trainer& t) {
+      const StepMetrics& m = st.metrics;
       curves.add({name, std::to_string(m.step), fmt(m.loss), fmt(m.accuracy)});
-      if (sixth(s, steps) == sixth(s - 1, steps)) continue;
+      const int s = int(st.step);
+      if (sixth(s, steps) == sixth(s - 1, steps)) return;
       const double a = t.diverged() ? std::nan("") : t.evaluate(Mode::Eval).accuracy;
       tests.add({name, std::to_string(s), fmt(a)});
-    }
+    };
+    hooks.stepped = on_stepped;
+    run.train(steps, hooks);
     options.progress(double(k - begin + 1) / double(end - begin));
   }
-  Tables tables;
-  tables.emplace_back("curves", std::move(curves));
-  tables.emplace_back("test_accuracy", std::move(tests));
-  return tables;
+  return {{"curves", std::move(curves)}, {"test_accuracy", std::move(tests)}};
 }
 
 // Per run: the mean of the late evaluations, and the mean loss of the last tenth of the steps.

@@ -12,38 +12,41 @@ namespace {
 // the reference CNN; train and test accuracy in eval mode.
 constexpr int kSmallTrainSize = 500;
 
+constexpr int kRegularizationSteps = 800;  // the default steps (--steps 0)
+
 constexpr const char* kNetworks[2] = {"mlp", "ref-cnn"};
 
 // Units [begin, end): one network each (kNetworks), with and without BN in lockstep.
 Tables regularization_units(const ExperimentOptions& options, int begin, int end) {
-  const int steps = steps_or(options, 800);
+  const int steps = steps_or(options, kRegularizationSteps);
   const int record_every = std::max(1, steps / 4);
   Table accuracy({"network", "variant", "step", "train_accuracy", "test_accuracy", "gap"});
   std::shared_ptr<const DataSplit> data;
   for (int n = begin; n < end; ++n) {
-    std::vector<std::unique_ptr<Trainer>> runs;
+    Run run(fixed_steps(steps));  // with and without BN in lockstep
     for (NormKind kind : kPair) {
       Config c = experiment_config(kNetworks[n], kind, options);
       c.train_size = kSmallTrainSize;
       if (!data) data = load_data(c, options.data_dir);
-      runs.push_back(std::make_unique<Trainer>(c, data));
+      run.add(c, data);
     }
-    for (int s = 1; s <= steps; ++s) {
-      for (int r = 0; r < 2; ++r) {
-        Trainer& t = *runs[size_t(r)];
-        t.step();
-        if (s % record_every != 0 && s != steps) continue;
-        const float train = t.diverged() ? 0.f : eval_accuracy(t.model(), t.data().train);
-        const float test = test_accuracy(t);
-        accuracy.add(
-            {kNetworks[n], label(kPair[r]), fmt(s), fmt(train), fmt(test), fmt(train - test)});
-      }
+    RunHooks hooks;
+    const auto on_stepped = [&](const SideStep& st, Trainer& t) {
+      const int64_t s = st.step;
+      if (s % record_every != 0 && s != steps) return;
+      const float train = t.diverged() ? 0.f : eval_accuracy(t.model(), t.data().train);
+      const float test = test_accuracy(t);
+      accuracy.add(
+          {kNetworks[n], label(kPair[st.side]), fmt(s), fmt(train), fmt(test), fmt(train - test)});
+    };
+    const auto on_lockstep = [&](int64_t s) {
       if (s % 100 == 0) options.progress((n - begin + double(s) / steps) / (end - begin));
-    }
+    };
+    hooks.stepped = on_stepped;
+    hooks.lockstep = on_lockstep;
+    run.train(steps, hooks);
   }
-  Tables tables;
-  tables.emplace_back("accuracy", std::move(accuracy));
-  return tables;
+  return {{"accuracy", std::move(accuracy)}};
 }
 
 // Per network and variant, the accuracies of the last row (the run's end) and their gap.
@@ -88,7 +91,7 @@ ExperimentInfo regularization_experiment() {
       "(6.3-6.7 points against 6.8), and the MLP's is larger with BN (17.4-17.8 points against "
       "15.4-16.4): with BN it fits the set within 200 steps, and its test accuracy then declines a "
       "little (from 83-84% to 82-83%).",
-      800, {2, regularization_units, regularization_summary});
+      kRegularizationSteps, {2, regularization_units, regularization_summary});
 }
 
 }  // namespace bnlab

@@ -207,7 +207,7 @@ Json summarize_seeds(std::vector<Json> per_seed) {
   out.set("figures", figs);
 
   Json claims = Json::array();
-  for (const Claim& c : claims_of(name)) {
+  for (const Claim& c : claims_of(name, dataset)) {
     const auto a = index.find(c.a), b = index.find(c.b);
     if (a == index.end() || b == index.end())
       throw Error("claim '" + c.id + "' of " + name + " names a figure the summaries lack: " +

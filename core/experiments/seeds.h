@@ -59,8 +59,15 @@ struct Claim {
   bool log_scale = false;
 };
 
-// The claims each experiment tests (experiments/claims.cpp); empty for an unknown name.
-const std::vector<Claim>& claims_of(const std::string& experiment);
+// The claims each experiment tests on a dataset (experiments/claims.cpp): the same ids on every
+// dataset; a claim on a target accuracy names the dataset's figures (targets.h). Empty for an
+// unknown name.
+const std::vector<Claim>& claims_of(const std::string& experiment, const std::string& dataset = "mnist");
+
+// Every claim of every experiment (in the order of experiments()) as a Markdown table: the
+// table of NUMERICS.md 6, which is generated from claims.cpp, never typed
+// (`bnlab experiment --claims` prints it; tests/test_seeds.cpp checks NUMERICS.md holds it).
+std::string claims_table();
 
 // The verdict of one claim from its interval, in words:
 //   reproduces                       the interval lies on the claimed side of 0 (and, for

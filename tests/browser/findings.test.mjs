@@ -77,6 +77,39 @@ test('the page\'s API runs an experiment over seeds in the worker: window.bnlab.
   // A bad seed list is refused with the core's message, and the page goes on.
   const bad = await page.evaluate(() => window.bnlab.experiment('grad-init', { seeds: '3-1', steps: 2 }).then(() => 'no error', (e) => e.message));
   assert.match(bad, /a range goes up/);
+  // On Fashion-MNIST (fetched for it: the page trains on MNIST), every seed trains on the clothes.
+  const f = await page.evaluate(() => window.bnlab.experiment('grad-init', { seeds: '1-2', steps: 2, dataset: 'fashion' }));
+  assert.equal(f.summary.dataset, 'fashion');
+  assert.deepEqual(f.seeds.map((s) => s.summary.dataset), ['fashion', 'fashion']);
+  // Seed 1 measures other gradients than on MNIST (the same weights and batch positions, other images).
+  assert.equal(f.seeds[0].seed, 1);
+  assert.notEqual(f.seeds[0].summary['deep-cnn'].spread_bn, r.seeds[0].summary['deep-cnn'].spread_bn);
+  const other = await page.evaluate(() => window.bnlab.experiment('grad-init', { seeds: '1', steps: 2, dataset: 'shapes' }).then(() => 'no error', (e) => e.message));
+  assert.match(other, /mnist or fashion, not 'shapes'/);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a lesson on Fashion-MNIST fetches it when opened, says that it is loading, and trains on it', async () => {
+  const page = await lab.open('');
+  await ready(page);
+  assert.equal(await page.evaluate(() => window.bnlab.info.a.dataset.name), 'mnist');
+  // Every text the status line shows from now on.
+  await page.evaluate(() => {
+    const status = document.getElementById('status');
+    window.statusTexts = [];
+    new MutationObserver(() => window.statusTexts.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+  });
+  await page.selectOption('#lesson-select', 'noisy');
+  await page.waitForFunction(() => window.bnlab?.info?.a?.dataset?.name === 'fashion', null, { timeout: 60000 });
+  const texts = await page.evaluate(() => window.statusTexts);
+  assert.ok(texts.some((t) => /^Loading Fashion-MNIST \(about 4\.4 MB\)/.test(t)), texts.join(' | '));
+  assert.match(await page.textContent('#lesson-noisy p.dataset'), /^Trains on Fashion-MNIST/);
+  assert.equal(new URL(page.url()).searchParams.get('dataset'), 'fashion');
+  // A lesson on MNIST goes back to the digits.
+  await page.selectOption('#lesson-select', 'init');
+  await page.waitForFunction(() => window.bnlab?.info?.a?.dataset?.name === 'mnist', null, { timeout: 60000 });
+  assert.match(await page.textContent('#lesson-init p.dataset'), /^Trains on MNIST/);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -9,19 +9,31 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, checkText, claimsOf, committed, readmeWithTable, sentences, verdictClass, verdictOfSentence, webFindings,
+  ROOT, checkText, claimsOf, committed, lessonDataset, readmeWithTable, sentences, verdictClass, verdictOfSentence, webFindings,
 } from '../../.ci/findings.mjs';
 
 const all = committed();
 const BNLAB = path.join(ROOT, 'build/native/bnlab');
 
-// {EXPERIMENT/CLAIM: verdict} of MNIST's committed summary. The descriptions and the lessons
-// speak of MNIST runs (their numbers are MNIST's, the page's lessons train on it), so their verdict
-// words are checked against MNIST's verdicts; Fashion-MNIST's verdicts are shown where they are
-// generated (README's table, the lessons' multi-seed lines), never retyped in prose.
-function verdictSets() {
-  assert.ok(all.mnist, 'no committed MNIST findings to check the texts against');
-  return [Object.fromEntries(claimsOf(all.mnist).map(([id, c]) => [id, c.verdict]))];
+// {EXPERIMENT/CLAIM: verdict} of a dataset's committed summary. The descriptions speak of MNIST
+// runs (their numbers are MNIST's), so their verdict words are checked against MNIST's verdicts; a
+// lesson's against the verdicts of the dataset it trains on (its data-preset's dataset: MNIST
+// unless it names another). Fashion-MNIST's verdicts are otherwise shown where they are generated
+// (README's table, the lessons' multi-seed lines), never retyped in prose.
+function verdictsOf(dataset) {
+  assert.ok(all[dataset], `no committed ${dataset} findings to check the texts against`);
+  return Object.fromEntries(claimsOf(all[dataset]).map(([id, c]) => [id, c.verdict]));
+}
+const verdictSets = () => [verdictsOf('mnist')];
+
+// The lessons of web/lessons.html: [{id, attrs, body, claims, dataset}], dataset from the preset.
+function lessons() {
+  const html = fs.readFileSync(path.join(ROOT, 'web/lessons.html'), 'utf8');
+  return [...html.matchAll(/<article class="lesson" id="([^"]+)"([^>]*)>([\s\S]*?)<\/article>/g)].map(([, id, attrs, body]) => {
+    const preset = new URLSearchParams((/data-preset="([^"]*)"/.exec(attrs)?.[1] ?? '').replace(/&amp;/g, '&'));
+    const claims = /data-claims="([^"]*)"/.exec(attrs)?.[1].split(/\s+/).filter(Boolean) ?? [];
+    return { id, attrs, body, claims, dataset: preset.get('dataset') ?? 'mnist' };
+  });
 }
 
 test('a multi-seed summary of MNIST is committed, with its command, commit and every claim', () => {
@@ -87,27 +99,59 @@ test('every experiment description agrees with the committed verdicts', () => {
   assert.deepEqual(problems, []);
 });
 
-test('every lesson agrees with the committed verdicts, and names only claims that exist', () => {
-  const html = fs.readFileSync(path.join(ROOT, 'web/lessons.html'), 'utf8');
+test('every lesson agrees with the committed verdicts of the dataset it trains on, and names only claims that exist', () => {
   const problems = [];
-  const articles = [...html.matchAll(/<article class="lesson" id="([^"]+)"([^>]*)>([\s\S]*?)<\/article>/g)];
+  const articles = lessons();
   assert.ok(articles.length >= 16);
-  for (const verdicts of verdictSets()) {
-    for (const [, id, attrs, body] of articles) {
-      // A data-claims attribute lists the claims whose multi-seed line the lesson shows.
-      const shown = /data-claims="([^"]*)"/.exec(attrs)?.[1].split(/\s+/).filter(Boolean) ?? [];
-      for (const c of shown) if (!(c in verdicts)) problems.push(`${id}: data-claims names ${c}, which has no committed verdict`);
-      // Each <span data-claim="ID ...">words</span> is checked on its own words; outside the
-      // spans (tags and TeX removed) no verdict word may stand.
-      for (const [, ids, words] of body.matchAll(/<span data-claim="([^"]+)">([\s\S]*?)<\/span>/g)) {
-        const idList = ids.trim().split(/\s+/);
-        problems.push(...checkText(`lesson ${id}`, words.replace(/<[^>]+>/g, ' '), () => idList, verdicts));
-        if (!verdictOfSentence(words)) problems.push(`lesson ${id}: a data-claim span without a verdict word: "${words}"`);
-      }
-      const rest = body.replace(/<span data-claim="[^"]+">[\s\S]*?<\/span>/g, '(a claim)').replace(/<[^>]+>/g, ' ')
-        .replace(/\$\$[\s\S]*?\$\$|\\\([\s\S]*?\\\)/g, 'x').replace(/&amp;/g, '&');
-      problems.push(...checkText(`lesson ${id}`, rest, () => [], verdicts));
+  for (const { id, body, claims, dataset } of articles) {
+    // A lesson on synthetic data (shift) is checked against MNIST's summary, whose
+    // covariate-shift runs on that synthetic data.
+    const verdicts = verdictsOf(all[dataset] ? dataset : 'mnist');
+    // A data-claims attribute lists the claims whose multi-seed line the lesson shows.
+    for (const c of claims) if (!(c in verdicts)) problems.push(`${id}: data-claims names ${c}, which has no committed verdict`);
+    // Each <span data-claim="ID ...">words</span> is checked on its own words; outside the
+    // spans (tags and TeX removed) no verdict word may stand.
+    for (const [, ids, words] of body.matchAll(/<span data-claim="([^"]+)">([\s\S]*?)<\/span>/g)) {
+      const idList = ids.trim().split(/\s+/);
+      problems.push(...checkText(`lesson ${id} (${dataset})`, words.replace(/<[^>]+>/g, ' '), () => idList, verdicts));
+      if (!verdictOfSentence(words)) problems.push(`lesson ${id}: a data-claim span without a verdict word: "${words}"`);
     }
+    const rest = body.replace(/<span data-claim="[^"]+">[\s\S]*?<\/span>/g, '(a claim)').replace(/<[^>]+>/g, ' ')
+      .replace(/\$\$[\s\S]*?\$\$|\\\([\s\S]*?\\\)/g, 'x').replace(/&amp;/g, '&');
+    problems.push(...checkText(`lesson ${id} (${dataset})`, rest, () => [], verdicts));
   }
   assert.deepEqual(problems, []);
+});
+
+test('every lesson on real data trains on the dataset that shows its claims more clearly, and says which', () => {
+  // lessonDataset (.ci/findings.mjs): Fashion-MNIST where its 10-seed verdicts are clearer on
+  // more of the lesson's claims, else MNIST. A lesson on synthetic data keeps it.
+  assert.ok(all.mnist && all.fashion, 'both summaries must be committed');
+  const NAMES = { mnist: 'MNIST', fashion: 'Fashion-MNIST', shift: 'the synthetic "shift" dataset' };
+  const wrong = [];
+  for (const { id, body, claims, dataset } of lessons()) {
+    if (dataset === 'mnist' || dataset === 'fashion') {
+      const want = lessonDataset(claims, all);
+      if (dataset !== want) wrong.push(`${id} trains on ${dataset}; the committed summaries say ${want}`);
+    }
+    // One short line says which dataset and why.
+    const line = /<p class="dataset">([\s\S]*?)<\/p>/.exec(body)?.[1];
+    if (!line) wrong.push(`${id}: no <p class="dataset"> line`);
+    else if (!line.replace(/&quot;/g, '"').startsWith(`Trains on ${NAMES[dataset] ?? dataset}`)) wrong.push(`${id}: its dataset line does not name ${dataset}: "${line}"`);
+  }
+  assert.deepEqual(wrong, []);
+});
+
+test('the page\'s accuracy target per dataset is the convergence experiment\'s higher target there', () => {
+  // web/src/views/metrics.js TARGETS (the lessons' and the first screen's target) against the
+  // figures the committed convergence claims compare (steps_to_90_bn on MNIST: 90%).
+  const source = fs.readFileSync(path.join(ROOT, 'web/src/views/metrics.js'), 'utf8');
+  const m = /TARGETS = \{ mnist: ([\d.]+), fashion: ([\d.]+) \}/.exec(source);
+  assert.ok(m, 'web/src/views/metrics.js has no TARGETS = { mnist: ..., fashion: ... }');
+  const page = { mnist: Number(m[1]), fashion: Number(m[2]) };
+  for (const dataset of ['mnist', 'fashion']) {
+    const claim = all[dataset].experiments.convergence.claims.find((c) => c.id === 'fewer-steps');
+    const percent = Number(/^steps_to_(\d+)_bn$/.exec(claim.a)?.[1]);
+    assert.equal(Math.round(100 * page[dataset]), percent, `${dataset}: the page's target vs ${claim.a}`);
+  }
 });

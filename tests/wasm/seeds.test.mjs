@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getLab, mnistFiles, runCli } from './helpers.mjs';
+import { DATA_DIR, getLab, mnistFiles, runCli } from './helpers.mjs';
 import { WorkerClient } from './worker_client.mjs';
 
 const RUN = { steps: 2, files: mnistFiles({ gzip: true }) };
@@ -83,5 +83,38 @@ test('the worker runs an experiment over seeds', async () => {
     assert.match(bad.message, /write them as 1-10/);
   } finally {
     await w.close();
+  }
+});
+
+test('the worker runs an experiment over seeds on the dataset asked for, never on another dataset\'s files', async () => {
+  // The page's Fashion-MNIST subset, as the page sends it.
+  const parts = ['train_images', 'train_labels', 'test_images', 'test_labels'];
+  const fashion = Object.fromEntries(parts.map((p) => [p, readFileSync(`${DATA_DIR}/fashion-page-${p.replace('_', '-')}.idx.gz`)]));
+  const w = new WorkerClient();
+  try {
+    const r = await w.request({ type: 'experiment', name: 'convergence', seeds: '1,2', steps: 2, dataset: 'fashion', data: fashion }, ['experiment']);
+    assert.equal(r.type, 'experiment', r.message);
+    assert.equal(r.summary.dataset, 'fashion');
+    assert.deepEqual(r.seeds.map((s) => s.summary.dataset), ['fashion', 'fashion']);
+    // The claims compare the steps to Fashion-MNIST's higher target (core/experiments/targets.h).
+    assert.deepEqual(r.summary.claims.map((c) => c.a), ['steps_to_81_bn', 'steps_to_81_bn-x5']);
+    // On MNIST the same request compares steps to 90%.
+    const m = await w.request({ type: 'experiment', name: 'convergence', seeds: '1,2', steps: 2, data: mnistFiles({ gzip: true }) }, ['experiment']);
+    assert.equal(m.summary.dataset, 'mnist');
+    assert.deepEqual(m.summary.claims.map((c) => c.a), ['steps_to_90_bn', 'steps_to_90_bn-x5']);
+  } finally {
+    await w.close();
+  }
+  // A worker whose session trains on MNIST does not lend those files to a Fashion-MNIST request:
+  // without data the request fails with the core's message about the missing files.
+  const fresh = new WorkerClient();
+  try {
+    const init = await fresh.request({ type: 'init', sides: { a: { dataset: 'mnist' } }, data: mnistFiles({ gzip: true }) }, ['ready']);
+    assert.equal(init.type, 'ready', init.message);
+    const bad = await fresh.request({ type: 'experiment', name: 'grad-init', seeds: '1', steps: 2, dataset: 'fashion' }, ['experiment']);
+    assert.equal(bad.type, 'error');
+    assert.match(bad.message, /fashion/);
+  } finally {
+    await fresh.close();
   }
 });

@@ -183,7 +183,9 @@ export class Controller {
     this.pause();
     const sides = this.sides();
     const key = ['mnist', 'fashion', 'idx'].includes(this.state.dataset) ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
-    this.setStatus('Loading...');
+    // Fashion-MNIST's subset is fetched only now (a lesson on it, or the dataset chosen): say so,
+    // since it takes a moment on a slow line.
+    this.setStatus(key !== this.dataKey && this.state.dataset === 'fashion' ? 'Loading Fashion-MNIST (about 4.4 MB)...' : 'Loading...');
     try {
       let reply;
       if (key !== this.dataKey) {
@@ -336,14 +338,16 @@ export class Controller {
   // The page's API for an experiment over many seeds: window.bnlab.experiment('landscape',
   // {seeds: '1-3'}) runs the seeds one after another in the simulation's worker and resolves to
   // the core's summary over them (per figure mean, sd and 95% t-interval, per claim its verdict)
-  // and each seed's result (wasm/PROTOCOL.md, `experiment` with `seeds`).
-  async experiment(name, { seeds, steps = 0, onProgress = () => {} } = {}) {
+  // and each seed's result (wasm/PROTOCOL.md, `experiment` with `seeds`). dataset: 'mnist' or
+  // 'fashion' (the page's subset of Fashion-MNIST, fetched if the page does not train on it).
+  async experiment(name, { seeds, steps = 0, dataset = 'mnist', onProgress = () => {} } = {}) {
     if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
+    if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error(`experiments train on dataset mnist or fashion, not '${dataset}'`);
     this.pause();
-    this.setStatus(`Running the experiment "${name}" over seeds ${seeds}...`);
+    this.setStatus(`Running the experiment "${name}" over seeds ${seeds}${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}...`);
     try {
-      const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
-      return await this.sim.request('experiment', { name, seeds, steps, data }, [], onProgress);
+      const data = this.state.dataset === dataset && this.live() ? undefined : await builtBytes(dataset);
+      return await this.sim.request('experiment', { name, seeds, steps, dataset, data }, [], onProgress);
     } finally {
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }
@@ -443,7 +447,7 @@ export class Controller {
       ? this.info[s].model.layers.some((l) => l.name === this.state.layer && isNormalizer(l))
       : sideConfig(this.state, s).norm !== 'none'));
     return { sides, normSides, labels: this.labels(), layer: this.state.layer, channel: this.state.channel, classes,
-      ...this.inspect.view() };
+      dataset: this.state.dataset, ...this.inspect.view() };
   }
 
   resetViews() {

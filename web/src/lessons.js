@@ -4,11 +4,10 @@
 // number quoted is a <data> element whose data-source says where in the History it was read (the
 // browser test reads the same place and compares). The numbers come from the snapshots; this file
 // only picks, averages and compares them.
-import { pct } from './views/metrics.js';
+import { pct, targetOf } from './views/metrics.js';
 import { fmt } from './views/line-chart.js';
 import { BANDS, GRAD_NORM, ICS_COS, ICS_L2, LANDSCAPE_GRAD, LANDSCAPE_LOSS, normStat } from './views/measures.js';
 
-export const TARGET = 0.9;
 const CLEAR = 0.02;  // accuracy differences under 2 points are "no clear difference" in one run
 
 // --- Reading the History, by source ------------------------------------------------------------
@@ -77,16 +76,17 @@ const KINDS = {
     return { text, verdict, outcome: winner, rule: CLEAR_RULE };
   },
 
-  first: ({ history, sides, labels, q }) => {
+  first: ({ history, sides, labels, q, dataset }) => {
+    const target = targetOf({ dataset }), name = `${Math.round(100 * target)}%`;
     const text = [];
     const first = {};
     for (const s of sides) {
-      const e = history.sides[s].evals.find((x) => x.eval.accuracy >= TARGET);
+      const e = history.sides[s].evals.find((x) => x.eval.accuracy >= target);
       first[s] = e ? e.step : Infinity;
       const last = lastEvalStep(history, s);
       text.push(text.length ? '; ' : '', `${labels[s]}: `, ...(e
-        ? ['passed 90% at step ', String(e.step), ' (', q(e.eval.accuracy, { side: s, eval: e.step, mode: 'eval', key: 'accuracy' }, pct), ')']
-        : ['not 90% by step ', String(last), ' (', q(read(history, { side: s, eval: last, mode: 'eval', key: 'accuracy' }), { side: s, eval: last, mode: 'eval', key: 'accuracy' }, pct), ')']));
+        ? [`passed ${name} at step `, String(e.step), ' (', q(e.eval.accuracy, { side: s, eval: e.step, mode: 'eval', key: 'accuracy' }, pct), ')']
+        : [`not ${name} by step `, String(last), ' (', q(read(history, { side: s, eval: last, mode: 'eval', key: 'accuracy' }), { side: s, eval: last, mode: 'eval', key: 'accuracy' }, pct), ')']));
     }
     text.push('.');
     const verdict = first.a < first.b ? 'agrees' : first.a === first.b ? 'unclear' : 'disagrees';
@@ -256,11 +256,12 @@ function quote(value, src, format) {
 // The first screen's statement after its run: who passed the target first, and the latest test
 // accuracies, with the words following the numbers (never the other way round).
 export function startResult(history, view) {
-  const ctx = { history, sides: view.sides, labels: view.labels, q: quote };
+  const ctx = { history, sides: view.sides, labels: view.labels, q: quote, dataset: view.dataset };
   const first = KINDS.first(ctx), final = KINDS.final(ctx);
-  const step = (s) => history.sides[s].evals.find((e) => e.eval.accuracy >= TARGET)?.step ?? Infinity;
+  const target = targetOf(view), name = `${Math.round(100 * target)}%`;
+  const step = (s) => history.sides[s].evals.find((e) => e.eval.accuracy >= target)?.step ?? Infinity;
   const [a, b] = view.sides.map(step);
-  const who = a < b ? `${view.labels.a} passed 90% first` : b < a ? `${view.labels.b} passed 90% first` : a === Infinity ? 'Neither passed 90% yet' : 'Both passed 90% at the same evaluation';
+  const who = a < b ? `${view.labels.a} passed ${name} first` : b < a ? `${view.labels.b} passed ${name} first` : a === Infinity ? `Neither passed ${name} yet` : `Both passed ${name} at the same evaluation`;
   const strong = document.createElement('strong');
   strong.textContent = `${who}. `;
   return [strong, ...first.text, ' ', ...final.text];
@@ -342,8 +343,8 @@ export class Lessons {
       result.hidden = false;
       result.textContent = 'Running...';
       try {
-        const { history, sides, labels } = await this.runSteps(steps);
-        this.show(article, result, { history, sides, labels });
+        const { history, sides, labels, dataset } = await this.runSteps(steps);
+        this.show(article, result, { history, sides, labels, dataset });
       } catch (e) {
         result.textContent = `The run stopped: ${e.message}`;
       } finally {

@@ -5,7 +5,12 @@ import { COLORS, Panel } from './panel.js';
 import { fmt } from './line-chart.js';
 
 const POINTS = 300;  // chart resolution over the whole run (about one point per 2 pixels)
-export const TARGET = 0.9;  // the test accuracy the lessons and the first screen count steps to
+// The test accuracy the lessons and the first screen count steps to, per dataset: 90% on MNIST; on
+// Fashion-MNIST the convergence experiment's higher target there (core/experiments/targets.h, 81%:
+// 90% scaled by how much less the networks learn of the clothes). tests/findings/texts.test.mjs
+// checks both against the committed convergence claims (steps_to_90, steps_to_81).
+export const TARGETS = { mnist: 0.9, fashion: 0.81 };
+export const targetOf = (view) => TARGETS[view?.dataset] ?? TARGETS.mnist;
 
 // Chance level is 1 / classes (10 for MNIST, 6 for the synthetic shapes).
 const classCount = (view) => view.classes?.a?.length || 10;
@@ -49,7 +54,7 @@ export class AccuracyPanel extends SidesChartPanel {
   chartOptions(view) {
     return {
       yLabel: 'accuracy', yRange: [0, 1],
-      rules: [{ y: TARGET, label: `target ${100 * TARGET}%` }, { y: 1 / classCount(view), label: 'chance' }],
+      rules: [{ y: targetOf(view), label: `target ${Math.round(100 * targetOf(view))}%` }, { y: 1 / classCount(view), label: 'chance' }],
       series: view.sides.flatMap((s) => [
         { label: `train ${view.labels[s]}`, color: COLORS[s] },
         { label: `test ${view.labels[s]}`, color: COLORS[s], line: false, points: true, size: 7 },
