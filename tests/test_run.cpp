@@ -2,6 +2,7 @@
 // and divergence of one side while the other goes on.
 #include <doctest/doctest.h>
 
+#include <tuple>
 #include <vector>
 
 #include "check.h"
@@ -101,9 +102,17 @@ TEST_CASE(
   Run run(schedule);
   run.add(none, data);
   run.add(bn, data);
-  std::vector<int> live_rows(2), stopped_rows(2), evals(2);
+  std::vector<int> live_rows(2), stopped_rows(2), evals(2), befores(2);
+  std::vector<int64_t> before_at(2, -1);  // the side's step count at its last before hook
   RunHooks hooks;
+  const auto on_before = [&](int side, Trainer& t) {
+    ++befores[size_t(side)];
+    before_at[size_t(side)] = t.step_count();
+  };
+  hooks.before = on_before;
   const auto on_stepped = [&](const SideStep& s, Trainer& t) {
+    // The before hook saw the side just before this step (a stopped side: no before hook).
+    if (!s.stopped) CHECK(before_at[size_t(s.side)] == s.metrics.step - 1);
     if (s.stopped) {
       ++stopped_rows[size_t(s.side)];
       CHECK(s.metrics.diverged);
@@ -124,6 +133,8 @@ TEST_CASE(
   CHECK(evals[0] == at - 1);         // the diverging step is not evaluated
   CHECK(live_rows[1] == 6);
   CHECK(evals[1] == 6);
+  CHECK(befores[0] == live_rows[0]);  // once before each step it took, none once stopped
+  CHECK(befores[1] == 6);
   CHECK(run.side(1).step_count() == 6);
   CHECK(run.side(0).step_count() == at - 1);
 
@@ -165,4 +176,64 @@ TEST_CASE("run.its step count starts at its sides' (a loaded state continues)") 
   attached.attach(other);
   CHECK(&attached.side(0) == &other);
   CHECK(attached.step_count() == 1);
+}
+
+TEST_CASE("run.train_each steps side by side to the numbers, hooks and end of lockstep train") {
+  // A pair that stays live and a pair whose first side diverges (100x He initialization
+  // without BN), each run once in lockstep and once side by side.
+  auto data = shapes_data();
+  Config bn = shapes_config("deep-cnn"), none = bn;
+  none.norm.kind = NormKind::None;
+  Config wild = none;
+  wild.init_scale = 100.f;
+  for (const Config& first : {none, wild}) {
+    CAPTURE(first.init_scale);
+    RunSchedule schedule;
+    schedule.eval_every = 3;
+    schedule.heavy_every = 4;
+    Run lockstep(schedule), each(schedule);
+    for (Run* run : {&lockstep, &each}) {
+      run->add(first, data);
+      run->add(bn, data);
+    }
+    // Per side: (lockstep step, loss, heavy, eval_due) of every step the side took.
+    using Rows = std::vector<std::vector<std::tuple<int64_t, float, bool, bool>>>;
+    Rows rows_lockstep(2), rows_each(2);
+    std::vector<int> heavy_lockstep(2), heavy_each(2);
+    const auto record = [](Rows& rows) {
+      return [&rows](const SideStep& s, Trainer&) {
+        if (!s.stopped)
+          rows[size_t(s.side)].emplace_back(s.step, s.metrics.loss, s.heavy, s.eval_due);
+      };
+    };
+    const auto on_lockstep = record(rows_lockstep);
+    const auto on_each = record(rows_each);
+    const auto count_lockstep = [&](int side, Trainer& t) {
+      if (!t.diverged()) ++heavy_lockstep[size_t(side)];
+    };
+    const auto count_each = [&](int side, Trainer&) { ++heavy_each[size_t(side)]; };
+    RunHooks a, b;
+    a.stepped = on_lockstep, a.heavy = count_lockstep;
+    b.stepped = on_each, b.heavy = count_each;
+    const int64_t taken = lockstep.train(7, a);
+    CHECK(each.train_each(7, b) == taken);
+    CHECK(each.train_each(5, b) == lockstep.train(5, a));  // and on from there
+    CHECK(each.step_count() == lockstep.step_count());
+    CHECK(rows_each == rows_lockstep);  // bit for bit, step by step
+    CHECK(heavy_each == heavy_lockstep);
+    for (int k = 0; k < 2; ++k) CHECK(each.side(k).save_state() == lockstep.side(k).save_state());
+    if (first.init_scale > 1) {
+      REQUIRE(each.side(0).diverged());
+      CHECK(rows_each[0].size() < rows_each[1].size());
+    }
+  }
+  // A run of two diverging sides ends where lockstep ends it.
+  Run lockstep, each;
+  for (Run* run : {&lockstep, &each}) {
+    run->add(wild, data);
+    run->add(wild, data);
+  }
+  CHECK(each.train_each(20) == lockstep.train(20));
+  CHECK(each.train_each(20) == 0);
+  CHECK(each.finished());
 }

@@ -3,6 +3,7 @@
 // JavaScript sees (wasm/bnlab.mjs wraps them in the documented API):
 //   Data        one train/test split in the wasm heap, shared by the simulations made from it
 //   Simulation  one training run: a Trainer on shared Data, and its Instrument (measure.h)
+//   Run         the core's run loop (train/run.h) over one simulation or a lockstep pair
 //   functions   the option table, presets, the config of a state file, the reference benchmark,
 //               the experiments, heap statistics
 // Every entry point catches the core's exceptions and hands their message to JavaScript, which
@@ -30,10 +31,12 @@
 #include "experiments/seeds.h"
 #include "io/describe.h"
 #include "io/state.h"
+#include "measure/entries.h"
 #include "measure/measure.h"
 #include "measure/refbench.h"
 #include "measure/trace.h"
 #include "train/config.h"
+#include "train/run.h"
 #include "train/trainer.h"
 
 namespace bnlab {
@@ -108,15 +111,42 @@ val torch_shape(const Shape& s, int dims) {
   return array_of(std::vector<int>{s.n, s.c, s.h, s.w}).call<val>("slice", 0, dims);
 }
 
-// Named float vectors, to turn into measurement entries in one loop.
-using Fields = std::initializer_list<std::pair<const char*, const std::vector<float>*>>;
+// A JSON value of the core (io/json.h) as the same JavaScript value, for small descriptive
+// objects; a number stays the double it is (NaN and infinities too, which JSON text cannot hold).
+val to_js(const Json& j) {
+  switch (j.type()) {
+    case Json::Type::Bool: return val(j.boolean());
+    case Json::Type::Number: return val(j.number());
+    case Json::Type::String: return val(j.string());
+    case Json::Type::Array: {
+      val out = val::array();
+      for (const Json& v : j.items()) out.call<void>("push", to_js(v));
+      return out;
+    }
+    case Json::Type::Object: {
+      val out = val::object();
+      for (const auto& [key, v] : j.members()) out.set(key, to_js(v));
+      return out;
+    }
+    default: return val::null();
+  }
+}
 
-// A measurement entry of PROTOCOL.md: {shape, data, step}, where data is a copy of values and
-// shape is {values.size()} unless given; callers add descriptive fields.
-val entry(const std::vector<float>& values, int64_t step, std::vector<int> shape = {}) {
-  if (shape.empty()) shape = {int(values.size())};
-  return object({{"shape", array_of(shape)}, {"data", copy_out(values.data(), values.size())},
-                 {"step", val(double(step))}});
+// A measurement entry (measure/entries.h) as PROTOCOL.md's object: {shape, data, step, ...its
+// descriptive fields}, data a Float32Array copy.
+val entry_to_js(const Entry& e) {
+  val out = object({{"shape", array_of(e.shape)},
+                    {"data", copy_out(e.data.data(), e.data.size())},
+                    {"step", val(double(e.step))}});
+  for (const auto& [key, v] : e.fields.members()) out.set(key, to_js(v));
+  return out;
+}
+
+// {name: entry} of entries in order.
+val entries_to_js(const std::vector<Entry>& entries) {
+  val out = val::object();
+  for (const Entry& e : entries) out.set(e.name, entry_to_js(e));
+  return out;
 }
 
 // {name: value} from JavaScript in the text form of the core's option table (String(0.05) is
@@ -188,22 +218,45 @@ class Simulation {
  public:
   Simulation(const Config& config, const Data& data) : trainer_(config, data.split()) {}
 
-  // Takes up to n steps, fewer when the run diverges (the diverging step is the last one
-  // reported), and returns their metrics: {first_step, loss, accuracy, lr}, typed arrays.
+  // Takes up to n steps through a one-side run of the core's run loop (train/run.h), fewer when
+  // the run diverges (the diverging step is the last one reported), and returns their metrics:
+  // {first_step, loss, accuracy, lr}, typed arrays.
   val step(int n) {
     return rethrow_as_js([&] {
-      loss_.clear(), accuracy_.clear(), lr_.clear();
-      const double first_step = double(trainer_.step_count() + 1);
-      for (int i = 0; i < n && !trainer_.diverged(); ++i) {
-        if (tracing_) tracer_.remember(trainer_);  // the running statistics before the update
-        const StepMetrics m = trainer_.step();
-        loss_.push_back(m.loss), accuracy_.push_back(m.accuracy), lr_.push_back(m.lr);
-      }
-      return object({{"first_step", val(first_step)}, {"loss", copy_out(loss_.data(), loss_.size())},
-                     {"accuracy", copy_out(accuracy_.data(), accuracy_.size())},
-                     {"lr", copy_out(lr_.data(), lr_.size())}});
+      Run run;
+      run.attach(trainer_);
+      begin_steps();
+      const auto before = [this](int, Trainer&) { before_step(); };
+      const auto stepped = [this](const SideStep& s, Trainer&) { record(s); };
+      RunHooks hooks;
+      hooks.before = before, hooks.stepped = stepped;
+      run.train(n, hooks);
+      return steps();
     });
   }
+
+  // This simulation's part in the steps of a run (step() above, or RunJs below over both sides):
+  // begin_steps() forgets the last call's metrics, before_step() and record(step) are the run's
+  // hooks, steps() returns what was recorded as step() does.
+  void begin_steps() {
+    loss_.clear(), accuracy_.clear(), lr_.clear();
+    first_step_ = double(trainer_.step_count() + 1);
+  }
+  void before_step() {
+    if (tracing_) tracer_.remember(trainer_);  // the running statistics before the update
+  }
+  void record(const SideStep& s) {
+    if (s.stopped) return;
+    loss_.push_back(s.metrics.loss), accuracy_.push_back(s.metrics.accuracy);
+    lr_.push_back(s.metrics.lr);
+  }
+  val steps() const {
+    return object({{"first_step", val(first_step_)},
+                   {"loss", copy_out(loss_.data(), loss_.size())},
+                   {"accuracy", copy_out(accuracy_.data(), accuracy_.size())},
+                   {"lr", copy_out(lr_.data(), lr_.size())}});
+  }
+  Trainer& trainer() { return trainer_; }
 
   // mode "eval" (running statistics) or "train" (statistics of each test batch).
   val evaluate(const std::string& mode, int max_examples) {
@@ -278,91 +331,33 @@ class Simulation {
     });
   }
 
-  // The cheap measurements of the last step, as PROTOCOL.md's named entries. With tracing on and
-  // `capture`, first a copy of what the normalizers used in that step (measure/trace.h), for
-  // trace_unit(): like the measurements it must be taken before anything else runs the network.
+  // The cheap measurements of the last step, as PROTOCOL.md's named entries (measure/entries.h).
+  // With tracing on and `capture`, first a copy of what the normalizers used in that step
+  // (measure/trace.h), for trace_unit(): like the measurements it must be taken before anything
+  // else runs the network.
   val measure_step(bool capture) {
     return rethrow_as_js([&] {
       if (tracing_ && capture) tracer_.capture(trainer_);
       instrument().measure_step(step_m_);
-      const StepMeasurements& m = step_m_;
-      val out = val::object();
-      for (const NormLayerStats& n : m.norms)
-        for (const auto& [field, values] : Fields{{"batch_mean", &n.batch_mean}, {"batch_var", &n.batch_var},
-                                                  {"running_mean", &n.running_mean}, {"running_var", &n.running_var},
-                                                  {"gamma", &n.gamma}, {"beta", &n.beta}})
-          if (!values->empty()) out.set(n.name + "." + field, entry(*values, m.step));
-      if (!m.hist_layer.empty())
-        for (const auto& [name, h] : {std::pair{"hist.input", &m.input}, std::pair{"hist.output", &m.output}}) {
-          val e = entry(h->counts, m.step);
-          e.set("lo", h->lo), e.set("hi", h->hi), e.set("layer", m.hist_layer), e.set("channel", m.hist_channel);
-          out.set(name, e);
-        }
-      std::vector<float> q;
-      std::vector<std::string> band_layers;
-      for (const UnitBand& b : m.bands) q.insert(q.end(), b.q, b.q + 5), band_layers.push_back(b.layer);
-      val bands = entry(q, m.step, {int(m.bands.size()), 5});
-      bands.set("layers", array_of(band_layers)), bands.set("unit", instrument().config().probe_unit);
-      bands.set("percentiles", array_of(std::vector<int>{1, 15, 50, 85, 99}));
-      out.set("bands", bands);
-      std::vector<std::string> names;
-      std::vector<float> grad, weight, ratio;
-      for (const ParamLayerStats& p : m.layers)
-        names.push_back(p.name), grad.push_back(p.grad_norm), weight.push_back(p.weight_norm),
-            ratio.push_back(p.update_ratio);
-      for (const auto& [name, values] : Fields{{"grad_norm", &grad}, {"weight_norm", &weight}, {"update_ratio", &ratio}}) {
-        val e = entry(*values, m.step);
-        e.set("layers", array_of(names));
-        out.set(name, e);
-      }
-      return out;
+      return entries_to_js(step_entries(step_m_, instrument().config().probe_unit));
     });
   }
 
-  // Feature maps of test image `image` in eval mode (measure.h FeatureMaps), as entries:
-  //   features.image        (C, H, W) the image; index, label, prediction, confidence, error
-  //   <norm>.features_in    (C, H, W) a normalizer's input, role 'before', block
-  //   <norm>.features_out   (C, H, W) its output, role 'after', block
-  //   <layer>.features_out  (C, H, W) a conv/fc output with no normalizer after it, role 'output'
+  // Feature maps of test image `image` in eval mode (measure.h FeatureMaps), as entries
+  // (measure/entries.h feature_entries).
   val measure_features(int image) {
     return rethrow_as_js([&] {
       instrument().measure_features(image, features_);
-      const FeatureMaps& f = features_;
-      const double step = double(trainer_.step_count());
-      const Shape& is = f.image_shape;
-      val out = val::object();
-      val img = entry(f.pixels, int64_t(step), {is.c, is.h, is.w});
-      img.set("index", f.image), img.set("label", f.label);
-      if (f.error.empty()) img.set("prediction", f.prediction), img.set("confidence", f.confidence);
-      else img.set("error", f.error);
-      out.set("features.image", img);
-      for (const FeatureMap& m : f.maps) {
-        const std::vector<int> shape{m.shape.c, m.shape.h, m.shape.w};
-        const bool normalized = !m.after.empty();
-        val before = entry(m.before, int64_t(step), shape);
-        before.set("block", m.block), before.set("role", normalized ? "before" : "output");
-        out.set(m.layer + (normalized ? ".features_in" : ".features_out"), before);
-        if (!normalized) continue;
-        val after = entry(m.after, int64_t(step), shape);
-        after.set("block", m.block), after.set("role", "after");
-        out.set(m.layer + ".features_out", after);
-      }
-      return out;
+      return entries_to_js(feature_entries(features_, trainer_.step_count()));
     });
   }
 
   // The first max_images test images the last eval-mode evaluate() got wrong, as the entry
-  // test.misclassified: (K, C, H, W) images; indices, predictions, labels (K), wrong, examined,
-  // step (of that evaluation; -1 and K = 0 before any).
+  // test.misclassified (measure/entries.h; step -1 and no images before any evaluation).
   val misclassified(int max_images) {
     return rethrow_as_js([&] {
       collect_misclassified(trainer_.data().test, predictions_, max_images, misclassified_);
-      const Misclassified& m = misclassified_;
-      const Shape& is = m.image_shape;
-      val e = entry(m.pixels, predictions_step_, {int(m.indices.size()), is.c, is.h, is.w});
-      e.set("indices", array_of(m.indices)), e.set("predictions", array_of(m.predictions));
-      e.set("labels", array_of(m.labels)), e.set("wrong", m.wrong), e.set("examined", m.examined);
-      return e;
+      return entry_to_js(misclassified_entry(misclassified_, predictions_step_));
     });
   }
 
@@ -379,28 +374,7 @@ class Simulation {
   // with tracing on: every field of UnitTrace, as numbers (see trace.h).
   val trace_unit(const std::string& layer, int n, int c, int h, int w) {
     return rethrow_as_js([&] {
-      const UnitTrace t = tracer_.trace(layer, n, c, h, w);
-      val out = object({{"layer", val(t.layer)}, {"kind", val(t.kind)}, {"step", val(double(t.step))},
-                        {"shape", array_of(std::vector<int>{t.shape.n, t.shape.c, t.shape.h, t.shape.w})},
-                        {"n", val(t.n)}, {"c", val(t.c)}, {"h", val(t.h)}, {"w", val(t.w)},
-                        {"sample_begin", val(t.sample_begin)}, {"sample_end", val(t.sample_end)},
-                        {"channel_begin", val(t.channel_begin)}, {"channel_end", val(t.channel_end)},
-                        {"group", val(t.group)}, {"m", val(double(t.m))}, {"over", val(t.over)},
-                        {"batch_stats", val(t.batch_stats)}, {"has_eval", val(t.has_eval)}, {"noisy", val(t.noisy)},
-                        {"has_before", val(t.has_before)}});
-      const std::pair<const char*, float> numbers[] = {
-          {"x", t.x}, {"mean", t.mean}, {"var", t.var}, {"eps", t.eps}, {"inv_std", t.inv_std},
-          {"xhat", t.xhat}, {"xhat_layer", t.xhat_layer}, {"gamma", t.gamma}, {"beta", t.beta},
-          {"r", t.r}, {"d", t.d}, {"y", t.y}, {"y_layer", t.y_layer},
-          {"running_mean", t.running_mean}, {"running_var", t.running_var}, {"eval_inv_std", t.eval_inv_std},
-          {"running_mean_before", t.running_mean_before}, {"running_var_before", t.running_var_before},
-          {"xhat_eval", t.xhat_eval}, {"y_eval", t.y_eval},
-          {"noise_scale", t.noise_scale}, {"noise_shift", t.noise_shift}, {"y_noisy", t.y_noisy},
-          {"dy", t.dy}, {"dgamma", t.dgamma}, {"dbeta", t.dbeta}, {"mean_g", t.mean_g}, {"mean_gx", t.mean_gx},
-          {"term_g", t.term_g}, {"term_mean", t.term_mean}, {"term_xhat", t.term_xhat}, {"dx", t.dx},
-          {"dx_layer", t.dx_layer}};
-      for (const auto& [name, v] : numbers) out.set(name, val(v));
-      return out;
+      return to_js(unit_trace_json(tracer_.trace(layer, n, c, h, w)));
     });
   }
 
@@ -435,29 +409,12 @@ class Simulation {
     });
   }
 
-  // Internal covariate shift and the loss landscape on the batch the next step will use.
+  // Internal covariate shift and the loss landscape on the batch the next step will use, as
+  // entries (measure/entries.h heavy_entries: none for a diverged run).
   val measure_heavy() {
     return rethrow_as_js([&] {
       instrument().measure_heavy(heavy_m_);
-      const HeavyMeasurements& h = heavy_m_;
-      val out = val::object();
-      if (h.ics.empty()) return out;  // a diverged run has nothing to measure
-      std::vector<std::string> names;
-      std::vector<float> l2, cosine;
-      for (const IcsLayer& l : h.ics) names.push_back(l.name), l2.push_back(l.l2), cosine.push_back(l.cosine);
-      for (const auto& [name, values] : Fields{{"ics.l2", &l2}, {"ics.cosine", &cosine}}) {
-        val e = entry(*values, h.step);
-        e.set("layers", array_of(names));
-        out.set(name, e);
-      }
-      const Landscape& l = h.landscape;
-      for (const auto& [name, values] : Fields{{"landscape.loss", &l.losses}, {"landscape.grad_change", &l.grad_changes}}) {
-        val e = entry(*values, h.step);
-        e.set("etas", array_of(l.etas)), e.set("loss_min", l.loss_min), e.set("loss_max", l.loss_max);
-        e.set("predictiveness", l.predictiveness), e.set("beta_smoothness", l.beta_smoothness);
-        out.set(name, e);
-      }
-      return out;
+      return entries_to_js(heavy_entries(heavy_m_));
     });
   }
 
@@ -487,7 +444,53 @@ class Simulation {
   Misclassified misclassified_;
   std::vector<int> predictions_;    // of the last eval-mode evaluate(), from the first test image
   int64_t predictions_step_ = -1;   // the step it was taken at
-  std::vector<float> loss_, accuracy_, lr_;  // (steps of the last step() call)
+  std::vector<float> loss_, accuracy_, lr_;  // (steps since begin_steps())
+  double first_step_ = 1;
+};
+
+// The core's run loop (train/run.h) over simulations JavaScript owns: the page's worker trains
+// its side, or both sides in lockstep, through it (bnlab.mjs Session.train). A simulation must
+// outlive its place here: Session makes a new RunJs whenever it replaces a side.
+class RunJs {
+ public:
+  void add(Simulation& sim) {
+    run_.attach(sim.trainer());
+    sims_.push_back(&sim);
+  }
+  // What is due on the way (RunSchedule): evaluations after a side's every eval_every-th step,
+  // heavy measurements before its step after every heavy_every-th (0: never).
+  void set_schedule(double eval_every, double heavy_every) {
+    RunSchedule s;
+    s.eval_every = int64_t(eval_every), s.heavy_every = int64_t(heavy_every);
+    run_.set_schedule(s);
+  }
+  // Up to n lockstep steps, fewer once every side has diverged, taken side by side
+  // (Run::train_each: the lockstep numbers, each network in the cache for its steps). JavaScript is called back
+  // (functions that must not throw: bnlab.mjs catches for them): heavy(side) when the heavy
+  // measurements are due before a side's step, stepped(side, eval_due, last) after each step a
+  // side took (last: the call's last lockstep step). Returns each side's Simulation.step result.
+  val train(int n, val heavy, val stepped) {
+    return rethrow_as_js([&] {
+      for (Simulation* sim : sims_) sim->begin_steps();
+      const int64_t last = run_.step_count() + n;
+      const auto on_heavy = [&](int side, Trainer&) { heavy(side); };
+      const auto on_before = [this](int side, Trainer&) { sims_[size_t(side)]->before_step(); };
+      const auto on_stepped = [&](const SideStep& s, Trainer&) {
+        sims_[size_t(s.side)]->record(s);
+        if (!s.stopped) stepped(s.side, s.eval_due, s.step == last);
+      };
+      RunHooks hooks;
+      hooks.heavy = on_heavy, hooks.before = on_before, hooks.stepped = on_stepped;
+      run_.train_each(n, hooks);
+      val out = val::array();
+      for (Simulation* sim : sims_) out.call<void>("push", sim->steps());
+      return out;
+    });
+  }
+
+ private:
+  Run run_;
+  std::vector<Simulation*> sims_;
 };
 
 Simulation* make_simulation(val options, const Data& data) {
@@ -587,25 +590,38 @@ val experiment_list() {
   return out;
 }
 
+// An experiment's tables as [{name, columns, rows}], every cell text (as in its CSV).
+val tables_to_js(const Tables& tables) {
+  val out = val::array();
+  for (const auto& [stem, table] : tables) {
+    val rows = val::array();
+    for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
+    out.call<void>(
+        "push",
+        object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
+  }
+  return out;
+}
+
+// The options of a bound experiment call (progress is the caller's).
+ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir,
+                                     const std::string& dataset = "mnist") {
+  ExperimentOptions options;
+  options.seed = seed, options.steps = steps, options.data_dir = data_dir,
+  options.dataset = dataset;
+  return options;
+}
+
 // Runs an experiment to the end (it blocks; progress(fraction) is called now and then):
 // {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST (or, for dataset
 // fashion, Fashion-MNIST) is in the module's file system (bnlab.mjs writes the page's files there).
 val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir,
                    const std::string& dataset, val progress) {
   return rethrow_as_js([&] {
-    const ExperimentInfo& info = find_experiment(name);
-    ExperimentOptions options;
-    options.seed = seed, options.steps = steps, options.data_dir = data_dir,
-    options.dataset = dataset;
+    ExperimentOptions options = experiment_options(seed, steps, data_dir, dataset);
     options.progress = [&](double fraction) { progress(fraction); };
-    const ExperimentResult result = info.run(options);
-    val tables = val::array();
-    for (const auto& [stem, table] : result.tables) {
-      val rows = val::array();
-      for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
-      tables.call<void>("push", object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
-    }
-    return object({{"summary", val(result.summary.dump())}, {"tables", tables}});
+    const ExperimentResult result = find_experiment(name).run(options);
+    return object({{"summary", val(result.summary.dump())}, {"tables", tables_to_js(result.tables)}});
   });
 }
 
@@ -633,26 +649,6 @@ std::string summarize_seeds_js(const std::string& per_seed) {
 }
 
 // --- Sweeps in parts (the page's worker pool; core/experiments/experiments.h ExperimentParts) ---
-
-val tables_to_js(const Tables& tables) {
-  val out = val::array();
-  for (const auto& [stem, table] : tables) {
-    val rows = val::array();
-    for (const auto& row : table.data()) rows.call<void>("push", array_of(row));
-    out.call<void>(
-        "push",
-        object({{"name", val(stem)}, {"columns", array_of(table.columns())}, {"rows", rows}}));
-  }
-  return out;
-}
-
-ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string& data_dir,
-                                     const std::string& dataset = "mnist") {
-  ExperimentOptions options;
-  options.seed = seed, options.steps = steps, options.data_dir = data_dir,
-  options.dataset = dataset;
-  return options;
-}
 
 // Units [begin, end) of a sweep: [{name, columns, rows}] with those units' rows.
 val run_experiment_part_js(const std::string& name, uint32_t seed, int steps,
@@ -719,6 +715,11 @@ EMSCRIPTEN_BINDINGS(bnlab) {
       .function("setTrace", &Simulation::set_trace)
       .function("traceUnit", &Simulation::trace_unit)
       .function("whatIf", &Simulation::what_if);
+  class_<RunJs>("Run")
+      .constructor<>()
+      .function("add", &RunJs::add)
+      .function("setSchedule", &RunJs::set_schedule)
+      .function("train", &RunJs::train);
   function("options", &options);
   function("presets", &preset_list);
   function("describeModel", &describe);

@@ -7,7 +7,8 @@
 //   sim.dispose(); data.dispose();
 //
 // Everything here adapts the Embind classes of wasm/bindings.cpp: typed option values, gzip,
-// object lifetimes, and the lockstep of two sides (Session). The maths is in the core.
+// object lifetimes, and the sides of a comparison with their data (Session). The maths and the run
+// loop are in the core.
 import createBnlabCore from './bnlab_core.mjs';
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
@@ -35,7 +36,7 @@ export async function loadBnlab({ wasmBinary, wasmModule } = {}) {
 // returning (bindings.cpp says why they do not throw themselves): every function, class function
 // and method is wrapped here to throw it, so callers see an Error with the core's message.
 // New classes and free functions of bindings.cpp are listed here too; methods are found.
-const CORE_CLASSES = ['Data', 'Simulation'];
+const CORE_CLASSES = ['Data', 'Simulation', 'Run'];
 const CORE_FUNCTIONS = ['options', 'presets', 'layerKinds', 'describeModel', 'dataKey', 'stateConfig', 'referenceBench',
   'referenceProfile', 'experiments', 'runExperiment', 'runExperimentPart', 'combineExperiment',
   'parseSeeds', 'summarizeSeeds'];
@@ -360,8 +361,9 @@ export class Simulation {
   dispose() { this.handle.delete(); }
 }
 
-// One or two simulations trained in lockstep on shared data: the model of a side-by-side
-// comparison. Sides with the same dataset (and, for synthetic data, the same seed) share one copy.
+// One or two simulations trained in lockstep on shared data by the core's run loop (core/train/run.h):
+// the model of a side-by-side comparison. Sides with the same dataset (and, for synthetic data,
+// the same seed) share one copy.
 export class Session {
   // configs: {a: config, b?: config}; files: the IDX files if a side uses MNIST.
   static async create(lab, configs, files) {
@@ -380,6 +382,16 @@ export class Session {
     this.files = files;
     this.data = new Map();  // data key -> Data
     this.sides = {};        // 'a' | 'b' -> Simulation
+    this.run = null;        // the core's Run over the sides, in the order of this.sides
+  }
+
+  // A new core Run over the current sides, whenever a side is replaced (it points at them). It
+  // keeps nothing a live side needs: its schedule is set at each train(), and a heavy measurement
+  // it made due at a side's step count is followed by that side's step (or the side diverged).
+  attach() {
+    this.run?.delete();
+    this.run = new this.lab.core.Run();
+    for (const sim of Object.values(this.sides)) this.run.add(sim.handle);
   }
 
   dataKey(config) { return this.lab.dataKey(config); }
@@ -402,6 +414,7 @@ export class Session {
     for (const sim of Object.values(this.sides)) sim.dispose();
     this.sides = fresh;
     this.configs = configs;
+    this.attach();
     this.dropUnusedData(Object.values(fresh));
   }
 
@@ -431,6 +444,7 @@ export class Session {
     old.dispose();
     this.sides[side] = sim;
     this.configs = { ...this.configs, [side]: config };
+    this.attach();
   }
 
   // Replaces a side by the run a state file describes (its config, weights, optimizer and
@@ -449,6 +463,7 @@ export class Session {
     this.sides[side]?.dispose();
     this.sides[side] = sim;
     this.configs = { ...this.configs, [side]: config };
+    this.attach();
     this.dropUnusedData(Object.values(this.sides));
   }
 
@@ -458,14 +473,32 @@ export class Session {
       if (!used.has(key)) { data.dispose(); this.data.delete(key); }
   }
 
-  // n steps of every side. The sides are independent runs, so stepping one after the other gives
-  // the same numbers as interleaving them; afterwards all are at the same step (except a side
-  // that diverged, which stays where it stopped). Returns {side: step result}.
-  step(n = 1) {
-    return Object.fromEntries(Object.entries(this.sides).map(([s, sim]) => [s, sim.step(n)]));
+  // n lockstep steps of every side by the core's run loop (fewer once all have diverged; a side
+  // that diverged stays where it stopped). What the core's schedule makes due on the way is
+  // handed back: onHeavy(side) before a side's step after every heavyEvery-th (and before its
+  // first), onStepped(side, evalDue, last) after each step a side took (evalDue: after its every
+  // evalEvery-th; last: the call's last step). Returns {side: step result} (Simulation.step's).
+  train(n, { evalEvery = 0, heavyEvery = 0, onHeavy = null, onStepped = null } = {}) {
+    const names = Object.keys(this.sides);
+    // A callback's exception must not unwind through the core's frames (bindings.cpp): the first
+    // is kept, the later callbacks are skipped, and it is thrown once the core has returned.
+    let failure = null;
+    const call = (f) => (k, ...args) => {
+      if (failure || !f) return;
+      try { f(names[k], ...args); } catch (e) { failure = e; }
+    };
+    this.run.setSchedule(evalEvery, heavyEvery);
+    const results = this.run.train(n, call(onHeavy), call(onStepped));
+    if (failure) throw failure;
+    return Object.fromEntries(names.map((s, k) => [s, results[k]]));
   }
 
+  // n steps of every side, nothing else due on the way.
+  step(n = 1) { return this.train(n); }
+
   dispose() {
+    this.run?.delete();
+    this.run = null;
     for (const sim of Object.values(this.sides)) sim.dispose();
     for (const data of this.data.values()) data.dispose();
     this.sides = {};

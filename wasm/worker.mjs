@@ -1,4 +1,6 @@
-// The simulation worker: wasm/PROTOCOL.md's messages over a Session of bnlab.mjs.
+// The simulation worker: wasm/PROTOCOL.md's messages over a Session of bnlab.mjs, whose sides the
+// core's run loop trains (core/train/run.h: this worker says what to do when an evaluation or a
+// measurement is due, the core says when).
 //
 // Training runs in chunks of about settings.chunk_ms; between chunks the worker yields to its
 // event loop, so a pause or step request takes effect within one chunk. The yield is a
@@ -23,7 +25,6 @@ export function serve(host) {
   // {kind: 'steps', remaining, id} (a step request in progress).
   let run = null;
   let pending = {};            // side -> {parts: step results, evals, heavy: [], steps: []} since the last snapshot
-  let lastHeavy = -1;          // the step before which the heavy measurements were last taken
   // side -> {sim, step, entries}: the cheap measurements of a side's last step. They read what
   // the step left in the layers, so they are taken once per step, before anything else runs the
   // network (an evaluation, the feature maps); a side that has not stepped since it was made or
@@ -47,7 +48,8 @@ export function serve(host) {
 
   function sideInfo(side) {
     const sim = session.sides[side];
-    return { config: sim.config, model: sim.model, dataset: session.dataOf(side).info, tensors: sim.tensorNames() };
+    return { config: sim.config, model: sim.model, dataset: session.dataOf(side).info, data_key: session.dataKey(sim.config),
+             tensors: sim.tensorNames() };
   }
 
   const emptyPending = () => ({ parts: [], evals: [], heavy: [], steps: [] });
@@ -117,40 +119,33 @@ export function serve(host) {
     host.post(message, transfer);
   }
 
-  // Steps every live side n times, recording the results, with the evaluations (after every
-  // eval_every-th step) and heavy measurements (before the step after every heavy_every-th) due
-  // on the way. With settings.replay every step is measured; the inspector's copy of the
-  // normalizers (a few MB) only of the last step when a snapshot follows (`snapshotDue`), as
-  // without replay, since copying it every step slowed training by up to a third.
+  // Steps every live side n times in the core's run loop (Session.train), recording the results,
+  // with the evaluations (after every eval_every-th step) and heavy measurements (before the step
+  // after every heavy_every-th) it makes due on the way. With settings.replay every step is
+  // measured; the inspector's copy of the normalizers (a few MB) only of the last step when a
+  // snapshot follows (`snapshotDue`), as without replay, since copying it every step slowed
+  // training by up to a third.
   function train(n, snapshotDue = true) {
     const t0 = now();
-    const { eval_every, heavy_every } = settings;
-    while (n > 0) {
-      const at = Math.max(...sideNames().map((s) => session.sides[s].stepCount));
-      if (heavy_every > 0 && at % heavy_every === 0 && lastHeavy !== at) {
-        for (const side of sideNames()) {
-          const heavy = session.sides[side].measureHeavy();  // {} for a diverged side
-          if (Object.keys(heavy).length) pending[side].heavy.push(heavy);
-        }
-        lastHeavy = at;
-      }
-      // Replay records every step's measurements, so it steps one at a time.
-      const replay = settings.replay && settings.measure;
-      const k = replay ? 1 : Math.min(n, ...[eval_every, heavy_every].filter((e) => e > 0).map((e) => e - (at % e)));
-      const results = session.step(k);
-      for (const [side, r] of Object.entries(results)) {
-        if (!r.loss.length) continue;
-        pending[side].parts.push(r);
-        measured[side] = { sim: session.sides[side], step: -1 };  // stepped: measure when asked
-        if (replay && !session.sides[side].diverged) {
-          const capture = snapshotDue && n === 1;
-          pending[side].steps.push({ step: session.sides[side].stepCount, measure: copies(measureOf(side, capture)) });
-        }
-      }
-      n -= k;
-      stepsSinceSnapshot += k;
-      if (eval_every > 0 && (at + k) % eval_every === 0) evaluate(sideNames(), settings.eval_examples);
-    }
+    const replay = settings.replay && settings.measure;
+    const results = session.train(n, {
+      evalEvery: settings.eval_every,
+      heavyEvery: settings.heavy_every,
+      onHeavy: (side) => {
+        const heavy = session.sides[side].measureHeavy();  // {} for a diverged side
+        if (Object.keys(heavy).length) pending[side].heavy.push(heavy);
+      },
+      // The step's measurements (replay's record, or measureOf in evaluate) come before the
+      // evaluation: they read what the step left in the layers, which an evaluation overwrites.
+      onStepped: (side, evalDue, last) => {
+        const sim = session.sides[side];
+        measured[side] = { sim, step: -1 };  // stepped: measure when asked
+        if (replay && !sim.diverged) pending[side].steps.push({ step: sim.stepCount, measure: copies(measureOf(side, snapshotDue && last)) });
+        if (evalDue) evaluate([side], settings.eval_examples);
+      },
+    });
+    for (const [side, r] of Object.entries(results)) if (r.loss.length) pending[side].parts.push(r);
+    stepsSinceSnapshot += n;
     return now() - t0;
   }
 
@@ -236,7 +231,6 @@ export function serve(host) {
 
   // A new session (init, reset): measurements start over, the page gets its layers and step 0.
   function announce(id) {
-    lastHeavy = -1;
     applyMeasureConfig();
     clearPending();
     host.post({ type: 'ready', id, sides: Object.fromEntries(sideNames().map((s) => [s, sideInfo(s)])) });
@@ -361,6 +355,11 @@ export function serve(host) {
       lab ??= await loadBnlab();
       const result = lab.combineExperiment(msg.name, { seed: msg.seed, steps: msg.steps, parts: msg.parts });
       host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });
+    },
+    // Which data a config trains on (the core's data_key): the page sends new bytes with a new key.
+    data_key(msg) {
+      if (!lab) throw new Error('data_key: no core yet: send init first');
+      host.post({ type: 'data_key', id: msg.id, key: lab.dataKey(msg.config ?? {}) });
     },
     dispose(msg) {
       run = null;

@@ -377,4 +377,66 @@ WhatIfSample WhatIf::run(int image, const std::vector<int>& companions, Mode mod
   return out;
 }
 
+Json unit_trace_json(const UnitTrace& t) {
+  Json out = Json::object();
+  out.set("layer", t.layer);
+  out.set("kind", t.kind);
+  out.set("step", t.step);
+  Json shape = Json::array();
+  for (int d : {t.shape.n, t.shape.c, t.shape.h, t.shape.w}) shape.push(d);
+  out.set("shape", std::move(shape));
+  const std::pair<const char*, int64_t> counts[] = {{"n", t.n},
+                                                    {"c", t.c},
+                                                    {"h", t.h},
+                                                    {"w", t.w},
+                                                    {"sample_begin", t.sample_begin},
+                                                    {"sample_end", t.sample_end},
+                                                    {"channel_begin", t.channel_begin},
+                                                    {"channel_end", t.channel_end},
+                                                    {"group", t.group},
+                                                    {"m", t.m}};
+  for (const auto& [name, v] : counts) out.set(name, v);
+  const std::pair<const char*, bool> flags[] = {{"batch_stats", t.batch_stats},
+                                                {"has_eval", t.has_eval},
+                                                {"noisy", t.noisy},
+                                                {"has_before", t.has_before}};
+  out.set("over", t.over);
+  for (const auto& [name, v] : flags) out.set(name, v);
+  const std::pair<const char*, float> numbers[] = {{"x", t.x},
+                                                   {"mean", t.mean},
+                                                   {"var", t.var},
+                                                   {"eps", t.eps},
+                                                   {"inv_std", t.inv_std},
+                                                   {"xhat", t.xhat},
+                                                   {"xhat_layer", t.xhat_layer},
+                                                   {"gamma", t.gamma},
+                                                   {"beta", t.beta},
+                                                   {"r", t.r},
+                                                   {"d", t.d},
+                                                   {"y", t.y},
+                                                   {"y_layer", t.y_layer},
+                                                   {"running_mean", t.running_mean},
+                                                   {"running_var", t.running_var},
+                                                   {"eval_inv_std", t.eval_inv_std},
+                                                   {"running_mean_before", t.running_mean_before},
+                                                   {"running_var_before", t.running_var_before},
+                                                   {"xhat_eval", t.xhat_eval},
+                                                   {"y_eval", t.y_eval},
+                                                   {"noise_scale", t.noise_scale},
+                                                   {"noise_shift", t.noise_shift},
+                                                   {"y_noisy", t.y_noisy},
+                                                   {"dy", t.dy},
+                                                   {"dgamma", t.dgamma},
+                                                   {"dbeta", t.dbeta},
+                                                   {"mean_g", t.mean_g},
+                                                   {"mean_gx", t.mean_gx},
+                                                   {"term_g", t.term_g},
+                                                   {"term_mean", t.term_mean},
+                                                   {"term_xhat", t.term_xhat},
+                                                   {"dx", t.dx},
+                                                   {"dx_layer", t.dx_layer}};
+  for (const auto& [name, v] : numbers) out.set(name, double(v));
+  return out;
+}
+
 }  // namespace bnlab

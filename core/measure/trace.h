@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "io/json.h"
 #include "train/trainer.h"
 
 namespace bnlab {
@@ -154,5 +155,9 @@ class WhatIf {
   Rng rng_;
   Tensor batch_;  // kept: the model's layer_input(0) points at it after run()
 };
+
+// Every field of a UnitTrace under its own name (numbers, flags, shape as [N, C, H, W]): what the
+// page's BN inspector gets (wasm/bindings.cpp converts it as it is).
+Json unit_trace_json(const UnitTrace& t);
 
 }  // namespace bnlab

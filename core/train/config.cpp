@@ -133,18 +133,21 @@ const std::vector<OptionDef>& definitions() {
     {
       // A number (PyTorch's momentum) or "cumulative" (PyTorch's momentum=None).
       OptionDef d;
-      d.info = {"bn_momentum", "float", "running-statistics momentum, PyTorch convention, or 'cumulative'", {}, 0, 1};
+      // Its word is the option's `choices` (config.h): the CLI's `options` and the page's form
+      // (web/src/state.js, through web/src/core-facts.js) read it here.
+      d.info = {"bn_momentum", "float", "running-statistics momentum, PyTorch convention, or 'cumulative'",
+                {"cumulative"}, 0, 1};
       const OptionInfo info = d.info;
       d.set = [info](Config& c, const std::string& s) {
-        if (s == "cumulative" || s == "none" || s == "None") {
+        if (s == info.choices[0] || s == "none" || s == "None") {
           c.norm.cumulative = true;
         } else {
           c.norm.momentum = float(read_number(info, s));
           c.norm.cumulative = false;
         }
       };
-      d.get = [](const Config& c) {
-        return c.norm.cumulative ? std::string("cumulative") : format_float(c.norm.momentum);
+      d.get = [info](const Config& c) {
+        return c.norm.cumulative ? info.choices[0] : format_float(c.norm.momentum);
       };
       v.push_back(d);
     }

@@ -50,7 +50,7 @@ struct OptionInfo {
   std::string name;     // snake_case, as in the struct
   std::string type;     // "int", "float", "bool", "string", "choice"
   std::string help;
-  std::vector<std::string> choices;  // for "choice"
+  std::vector<std::string> choices;  // for "choice"; for a number, the words it also takes
   double min = 0, max = 0;           // for int and float (inclusive)
 };
 

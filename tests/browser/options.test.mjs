@@ -35,6 +35,15 @@ test('every run setting of the page is an option of the core, with its kind, cho
     'web/src/core-facts.js is out of date: run .ci/build-web.sh');
   assert.deepEqual(PRESETS, lab.presets());
   assert.deepEqual(PROP.model.suggest, lab.presets().map((p) => p.name));
+  // A number option's words are the core's (bn_momentum: cumulative), and a spec written in any
+  // of the grammar's characters (either case, ',' as a separator) passes the URL's guard to the
+  // core, which trains it.
+  assert.deepEqual(PROP.bn_momentum.words, core.get('bn_momentum').choices);
+  const spec = 'Conv8K5P2-BN-relu-pool2,fc';
+  const parsed = fromQuery(`model=${encodeURIComponent(spec)}`);
+  assert.deepEqual(parsed.errors, {});
+  assert.equal(parsed.state.model, spec);
+  assert.equal(lab.describeModel({ model: spec }, [1, 28, 28], 10).layers[0].settings.kernel, 5);
   // The core accepts the page's default config for both sides.
   const data = await lab.loadData({ dataset: 'shapes', seed: 1 });
   for (const side of ['a', 'b']) lab.createSimulation({ ...sideConfig(defaults(), side), dataset: 'shapes' }, data).dispose();

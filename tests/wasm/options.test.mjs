@@ -74,6 +74,10 @@ test('a number option given as a word comes back as that word (bn_momentum: cumu
       const plain = lab.createSimulation(SMALL, data);
       assert.equal(typeof plain.config.bn_momentum, 'number');
       plain.dispose();
+      // The word is the core's: the option table lists it as the number option's choices, which
+      // the page's form takes as the words it accepts (web/src/state.js).
+      assert.deepEqual(lab.options().find((o) => o.name === 'bn_momentum').choices, ['cumulative']);
+      for (const o of lab.options()) if (o.type === 'int' || (o.type === 'float' && o.name !== 'bn_momentum')) assert.deepEqual(o.choices, [], o.name);
     } finally {
       sim.dispose();
     }

@@ -39,6 +39,11 @@ test('init, step and reset: two sides in lockstep, every step reported once', as
     assert.ok(ready.sides.a.model.layers.some((l) => l.kind === 'bn'));
     assert.ok(!ready.sides.b.model.layers.some((l) => l.kind === 'bn'));
     assert.ok(ready.sides.a.tensors.some((t) => t.name === 'bn1.running_var' && t.kind === 'buffer'));
+    // The core's data key (train/config.h data_key), which the page compares to send data only
+    // when it changes; data_key asks it of any config.
+    assert.equal(ready.sides.a.data_key, 'shapes seed 5');
+    assert.equal((await w.request({ type: 'data_key', config: { ...SMALL, seed: 6 } }, ['data_key'])).key, 'shapes seed 6');
+    assert.equal((await w.request({ type: 'data_key', config: { dataset: 'mnist', seed: 6 } }, ['data_key'])).key, 'mnist');
 
     const done = await w.request({ type: 'step', n: 25 }, ['snapshot']);
     assert.equal(done.sides.a.step, 25);
@@ -170,6 +175,23 @@ test('save and load: a side goes back to a saved step and repeats it exactly', a
     const again = historySince(w, from, 'a');
     assert.equal(again.first_step, 21);
     assert.deepEqual(again.loss, later.loss);
+  } finally {
+    await w.close();
+  }
+});
+
+test('a side that diverged is evaluated no more, the other is on schedule (the core run loop)', async () => {
+  const w = new WorkerClient();
+  try {
+    // A rate and a scale that overflow float32 within two steps.
+    const sides = { a: { dataset: 'shapes', seed: 3 }, b: { dataset: 'shapes', seed: 3, norm: 'none', lr: 10000, init_scale: 1000 } };
+    await w.request({ type: 'init', sides, settings: { eval_every: 2, eval_examples: 50 } }, ['ready']);
+    const done = await w.request({ type: 'step', n: 10 }, ['snapshot']);
+    const at = done.sides.b.diverged_at;
+    assert.ok(at > 0 && at < 10, `diverged at ${at}`);
+    const evals = (side) => w.snapshots.flatMap((s) => s.sides[side].evals).map((e) => e.step);
+    assert.deepEqual(evals('a'), [2, 4, 6, 8, 10]);
+    assert.deepEqual(evals('b'), [2, 4, 6, 8].filter((k) => k < at));
   } finally {
     await w.close();
   }

@@ -43,7 +43,7 @@ export class Controller {
     this.history = new History();
     this.playing = false;
     this.info = {};        // SideInfo per side, from the worker's `ready`
-    this.dataKey = null;   // what data the worker holds ("mnist", "idx", "shapes/1", ...)
+    this.dataKey = null;   // the core's data key of what the worker holds ("mnist", "shapes seed 1", ...)
     this.form = new SettingsForm($('settings-form'), (name, value, side) => this.setOption(name, value, side));
     this.panels = PANELS.map((P) => new P($('panel-grid')));
     // The BN inspector and batch-mates: their unit, trace setting and what-if requests.
@@ -182,16 +182,19 @@ export class Controller {
     this.playWhenReady ||= this.playing;
     this.pause();
     const sides = this.sides();
-    const key = ['mnist', 'fashion', 'idx'].includes(this.state.dataset) ? this.state.dataset : `${this.state.dataset}/${this.state.seed}`;
-    // Fashion-MNIST's subset is fetched only now (a lesson on it, or the dataset chosen): say so,
-    // since it takes a moment on a slow line.
-    this.setStatus(key !== this.dataKey && this.state.dataset === 'fashion' ? 'Loading Fashion-MNIST (about 4.4 MB)...' : 'Loading...');
+    this.setStatus('Loading...');
     try {
       let reply;
-      if (key !== this.dataKey) {
+      // Which data the sides need is the core's data key (train/config.h data_key), which the
+      // worker answers once it holds the core: new bytes go only with a new key.
+      const key = this.dataKey && (await this.sim.request('data_key', { config: sides.a })).key;
+      if (key !== this.dataKey || !key) {
+        // Fashion-MNIST's subset is fetched only now (a lesson on it, or the dataset chosen): say
+        // so, since it takes a moment on a slow line.
+        if (this.state.dataset === 'fashion') this.setStatus('Loading Fashion-MNIST (about 4.4 MB)...');
         const data = this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : await builtBytes(this.state.dataset);
         reply = await this.sim.init(sides, data, this.settings(), await this.wasmModule);
-        this.dataKey = key;
+        this.dataKey = reply.sides.a.data_key;
       } else {
         reply = await this.sim.request('reset', { sides, settings: this.settings() });
       }

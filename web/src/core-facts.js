@@ -5,7 +5,7 @@ export const OPTIONS = [
   { "name": "norm", "type": "choice", "help": "normalizer at the spec's bn positions", "choices": [ "none", "batch", "layer", "group", "instance", "renorm", "ghost" ], "min": 0, "max": 0, "default": "batch" },
   { "name": "placement", "type": "choice", "help": "normalizer before or after the activation", "choices": [ "before", "after" ], "min": 0, "max": 0, "default": "before" },
   { "name": "bn_eps", "type": "float", "help": "epsilon added to the variance", "choices": [], "min": 1e-12, "max": 1, "default": 0.00001 },
-  { "name": "bn_momentum", "type": "float", "help": "running-statistics momentum, PyTorch convention, or 'cumulative'", "choices": [], "min": 0, "max": 1, "default": 0.1 },
+  { "name": "bn_momentum", "type": "float", "help": "running-statistics momentum, PyTorch convention, or 'cumulative'", "choices": [ "cumulative" ], "min": 0, "max": 1, "default": 0.1 },
   { "name": "affine", "type": "bool", "help": "learn a per-channel scale gamma and shift beta", "choices": [ "true", "false" ], "min": 0, "max": 1, "default": true },
   { "name": "track_running_stats", "type": "bool", "help": "keep running mean and variance for eval mode", "choices": [ "true", "false" ], "min": 0, "max": 1, "default": true },
   { "name": "groups", "type": "int", "help": "GroupNorm: number of groups", "choices": [], "min": 1, "max": 4096, "default": 4 },

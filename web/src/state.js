@@ -12,13 +12,14 @@ import { OPTIONS, PRESETS } from './core-facts.js';
 // (core-facts.js, generated from the core's option table), with the page's presentation.
 // scope: 'net' (may differ between A and B) or 'data' (shared by both sides, sent to the core);
 // group: the form section the control sits in; label: the form's words; words: texts a number
-// option also takes; pattern: what the page accepts in a URL for a free-text option.
+// option also takes (the core's choices of a number option: bn_momentum's 'cumulative');
+// pattern: what the page accepts in a URL for a free-text option.
 const CORE_OPTION = Object.fromEntries(OPTIONS.map((o) => [o.name, o]));
 function option(name, scope, group, label, page = {}) {
   const o = CORE_OPTION[name];
   if (!o) throw new Error(`state.js: the core has no option ${name}`);
   const p = { name, scope, group, type: o.type, def: o.default, label, help: o.help, ...page };
-  if (o.type === 'int' || o.type === 'float') Object.assign(p, { min: o.min, max: o.max });
+  if (o.type === 'int' || o.type === 'float') Object.assign(p, { min: o.min, max: o.max }, o.choices.length ? { words: o.choices } : {});
   if (o.type === 'choice') p.choices = o.choices;
   return p;
 }
@@ -27,12 +28,15 @@ function option(name, scope, group, label, page = {}) {
 export const PROPS = [
   // Model.
   option('model', 'net', 'model', 'Model (preset or spec)', {
-    pattern: /^[a-z0-9 \-]{1,200}$/, patternHelp: 'a preset name or a spec such as "conv8-bn-relu-pool2 fc"',
+    // Only the characters the core's spec grammar is written in (core/train/spec.cpp parse_spec:
+    // letters in either case, digits, separators '-', ' ', ','), and a length a URL keeps
+    // readable: the grammar itself is the core's, whose message says what is wrong with a spec.
+    pattern: /^[A-Za-z0-9 ,\-]{1,200}$/, patternHelp: 'a preset name or a spec such as "conv8-bn-relu-pool2 fc"',
     suggest: PRESETS.map((p) => p.name) }),
   option('norm', 'net', 'model', 'Normalizer'),
   option('placement', 'net', 'model', 'Placement (vs activation)'),
   option('noisy', 'net', 'model', 'Noisy BN (Santurkar et al.)'),
-  option('bn_momentum', 'net', 'norm', 'BN momentum (PyTorch convention, or "cumulative")', { words: ['cumulative'] }),
+  option('bn_momentum', 'net', 'norm', 'BN momentum (PyTorch convention, or "cumulative")'),
   option('bn_eps', 'net', 'norm', 'BN eps'),
   option('affine', 'net', 'norm', 'Learn gamma and beta (affine)'),
   option('track_running_stats', 'net', 'norm', 'Keep running statistics'),
