@@ -407,3 +407,32 @@ TEST_CASE("fashion.missing or corrupt files are refused with a message naming th
                   {"Fashion-MNIST", "labels go up to 10"});
   }
 }
+
+TEST_CASE("load_data keeps the last built dataset while its files are unchanged") {
+  // A sweep run in parts loads its data once per part; the second load of unchanged files is the
+  // data already parsed, and a changed file is read again.
+  TempDir dir("fashion_kept");
+  for (const char* split : {"train", "test"}) {
+    dir.write(std::string("fashion-") + split + "-images.idx", kTinyImages);
+    dir.write(std::string("fashion-") + split + "-labels.idx", kTinyLabels);
+  }
+  Config c;
+  c.dataset = "fashion";
+  const auto first = load_data(c, dir.path.string());
+  CHECK(first->train.size() == 3);
+  CHECK(load_data(c, dir.path.string()) == first);
+
+  Bytes pixels = tiny_pixels();
+  pixels.insert(pixels.end(), {7, 7, 7, 7, 7, 7});
+  dir.write("fashion-train-images.idx", idx(0x08, {4, 2, 3}, pixels));
+  dir.write("fashion-train-labels.idx", idx(0x08, {4}, {2, 0, 1, 9}));
+  const auto second = load_data(c, dir.path.string());
+  CHECK(second != first);
+  CHECK(second->train.size() == 4);
+  CHECK(second->train.labels[3] == 9);
+  CHECK(first->train.size() == 3);  // what the first load handed out stays as it was
+
+  std::filesystem::remove(dir.path / "fashion-test-labels.idx");
+  check_message(error_of([&] { load_data(c, dir.path.string()); }),
+                {"fashion-test-labels.idx", "missing"});
+}

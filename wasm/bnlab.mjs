@@ -234,13 +234,18 @@ export class Bnlab {
   }
 
   // The page's MNIST or Fashion-MNIST files into the module's file system, where the
-  // experiments read them (under the names the build gives them, core/data/idx.h).
+  // experiments read them (under the names the build gives them, core/data/idx.h). The same files
+  // object again (a worker's session files, for each part of a sweep) is not inflated and written
+  // again.
   async writeData(files, dataset) {
     if (!files) return;
     if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error(`experiments train on dataset mnist or fashion, not '${dataset}'`);
+    if (this.written?.files === files && this.written.dataset === dataset) return;
+    this.written = null;
     if (!this.core.FS.analyzePath(DATA_DIR).exists) this.core.FS.mkdir(DATA_DIR);
     for (const part of ['train_images', 'train_labels', 'test_images', 'test_labels'])
       this.core.FS.writeFile(`${DATA_DIR}/${dataset}-${part.replace('_', '-')}.idx`, await bytesOf(files[part]));
+    this.written = { files, dataset };
   }
 
   // {size: bytes of wasm memory (only grows), in_use: bytes allocated by the core}

@@ -165,7 +165,9 @@ async function runChromiumPage(args) {
 
 // The lr-sweep lesson's experiment (7 rates x BN / none, sigmoid MLP on MNIST; --quick: 100
 // steps per run instead of 500) run by the page: in its one worker (workers=1), then on the pool
-// (web/src/pool.js), in the same browser. Wall time, and the pool's heap per worker.
+// (web/src/pool.js), in the same browser. Wall time, the pool's heap per worker, how many of its
+// workers were the page's own, and its timeline (each unit's start and end on its worker, and the
+// combination, ms since the sweep began).
 async function timeSweep(server, browser, quick) {
   const steps = quick ? 100 : 0;
   const out = [];
@@ -185,7 +187,8 @@ async function timeSweep(server, browser, quick) {
     out.push({
       framework: 'bnlab', bench: 'page-sweep', variant: 'lr-sweep', runtime: 'chromium-page', workers: got.pool.workers,
       hardware_concurrency: got.cores, steps_per_run: steps || 500, wall_s: got.seconds, vs_one_worker: got.seconds / oneWorker,
-      heap_bytes_per_worker: got.pool.heap_bytes ?? null, summary: got.summary,
+      heap_bytes_per_worker: got.pool.heap_bytes ?? null, reused_workers: got.pool.reused ?? null,
+      timeline_ms: got.pool.timeline ?? null, summary: got.summary,
       load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number), engine, quick,
     });
   }
@@ -261,6 +264,10 @@ if (!args.json) {
   }
   for (const l of lines.filter((l) => l.bench === 'page-sweep')) {
     console.log(`lr-sweep, ${l.workers} worker(s): ${l.wall_s.toFixed(1)} s (x${l.vs_one_worker.toFixed(2)} of one worker)`);
+    if (l.timeline_ms) {
+      const units = l.timeline_ms.units.map((u) => `${u.unit}@w${u.worker} ${u.start.toFixed(0)}-${u.end.toFixed(0)}`).join(', ');
+      console.log(`  ${l.reused_workers} of the page's workers reused; ms: ${units}; combined ${l.timeline_ms.combine.start.toFixed(0)}-${l.timeline_ms.combine.end.toFixed(0)}`);
+    }
   }
   for (const l of lines.filter((l) => !l.bench.startsWith('page-'))) {
     const n = native[l.variant];

@@ -100,10 +100,14 @@ test('one worker where the browser reports one core; comparing off frees the sec
 
 // A sweep run on the pool and in the simulation's one worker (workers=1): the same summary and
 // tables, and on the pool the chart grows by a unit's two runs (BN and none) as each unit ends.
-async function poolAgainstOne(name, lesson, steps, units) {
+// The pool runs parts on the page's own (paused) workers too: afterwards the page's networks
+// train on as they would have, bit for bit. query: more of the page's settings (another dataset:
+// the page's workers then get MNIST with their first part).
+async function poolAgainstOne(name, lesson, runSteps, units, query = '') {
   const results = {};
+  const after = {};
   for (const workers of ['1', 'auto']) {
-    const page = await lab.open(`?lesson=${lesson}&workers=${workers}`);
+    const page = await lab.open(`?lesson=${lesson}&workers=${workers}${query}`);
     await ready(page);
     results[workers] = await page.evaluate(async ({ name, steps }) => {
       const charts = [];  // points drawn each time a part ended
@@ -112,13 +116,18 @@ async function poolAgainstOne(name, lesson, steps, units) {
         charts.push(document.querySelectorAll(`section.experiment[data-experiment="${name}"] figure.sweep svg[role="img"] circle`).length);
       });
       return { summary: r.summary, tables: r.tables, pool: r.pool ?? null, charts, cores: navigator.hardwareConcurrency };
-    }, { name, steps });
+    }, { name, steps: runSteps });
+    await steps(page, 5);
+    after[workers] = await record(page);
     assert.deepEqual(page.problems, []);
     await page.close();
   }
   const one = results['1'], pool = results.auto;
   assert.equal(one.pool, null, 'workers=1: the simulation\'s own worker');
   assert.equal(pool.pool.workers, Math.min(pool.cores, units));
+  if (pool.cores >= 2) assert.ok(pool.pool.reused >= 1, `the page's workers took parts (${pool.pool.reused} reused)`);
+  assert.deepEqual(after.auto, after['1'], 'the networks after the sweep: the same five steps');
+  assert.equal(after.auto.a.loss.length, 5);
   assert.ok(one.tables.length > 0 && one.tables[0].rows.length === 2 * units, `${name}: ${one.tables[0]?.rows.length} runs`);
   assert.deepEqual(pool.summary, one.summary);
   assert.deepEqual(pool.tables, one.tables);
@@ -133,7 +142,28 @@ test('a sweep on the worker pool gives the one-worker result, and its chart fill
   await poolAgainstOne('lr-sweep', 'high-lr', 10, 7);
 });
 
+test('a sweep on the pool from a page training on shapes: the page\'s workers get MNIST for it', { skip: needsData }, async () => {
+  await poolAgainstOne('lr-sweep', 'high-lr', 5, 7, '&dataset=shapes');
+});
+
 test('the init-scale sweep on the worker pool gives the one-worker result too', { skip: needsData }, async () => {
   // init-sweep shortened to 5 steps per run: 9 scales, BN and none.
   await poolAgainstOne('init-sweep', 'init', 5, 9);
+});
+
+// Without the fix the sweep waited forever for the ended workers: the timeout makes that a failure.
+test('a sweep on the page\'s workers ends with a message when the page starts a new simulation', { skip: needsData, timeout: 120000 }, async () => {
+  const page = await lab.open('?lesson=high-lr');
+  await ready(page);
+  const outcome = await page.evaluate(async () => {
+    const sweep = window.bnlab.runExperiment('lr-sweep', null, 200).then(() => 'finished', (e) => e.message);
+    await new Promise((r) => setTimeout(r, 300));
+    window.bnlab.setOption('workers', '1');  // ends the pair's workers, which run parts
+    return sweep;
+  });
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  if (cores >= 2) assert.match(outcome, /simulation worker was ended/);
+  await ready(page);
+  assert.equal(await page.evaluate(() => window.bnlab.sim.workers), 1);
+  assert.deepEqual(page.problems, []);
 });

@@ -22,10 +22,11 @@ function browserLikeWorker() {
 
 // A client and everything it reported: snapshots merged per side like the page's History.
 function client(kind) {
-  const seen = { a: { step: [], loss: [], evals: [], last: null }, b: { step: [], loss: [], evals: [], last: null }, errors: [], playing: [] };
+  const seen = { a: { step: [], loss: [], evals: [], last: null }, b: { step: [], loss: [], evals: [], last: null }, errors: [], playing: [], log: [] };
   const callbacks = {
     onSnapshot: (s) => {
       seen.playing.push(s.playing);
+      seen.log.push(Object.fromEntries(Object.entries(s.sides).map(([side, snap]) => [side, snap.step])));
       for (const [side, snap] of Object.entries(s.sides)) {
         const h = snap.history;
         for (let i = 0; i < (h?.loss?.length ?? 0); ++i) {
@@ -87,6 +88,42 @@ test('two workers give the one-worker run bit for bit: steps, Play and Pause, se
     assert.deepEqual(runs[2][side].evals, runs[1][side].evals, `side ${side}: the same evaluations`);
   }
   assert.ok(runs[2].a.evals.length >= 4, 'evaluated every 40 steps');
+});
+
+test('after Pause the two sides are never shown apart: the catch-up snapshots come together', async () => {
+  // A (BN) steps more slowly than B, so a pause usually finds B ahead and A takes the steps that
+  // bring it level. Between any two events of the page's thread (sampled by setImmediate, as a
+  // frame would draw them) the sides' last snapshots must stand at the same step.
+  const { sim, seen } = client(2);
+  try {
+    await sim.init(SIDES, mnistFiles({ gzip: true }), SETTINGS);
+    let caughtUp = 0;
+    const apart = [];
+    for (let round = 0; round < 8 && caughtUp < 2; ++round) {
+      const from = seen.a.last?.step ?? 0;
+      sim.post('play', {});
+      while ((seen.a.last?.step ?? 0) < from + 10) await settle();
+      let sampling = true;
+      const sample = () => {
+        if (!sampling) return;
+        if (seen.a.last.step !== seen.b.last.step) apart.push([seen.a.last.step, seen.b.last.step]);
+        setImmediate(sample);
+      };
+      const logged = seen.log.length;
+      sample();
+      await sim.request('pause');
+      sampling = false;
+      // A catch-up: a side's snapshot during the pause behind the step both stopped at.
+      const level = seen.a.last.step;
+      assert.equal(seen.b.last.step, level);
+      if (seen.log.slice(logged).some((l) => Object.values(l).some((step) => step < level))) ++caughtUp;
+    }
+    assert.ok(caughtUp >= 1, 'no pause needed a catch-up: the test did not exercise it');
+    assert.deepEqual(apart, [], 'the sides were seen apart (A, B) after a pause');
+    assert.deepEqual(seen.errors, []);
+  } finally {
+    sim.terminate();
+  }
 });
 
 test('two workers: the same lr change at the same step gives the one-worker losses exactly', async () => {

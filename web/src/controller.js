@@ -4,7 +4,6 @@
 import { PROP, diffLine, fromQuery, toQuery, sideConfig, sideLabel } from './state.js';
 import { Sim } from './sim.js';
 import { PairSim } from './pair.js';
-import { runSweep } from './pool.js';
 import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
@@ -321,8 +320,16 @@ export class Controller {
     this.setStatus(`Running the experiment "${name}"${size > 1 ? ` in ${size} workers` : ''}...`);
     try {
       if (size > 1) {
-        return await runSweep({ makeWorker: () => this.makeWorker(), size, name, units, seed: this.state.seed, steps,
-          data: await mnistBytes(), wasmModule: await this.wasmModule, onProgress, onPart });
+        // The page's own workers take parts too (PairSim.idle: the pair's workers), once no chunk
+        // of the pair is in flight (a step request is stopped too, or the sides would part).
+        await this.paused;
+        if (this.sim.idle) await this.sim.request('pause').catch(() => {});
+        const hasData = this.state.dataset === 'mnist' && this.live();
+        // pool.js is a chunk fetched when a sweep first runs (not part of the page's first load).
+        const { runSweep } = await (this.poolCode ??= import('./pool.js'));
+        return await runSweep({ idle: this.sim.idle?.() ?? [], idleHasData: hasData,
+          makeSim: (callbacks) => new Sim(this.makeWorker(), callbacks), size, name, units, seed: this.state.seed,
+          steps, data: await mnistBytes(), wasmModule: await this.wasmModule, onProgress, onPart });
       }
       const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
       return await this.sim.request('experiment', { name, seed: this.state.seed, steps, data }, [], onProgress);

@@ -204,6 +204,13 @@ export class PairSim {
     return new Promise((resolve, reject) => this.begin({ remaining: n, rate: null, start: performance.now(), taken: 0, done: { resolve, reject } }));
   }
 
+  // The workers holding a session, for the page's pool of workers (pool.js) while the pair is
+  // paused: their module is instantiated and their data loaded, so a sweep's parts start on them
+  // at once. An experiment leaves a worker's session as it was.
+  idle() {
+    return this.used.map((w) => this.sims[w]);
+  }
+
   terminate() {
     this.stop();
     for (const s of this.sims) s?.terminate();
@@ -305,21 +312,27 @@ export class PairSim {
   // A pause cut the chunk short: each worker stopped after its current step, so the sides may
   // stand at different steps. What each took (its step reply, if it came first, then its pause
   // reply) is passed on, and the side behind takes the steps that bring it level: both pause at
-  // the same step, as in one worker, within one step of the press.
+  // the same step, as in one worker, within one step of the press. The snapshots are passed on
+  // together once the sides are level, so the page never draws them apart (A 59 / B 64).
   async catchUp(workers, stepReplies, pauseReplies) {
     const at = [];
+    const out = [];
     workers.forEach((w, i) => {
-      for (const r of [stepReplies[i], pauseReplies[i]]) if (r) this.emit([[w, r]], { playing: false });
+      for (const r of [stepReplies[i], pauseReplies[i]]) if (r) out.push([w, r]);
       const side = pauseReplies[i].sides.a;
       if (side.diverged_at >= 0) this.diverged[w] = true;
       at[i] = side.step;
     });
     const level = Math.max(...workers.filter((w) => !this.diverged[w]).map((w) => at[workers.indexOf(w)]), 0);
-    for (let i = 0; i < workers.length; ++i) {
-      if (this.diverged[workers[i]] || at[i] >= level) continue;
-      const r = await this.ask(workers[i], 'step', { n: level - at[i] });
-      if (r.sides.a.diverged_at >= 0) this.diverged[workers[i]] = true;
-      this.emit([[workers[i], r]], { playing: false });
+    try {
+      for (let i = 0; i < workers.length; ++i) {
+        if (this.diverged[workers[i]] || at[i] >= level) continue;
+        const r = await this.ask(workers[i], 'step', { n: level - at[i] });
+        if (r.sides.a.diverged_at >= 0) this.diverged[workers[i]] = true;
+        out.push([workers[i], r]);
+      }
+    } finally {
+      for (const part of out) this.emit([part], { playing: false });
     }
   }
 

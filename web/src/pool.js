@@ -2,39 +2,54 @@
 // core/experiments/experiments.h ExperimentParts; the experiment list gives their number); each
 // worker of the pool takes the next unit not yet started, and when all are done one of them
 // asks the core to combine the parts, which gives exactly the result of the sweep run in one
-// worker (tests/test_experiment_parts.cpp, tests/browser/workers.test.mjs). The workers are
-// started for the sweep and ended after it, so their memory goes with them.
-import { Sim } from './sim.js';
-
+// worker (tests/test_experiment_parts.cpp, tests/browser/workers.test.mjs). The page's own
+// workers, idle while the sweep runs, serve first (their module is instantiated and their data
+// loaded already); only the rest of the pool is started for the sweep, and ended after it, so
+// their memory goes with them.
 const copyBytes = (data) => data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new Uint8Array(v.buffer ? v : v.slice(0))]));
 
-// makeWorker(): a new Worker running wasm/worker.mjs; size: workers (at most the units);
-// data: the MNIST files (each worker gets its own copy once); wasmModule: the core compiled by the
-// page (else each worker downloads and compiles it); onProgress(fraction);
-// onPart(tables): the tables of the units done so far, in unit order, as each unit ends.
-// Resolves with {summary, tables, pool: {workers, heap_bytes: [per worker]}}.
-export async function runSweep({ makeWorker, size, name, units, seed, steps, data, wasmModule, onProgress = () => {}, onPart = () => {} }) {
+// idle: the page's workers to use first ([{request(type, fields, transfer, onProgress)}], e.g. the
+// paused pair's, PairSim.idle()), not ended here; idleHasData: whether those already hold MNIST
+// (their session trains on it: the worker's parts then read its files), else the first part each
+// runs carries a copy; makeSim(callbacks): a new Sim (sim.js) over a new worker, for the rest
+// of the pool; size: workers (at most the units); data: the MNIST files (each worker that needs them
+// gets its own copy once); wasmModule: the core compiled by the page (else each new worker
+// downloads and compiles it); onProgress(fraction); onPart(tables): the tables of the units done
+// so far, in unit order, as each unit ends.
+// Resolves with {summary, tables, pool: {workers, reused, heap_bytes: [per worker], timeline}}:
+// timeline gives ms since the call for each unit ({unit, worker, start, end}) and the combination
+// (the benchmark's breakdown of where a sweep's time goes).
+export async function runSweep({ idle = [], idleHasData = false, makeSim, size, name, units, seed, steps, data, wasmModule, onProgress = () => {}, onPart = () => {} }) {
+  const t0 = performance.now();
+  const at = () => performance.now() - t0;
   const n = Math.max(1, Math.min(size, units));
   const errors = [];
-  const sims = Array.from({ length: n }, () => new Sim(makeWorker(), {
+  const reused = idle.slice(0, n);
+  const started = Array.from({ length: n - reused.length }, () => makeSim({
     onSnapshot: () => {},
     onError: (e) => errors.push(e.message),
     onFatal: (m) => errors.push(m),
   }));
+  const sims = [...reused, ...started];
   const parts = new Array(units).fill(null);
   const fraction = new Array(units).fill(0);
   const heap = new Array(n).fill(0);
+  const timeline = { units: [], combine: null };
   let next = 0;
   const report = () => (onProgress ?? (() => {}))(fraction.reduce((a, b) => a + b, 0) / units);
-  // One worker's loop: units until none is left. The first request carries the data.
+  // One worker's loop: units until none is left. Its first request carries the data it needs
+  // (and, for a worker started here, the compiled module).
   async function work(w) {
-    let bytes = copyBytes(data);
+    const fresh = w >= reused.length;
+    let bytes = fresh || !idleHasData ? copyBytes(data) : null;
     while (next < units) {
       const u = next++;
-      const fields = { name, seed, steps, begin: u, end: u + 1, ...(bytes ? { data: bytes } : {}), ...(wasmModule ? { wasm_module: wasmModule } : {}) };
+      const fields = { name, seed, steps, begin: u, end: u + 1, ...(bytes ? { data: bytes } : {}), ...(fresh && wasmModule ? { wasm_module: wasmModule } : {}) };
       const transfer = bytes ? Object.values(bytes).map((b) => b.buffer) : [];
       bytes = null;
+      const start = at();
       const reply = await sims[w].request('experiment_part', fields, transfer, (f) => { fraction[u] = f; report(); });
+      timeline.units.push({ unit: u, worker: w, start, end: at() });
       parts[u] = reply.tables;
       fraction[u] = 1;
       heap[w] = Math.max(heap[w], reply.heap?.size ?? 0);
@@ -44,12 +59,14 @@ export async function runSweep({ makeWorker, size, name, units, seed, steps, dat
   }
   try {
     await Promise.all(sims.map((_, w) => work(w)));
+    const start = at();
     const result = await sims[0].request('experiment_combine', { name, seed, steps, parts });
-    return { summary: result.summary, tables: result.tables, pool: { workers: n, heap_bytes: heap } };
+    timeline.combine = { start, end: at() };
+    return { summary: result.summary, tables: result.tables, pool: { workers: n, reused: reused.length, heap_bytes: heap, timeline } };
   } catch (e) {
     throw new Error(errors.length ? `${e.message} (${errors.join('; ')})` : e.message);
   } finally {
-    for (const s of sims) s.terminate();
+    for (const s of started) s.terminate();
   }
 }
 

@@ -50,7 +50,7 @@ export class Sim {
   request(type, fields = {}, transfer = [], onProgress = null) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      this.pending.set(id, { type, resolve, reject, onProgress });
       this.worker.postMessage({ type, id, ...fields }, transfer);
     });
   }
@@ -73,7 +73,15 @@ export class Sim {
     return this.request('init', { sides, data, settings, ...(wasmModule ? { wasm_module: wasmModule } : {}) }, transfer);
   }
 
+  // An experiment still waiting is refused: a sweep on the pool, which may use this worker, then
+  // ends with a message instead of waiting forever. (The page's other requests to an ended worker
+  // are left unanswered: the page has moved on to a new simulation.)
   terminate() {
     this.worker.terminate();
+    for (const [id, { type, reject }] of this.pending) {
+      if (!type.startsWith('experiment')) continue;
+      reject(new Error('the simulation worker was ended (a new simulation started)'));
+      this.pending.delete(id);
+    }
   }
 }
