@@ -666,14 +666,14 @@ val run_experiment_part_js(const std::string& name, uint32_t seed, int steps,
 // text, read and checked by the core's JSON parser and tables_from_json: less code in the module
 // than reading them value by value through embind.
 val combine_experiment_js(const std::string& name, uint32_t seed, int steps,
-                          const std::string& parts_json) {
+                          const std::string& dataset, const std::string& parts_json) {
   return rethrow_as_js([&] {
     const Json parts = Json::parse(parts_json);
     if (!parts.is_array()) throw Error("combine: parts must be an array");
     std::vector<Tables> all;
     for (const Json& p : parts.items()) all.push_back(tables_from_json(p));
     const ExperimentResult r =
-        combine_experiment_parts(find_experiment(name), experiment_options(seed, steps, ""), all);
+        combine_experiment_parts(find_experiment(name), experiment_options(seed, steps, "", dataset), all);
     return object({{"summary", val(r.summary.dump())}, {"tables", tables_to_js(r.tables)}});
   });
 }

@@ -228,8 +228,8 @@ export class Bnlab {
 
   // The parts' tables (in unit order) combined by the core, with the sweep's summary: what
   // runExperiment returns for the whole sweep, byte for byte.
-  combineExperiment(name, { seed = 1, steps = 0, parts }) {
-    const r = this.core.combineExperiment(name, seed, steps, JSON.stringify(parts ?? null));
+  combineExperiment(name, { seed = 1, steps = 0, dataset = 'mnist', parts }) {
+    const r = this.core.combineExperiment(name, seed, steps, dataset, JSON.stringify(parts ?? null));
     return { summary: JSON.parse(r.summary), tables: r.tables };
   }
 

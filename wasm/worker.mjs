@@ -184,6 +184,14 @@ export function serve(host) {
 
   const allDiverged = () => sideNames().every((s) => session.sides[s].diverged);
 
+  // The IDX files an experiment (or a part of one) on dataset ('mnist' or 'fashion') reads: the
+  // request's own, else the session's when every side trains on that dataset (else they are
+  // another dataset's images, or none).
+  function filesFor(msg, dataset) {
+    const own = session && Object.values(session.sides).every((sim) => sim.config.dataset === dataset);
+    return msg.data ?? (own ? session.files : undefined);
+  }
+
   // One chunk of the loop, then yield. Every start() begins a new generation of the loop, and
   // a chunk scheduled by an older one does nothing, so at most one loop ever runs.
   let generation = 0;
@@ -326,13 +334,9 @@ export function serve(host) {
     async experiment(msg) {
       run = null;
       lab ??= await loadBnlab();
-      // dataset: 'mnist' (default) or 'fashion'. Without data, the session's files serve only
-      // when every side trains on that dataset (else they are another dataset's images).
       const dataset = msg.dataset ?? 'mnist';
-      const own = session && Object.values(session.sides).every((sim) => sim.config.dataset === dataset);
-      const files = msg.data ?? (own ? session.files : undefined);
       const result = await lab.runExperiment(msg.name, {
-        seed: msg.seed, seeds: msg.seeds, steps: msg.steps, files, dataset,  // seeds: '1-3' runs each (bnlab.mjs)
+        seed: msg.seed, seeds: msg.seeds, steps: msg.steps, files: filesFor(msg, dataset), dataset,  // seeds: '1-3' runs each (bnlab.mjs)
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
       });
       host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });
@@ -343,8 +347,9 @@ export function serve(host) {
     async experiment_part(msg) {
       run = null;
       lab ??= await loadBnlab({ wasmModule: msg.wasm_module });
+      const dataset = msg.dataset ?? 'mnist';
       const tables = await lab.runExperimentPart(msg.name, {
-        seed: msg.seed, steps: msg.steps, files: msg.data ?? session?.files, begin: msg.begin, end: msg.end,
+        seed: msg.seed, steps: msg.steps, files: filesFor(msg, dataset), dataset, begin: msg.begin, end: msg.end,
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
       });
       host.post({ type: 'experiment_part', id: msg.id, name: msg.name, begin: msg.begin, end: msg.end, tables, heap: lab.heap() });
@@ -353,7 +358,7 @@ export function serve(host) {
     // sweep run in one worker would.
     async experiment_combine(msg) {
       lab ??= await loadBnlab();
-      const result = lab.combineExperiment(msg.name, { seed: msg.seed, steps: msg.steps, parts: msg.parts });
+      const result = lab.combineExperiment(msg.name, { seed: msg.seed, steps: msg.steps, dataset: msg.dataset ?? 'mnist', parts: msg.parts });
       host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });
     },
     // Which data a config trains on (the core's data_key): the page sends new bytes with a new key.

@@ -54,9 +54,9 @@ std::map<std::string, std::vector<Claim>> make_claims(const std::string& dataset
        steps_to + "bn-x5", steps_to + "bn", "less", kLogSmall, true},
   };
   c["regularization"] = {
-      {"cnn-gap", "BN regularizes (Ioffe & Szegedy): train/test gap on 500 digits, reference CNN, BN vs none",
+      {"cnn-gap", "BN regularizes (Ioffe & Szegedy): train/test gap on 500 training images, reference CNN, BN vs none",
        "ref-cnn.gap_bn", "ref-cnn.gap_none", "less", kPoint, false},
-      {"mlp-gap", "BN regularizes (Ioffe & Szegedy): train/test gap on 500 digits, sigmoid MLP, BN vs none",
+      {"mlp-gap", "BN regularizes (Ioffe & Szegedy): train/test gap on 500 training images, sigmoid MLP, BN vs none",
        "mlp.gap_bn", "mlp.gap_none", "less", kPoint, false},
   };
   c["covariate-shift"] = {

@@ -79,7 +79,7 @@ Json regularization_summary(const ExperimentOptions&, const Tables& tables) {
 
 ExperimentInfo regularization_experiment() {
   return sweep_experiment(
-      "regularization", "Does BN regularize? Train/test gap on 500 digits",
+      "regularization", "Does BN regularize? Train/test gap on 500 training images",
       "Train/test gap on a small training set. The first 500 MNIST training digits, trained on for "
       "800 steps of 32 (51 epochs), by the MLP and the reference CNN, with and without BN (same "
       "weights and batches). Measured in eval mode: accuracy on the 500 training digits, on the "

@@ -113,3 +113,19 @@ test('a lesson on Fashion-MNIST fetches it when opened, says that it is loading,
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+test("a lesson on Fashion-MNIST runs its full experiment on Fashion-MNIST, and its box says so", async () => {
+  const page = await lab.open('?lesson=convergence');
+  await ready(page);
+  await page.waitForFunction(() => window.bnlab?.info?.a?.dataset?.name === 'fashion', null, { timeout: 60000 });
+  assert.match(await page.textContent('section.experiment[data-experiment="convergence"] p'), /trains several networks on Fashion-MNIST/);
+  assert.match(await page.textContent('section.experiment[data-experiment="init-sweep"] p'), /trains several networks on MNIST/);
+  // Shortened (30 steps): the summary names Fashion-MNIST's targets (76% and 81%, targets.h),
+  // which only a run on Fashion-MNIST gives; the sweep's parts and their combination agree.
+  const r = await page.evaluate(() => window.bnlab.runExperiment('convergence', null, 30));
+  const keys = Object.keys(r.summary);
+  assert.ok(keys.some((k) => k.startsWith('steps_to_81_')) && !keys.some((k) => k.startsWith('steps_to_90_')), keys.join(', '));
+  assert.match(await page.textContent('#status'), /done/);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});

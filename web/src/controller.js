@@ -8,10 +8,10 @@ import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
 import { MISCLASSIFIED_SHOWN } from './views/images.js';
-import { builtBytes, fileBytes, mnistBytes } from './data.js';
+import { builtBytes, fileBytes } from './data.js';
 import { IdxFiles } from './idx-files.js';
 import { Takeaway } from './takeaway.js';
-import { Experiments } from './experiments.js';
+import { Experiments, experimentDataset } from './experiments.js';
 import { runEmbedded } from './embed.js';
 import { NetworkStrip, isNormalizer } from './views/strip.js';
 import { Lessons, startResult } from './lessons.js';
@@ -306,8 +306,9 @@ export class Controller {
     this.showPlaying();
   }
 
-  // One of the core's experiments, run by the worker on MNIST (sent along unless the session
-  // already trains on it); the networks pause meanwhile.
+  // One of the core's experiments, run by the worker on the lesson's dataset: Fashion-MNIST when
+  // the page trains on it, else MNIST (its files sent along unless the session already trains on
+  // them); the networks pause meanwhile.
   // steps: 0 for the experiment's own length (the tests run shortened sweeps).
   // A sweep the core can split (its list entry has units) runs on a pool of workers, one per
   // core (pool.js), and onPart(tables so far) fills its chart in as each unit ends; with one
@@ -317,22 +318,23 @@ export class Controller {
     this.pause();
     const units = this.experiments.list.find((e) => e.name === name)?.units ?? 0;
     const size = Math.min(this.poolSize(), units);
-    this.setStatus(`Running the experiment "${name}"${size > 1 ? ` in ${size} workers` : ''}...`);
+    const dataset = experimentDataset(this.state.dataset);
+    const onData = this.state.dataset === dataset && this.live();
+    this.setStatus(`Running the experiment "${name}"${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}${size > 1 ? ` in ${size} workers` : ''}...`);
     try {
       if (size > 1) {
         // The page's own workers take parts too (PairSim.idle: the pair's workers), once no chunk
         // of the pair is in flight (a step request is stopped too, or the sides would part).
         await this.paused;
         if (this.sim.idle) await this.sim.request('pause').catch(() => {});
-        const hasData = this.state.dataset === 'mnist' && this.live();
         // pool.js is a chunk fetched when a sweep first runs (not part of the page's first load).
         const { runSweep } = await (this.poolCode ??= import('./pool.js'));
-        return await runSweep({ idle: this.sim.idle?.() ?? [], idleHasData: hasData,
+        return await runSweep({ idle: this.sim.idle?.() ?? [], idleHasData: onData,
           makeSim: (callbacks) => new Sim(this.makeWorker(), callbacks), size, name, units, seed: this.state.seed,
-          steps, data: await mnistBytes(), wasmModule: await this.wasmModule, onProgress, onPart });
+          steps, dataset, data: await builtBytes(dataset), wasmModule: await this.wasmModule, onProgress, onPart });
       }
-      const data = this.state.dataset === 'mnist' && this.live() ? undefined : await mnistBytes();
-      return await this.sim.request('experiment', { name, seed: this.state.seed, steps, data }, [], onProgress);
+      const data = onData ? undefined : await builtBytes(dataset);
+      return await this.sim.request('experiment', { name, seed: this.state.seed, steps, dataset, data }, [], onProgress);
     } finally {
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }

@@ -30,7 +30,6 @@ export async function builtBytes(dataset) {
   return data;
 }
 
-export const mnistBytes = () => builtBytes('mnist');
 
 // Sorts dropped or picked files into the four parts by name ("train"/"test", "image"/"label",
 // or MNIST's own "idx3"/"idx1"); returns {part: File} for the ones it recognised.

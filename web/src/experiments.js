@@ -8,6 +8,11 @@ import { COLORS, EXTRA } from './views/panel.js';
 
 const MAX_ROWS = 12;  // rows of a table shown on the page; the CSV has them all
 
+// The dataset the page's experiments run on, for the page's dataset: Fashion-MNIST when the page
+// (a lesson's preset) trains on it, else MNIST (the synthetic datasets' experiments are MNIST's
+// entries: covariate-shift makes its own shifted shapes).
+export const experimentDataset = (dataset) => (dataset === 'fashion' ? 'fashion' : 'mnist');
+
 export class Experiments {
   // run(name, onProgress, onPart) -> Promise<{summary, tables}>: the controller sends the
   // request; onPart(tables) brings the rows of the runs done so far (a sweep run by a pool).
@@ -16,7 +21,7 @@ export class Experiments {
     this.list = JSON.parse(document.getElementById('experiments')?.textContent ?? '[]');
     for (const article of document.querySelectorAll('article.lesson[data-experiment]')) {
       const info = this.list.find((e) => e.name === article.dataset.experiment);
-      if (info) article.append(this.box(info));
+      if (info) article.append(this.box(info, experimentDataset(new URLSearchParams(article.dataset.preset).get('dataset'))));
     }
   }
 
@@ -33,7 +38,7 @@ export class Experiments {
     document.querySelector(`section.experiment[data-experiment="${name}"] .experiment-result`).replaceChildren(note, ...charts);
   }
 
-  box(info) {
+  box(info, dataset) {
     const box = document.createElement('section');
     box.className = 'experiment';
     box.dataset.experiment = info.name;
@@ -41,7 +46,7 @@ export class Experiments {
     h.textContent = `The full experiment: ${info.title}`;
     const p = document.createElement('p');
     const where = info.units > 1 ? 'on a pool of workers, one per core of your machine' : 'in the worker';
-    p.textContent = `"${info.name}" trains several networks on MNIST (about ${info.default_steps} steps each) ${where}: seconds to minutes, during which the networks above pause.`;
+    p.textContent = `"${info.name}" trains several networks on ${dataset === 'fashion' ? 'Fashion-MNIST' : 'MNIST'} (about ${info.default_steps} steps each) ${where}: seconds to minutes, during which the networks above pause.`;
     const button = document.createElement('button');
     button.type = 'button';
     button.textContent = 'Run the experiment';

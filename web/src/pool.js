@@ -9,17 +9,18 @@
 const copyBytes = (data) => data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new Uint8Array(v.buffer ? v : v.slice(0))]));
 
 // idle: the page's workers to use first ([{request(type, fields, transfer, onProgress)}], e.g. the
-// paused pair's, PairSim.idle()), not ended here; idleHasData: whether those already hold MNIST
-// (their session trains on it: the worker's parts then read its files), else the first part each
-// runs carries a copy; makeSim(callbacks): a new Sim (sim.js) over a new worker, for the rest
-// of the pool; size: workers (at most the units); data: the MNIST files (each worker that needs them
+// paused pair's, PairSim.idle()), not ended here; idleHasData: whether those already hold the
+// dataset's files (their session trains on it: the worker's parts then read its files), else the
+// first part each runs carries a copy; makeSim(callbacks): a new Sim (sim.js) over a new worker,
+// for the rest of the pool; size: workers (at most the units); dataset: 'mnist' or 'fashion';
+// data: that dataset's IDX files (each worker that needs them
 // gets its own copy once); wasmModule: the core compiled by the page (else each new worker
 // downloads and compiles it); onProgress(fraction); onPart(tables): the tables of the units done
 // so far, in unit order, as each unit ends.
 // Resolves with {summary, tables, pool: {workers, reused, heap_bytes: [per worker], timeline}}:
 // timeline gives ms since the call for each unit ({unit, worker, start, end}) and the combination
 // (the benchmark's breakdown of where a sweep's time goes).
-export async function runSweep({ idle = [], idleHasData = false, makeSim, size, name, units, seed, steps, data, wasmModule, onProgress = () => {}, onPart = () => {} }) {
+export async function runSweep({ idle = [], idleHasData = false, makeSim, size, name, units, seed, steps, dataset = 'mnist', data, wasmModule, onProgress = () => {}, onPart = () => {} }) {
   const t0 = performance.now();
   const at = () => performance.now() - t0;
   const n = Math.max(1, Math.min(size, units));
@@ -44,7 +45,7 @@ export async function runSweep({ idle = [], idleHasData = false, makeSim, size, 
     let bytes = fresh || !idleHasData ? copyBytes(data) : null;
     while (next < units) {
       const u = next++;
-      const fields = { name, seed, steps, begin: u, end: u + 1, ...(bytes ? { data: bytes } : {}), ...(fresh && wasmModule ? { wasm_module: wasmModule } : {}) };
+      const fields = { name, seed, steps, dataset, begin: u, end: u + 1, ...(bytes ? { data: bytes } : {}), ...(fresh && wasmModule ? { wasm_module: wasmModule } : {}) };
       const transfer = bytes ? Object.values(bytes).map((b) => b.buffer) : [];
       bytes = null;
       const start = at();
@@ -60,7 +61,7 @@ export async function runSweep({ idle = [], idleHasData = false, makeSim, size, 
   try {
     await Promise.all(sims.map((_, w) => work(w)));
     const start = at();
-    const result = await sims[0].request('experiment_combine', { name, seed, steps, parts });
+    const result = await sims[0].request('experiment_combine', { name, seed, steps, dataset, parts });
     timeline.combine = { start, end: at() };
     return { summary: result.summary, tables: result.tables, pool: { workers: n, reused: reused.length, heap_bytes: heap, timeline } };
   } catch (e) {
