@@ -613,15 +613,20 @@ ExperimentOptions experiment_options(uint32_t seed, int steps, const std::string
 }
 
 // Runs an experiment to the end (it blocks; progress(fraction) is called now and then):
-// {summary: JSON text, tables: [{name, columns, rows}]}. data_dir: where MNIST (or, for dataset
+// {summary: JSON text, record: the JSON text `bnlab experiment` writes as summary.json (the
+// summary after name, title, seed, steps, dataset: what the core summarizes over seeds), tables:
+// [{name, columns, rows}]}. data_dir: where MNIST (or, for dataset
 // fashion, Fashion-MNIST) is in the module's file system (bnlab.mjs writes the page's files there).
 val run_experiment(const std::string& name, uint32_t seed, int steps, const std::string& data_dir,
                    const std::string& dataset, val progress) {
   return rethrow_as_js([&] {
     ExperimentOptions options = experiment_options(seed, steps, data_dir, dataset);
     options.progress = [&](double fraction) { progress(fraction); };
-    const ExperimentResult result = find_experiment(name).run(options);
-    return object({{"summary", val(result.summary.dump())}, {"tables", tables_to_js(result.tables)}});
+    const ExperimentInfo& info = find_experiment(name);
+    const ExperimentResult result = info.run(options);
+    return object({{"summary", val(result.summary.dump())},
+                   {"record", val(run_record(info, options, result).dump())},
+                   {"tables", tables_to_js(result.tables)}});
   });
 }
 

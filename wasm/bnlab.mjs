@@ -208,13 +208,11 @@ export class Bnlab {
 
   runSeeds(name, seedsText, steps, dataset, onProgress) {
     const list = this.core.parseSeeds(seedsText);
-    const info = this.experiments().find((e) => e.name === name);
     const runs = [];
     list.forEach((seed, i) => {
       const r = this.core.runExperiment(name, seed, steps, DATA_DIR, dataset, (f) => onProgress((i + f) / list.length));
-      // What `bnlab experiment NAME --seed S` writes as summary.json (core/experiments/output.cpp).
-      const summary = { experiment: name, title: info?.title ?? name, seed, steps: steps || info?.default_steps, dataset, ...JSON.parse(r.summary) };
-      runs.push({ seed, summary, tables: r.tables });
+      // r.record: what `bnlab experiment NAME --seed S` writes as summary.json (output.cpp run_record).
+      runs.push({ seed, summary: JSON.parse(r.record), tables: r.tables });
     });
     return { summary: JSON.parse(this.core.summarizeSeeds(JSON.stringify(runs.map((r) => r.summary)))), seeds: runs };
   }

@@ -126,10 +126,15 @@ const fashion = FASHION.every((f) => copyIfPresent(path.join(dataDir, f), path.j
 if (!fashion) note('Fashion-MNIST .idx.gz files are missing from build/native/data: choosing it will say so');
 
 // The core's experiments (name, title, description, default steps), read from the wasm module
-// itself so that the lessons offer exactly the experiments the core has.
+// itself so that the lessons offer exactly the experiments the core has. The served page carries
+// the list without the descriptions (paragraphs of what each runs and found: 6.5 KiB gzipped of
+// the first load's 400 KiB budget), which experiments.json holds for the lesson box that opens
+// them; the single file carries all.
 let experiments = [];
 if (wasm) experiments = (await loadBnlab()).experiments();
-const experimentsJson = `<script type="application/json" id="experiments">${JSON.stringify(experiments).replace(/</g, '\\u003c')}</script>`;
+const experimentsTag = (list) => `<script type="application/json" id="experiments">${JSON.stringify(list).replace(/</g, '\\u003c')}</script>`;
+const experimentsJson = experimentsTag(experiments);
+fs.writeFileSync(path.join(out, 'experiments.json'), JSON.stringify(experiments));
 
 const lessons = renderTex(fs.readFileSync(path.join(web, 'lessons.html'), 'utf8').replace(/<!--[\s\S]*?-->\n*/g, ''))
   .replace(/<article /g, '<article hidden ');
@@ -144,7 +149,7 @@ const buildInfo = (info) => `<script type="application/json" id="build-info">${J
 fs.writeFileSync(path.join(out, 'index.html'), template
   .replace('<!--INSPECTOR-FORMULAS-->', '')
   .replace('<!--STYLE-->', '<link rel="stylesheet" href="app.css">' + (wasm ? '\n<link rel="modulepreload" href="bnlab/worker.mjs">' : ''))
-  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm, mnist, fashion }) + '\n' + experimentsJson)
+  .replace('<!--BUILD-INFO-->', () => buildInfo({ wasm, mnist, fashion }) + '\n' + experimentsTag(experiments.map(({ description, ...e }) => e)))
   .replace('<!--SCRIPT-->', '<script type="module" src="app.js"></script>'));
 gzipAll(out);
 

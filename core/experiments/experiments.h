@@ -103,8 +103,11 @@ void make_output_dir(const std::string& dir);
 // Writes text to a file; throws Error unless every byte reached it (a full disk, /dev/full) once
 // it is closed.
 void write_text_file(const std::string& path, const std::string& text);
-// Writes DIR/<stem>.csv for every table and DIR/summary.json (the summary plus name, title,
-// seed and steps). Creates DIR if needed.
+// One seed's summary.json: the run's summary after the experiment's name, title, seed, steps and
+// dataset (what seeds.h summarizes over seeds; the JS API's runSeeds gets it from here too).
+Json run_record(const ExperimentInfo& info, const ExperimentOptions& options,
+                const ExperimentResult& result);
+// Writes DIR/<stem>.csv for every table and DIR/summary.json (run_record). Creates DIR if needed.
 void write_experiment(const ExperimentInfo& info, const ExperimentOptions& options,
                       const ExperimentResult& result, const std::string& dir);
 

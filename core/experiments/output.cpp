@@ -46,6 +46,11 @@ void write_experiment(const ExperimentInfo& info, const ExperimentOptions& optio
     write_text_file(dir + "/" + file, text);
   };
   for (const auto& [stem, table] : result.tables) write(stem + ".csv", table.csv());
+  write("summary.json", run_record(info, options, result).dump() + "\n");
+}
+
+Json run_record(const ExperimentInfo& info, const ExperimentOptions& options,
+                const ExperimentResult& result) {
   Json summary = Json::object();
   summary.set("experiment", info.name);
   summary.set("title", info.title);
@@ -53,7 +58,7 @@ void write_experiment(const ExperimentInfo& info, const ExperimentOptions& optio
   summary.set("steps", options.steps ? options.steps : info.default_steps);
   summary.set("dataset", options.dataset);
   for (const auto& [key, value] : result.summary.members()) summary.set(key, value);
-  write("summary.json", summary.dump() + "\n");
+  return summary;
 }
 
 }  // namespace bnlab

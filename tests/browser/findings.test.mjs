@@ -4,7 +4,9 @@
 // the page's generated copy. Screenshots of the gradient-ICS lesson at 1440x900 and 390x844.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, ready, screenshotPath } from './helpers.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { start, ready, screenshotPath, webDir } from './helpers.mjs';
 import { claimsOf, committed, differenceText } from '../../.ci/findings.mjs';
 
 const all = committed();
@@ -126,6 +128,26 @@ test("a lesson on Fashion-MNIST runs its full experiment on Fashion-MNIST, and i
   const keys = Object.keys(r.summary);
   assert.ok(keys.some((k) => k.startsWith('steps_to_81_')) && !keys.some((k) => k.startsWith('steps_to_90_')), keys.join(', '));
   assert.match(await page.textContent('#status'), /done/);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test("an experiment's description (what it runs and found) is fetched when its box is first opened, not with the page", async () => {
+  const list = JSON.parse(fs.readFileSync(path.join(webDir, 'experiments.json'), 'utf8'));
+  const sweep = list.find((e) => e.name === 'lr-sweep');
+  assert.ok(sweep.description.length > 200);
+  // The page's inline list has no descriptions (they stay out of the first load).
+  assert.ok(!fs.readFileSync(path.join(webDir, 'index.html'), 'utf8').includes(sweep.description.slice(0, 80)));
+  const page = await lab.open('?lesson=high-lr');
+  await ready(page);
+  const fetched = [];
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  assert.ok(!fetched.includes('/experiments.json'));
+  const box = 'section.experiment[data-experiment="lr-sweep"]';
+  await page.click(`${box} details summary`);
+  await page.waitForFunction((sel) => document.querySelector(sel).textContent !== 'Loading...', `${box} details p`);
+  assert.equal(await page.textContent(`${box} details p`), sweep.description);
+  assert.ok(fetched.includes('/experiments.json'));
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

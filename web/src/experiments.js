@@ -13,6 +13,16 @@ const MAX_ROWS = 12;  // rows of a table shown on the page; the CSV has them all
 // entries: covariate-shift makes its own shifted shapes).
 export const experimentDataset = (dataset) => (dataset === 'fashion' ? 'fashion' : 'mnist');
 
+// The experiments' descriptions: in the list inlined in the single-file page; on the served page
+// (which keeps them out of its first load, web/build.mjs) fetched from experiments.json when a
+// learner first opens one.
+let descriptions = null;
+function loadDescriptions() {
+  descriptions ??= fetch('experiments.json').then((r) => (r.ok ? r.json() : [])).catch(() => [])
+    .then((list) => Object.fromEntries(list.map((e) => [e.name, e.description])));
+  return descriptions;
+}
+
 export class Experiments {
   // run(name, onProgress, onPart) -> Promise<{summary, tables}>: the controller sends the
   // request; onPart(tables) brings the rows of the runs done so far (a sweep run by a pool).
@@ -61,7 +71,12 @@ export class Experiments {
     const summary = document.createElement('summary');
     summary.textContent = 'What it runs and what BN Lab found (spoilers)';
     const text = document.createElement('p');
-    text.textContent = info.description;
+    text.textContent = info.description ?? 'Loading...';
+    if (info.description === undefined) {
+      details.addEventListener('toggle', async () => {
+        text.textContent = (await loadDescriptions())[info.name] ?? 'The description could not be loaded.';
+      }, { once: true });
+    }
     details.append(summary, text);
     button.onclick = async () => {
       button.disabled = true;
