@@ -122,6 +122,8 @@ test("a lesson on Fashion-MNIST runs its full experiment on Fashion-MNIST, and i
   await page.waitForFunction(() => window.bnlab?.info?.a?.dataset?.name === 'fashion', null, { timeout: 60000 });
   assert.match(await page.textContent('section.experiment[data-experiment="convergence"] p'), /trains several networks on Fashion-MNIST/);
   assert.match(await page.textContent('section.experiment[data-experiment="init-sweep"] p'), /trains several networks on MNIST/);
+  // Lesson 14 trains on the synthetic "shift" dataset, and so does its experiment (covariate-shift).
+  assert.match(await page.textContent('section.experiment[data-experiment="covariate-shift"] p'), /trains several networks on the synthetic "shift" dataset/);
   // Shortened (30 steps): the summary names Fashion-MNIST's targets (76% and 81%, targets.h),
   // which only a run on Fashion-MNIST gives; the sweep's parts and their combination agree.
   const r = await page.evaluate(() => window.bnlab.runExperiment('convergence', null, 30));

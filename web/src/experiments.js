@@ -31,7 +31,7 @@ export class Experiments {
     this.list = JSON.parse(document.getElementById('experiments')?.textContent ?? '[]');
     for (const article of document.querySelectorAll('article.lesson[data-experiment]')) {
       const info = this.list.find((e) => e.name === article.dataset.experiment);
-      if (info) article.append(this.box(info, experimentDataset(new URLSearchParams(article.dataset.preset).get('dataset'))));
+      if (info) article.append(this.box(info, new URLSearchParams(article.dataset.preset).get('dataset') ?? 'mnist'));
     }
   }
 
@@ -48,6 +48,8 @@ export class Experiments {
     document.querySelector(`section.experiment[data-experiment="${name}"] .experiment-result`).replaceChildren(note, ...charts);
   }
 
+  // dataset: the lesson's. Its experiment trains on it: Fashion-MNIST, MNIST, or for a lesson on a
+  // synthetic dataset (lesson 14's "shift") the core's synthetic data (covariate-shift's mnist entry).
   box(info, dataset) {
     const box = document.createElement('section');
     box.className = 'experiment';
@@ -56,7 +58,7 @@ export class Experiments {
     h.textContent = `The full experiment: ${info.title}`;
     const p = document.createElement('p');
     const where = info.units > 1 ? 'on a pool of workers, one per core of your machine' : 'in the worker';
-    p.textContent = `"${info.name}" trains several networks on ${dataset === 'fashion' ? 'Fashion-MNIST' : 'MNIST'} (about ${info.default_steps} steps each) ${where}: seconds to minutes, during which the networks above pause.`;
+    p.textContent = `"${info.name}" trains several networks on ${{ fashion: 'Fashion-MNIST', mnist: 'MNIST', idx: 'MNIST' }[dataset] ?? `the synthetic "${dataset}" dataset`} (about ${info.default_steps} steps each) ${where}: seconds to minutes, during which the networks above pause.`;
     const button = document.createElement('button');
     button.type = 'button';
     button.textContent = 'Run the experiment';
