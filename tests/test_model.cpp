@@ -1,13 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <cstring>
 #include <set>
 
 #include "base/error.h"
 #include "check.h"
 #include "io/describe.h"
-#include "layers/batchnorm.h"
 #include "layers/kinds.h"
 #include "train/loss.h"
 #include "train/model.h"
@@ -213,68 +211,6 @@ TEST_CASE("model.backward matches finite differences of the whole network's loss
         ana.push_back(analytic[i]);
       }
       test::check_close(ana, num, 2e-3, 3e-2, p.name);
-    }
-  }
-}
-
-TEST_CASE("model.BatchNorm and the ReLU after it run fused, bit-identical to the layers one by one") {
-  // Model::forward/backward fuse "bn relu" (BatchNorm::forward_relu, backward_relu); running the
-  // same layers one at a time (as the profile does) takes the unfused path. Every tensor a
-  // measurement reads must be the same to the bit, in train and eval mode, for each BatchNorm kind.
-  for (NormKind kind : {NormKind::Batch, NormKind::Renorm, NormKind::Ghost}) {
-    CAPTURE(norm_kind_name(kind));
-    Config c = config_for("conv4-bn-relu-pool2 fc6-bn-relu fc", kind);
-    c.norm.ghost_batch = 4;  // sub-batches of 4 and 2 samples
-    Model fused(c, Shape{1, 1, 8, 8}, 3), plain(c, Shape{1, 1, 8, 8}, 3);
-    const int n = fused.num_layers();
-    int fused_pairs = 0;
-    for (int i = 0; i < n; ++i) fused_pairs += fused.fuses_relu_after(i);
-    REQUIRE(fused_pairs == 2);  // bn1 + relu1, bn2 + relu2
-    fused.init_weights(3);
-    plain.init_weights(3);
-    // gamma and beta away from 1 and 0, so that the ReLUs cut at different places per channel.
-    for (Model* m : {&fused, &plain})
-      for (const auto& p : m->params())
-        if (p.name.rfind("bn", 0) == 0) *p.param.value = test::random_tensor(p.param.value->shape(), 4);
-    auto same = [](const Tensor& a, const Tensor& b, const std::string& what) {
-      CAPTURE(what);
-      REQUIRE(a.shape() == b.shape());
-      CHECK(std::memcmp(a.data(), b.data(), size_t(a.size()) * sizeof(float)) == 0);
-    };
-    const int labels[6] = {0, 2, 1, 2, 0, 1};
-    for (int step = 0; step < 3; ++step) {
-      const Mode mode = step < 2 ? Mode::Train : Mode::Eval;
-      CAPTURE(step);
-      const Tensor x = test::random_tensor(Shape{6, 1, 8, 8}, 10 + step);
-      SoftmaxCrossEntropy loss_f, loss_p;
-      loss_f.forward(fused.forward(x, mode), labels);
-      fused.zero_grad();
-      fused.backward(loss_f.backward());
-
-      std::vector<const Tensor*> outputs, grads(static_cast<size_t>(n), nullptr);
-      const Tensor* cur = &x;
-      for (int i = 0; i < n; ++i) outputs.push_back(cur = &plain.layer(i).forward(*cur, mode));
-      loss_p.forward(*cur, labels);
-      plain.zero_grad();
-      const Tensor* grad = &loss_p.backward();
-      for (int i = n; i-- > 0;) {
-        grads[size_t(i)] = grad;
-        grad = &plain.layer(i).backward(*grad);
-      }
-      for (int i = 0; i + 1 < n; ++i) same(fused.layer_input(i + 1), *outputs[size_t(i)], plain.layer_name(i) + " output");
-      for (int i = 0; i < n; ++i) same(fused.layer_output_grad(i), *grads[size_t(i)], plain.layer_name(i) + " dy");
-      for (size_t k = 0; k < fused.params().size(); ++k) {
-        same(*fused.params()[k].param.value, *plain.params()[k].param.value, fused.params()[k].name);
-        same(*fused.params()[k].param.grad, *plain.params()[k].param.grad, fused.params()[k].name + " grad");
-      }
-      for (size_t k = 0; k < fused.buffers().size(); ++k)
-        same(*fused.buffers()[k].buffer.value, *plain.buffers()[k].buffer.value, fused.buffers()[k].name);
-      // The BatchNorm's own input gradient (read by the trace): fused.layer_output_grad of the
-      // layer before it is that tensor.
-      auto& bn_f = static_cast<BatchNorm&>(fused.layer(1));
-      auto& bn_p = static_cast<BatchNorm&>(plain.layer(1));
-      same(bn_f.input_grad(), bn_p.input_grad(), "bn1 dx");
-      same(bn_f.xhat(), bn_p.xhat(), "bn1 xhat");
     }
   }
 }

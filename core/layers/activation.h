@@ -18,12 +18,6 @@ class Activation : public Layer {
   const Tensor& forward(const Tensor& x, Mode mode) override;
   const Tensor& backward(const Tensor& dy) override;
 
-  bool is_relu() const { return kind_ == ActKind::ReLU; }
-  // What forward() and backward() write, for a ReLU that Model fuses into the BatchNorm before it
-  // (BatchNorm::forward_relu and backward_relu write them instead).
-  Tensor& output() { return y_; }
-  Tensor& input_grad() { return dx_; }
-
  private:
   ActKind kind_;
   Tensor y_;   // shape of x

@@ -127,13 +127,7 @@ void BatchNorm::update_running(int c, double mean, double var, int64_t m, double
 // Ghost BN treats each sub-batch exactly as PyTorch treats a batch: its own statistics, and one
 // running update (and one num_batches_tracked increment) per sub-batch, in order; this is what
 // the usual implementation (chunk the batch, call the same nn.BatchNorm on each chunk) does.
-const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) { return forward_impl(x, mode, nullptr); }
-
-const Tensor& BatchNorm::forward_relu(const Tensor& x, Mode mode, Tensor& relu_y) {
-  return forward_impl(x, mode, &relu_y);
-}
-
-const Tensor& BatchNorm::forward_impl(const Tensor& x, Mode mode, Tensor* relu_y) {
+const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   const Shape shape = output_shape(x.shape());  // (N, C, H, W)
   const int C = channels_;
   const int64_t hw = shape.spatial(), chw = shape.per_sample();
@@ -149,7 +143,6 @@ const Tensor& BatchNorm::forward_impl(const Tensor& x, Mode mode, Tensor* relu_y
 
   xhat_.resize(shape);
   y_.resize(shape);
-  if (relu_y) relu_y->resize(shape);
   inv_std_.resize(Shape{subs, C, 1, 1});
   sub_mean_.resize(Shape{subs, C, 1, 1});
   sub_var_.resize(Shape{subs, C, 1, 1});
@@ -193,19 +186,9 @@ const Tensor& BatchNorm::forward_impl(const Tensor& x, Mode mode, Tensor* relu_y
         const float* xp = x.data() + plane;
         float* xhat = xhat_.data() + plane;
         float* y = y_.data() + plane;
-        if (!relu_y) {
-          for (int64_t i = 0; i < hw; ++i) {
-            xhat[i] = (xp[i] - center) * inv;
-            y[i] = scale * xhat[i] + shift;
-          }
-          continue;
-        }
-        // ReLU's own expression (activation.cpp), on the value just computed.
-        float* r = relu_y->data() + plane;
         for (int64_t i = 0; i < hw; ++i) {
           xhat[i] = (xp[i] - center) * inv;
           y[i] = scale * xhat[i] + shift;
-          r[i] = y[i] < 0.f ? 0.f : y[i];
         }
       }
     }
@@ -223,21 +206,11 @@ const Tensor& BatchNorm::forward_impl(const Tensor& x, Mode mode, Tensor* relu_y
 //   dx_i = gamma / sqrt(running_var + eps) * g_i
 // The first form gives, per channel, sum dx = 0 and sum dx * xhat = 0 (up to a factor
 // eps / (var + eps), since sum xhat^2 = m * var / (var + eps)).
-const Tensor& BatchNorm::backward(const Tensor& dy) { return backward_impl(dy, nullptr, nullptr); }
-
-const Tensor& BatchNorm::backward_relu(const Tensor& dy, const Tensor& relu_y, Tensor& relu_dx) {
-  return backward_impl(dy, &relu_y, &relu_dx);
-}
-
-const Tensor& BatchNorm::backward_impl(const Tensor& dy_in, const Tensor* relu_y,
-                                       Tensor* relu_dx) {
+const Tensor& BatchNorm::backward(const Tensor& dy) {
   const Shape shape = xhat_.shape();  // (N, C, H, W) of the last forward
-  if (dy_in.shape() != shape || (relu_y && relu_y->shape() != shape))
-    throw Error(kind() + ": backward got dy " + dy_in.shape().str() + " for an output " +
+  if (dy.shape() != shape)
+    throw Error(kind() + ": backward got dy " + dy.shape().str() + " for an output " +
                 shape.str() + " (call forward first)");
-  // Fused, this layer's dL/dy is the ReLU's input gradient, written plane by plane below.
-  if (relu_dx) relu_dx->resize(shape);
-  const Tensor& dy = relu_dx ? *relu_dx : dy_in;
   const int C = channels_;
   const int64_t hw = shape.spatial(), chw = shape.per_sample();
   const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
@@ -252,17 +225,6 @@ const Tensor& BatchNorm::backward_impl(const Tensor& dy_in, const Tensor* relu_y
       double sum_g = 0.0, sum_gx = 0.0;
       for (int n = n0; n < n1; ++n) {
         const int64_t plane = n * chw + c * hw;
-        if (relu_dx) {
-          // ReLU's backward (activation.cpp), this plane only: its values stay in cache for
-          // the sums next.
-          const float* up = dy_in.data() + plane;
-          const float* ry = relu_y->data() + plane;
-          float* out = relu_dx->data() + plane;
-          for (int64_t i = 0; i < hw; ++i) {
-            const float gi = up[i];
-            out[i] = ry[i] > 0.f ? gi : 0.f;
-          }
-        }
         const float* g = dy.data() + plane;
         const float* xhat = xhat_.data() + plane;
         sum_g += sum_terms(hw, [g](int64_t i) { return g[i]; });

@@ -36,15 +36,6 @@ class BatchNorm : public Layer {
   const Tensor& forward(const Tensor& x, Mode mode) override;
   const Tensor& backward(const Tensor& dy) override;
 
-  // This layer and the ReLU after it in one pass over memory (Model fuses "bn relu"):
-  // forward_relu also writes relu_y = (y < 0 ? 0 : y), as Activation::forward would, in the same
-  // loop as y; backward_relu takes dy of the ReLU's output and its relu_y, writes the ReLU's input
-  // gradient relu_dx (dy where relu_y > 0, else 0, as Activation::backward would) one plane at a
-  // time just before this layer's sums read it, and returns this layer's dx. Every value is
-  // computed as by the two layers, in the same order: the results are bit-identical.
-  const Tensor& forward_relu(const Tensor& x, Mode mode, Tensor& relu_y);
-  const Tensor& backward_relu(const Tensor& dy, const Tensor& relu_y, Tensor& relu_dx);
-
   std::vector<Param> params() override;
   std::vector<Buffer> buffers() override;
   std::vector<Counter> counters() override;
@@ -93,9 +84,6 @@ class BatchNorm : public Layer {
   void check_batch_size(const Shape& in, int sub_batch) const;
   // Folds one batch statistic into the running estimates (PyTorch's update, NUMERICS.md 2).
   void update_running(int c, double mean, double var, int64_t m, double factor);
-  // forward and backward, with the ReLU after this layer fused in when relu_y is given.
-  const Tensor& forward_impl(const Tensor& x, Mode mode, Tensor* relu_y);
-  const Tensor& backward_impl(const Tensor& dy, const Tensor* relu_y, Tensor* relu_dx);
 
   int channels_;
   NormKind kind_;

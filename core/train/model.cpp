@@ -8,7 +8,6 @@
 
 #include "base/error.h"
 #include "layers/activation.h"
-#include "layers/batchnorm.h"
 #include "layers/conv2d.h"
 #include "layers/flatten.h"
 #include "layers/kinds.h"
@@ -228,11 +227,6 @@ Model::Model(const Config& config, Shape input, int num_classes)
   layers_.front()->set_needs_input_grad(false);
   inputs_.assign(layers_.size(), nullptr);
   output_grads_.assign(layers_.size(), nullptr);
-  fused_relu_.assign(layers_.size(), 0);
-  for (size_t i = 0; i + 1 < layers_.size(); ++i) {
-    const auto* next = dynamic_cast<const Activation*>(layers_[i + 1].get());
-    fused_relu_[i] = dynamic_cast<const BatchNorm*>(layers_[i].get()) && next && next->is_relu();
-  }
 
   for (size_t i = 0; i < layers_.size(); ++i) {
     for (const Param& p : layers_[i]->params()) params_.push_back({names_[i] + "." + p.name, p});
@@ -289,14 +283,6 @@ const Tensor& Model::forward(const Tensor& x, Mode mode) {
   const Tensor* cur = &x;
   for (size_t i = 0; i < layers_.size(); ++i) {
     inputs_[i] = cur;
-    if (fused_relu_[i]) {
-      auto& bn = static_cast<BatchNorm&>(*layers_[i]);
-      auto& relu = static_cast<Activation&>(*layers_[i + 1]);
-      inputs_[i + 1] = &bn.forward_relu(*cur, mode, relu.output());
-      cur = &relu.output();
-      ++i;  // the ReLU ran
-      continue;
-    }
     cur = &layers_[i]->forward(*cur, mode);
   }
   return *cur;
@@ -306,14 +292,6 @@ void Model::backward(const Tensor& dlogits) {
   const Tensor* grad = &dlogits;
   for (size_t i = layers_.size(); i-- > 0;) {
     output_grads_[i] = grad;
-    if (i > 0 && fused_relu_[i - 1]) {
-      auto& relu = static_cast<Activation&>(*layers_[i]);
-      auto& bn = static_cast<BatchNorm&>(*layers_[i - 1]);
-      output_grads_[i - 1] = &relu.input_grad();
-      grad = &bn.backward_relu(*grad, relu.output(), relu.input_grad());
-      --i;  // the BatchNorm ran
-      continue;
-    }
     grad = &layers_[i]->backward(*grad);
   }
 }

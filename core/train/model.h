@@ -98,9 +98,6 @@ class Model {
   // dL/dy the layer got in the last backward (dlogits for the last layer); valid until the
   // next backward. Throws Error before any backward.
   const Tensor& layer_output_grad(int i) const;
-  // Whether forward and backward run layer i (a BatchNorm) and the ReLU after it as one pass
-  // (BatchNorm::forward_relu): the same values as layer by layer, to the bit.
-  bool fuses_relu_after(int i) const { return fused_relu_[size_t(i)] != 0; }
   // Whether forward has run since the model was built (before that layer_input has nothing).
   bool has_run() const { return !inputs_.empty() && inputs_[0] != nullptr; }
   Shape input_shape() const { return input_; }
@@ -135,9 +132,6 @@ class Model {
   std::string spec_;
   std::vector<const Tensor*> inputs_;
   std::vector<const Tensor*> output_grads_;  // the dy each layer got in the last backward
-  // fused_relu_[i]: layer i is a BatchNorm and layer i + 1 a ReLU, which forward and backward
-  // run as one (BatchNorm::forward_relu, backward_relu: fewer passes over memory, same bits).
-  std::vector<char> fused_relu_;
   std::vector<NamedParam> params_;
   std::vector<NamedBuffer> buffers_;
   std::vector<NamedCounter> counters_;
