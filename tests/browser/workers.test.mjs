@@ -1,4 +1,4 @@
-// One worker per network (web/src/pair.js): the same runs as one worker, bit for bit, in lockstep.
+// One worker per network (web/src/pair-client.js): the same runs as one worker, bit for bit, in lockstep.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { start, needsWasm, hasMnist, ready } from './helpers.mjs';
@@ -18,7 +18,7 @@ const record = (page) => page.evaluate(() => {
 });
 
 async function steps(page, n) {
-  await page.evaluate((n) => window.bnlab.sim.request('step', { n }), n);
+  await page.evaluate((n) => window.bnlab.client.request('step', { n }), n);
   // The snapshot that answers the request is in the history once the page has handled it.
   await page.waitForFunction((n) => window.bnlab.history.sides.a.last.step >= n && window.bnlab.history.sides.b.last.step >= n, n);
 }
@@ -29,7 +29,7 @@ test('two workers train the reference comparison bit-identically to one, step by
   for (const workers of [1, 2]) {
     const page = await lab.open(`?workers=${workers}`);
     await ready(page);
-    assert.equal(await page.evaluate(() => window.bnlab.sim.workers), workers);
+    assert.equal(await page.evaluate(() => window.bnlab.client.workers), workers);
     await steps(page, 300);
     runs[workers] = await record(page);
     assert.deepEqual(page.problems, []);
@@ -80,7 +80,7 @@ test('one worker where the browser reports one core; comparing off frees the sec
   const page = await context.newPage();
   await page.goto(`${lab.base}?dataset=shapes`);
   await ready(page);
-  assert.equal(await page.evaluate(() => window.bnlab.sim.workers), 1);
+  assert.equal(await page.evaluate(() => window.bnlab.client.workers), 1);
   await page.click('#play');
   await page.waitForFunction(() => /Training \(one worker\)/.test(document.querySelector('#status').textContent), null, { timeout: 30000 });
   await page.click('#play');
@@ -89,10 +89,10 @@ test('one worker where the browser reports one core; comparing off frees the sec
   const two = await lab.open('?dataset=shapes');
   await ready(two);
   const cores = await two.evaluate(() => navigator.hardwareConcurrency);
-  assert.equal(await two.evaluate(() => window.bnlab.sim.workers), cores >= 2 ? 2 : 1, `the default with ${cores} cores`);
+  assert.equal(await two.evaluate(() => window.bnlab.client.workers), cores >= 2 ? 2 : 1, `the default with ${cores} cores`);
   await two.keyboard.press('c');  // compare off: network A alone, in one worker
   await two.waitForFunction(() => window.bnlab.info.a && !window.bnlab.info.b && window.bnlab.history.sides.a?.last);
-  assert.equal(await two.evaluate(() => window.bnlab.sim.workers), 1);
+  assert.equal(await two.evaluate(() => window.bnlab.client.workers), 1);
   await two.click('#step10');
   await two.waitForFunction(() => window.bnlab.history.sides.a.last.step === 10);
   assert.deepEqual(two.problems, []);
@@ -162,8 +162,8 @@ test('a sweep on the page\'s workers ends with a message when the page starts a 
     return sweep;
   });
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-  if (cores >= 2) assert.match(outcome, /simulation worker was ended/);
+  if (cores >= 2) assert.match(outcome, /training worker was ended/);
   await ready(page);
-  assert.equal(await page.evaluate(() => window.bnlab.sim.workers), 1);
+  assert.equal(await page.evaluate(() => window.bnlab.client.workers), 1);
   assert.deepEqual(page.problems, []);
 });
