@@ -320,7 +320,10 @@ export class Controller {
     const size = Math.min(this.poolSize(), units);
     const dataset = experimentDataset(this.state.dataset);
     const onData = this.state.dataset === dataset && this.live();
-    this.setStatus(`Running the experiment "${name}"${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}${size > 1 ? ` in ${size} workers` : ''}...`);
+    // What the status says until the experiment ends (a snapshot of the paused networks, such as
+    // the pause's, would say "Paused." meanwhile).
+    this.experimentStatus = `Running the experiment "${name}"${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}${size > 1 ? ` in ${size} workers` : ''}...`;
+    this.setStatus(this.experimentStatus);
     try {
       if (size > 1) {
         // The page's own workers take parts too (PairSim.idle: the pair's workers), once no chunk
@@ -336,6 +339,7 @@ export class Controller {
       const data = onData ? undefined : await builtBytes(dataset);
       return await this.sim.request('experiment', { name, seed: this.state.seed, steps, dataset, data }, [], onProgress);
     } finally {
+      this.experimentStatus = null;
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }
   }
@@ -520,7 +524,7 @@ export class Controller {
       return d >= 0 ? `${this.labels()[s]}: ${last(s).status}.${sides.length > 1 ? ' The other network keeps training.' : ''}` : '';
     }).filter(Boolean);
     const workers = this.sim?.workers === 2 ? 'two workers, one per network' : 'one worker';
-    this.setStatus(words.join(' ') || (this.playing ? `Training (${workers})...` : 'Paused.'));
+    this.setStatus(words.join(' ') || this.experimentStatus || (this.playing ? `Training (${workers})...` : 'Paused.'));
     this.showPlaying();
   }
 
