@@ -29,6 +29,7 @@
 #include "data/idx.h"
 #include "experiments/experiments.h"
 #include "experiments/seeds.h"
+#include "experiments/targets.h"
 #include "io/describe.h"
 #include "io/state.h"
 #include "measure/entries.h"
@@ -442,6 +443,18 @@ val experiment_list() {
   return out;
 }
 
+// {dataset: the page's accuracy target on it} for each dataset the experiments train on
+// (experiments/targets.h page_target; experiment_datasets()).
+val accuracy_targets() {
+  val out = val::object();
+  for (const std::string& d : experiment_datasets()) out.set(d, val(std::lround(page_target(d) * 100) / 100.0));  // 0.9, not 0.899999976
+  return out;
+}
+
+void check_dataset(const std::string& dataset) {
+  rethrow_as_js([&] { check_experiment_dataset(dataset); });
+}
+
 // An experiment's tables as [{name, columns, rows}], every cell text (as in its CSV).
 val tables_to_js(const Tables& tables) {
   val out = val::array();
@@ -586,6 +599,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("referenceBench", &reference_bench);
   function("referenceProfile", &reference_profile);
   function("experiments", &experiment_list);
+  function("accuracyTargets", &accuracy_targets);
+  function("checkExperimentDataset", &check_dataset);
   function("runExperiment", &run_experiment);
   function("runExperimentPart", &run_experiment_part_js);
   function("combineExperiment", &combine_experiment_js);

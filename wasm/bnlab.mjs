@@ -44,7 +44,7 @@ export async function loadBnlab({ wasmBinary, wasmModule } = {}) {
 const CORE_CLASSES = ['Data', 'Side', 'Run'];
 const CORE_FUNCTIONS = ['options', 'presets', 'layerKinds', 'describeModel', 'dataKey', 'stateConfig', 'referenceBench',
   'referenceProfile', 'experiments', 'runExperiment', 'runExperimentPart', 'combineExperiment',
-  'parseSeeds', 'summarizeSeeds'];
+  'parseSeeds', 'summarizeSeeds', 'accuracyTargets', 'checkExperimentDataset'];
 
 function checkErrors(core) {
   const thrower = (fn) => function checked(...args) {
@@ -197,6 +197,10 @@ export class Bnlab {
   // [{name, title, description, default_steps}]: the experiments of NUMERICS.md.
   experiments() { return this.core.experiments(); }
 
+  // {mnist: 0.9, fashion: 0.81}: the datasets the experiments train on, each with the accuracy a
+  // run on the page aims at (core/experiments/targets.h page_target).
+  accuracyTargets() { return this.core.accuracyTargets(); }
+
   // Runs an experiment to the end (it blocks: seconds to minutes; in the page, the worker runs
   // it). files: the IDX files of dataset ('mnist', or 'fashion' as `--dataset fashion` does),
   // which most experiments train on. onProgress(fraction) is called now and then. Returns
@@ -246,7 +250,7 @@ export class Bnlab {
   // again.
   async writeData(files, dataset) {
     if (!files) return;
-    if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error(`experiments train on dataset mnist or fashion, not '${dataset}'`);
+    this.core.checkExperimentDataset(dataset);  // before anything is written
     if (this.written?.files === files && this.written.dataset === dataset) return;
     this.written = null;
     if (!this.core.FS.analyzePath(DATA_DIR).exists) this.core.FS.mkdir(DATA_DIR);

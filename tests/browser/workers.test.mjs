@@ -111,11 +111,13 @@ async function poolAgainstOne(name, lesson, runSteps, units, query = '') {
     await ready(page);
     results[workers] = await page.evaluate(async ({ name, steps }) => {
       const charts = [];  // points drawn each time a part ended
+      const status = [];  // the status line then
       const r = await window.bnlab.runExperiment(name, null, steps, (tables) => {
+        status.push(document.querySelector('#status').textContent);
         window.bnlab.experiments.showPart(name, tables);
         charts.push(document.querySelectorAll(`section.experiment[data-experiment="${name}"] figure.sweep svg[role="img"] circle`).length);
       });
-      return { summary: r.summary, tables: r.tables, pool: r.pool ?? null, charts, cores: navigator.hardwareConcurrency };
+      return { summary: r.summary, tables: r.tables, pool: r.pool ?? null, charts, status, cores: navigator.hardwareConcurrency };
     }, { name, steps: runSteps });
     await steps(page, 5);
     after[workers] = await record(page);
@@ -133,6 +135,8 @@ async function poolAgainstOne(name, lesson, runSteps, units, query = '') {
   assert.deepEqual(pool.tables, one.tables);
   if (pool.cores >= 2) {
     assert.deepEqual(pool.charts, Array.from({ length: units }, (_, i) => 2 * (i + 1)));
+    // While it runs the status says so (the paused networks' snapshots do not say "Paused.").
+    for (const text of pool.status) assert.equal(text, `Running the experiment "${name}" in ${pool.pool.workers} workers...`);
     assert.ok(pool.pool.heap_bytes.every((b) => b > 0), `heap per worker: ${pool.pool.heap_bytes}`);
   }
 }

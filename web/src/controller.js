@@ -320,7 +320,10 @@ export class Controller {
     const size = Math.min(this.poolSize(), units);
     const dataset = experimentDataset(this.state.dataset);
     const onData = this.state.dataset === dataset && this.live();
-    this.setStatus(`Running the experiment "${name}"${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}${size > 1 ? ` in ${size} workers` : ''}...`);
+    // What the status says until the experiment ends (a snapshot of the paused networks, such as
+    // the pause's, would say "Paused." meanwhile).
+    this.experimentStatus = `Running the experiment "${name}"${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}${size > 1 ? ` in ${size} workers` : ''}...`;
+    this.setStatus(this.experimentStatus);
     try {
       if (size > 1) {
         // The page's own workers take parts too (PairRunClient.idle: the pair's workers), once no chunk
@@ -336,6 +339,7 @@ export class Controller {
       const data = onData ? undefined : await builtBytes(dataset);
       return await this.client.request('experiment', { name, seed: this.state.seed, steps, dataset, data }, [], onProgress);
     } finally {
+      this.experimentStatus = null;
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }
   }
@@ -347,7 +351,7 @@ export class Controller {
   // 'fashion' (the page's subset of Fashion-MNIST, fetched if the page does not train on it).
   async experiment(name, { seeds, steps = 0, dataset = 'mnist', onProgress = () => {} } = {}) {
     if (!this.client) throw new Error('Nothing can run: the simulation module is missing.');
-    if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error(`experiments train on dataset mnist or fashion, not '${dataset}'`);
+    // The core refuses a dataset the experiments do not train on (builtBytes has none to send).
     this.pause();
     this.setStatus(`Running the experiment "${name}" over seeds ${seeds}${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}...`);
     try {
@@ -520,7 +524,7 @@ export class Controller {
       return d >= 0 ? `${this.labels()[s]}: ${last(s).status}.${sides.length > 1 ? ' The other network keeps training.' : ''}` : '';
     }).filter(Boolean);
     const workers = this.client?.workers === 2 ? 'two workers, one per network' : 'one worker';
-    this.setStatus(words.join(' ') || (this.playing ? `Training (${workers})...` : 'Paused.'));
+    this.setStatus(words.join(' ') || this.experimentStatus || (this.playing ? `Training (${workers})...` : 'Paused.'));
     this.showPlaying();
   }
 
