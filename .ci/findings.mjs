@@ -46,6 +46,13 @@ export function claimsOf(summary) {
   return Object.entries(summary.experiments).flatMap(([name, e]) => e.claims.map((c) => [`${name}/${c.id}`, c]));
 }
 
+// What a dataset of a summary (or the one an experiment trained on) is called in a sentence.
+export const datasetName = (d) => ({ mnist: 'MNIST', fashion: 'Fashion-MNIST', shapes: 'synthetic shapes' })[d] ?? d;
+
+// The dataset an experiment of a run trained on: the run's, except where the experiment has its
+// own data (covariate-shift on mnist trains on the synthetic shapes; its summary's `dataset`).
+export const trainedOn = (summary, name) => summary.experiments[name].dataset ?? summary.dataset;
+
 // The verdict's class: 'reproduces' | 'not' | 'inconclusive'.
 export function verdictClass(verdict) {
   if (verdict === 'reproduces') return 'reproduces';
@@ -170,14 +177,16 @@ export function readmeTable(all) {
   if (!names.length) lines.push('', 'No multi-seed summary is committed yet.', '');
   for (const dataset of names) {
     const s = all[dataset];
-    lines.push('', `**${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}**, seeds ${s.seeds}: made by \`${s.command}\` at commit ${s.commit.slice(0, 10)}; ${s.took}. ` +
+    lines.push('', `**${datasetName(dataset)}**, seeds ${s.seeds}: made by \`${s.command}\` at commit ${s.commit.slice(0, 10)}; ${s.took}. ` +
       'Each row is one claim (its id: experiment/claim): what the literature claims, BN Lab\'s verdict, and the mean over seeds of ' +
       'the per-seed difference of the two figures it compares, a - b ("BN vs none": BN - none), or the ratio a / b where the claim is on a log scale ' +
       '(10 to the mean of log10(a / b): the geometric mean), with its 95% Student t interval.', '');
     lines.push('| claim | the literature claims | verdict | a vs b over seeds | n |', '|---|---|---|---|---|');
     for (const [id, c] of claimsOf(s)) {
-      const mark = s.experiments[id.split('/')[0]].made_by ? ' (*)' : '';
-      lines.push(`| \`${id}\`${mark} | ${c.literature.replace(/\|/g, '\\|')} | ${c.verdict} | ${differenceText(c)} | ${c.difference.n} |`);
+      const name = id.split('/')[0];
+      const mark = s.experiments[name].made_by ? ' (*)' : '';
+      const on = trainedOn(s, name) === dataset ? '' : ` (on ${datasetName(trainedOn(s, name))})`;
+      lines.push(`| \`${id}\`${mark}${on} | ${c.literature.replace(/\|/g, '\\|')} | ${c.verdict} | ${differenceText(c)} | ${c.difference.n} |`);
     }
     // One note per distinct provenance, naming its experiments.
     const notes = new Map();
@@ -206,7 +215,7 @@ export function webFindings(all) {
   for (const [dataset, s] of Object.entries(all)) {
     data[dataset] = { seeds: s.seeds, commit: s.commit.slice(0, 10), claims: {} };
     for (const [id, c] of claimsOf(s)) {
-      data[dataset].claims[id] = { claim: shortClaim(c), verdict: c.verdict, n: c.difference.n, difference: differenceText(c) };
+      data[dataset].claims[id] = { claim: shortClaim(c), verdict: c.verdict, n: c.difference.n, difference: differenceText(c), on: datasetName(trainedOn(s, id.split('/')[0])) };
     }
   }
   return `${JSON.stringify(data, null, 1)}\n`;
@@ -231,7 +240,7 @@ function collect(dataset, runsDir, seeds, command) {
     // made_by.json: an experiment whose seeds were run by another command or at another commit
     // (merged here with `bnlab experiment merge`), said so per experiment.
     const madeBy = path.join(runsDir, name, 'made_by.json');
-    experiments[name] = { title: s.title, steps: s.steps, seeds: s.seeds, seconds: times[name] ?? null, claims: s.claims, figures };
+    experiments[name] = { title: s.title, steps: s.steps, dataset: s.dataset, seeds: s.seeds, seconds: times[name] ?? null, claims: s.claims, figures };
     if (fs.existsSync(madeBy)) experiments[name].made_by = JSON.parse(fs.readFileSync(madeBy, 'utf8'));
     else total += times[name] ?? 0;
   }

@@ -169,7 +169,7 @@ TEST_CASE("run.its step count starts at its sides' (a loaded state continues)") 
   // The continued run equals the one that was not interrupted.
   for (int i = 0; i < 3; ++i) first.step();
   CHECK(run.side(0).save_state() == first.save_state());
-  // A side owned elsewhere (the wasm module's Simulation) joins as it is.
+  // A side owned elsewhere (measure/side.h's Side) joins as it is.
   Trainer other(shapes_config(), data);
   other.step();
   Run attached;

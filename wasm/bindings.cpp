@@ -1,9 +1,9 @@
 // The Embind adapter between BN Lab's core and JavaScript: no maths, no training logic.
 //
 // JavaScript sees (wasm/bnlab.mjs wraps them in the documented API):
-//   Data        one train/test split in the wasm heap, shared by the simulations made from it
-//   Simulation  one training run: a Trainer on shared Data, and its Instrument (measure.h)
-//   Run         the core's run loop (train/run.h) over one simulation or a lockstep pair
+//   Data        one train/test split in the wasm heap, shared by the sides made from it
+//   Side        one side (measure/side.h): a Trainer on shared Data with its instruments
+//   Run         the core's run loop (train/run.h) over one side or a lockstep pair
 //   functions   the option table, presets, the config of a state file, the reference benchmark,
 //               the experiments, heap statistics
 // Every entry point catches the core's exceptions and hands their message to JavaScript, which
@@ -13,7 +13,10 @@
 // every argument the call was given (a 100 KB state string per failed loadState). So a failing
 // entry point stores its message (pending_error), returns an empty value, and bnlab.mjs's
 // wrapper of every bound function and method calls takeError() and throws. Bulk results are typed arrays copied
-// out of the heap: a view into it would dangle as soon as the heap grows.
+// out of the heap: a view into it would dangle as soon as the heap grows. Results are built as
+// plain objects (object(), to_js) rather than registered with value_object: returning EvalMetrics
+// through a value_object cost 140 bytes of gzipped .wasm and 560 of gzipped glue (bnlab_core.mjs)
+// against the object built here, bytes the page's first load has not got to spare.
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
 #include <emscripten/val.h>
@@ -29,12 +32,13 @@
 #include "data/idx.h"
 #include "experiments/experiments.h"
 #include "experiments/seeds.h"
+#include "experiments/targets.h"
 #include "io/describe.h"
 #include "io/state.h"
 #include "measure/entries.h"
 #include "measure/measure.h"
 #include "measure/refbench.h"
-#include "measure/trace.h"
+#include "measure/side.h"
 #include "train/config.h"
 #include "train/run.h"
 #include "train/trainer.h"
@@ -104,11 +108,6 @@ std::vector<uint8_t> copy_in(const val& bytes) {
   std::vector<uint8_t> out(bytes["length"].as<size_t>());
   val(emscripten::typed_memory_view(out.size(), out.data())).call<void>("set", bytes);
   return out;
-}
-
-// The first `dims` of (n, c, h, w): the shape as PyTorch gives it.
-val torch_shape(const Shape& s, int dims) {
-  return array_of(std::vector<int>{s.n, s.c, s.h, s.w}).call<val>("slice", 0, dims);
 }
 
 // A JSON value of the core (io/json.h) as the same JavaScript value, for small descriptive
@@ -214,287 +213,144 @@ class Data {
   std::shared_ptr<const DataSplit> split_;
 };
 
-class Simulation {
+// A Side (measure/side.h) for JavaScript: each method calls the core and converts its result.
+class SideJs {
  public:
-  Simulation(const Config& config, const Data& data) : trainer_(config, data.split()) {}
+  SideJs(const Config& config, const Data& data) : side_(config, data.split()) {}
+  Side& side() { return side_; }
 
-  // Takes up to n steps through a one-side run of the core's run loop (train/run.h), fewer when
-  // the run diverges (the diverging step is the last one reported), and returns their metrics:
-  // {first_step, loss, accuracy, lr}, typed arrays.
+  // {first_step, loss, accuracy, lr} of Side::step's record, typed arrays.
   val step(int n) {
-    return rethrow_as_js([&] {
-      Run run;
-      run.attach(trainer_);
-      begin_steps();
-      const auto before = [this](int, Trainer&) { before_step(); };
-      const auto stepped = [this](const SideStep& s, Trainer&) { record(s); };
-      RunHooks hooks;
-      hooks.before = before, hooks.stepped = stepped;
-      run.train(n, hooks);
-      return steps();
-    });
+    return rethrow_as_js([&] { return steps(side_.step(n)); });
   }
-
-  // This simulation's part in the steps of a run (step() above, or RunJs below over both sides):
-  // begin_steps() forgets the last call's metrics, before_step() and record(step) are the run's
-  // hooks, steps() returns what was recorded as step() does.
-  void begin_steps() {
-    loss_.clear(), accuracy_.clear(), lr_.clear();
-    first_step_ = double(trainer_.step_count() + 1);
+  static val steps(const StepRecord& r) {
+    return object({{"first_step", val(double(r.first_step))},
+                   {"loss", copy_out(r.loss.data(), r.loss.size())},
+                   {"accuracy", copy_out(r.accuracy.data(), r.accuracy.size())},
+                   {"lr", copy_out(r.lr.data(), r.lr.size())}});
   }
-  void before_step() {
-    if (tracing_) tracer_.remember(trainer_);  // the running statistics before the update
-  }
-  void record(const SideStep& s) {
-    if (s.stopped) return;
-    loss_.push_back(s.metrics.loss), accuracy_.push_back(s.metrics.accuracy);
-    lr_.push_back(s.metrics.lr);
-  }
-  val steps() const {
-    return object({{"first_step", val(first_step_)},
-                   {"loss", copy_out(loss_.data(), loss_.size())},
-                   {"accuracy", copy_out(accuracy_.data(), accuracy_.size())},
-                   {"lr", copy_out(lr_.data(), lr_.size())}});
-  }
-  Trainer& trainer() { return trainer_; }
-
-  // mode "eval" (running statistics) or "train" (statistics of each test batch).
   val evaluate(const std::string& mode, int max_examples) {
     return rethrow_as_js([&] {
-      if (mode != "eval" && mode != "train") throw Error("evaluate: mode must be 'eval' or 'train', got '" + mode + "'");
-      // An eval-mode evaluation keeps its predictions for misclassified().
-      const bool eval = mode == "eval";
-      const EvalMetrics m = trainer_.evaluate(eval ? Mode::Eval : Mode::Train, max_examples,
-                                              eval ? &predictions_ : nullptr);
-      if (eval) predictions_step_ = trainer_.step_count();
+      const EvalMetrics m = side_.evaluate(mode, max_examples);
       return object({{"loss", val(m.loss)}, {"accuracy", val(m.accuracy)}, {"count", val(m.count)}});
     });
   }
 
-  double step_count() const { return double(trainer_.step_count()); }
-  double diverged_at() const { return double(trainer_.diverged_at()); }
-  std::string status() const { return trainer_.status(); }
-  // Epochs completed plus the fraction of the current one.
-  double epoch() const {
-    const BatchSampler& s = trainer_.sampler();
-    return double(s.epoch()) + double(s.position()) / trainer_.data().train.size();
-  }
-  val config() const { return options_of(trainer_.config()); }
-
+  double step_count() const { return double(side_.trainer().step_count()); }
+  double diverged_at() const { return double(side_.trainer().diverged_at()); }
+  std::string status() const { return side_.trainer().status(); }
+  double epoch() const { return side_.epoch(); }
+  val config() const { return options_of(side_.trainer().config()); }
   std::string save_state() const {
-    return rethrow_as_js([&] { return trainer_.save_state(); });
+    return rethrow_as_js([&] { return side_.trainer().save_state(); });
   }
   void load_state(const std::string& json) {
-    rethrow_as_js([&] { trainer_.load_state(json); });
+    rethrow_as_js([&] { side_.trainer().load_state(json); });
   }
-
-  // Options changed between two steps (Trainer::set_options), and the names of those among them
-  // that it refuses because they need a new run.
   void set_options(val options) {
-    rethrow_as_js([&] { trainer_.set_options(option_values(options)); });
+    rethrow_as_js([&] { side_.trainer().set_options(option_values(options)); });
   }
   val options_needing_reset(val options) const {
-    return rethrow_as_js([&] { return array_of(trainer_.options_needing_reset(option_values(options))); });
+    return rethrow_as_js(
+        [&] { return array_of(side_.trainer().options_needing_reset(option_values(options))); });
   }
-
   // The core's model description (io/describe.h) as JSON text; bnlab.mjs parses it.
-  std::string model_info() const { return describe_model(trainer_.model()).dump(); }
+  std::string model_info() const { return describe_model(side_.trainer().model()).dump(); }
 
-  // [{name, shape, kind}] of every tensor tensor() copies: parameters ("conv1.weight"), their
-  // gradients ("conv1.weight.grad") and buffers ("bn1.running_mean").
   val tensor_names() const {
     val out = val::array();
-    for_each_tensor([&](const std::string& name, const Tensor& t, int dims, const char* kind) {
-      out.call<void>("push", object({{"name", val(name)}, {"shape", torch_shape(t.shape(), dims)}, {"kind", val(kind)}}));
-    });
+    for (const NamedTensor& t : side_.tensors())
+      out.call<void>("push", object({{"name", val(t.name)}, {"shape", array_of(t.shape)}, {"kind", val(t.kind)}}));
     return out;
   }
-
-  // A copy of one tensor named as in tensor_names(): {shape, data: Float32Array}.
-  val tensor(const std::string& wanted) const {
-    val out = val::undefined();
-    for_each_tensor([&](const std::string& name, const Tensor& t, int dims, const char*) {
-      if (name == wanted)
-        out = object({{"shape", torch_shape(t.shape(), dims)}, {"data", copy_out(t.data(), size_t(t.size()))}});
+  val tensor(const std::string& name) const {
+    return rethrow_as_js([&] {
+      const NamedTensor t = side_.tensor(name);
+      return object({{"shape", array_of(t.shape)}, {"data", copy_out(t.tensor->data(), size_t(t.tensor->size()))}});
     });
-    if (out.isUndefined()) pending_error() = "no tensor named '" + wanted + "' (see tensorNames())";
-    return out;
   }
 
-  // What the instrument follows (measure.h MeasureConfig); takes effect at the next measurement.
   void set_measure_config(int hist_norm, int hist_channel, int bins, int probe_size, int probe_unit) {
     rethrow_as_js([&] {
       MeasureConfig c;
       c.hist_norm = hist_norm, c.hist_channel = hist_channel, c.bins = bins;
       c.probe_size = probe_size, c.probe_unit = probe_unit;
-      instrument_ = std::make_unique<Instrument>(trainer_, c);
+      side_.set_measure_config(c);
     });
   }
-
-  // The cheap measurements of the last step, as PROTOCOL.md's named entries (measure/entries.h).
-  // With tracing on and `capture`, first a copy of what the normalizers used in that step
-  // (measure/trace.h), for trace_unit(): like the measurements it must be taken before anything
-  // else runs the network.
   val measure_step(bool capture) {
-    return rethrow_as_js([&] {
-      if (tracing_ && capture) tracer_.capture(trainer_);
-      instrument().measure_step(step_m_);
-      return entries_to_js(step_entries(step_m_, instrument().config().probe_unit));
-    });
+    return rethrow_as_js([&] { return entries_to_js(side_.measure_step(capture)); });
   }
-
-  // Feature maps of test image `image` in eval mode (measure.h FeatureMaps), as entries
-  // (measure/entries.h feature_entries).
+  val measure_heavy() {
+    return rethrow_as_js([&] { return entries_to_js(side_.measure_heavy()); });
+  }
   val measure_features(int image) {
-    return rethrow_as_js([&] {
-      instrument().measure_features(image, features_);
-      return entries_to_js(feature_entries(features_, trainer_.step_count()));
-    });
+    return rethrow_as_js([&] { return entries_to_js(side_.measure_features(image)); });
   }
-
-  // The first max_images test images the last eval-mode evaluate() got wrong, as the entry
-  // test.misclassified (measure/entries.h; step -1 and no images before any evaluation).
   val misclassified(int max_images) {
-    return rethrow_as_js([&] {
-      collect_misclassified(trainer_.data().test, predictions_, max_images, misclassified_);
-      return entry_to_js(misclassified_entry(misclassified_, predictions_step_));
-    });
+    return rethrow_as_js([&] { return entry_to_js(side_.misclassified(max_images)); });
   }
 
-  // --- The BN inspector and batch-mates (measure/trace.h) ---------------------------------------
-
-  // Whether measure_step() also captures the normalizers for trace_unit() (a copy of each
-  // normalizer's input, xhat, output and gradients: a few MB for ref-cnn, so only on request).
-  void set_trace(bool on) {
-    tracing_ = on;
-    if (!on) tracer_.clear();
+  void set_trace(bool on) { side_.set_trace(on); }
+  val trace_unit(const std::string& layer, int n, int c, int h, int w) const {
+    return rethrow_as_js([&] { return to_js(side_.trace_unit(layer, n, c, h, w)); });
   }
-
-  // One unit (n, c, h, w) of normalization layer `layer` in the step of the last measure_step()
-  // with tracing on: every field of UnitTrace, as numbers (see trace.h).
-  val trace_unit(const std::string& layer, int n, int c, int h, int w) {
-    return rethrow_as_js([&] {
-      return to_js(unit_trace_json(tracer_.trace(layer, n, c, h, w)));
-    });
-  }
-
-  // Batch-mates: `draws` train-mode forwards of test image `image` among batch_size - 1 companions
-  // drawn at random from the training set, and one eval-mode forward, following unit (c, h, w)
-  // of normalization layer `layer`; the run is left byte-identical (trace.h WhatIf).
-  //   {image, label, batch_size, layer, c, h, w, step, classes,
-  //    eval: {y, probs: Float32Array(K), prediction},
-  //    y, mean, var: Float32Array(draws), probs: Float32Array(draws * K), predictions: Int32Array(draws)}
+  // {image, label, batch_size, layer, c, h, w, step, classes, eval: {y, probs, prediction},
+  //  y, mean, var: Float32Array(draws), probs: Float32Array(draws * K), predictions: Int32Array(draws)}
   val what_if(int image, int batch_size, int draws, const std::string& layer, int c, int h, int w) {
     return rethrow_as_js([&] {
-      if (batch_size < 2) throw Error("batch-mates: the batch size must be at least 2 (the image and one companion), got " + std::to_string(batch_size));
-      if (draws < 1 || draws > 64) throw Error("batch-mates: draws must be 1 to 64, got " + std::to_string(draws));
-      if (!what_if_) what_if_ = std::make_unique<WhatIf>(trainer_, 0x5EEDBA7Cu);
-      const WhatIfUnit unit{layer, c, h, w};
-      const WhatIfSample ev = what_if_->run(image, {}, Mode::Eval, unit);
-      std::vector<float> y, mean, var, probs;
-      std::vector<int> predictions;
-      for (int i = 0; i < draws; ++i) {
-        const WhatIfSample s = what_if_->run(image, what_if_->draw_companions(batch_size - 1), Mode::Train, unit);
-        y.push_back(s.y), mean.push_back(s.mean), var.push_back(s.var), predictions.push_back(s.prediction);
-        probs.insert(probs.end(), s.probs.begin(), s.probs.end());
-      }
-      return object({{"image", val(image)}, {"label", val(trainer_.data().test.labels[size_t(image)])},
-                     {"batch_size", val(batch_size)}, {"layer", val(layer)}, {"c", val(c)}, {"h", val(h)}, {"w", val(w)},
-                     {"step", val(double(trainer_.step_count()))}, {"classes", val(int(ev.probs.size()))},
-                     {"eval", object({{"y", val(ev.y)}, {"probs", copy_out(ev.probs.data(), ev.probs.size())},
-                                      {"prediction", val(ev.prediction)}})},
-                     {"y", copy_out(y.data(), y.size())}, {"mean", copy_out(mean.data(), mean.size())},
-                     {"var", copy_out(var.data(), var.size())}, {"probs", copy_out(probs.data(), probs.size())},
-                     {"predictions", copy_out(predictions.data(), predictions.size())}});
-    });
-  }
-
-  // Internal covariate shift and the loss landscape on the batch the next step will use, as
-  // entries (measure/entries.h heavy_entries: none for a diverged run).
-  val measure_heavy() {
-    return rethrow_as_js([&] {
-      instrument().measure_heavy(heavy_m_);
-      return entries_to_js(heavy_entries(heavy_m_));
+      const WhatIfDraws d = side_.what_if(image, batch_size, draws, layer, c, h, w);
+      return object({{"image", val(d.image)}, {"label", val(d.label)}, {"batch_size", val(d.batch_size)},
+                     {"layer", val(d.layer)}, {"c", val(d.c)}, {"h", val(d.h)}, {"w", val(d.w)},
+                     {"step", val(double(d.step))}, {"classes", val(d.classes)},
+                     {"eval", object({{"y", val(d.eval.y)}, {"probs", copy_out(d.eval.probs.data(), d.eval.probs.size())},
+                                      {"prediction", val(d.eval.prediction)}})},
+                     {"y", copy_out(d.y.data(), d.y.size())}, {"mean", copy_out(d.mean.data(), d.mean.size())},
+                     {"var", copy_out(d.var.data(), d.var.size())}, {"probs", copy_out(d.probs.data(), d.probs.size())},
+                     {"predictions", copy_out(d.predictions.data(), d.predictions.size())}});
     });
   }
 
  private:
-  Instrument& instrument() {
-    if (!instrument_) instrument_ = std::make_unique<Instrument>(trainer_, MeasureConfig());
-    return *instrument_;
-  }
-
-  template <class F>
-  void for_each_tensor(F&& f) const {
-    for (const NamedParam& p : trainer_.model().params()) {
-      f(p.name, *p.param.value, p.param.dims, "param");
-      f(p.name + ".grad", *p.param.grad, p.param.dims, "grad");
-    }
-    for (const NamedBuffer& b : trainer_.model().buffers()) f(b.name, *b.buffer.value, b.buffer.dims, "buffer");
-  }
-
-  Trainer trainer_;
-  std::unique_ptr<Instrument> instrument_;  // made at the first measurement
-  bool tracing_ = false;
-  TraceRecorder tracer_;
-  std::unique_ptr<WhatIf> what_if_;  // made at the first what_if(); its generator is its own
-  StepMeasurements step_m_;
-  HeavyMeasurements heavy_m_;
-  FeatureMaps features_;
-  Misclassified misclassified_;
-  std::vector<int> predictions_;    // of the last eval-mode evaluate(), from the first test image
-  int64_t predictions_step_ = -1;   // the step it was taken at
-  std::vector<float> loss_, accuracy_, lr_;  // (steps since begin_steps())
-  double first_step_ = 1;
+  Side side_;
 };
 
-// The core's run loop (train/run.h) over simulations JavaScript owns: the page's worker trains
-// its side, or both sides in lockstep, through it (bnlab.mjs Session.train). A simulation must
-// outlive its place here: Session makes a new RunJs whenever it replaces a side.
+// The core's Run (train/run.h) over sides JavaScript owns, trained by measure/side.h
+// train_sides: the worker's one side or lockstep pair (bnlab.mjs Run.train). A side must outlive
+// its place here: bnlab.mjs's Run makes a new one whenever it replaces a side.
 class RunJs {
  public:
-  void add(Simulation& sim) {
-    run_.attach(sim.trainer());
-    sims_.push_back(&sim);
+  void add(SideJs& side) {
+    run_.attach(side.side().trainer());
+    sides_.push_back(&side.side());
   }
-  // What is due on the way (RunSchedule): evaluations after a side's every eval_every-th step,
-  // heavy measurements before its step after every heavy_every-th (0: never).
+  // Evaluations after a side's every eval_every-th step, heavy measurements before its step after
+  // every heavy_every-th (0: never).
   void set_schedule(double eval_every, double heavy_every) {
     RunSchedule s;
     s.eval_every = int64_t(eval_every), s.heavy_every = int64_t(heavy_every);
     run_.set_schedule(s);
   }
-  // Up to n lockstep steps, fewer once every side has diverged, taken side by side
-  // (Run::train_each: the lockstep numbers, each network in the cache for its steps). JavaScript is called back
-  // (functions that must not throw: bnlab.mjs catches for them): heavy(side) when the heavy
-  // measurements are due before a side's step, stepped(side, eval_due, last) after each step a
-  // side took (last: the call's last lockstep step). Returns each side's Simulation.step result.
+  // Up to n lockstep steps; heavy(side) and stepped(side, eval_due, last) are JavaScript functions
+  // that must not throw (bnlab.mjs catches for them). Returns each side's step record.
   val train(int n, val heavy, val stepped) {
     return rethrow_as_js([&] {
-      for (Simulation* sim : sims_) sim->begin_steps();
-      const int64_t last = run_.step_count() + n;
-      const auto on_heavy = [&](int side, Trainer&) { heavy(side); };
-      const auto on_before = [this](int side, Trainer&) { sims_[size_t(side)]->before_step(); };
-      const auto on_stepped = [&](const SideStep& s, Trainer&) {
-        sims_[size_t(s.side)]->record(s);
-        if (!s.stopped) stepped(s.side, s.eval_due, s.step == last);
-      };
-      RunHooks hooks;
-      hooks.heavy = on_heavy, hooks.before = on_before, hooks.stepped = on_stepped;
-      run_.train_each(n, hooks);
+      const auto on_heavy = [&](int side) { heavy(side); };
+      const auto on_stepped = [&](int side, bool eval_due, bool last) { stepped(side, eval_due, last); };
+      train_sides(run_, sides_, n, on_heavy, on_stepped);
       val out = val::array();
-      for (Simulation* sim : sims_) out.call<void>("push", sim->steps());
+      for (const Side* side : sides_) out.call<void>("push", SideJs::steps(side->steps()));
       return out;
     });
   }
 
  private:
   Run run_;
-  std::vector<Simulation*> sims_;
+  std::vector<Side*> sides_;
 };
 
-Simulation* make_simulation(val options, const Data& data) {
-  return rethrow_as_js([&] { return new Simulation(config_from(options), data); });
+SideJs* make_side(val options, const Data& data) {
+  return rethrow_as_js([&] { return new SideJs(config_from(options), data); });
 }
 
 // [{name, type, help, choices, min, max, default}] of the core's option table.
@@ -588,6 +444,18 @@ val experiment_list() {
                                    {"default_steps", val(e.default_steps)},
                                    {"units", val(e.parts.units)}}));
   return out;
+}
+
+// {dataset: the page's accuracy target on it} for each dataset the experiments train on
+// (experiments/targets.h page_target; experiment_datasets()).
+val accuracy_targets() {
+  val out = val::object();
+  for (const std::string& d : experiment_datasets()) out.set(d, val(std::lround(page_target(d) * 100) / 100.0));  // 0.9, not 0.899999976
+  return out;
+}
+
+void check_dataset(const std::string& dataset) {
+  rethrow_as_js([&] { check_experiment_dataset(dataset); });
 }
 
 // An experiment's tables as [{name, columns, rows}], every cell text (as in its CSV).
@@ -696,30 +564,30 @@ EMSCRIPTEN_BINDINGS(bnlab) {
       .class_function("fromIdx", &Data::from_idx, allow_raw_pointers())
       .class_function("generated", &Data::generated, allow_raw_pointers())
       .function("info", &Data::info);
-  class_<Simulation>("Simulation")
-      .constructor(&make_simulation, allow_raw_pointers())
-      .function("step", &Simulation::step)
-      .function("evaluate", &Simulation::evaluate)
-      .function("stepCount", &Simulation::step_count)
-      .function("epoch", &Simulation::epoch)
-      .function("divergedAt", &Simulation::diverged_at)
-      .function("status", &Simulation::status)
-      .function("config", &Simulation::config)
-      .function("saveState", &Simulation::save_state)
-      .function("loadState", &Simulation::load_state)
-      .function("setOptions", &Simulation::set_options)
-      .function("optionsNeedingReset", &Simulation::options_needing_reset)
-      .function("modelInfo", &Simulation::model_info)
-      .function("tensorNames", &Simulation::tensor_names)
-      .function("tensor", &Simulation::tensor)
-      .function("setMeasureConfig", &Simulation::set_measure_config)
-      .function("measureStep", &Simulation::measure_step)
-      .function("measureHeavy", &Simulation::measure_heavy)
-      .function("measureFeatures", &Simulation::measure_features)
-      .function("misclassified", &Simulation::misclassified)
-      .function("setTrace", &Simulation::set_trace)
-      .function("traceUnit", &Simulation::trace_unit)
-      .function("whatIf", &Simulation::what_if);
+  class_<SideJs>("Side")
+      .constructor(&make_side, allow_raw_pointers())
+      .function("step", &SideJs::step)
+      .function("evaluate", &SideJs::evaluate)
+      .function("stepCount", &SideJs::step_count)
+      .function("epoch", &SideJs::epoch)
+      .function("divergedAt", &SideJs::diverged_at)
+      .function("status", &SideJs::status)
+      .function("config", &SideJs::config)
+      .function("saveState", &SideJs::save_state)
+      .function("loadState", &SideJs::load_state)
+      .function("setOptions", &SideJs::set_options)
+      .function("optionsNeedingReset", &SideJs::options_needing_reset)
+      .function("modelInfo", &SideJs::model_info)
+      .function("tensorNames", &SideJs::tensor_names)
+      .function("tensor", &SideJs::tensor)
+      .function("setMeasureConfig", &SideJs::set_measure_config)
+      .function("measureStep", &SideJs::measure_step)
+      .function("measureHeavy", &SideJs::measure_heavy)
+      .function("measureFeatures", &SideJs::measure_features)
+      .function("misclassified", &SideJs::misclassified)
+      .function("setTrace", &SideJs::set_trace)
+      .function("traceUnit", &SideJs::trace_unit)
+      .function("whatIf", &SideJs::what_if);
   class_<RunJs>("Run")
       .constructor<>()
       .function("add", &RunJs::add)
@@ -734,6 +602,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   function("referenceBench", &reference_bench);
   function("referenceProfile", &reference_profile);
   function("experiments", &experiment_list);
+  function("accuracyTargets", &accuracy_targets);
+  function("checkExperimentDataset", &check_dataset);
   function("runExperiment", &run_experiment);
   function("runExperimentPart", &run_experiment_part_js);
   function("combineExperiment", &combine_experiment_js);

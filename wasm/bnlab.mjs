@@ -2,13 +2,18 @@
 //
 //   const lab = await loadBnlab();
 //   const data = await lab.loadData({ dataset: 'mnist' }, mnistFiles);
-//   const sim = lab.createSimulation({ norm: 'batch', lr: 0.05, seed: 1 }, data);
-//   const { loss } = sim.step(100);
-//   sim.dispose(); data.dispose();
+//   const side = lab.createSide({ norm: 'batch', lr: 0.05, seed: 1 }, data);
+//   const { loss } = side.step(100);
+//   side.dispose(); data.dispose();
 //
 // Everything here adapts the Embind classes of wasm/bindings.cpp: typed option values, gzip,
-// object lifetimes, and the sides of a comparison with their data (Session). The maths and the run
-// loop are in the core.
+// object lifetimes, and the sides of a comparison with their data (Run). The maths, one side's
+// instruments (core/measure/side.h) and the run loop (core/train/run.h) are in the core.
+//
+// One name per concept, as in the core: a Side is one network with its instruments, a Run one
+// or two sides trained in lockstep on shared data. The names before them stay as aliases for
+// code written against them: createSimulation, restoreSimulation, Simulation (= Side) and
+// Session (= Run).
 import createBnlabCore from './bnlab_core.mjs';
 
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
@@ -36,10 +41,10 @@ export async function loadBnlab({ wasmBinary, wasmModule } = {}) {
 // returning (bindings.cpp says why they do not throw themselves): every function, class function
 // and method is wrapped here to throw it, so callers see an Error with the core's message.
 // New classes and free functions of bindings.cpp are listed here too; methods are found.
-const CORE_CLASSES = ['Data', 'Simulation', 'Run'];
+const CORE_CLASSES = ['Data', 'Side', 'Run'];
 const CORE_FUNCTIONS = ['options', 'presets', 'layerKinds', 'describeModel', 'dataKey', 'stateConfig', 'referenceBench',
   'referenceProfile', 'experiments', 'runExperiment', 'runExperimentPart', 'combineExperiment',
-  'parseSeeds', 'summarizeSeeds'];
+  'parseSeeds', 'summarizeSeeds', 'accuracyTargets', 'checkExperimentDataset'];
 
 function checkErrors(core) {
   const thrower = (fn) => function checked(...args) {
@@ -118,7 +123,7 @@ export class Bnlab {
   // loaded Data.
   dataKey(config) { return this.core.dataKey(config); }
   // The model a config builds for examples of shape [C, H, W] with `classes` classes, described
-  // without data or training: the same object as simulation.model (core/io/describe.h).
+  // without data or training: the same object as side.model (core/io/describe.h).
   describeModel(config, imageShape = [1, 28, 28], classes = 10) {
     const [c, h, w] = imageShape;
     return JSON.parse(this.core.describeModel(config, c, h, w, classes));
@@ -140,11 +145,13 @@ export class Bnlab {
     return new Data(this.core.Data.fromIdx(a, b, c, d, dataset));
   }
 
-  // One training run on data (from loadData). Throws an Error with the core's message, naming
-  // the option, when the config is invalid.
-  createSimulation(config, data) {
-    return new Simulation(this, this.core.checkConstructed(new this.core.Simulation(config, data.handle)));
+  // One side, a network training on data (from loadData) with its instruments. Throws an Error
+  // with the core's message, naming the option, when the config is invalid.
+  createSide(config, data) {
+    return new Side(this, this.core.checkConstructed(new this.core.Side(config, data.handle)));
   }
+  // The name before Side (kept for code written against it).
+  createSimulation(config, data) { return this.createSide(config, data); }
 
   // The config a state file (saveState(), the CLI's --save) was saved with, typed.
   stateConfig(json) { return this.typedConfig(this.core.stateConfig(json)); }
@@ -174,19 +181,25 @@ export class Bnlab {
 
   // The run a state file describes, continuing exactly where it stopped (its config, weights,
   // optimizer and position in the data); data must be the data of that config.
-  restoreSimulation(json, data) {
-    const sim = this.createSimulation(this.stateConfig(json), data);
+  restoreSide(json, data) {
+    const side = this.createSide(this.stateConfig(json), data);
     try {
-      sim.loadState(json);
+      side.loadState(json);
     } catch (e) {
-      sim.dispose();
+      side.dispose();
       throw e;
     }
-    return sim;
+    return side;
   }
+  // The name before Side (kept for code written against it).
+  restoreSimulation(json, data) { return this.restoreSide(json, data); }
 
   // [{name, title, description, default_steps}]: the experiments of NUMERICS.md.
   experiments() { return this.core.experiments(); }
+
+  // {mnist: 0.9, fashion: 0.81}: the datasets the experiments train on, each with the accuracy a
+  // run on the page aims at (core/experiments/targets.h page_target).
+  accuracyTargets() { return this.core.accuracyTargets(); }
 
   // Runs an experiment to the end (it blocks: seconds to minutes; in the page, the worker runs
   // it). files: the IDX files of dataset ('mnist', or 'fashion' as `--dataset fashion` does),
@@ -233,11 +246,11 @@ export class Bnlab {
 
   // The page's MNIST or Fashion-MNIST files into the module's file system, where the
   // experiments read them (under the names the build gives them, core/data/idx.h). The same files
-  // object again (a worker's session files, for each part of a sweep) is not inflated and written
+  // object again (a worker's run files, for each part of a sweep) is not inflated and written
   // again.
   async writeData(files, dataset) {
     if (!files) return;
-    if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error(`experiments train on dataset mnist or fashion, not '${dataset}'`);
+    this.core.checkExperimentDataset(dataset);  // before anything is written
     if (this.written?.files === files && this.written.dataset === dataset) return;
     this.written = null;
     if (!this.core.FS.analyzePath(DATA_DIR).exists) this.core.FS.mkdir(DATA_DIR);
@@ -258,7 +271,8 @@ export class Data {
   dispose() { this.handle.delete(); }
 }
 
-export class Simulation {
+// One side (core/measure/side.h): a network training on its data, with its instruments.
+export class Side {
   constructor(lab, handle) {
     this.lab = lab;
     this.handle = handle;
@@ -284,13 +298,13 @@ export class Simulation {
   get model() { return JSON.parse(this.handle.modelInfo()); }
 
   // The CLI's state JSON. loadState takes a state's weights, optimizer, running statistics and
-  // position in the data, but keeps this simulation's config (lr, seed, ...); to continue a
-  // saved run exactly, use lab.restoreSimulation(json, data), which takes its config too.
+  // position in the data, but keeps this side's config (lr, seed, ...); to continue a saved run
+  // exactly, use lab.restoreSide(json, data), which takes its config too.
   saveState() { return this.handle.saveState(); }
   loadState(json) { this.handle.loadState(json); }
 
   // Changes options between two steps, keeping the weights, optimizer state, running statistics
-  // and position in the data: the run goes on exactly as after saveState(), a new simulation
+  // and position in the data: the run goes on exactly as after saveState(), a new side
   // with the changed config and loadState() (lr, momentum, weight_decay, the schedule's options,
   // test_size, and the normalizers' bn_eps, bn_momentum, ghost_batch, r_max, d_max). Options
   // that change the model or the data throw ("option seed cannot change during a run (...): it
@@ -359,37 +373,37 @@ export class Simulation {
   dispose() { this.handle.delete(); }
 }
 
-// One or two simulations trained in lockstep on shared data by the core's run loop (core/train/run.h):
-// the model of a side-by-side comparison. Sides with the same dataset (and, for synthetic data,
-// the same seed) share one copy.
-export class Session {
+// One or two sides trained in lockstep on shared data by the core's run loop (core/train/run.h):
+// the model of a side-by-side comparison, what a worker holds. Sides with the same dataset (and,
+// for synthetic data, the same seed) share one copy.
+export class Run {
   // configs: {a: config, b?: config}; files: the IDX files if a side uses MNIST.
   static async create(lab, configs, files) {
-    const session = new Session(lab, files);
+    const run = new Run(lab, files);
     try {
-      await session.reset(configs);
+      await run.reset(configs);
     } catch (e) {
-      session.dispose();
+      run.dispose();
       throw e;
     }
-    return session;
+    return run;
   }
 
   constructor(lab, files) {
     this.lab = lab;
     this.files = files;
     this.data = new Map();  // data key -> Data
-    this.sides = {};        // 'a' | 'b' -> Simulation
-    this.run = null;        // the core's Run over the sides, in the order of this.sides
+    this.sides = {};        // 'a' | 'b' -> Side
+    this.coreRun = null;    // the bound core Run over the sides, in the order of this.sides
   }
 
   // A new core Run over the current sides, whenever a side is replaced (it points at them). It
   // keeps nothing a live side needs: its schedule is set at each train(), and a heavy measurement
   // it made due at a side's step count is followed by that side's step (or the side diverged).
   attach() {
-    this.run?.delete();
-    this.run = new this.lab.core.Run();
-    for (const sim of Object.values(this.sides)) this.run.add(sim.handle);
+    this.coreRun?.delete();
+    this.coreRun = new this.lab.core.Run();
+    for (const side of Object.values(this.sides)) this.coreRun.add(side.handle);
   }
 
   dataKey(config) { return this.lab.dataKey(config); }
@@ -402,14 +416,14 @@ export class Session {
       for (const [side, config] of Object.entries(configs)) {
         const key = this.dataKey(config);
         if (!this.data.has(key)) this.data.set(key, await this.lab.loadData(config, this.files));
-        fresh[side] = this.lab.createSimulation(config, this.data.get(key));
+        fresh[side] = this.lab.createSide(config, this.data.get(key));
       }
     } catch (e) {
-      for (const sim of Object.values(fresh)) sim.dispose();
+      for (const s of Object.values(fresh)) s.dispose();
       this.dropUnusedData(Object.values(this.sides));
       throw e;
     }
-    for (const sim of Object.values(this.sides)) sim.dispose();
+    for (const s of Object.values(this.sides)) s.dispose();
     this.sides = fresh;
     this.configs = configs;
     this.attach();
@@ -420,7 +434,7 @@ export class Session {
   dataOf(side) { return this.data.get(this.dataKey(this.sides[side].config)); }
 
   // Changes options of a side between two steps, keeping its weights, optimizer state and
-  // position in the data: in place (Simulation.setOptions) when the core can; for the options it
+  // position in the data: in place (Side.setOptions) when the core can; for the options it
   // refuses, the side is rebuilt from the changed config and given its saved state.
   reconfigure(side, options) {
     const old = this.sides[side];
@@ -432,15 +446,15 @@ export class Session {
     }
     if (this.dataKey(config) !== this.dataKey(old.config))
       throw new Error(`set: the dataset of side '${side}' cannot change in place (use reset)`);
-    const sim = this.lab.createSimulation(config, this.dataOf(side));
+    const fresh = this.lab.createSide(config, this.dataOf(side));
     try {
-      sim.loadState(old.saveState());
+      fresh.loadState(old.saveState());
     } catch (e) {
-      sim.dispose();
+      fresh.dispose();
       throw new Error(`set: ${e.message} (an option that changes the model needs a reset)`);
     }
     old.dispose();
-    this.sides[side] = sim;
+    this.sides[side] = fresh;
     this.configs = { ...this.configs, [side]: config };
     this.attach();
   }
@@ -451,22 +465,22 @@ export class Session {
     const config = this.lab.stateConfig(json);
     const key = this.dataKey(config);
     if (!this.data.has(key)) this.data.set(key, await this.lab.loadData(config, this.files));
-    let sim;
+    let restored;
     try {
-      sim = this.lab.restoreSimulation(json, this.data.get(key));
+      restored = this.lab.restoreSide(json, this.data.get(key));
     } catch (e) {
       this.dropUnusedData(Object.values(this.sides));
       throw e;
     }
     this.sides[side]?.dispose();
-    this.sides[side] = sim;
+    this.sides[side] = restored;
     this.configs = { ...this.configs, [side]: config };
     this.attach();
     this.dropUnusedData(Object.values(this.sides));
   }
 
-  dropUnusedData(sims) {
-    const used = new Set(sims.map((s) => this.dataKey(s.config)));
+  dropUnusedData(sides) {
+    const used = new Set(sides.map((s) => this.dataKey(s.config)));
     for (const [key, data] of this.data)
       if (!used.has(key)) { data.dispose(); this.data.delete(key); }
   }
@@ -475,7 +489,7 @@ export class Session {
   // that diverged stays where it stopped). What the core's schedule makes due on the way is
   // handed back: onHeavy(side) before a side's step after every heavyEvery-th (and before its
   // first), onStepped(side, evalDue, last) after each step a side took (evalDue: after its every
-  // evalEvery-th; last: the call's last step). Returns {side: step result} (Simulation.step's).
+  // evalEvery-th; last: the call's last step). Returns {side: step result} (Side.step's).
   train(n, { evalEvery = 0, heavyEvery = 0, onHeavy = null, onStepped = null } = {}) {
     const names = Object.keys(this.sides);
     // A callback's exception must not unwind through the core's frames (bindings.cpp): the first
@@ -485,8 +499,8 @@ export class Session {
       if (failure || !f) return;
       try { f(names[k], ...args); } catch (e) { failure = e; }
     };
-    this.run.setSchedule(evalEvery, heavyEvery);
-    const results = this.run.train(n, call(onHeavy), call(onStepped));
+    this.coreRun.setSchedule(evalEvery, heavyEvery);
+    const results = this.coreRun.train(n, call(onHeavy), call(onStepped));
     if (failure) throw failure;
     return Object.fromEntries(names.map((s, k) => [s, results[k]]));
   }
@@ -495,11 +509,14 @@ export class Session {
   step(n = 1) { return this.train(n); }
 
   dispose() {
-    this.run?.delete();
-    this.run = null;
-    for (const sim of Object.values(this.sides)) sim.dispose();
+    this.coreRun?.delete();
+    this.coreRun = null;
+    for (const s of Object.values(this.sides)) s.dispose();
     for (const data of this.data.values()) data.dispose();
     this.sides = {};
     this.data.clear();
   }
 }
+
+// The names before Side and Run (kept for code written against them).
+export { Side as Simulation, Run as Session };

@@ -1,4 +1,4 @@
-// The simulation worker: wasm/PROTOCOL.md's messages over a Session of bnlab.mjs, whose sides the
+// The training worker: wasm/PROTOCOL.md's messages over a Run of bnlab.mjs, whose sides the
 // core's run loop trains (core/train/run.h: this worker says what to do when an evaluation or a
 // measurement is due, the core says when).
 //
@@ -8,7 +8,7 @@
 // node (whose MessagePort would run the next chunk before delivering the page's messages).
 // Requests and chunks are serialized on one promise chain: a request is always handled between
 // two steps, never inside one.
-import { loadBnlab, Session } from './bnlab.mjs';
+import { loadBnlab, Run } from './bnlab.mjs';
 
 export const DEFAULT_SETTINGS = {
   snapshot_ms: 100, chunk_ms: 10, eval_every: 0, eval_examples: 1000, measure: true, heavy_every: 0, measure_config: {},
@@ -19,11 +19,11 @@ export const DEFAULT_SETTINGS = {
 // tests give worker_threads' parentPort.
 export function serve(host) {
   let lab = null;
-  let session = null;
+  let run = null;
   let settings = { ...DEFAULT_SETTINGS };
   // What the loop does: null (paused), {kind: 'play', rate: null | steps/s, start, taken} or
   // {kind: 'steps', remaining, id} (a step request in progress).
-  let run = null;
+  let loop = null;
   let pending = {};            // side -> {parts: step results, evals, heavy: [], steps: []} since the last snapshot
   // side -> {sim, step, entries}: the cheap measurements of a side's last step. They read what
   // the step left in the layers, so they are taken once per step, before anything else runs the
@@ -38,17 +38,17 @@ export function serve(host) {
   const now = () => performance.now();
   const enqueue = (job) => { chain = chain.then(job).catch((e) => host.post({ type: 'error', message: String(e?.message ?? e) })); };
 
-  const sideNames = () => Object.keys(session?.sides ?? {});
+  const sideNames = () => Object.keys(run?.sides ?? {});
   const forSides = (which) => (which === undefined || which === 'both' ? sideNames() : [which]);
-  const simOf = (side) => {
-    const sim = session?.sides[side];
-    if (!sim) throw new Error(session ? `no side '${side}' (sides: ${sideNames().join(', ')})` : 'no simulation: send init first');
+  const sideOf = (side) => {
+    const sim = run?.sides[side];
+    if (!sim) throw new Error(run ? `no side '${side}' (sides: ${sideNames().join(', ')})` : 'no run: send init first');
     return sim;
   };
 
   function sideInfo(side) {
-    const sim = session.sides[side];
-    return { config: sim.config, model: sim.model, dataset: session.dataOf(side).info, data_key: session.dataKey(sim.config),
+    const sim = run.sides[side];
+    return { config: sim.config, model: sim.model, dataset: run.dataOf(side).info, data_key: run.dataKey(sim.config),
              tensors: sim.tensorNames() };
   }
 
@@ -62,7 +62,7 @@ export function serve(host) {
 
   // capture: whether the inspector's copy of the normalizers (settings.trace) is taken too.
   function measureOf(side, capture = true) {
-    const sim = session.sides[side];
+    const sim = run.sides[side];
     const m = measured[side];
     if (m?.sim !== sim) return {};  // no step since it was made or loaded
     if (m.step === sim.stepCount) return m.entries;
@@ -75,7 +75,7 @@ export function serve(host) {
 
   function evaluate(sides, examples) {
     for (const side of sides) {
-      const sim = simOf(side);
+      const sim = sideOf(side);
       if (settings.measure) measureOf(side);
       pending[side].evals.push({
         step: sim.stepCount,
@@ -90,7 +90,7 @@ export function serve(host) {
     const transfer = [];
     const sides = {};
     for (const side of sideNames()) {
-      const sim = session.sides[side];
+      const sim = run.sides[side];
       const { parts, evals, heavy, steps } = pending[side];
       const history = { first_step: parts.length ? parts[0].first_step : sim.stepCount + 1 };
       for (const key of ['loss', 'accuracy', 'lr']) {
@@ -112,14 +112,14 @@ export function serve(host) {
       if (trace) sides[side].trace = trace;
     }
     const elapsed = (now() - lastSnapshot) / 1000;
-    const message = { type: 'snapshot', playing: run?.kind === 'play',
+    const message = { type: 'snapshot', playing: loop?.kind === 'play',
                       steps_per_s: elapsed > 0 ? stepsSinceSnapshot / elapsed : 0, sides };
     if (id !== undefined) message.id = id;
     clearPending();
     host.post(message, transfer);
   }
 
-  // Steps every live side n times in the core's run loop (Session.train), recording the results,
+  // Steps every live side n times in the core's run loop (Run.train), recording the results,
   // with the evaluations (after every eval_every-th step) and heavy measurements (before the step
   // after every heavy_every-th) it makes due on the way. With settings.replay every step is
   // measured; the inspector's copy of the normalizers (a few MB) only of the last step when a
@@ -128,17 +128,17 @@ export function serve(host) {
   function train(n, snapshotDue = true) {
     const t0 = now();
     const replay = settings.replay && settings.measure;
-    const results = session.train(n, {
+    const results = run.train(n, {
       evalEvery: settings.eval_every,
       heavyEvery: settings.heavy_every,
       onHeavy: (side) => {
-        const heavy = session.sides[side].measureHeavy();  // {} for a diverged side
+        const heavy = run.sides[side].measureHeavy();  // {} for a diverged side
         if (Object.keys(heavy).length) pending[side].heavy.push(heavy);
       },
       // The step's measurements (replay's record, or measureOf in evaluate) come before the
       // evaluation: they read what the step left in the layers, which an evaluation overwrites.
       onStepped: (side, evalDue, last) => {
-        const sim = session.sides[side];
+        const sim = run.sides[side];
         measured[side] = { sim, step: -1 };  // stepped: measure when asked
         if (replay && !sim.diverged) pending[side].steps.push({ step: sim.stepCount, measure: copies(measureOf(side, snapshotDue && last)) });
         if (evalDue) evaluate([side], settings.eval_examples);
@@ -160,10 +160,10 @@ export function serve(host) {
   }
 
   function applyMeasureConfig() {
-    for (const side of sideNames()) configure(session.sides[side]);
+    for (const side of sideNames()) configure(run.sides[side]);
   }
 
-  // What a simulation measures: the measure config, and whether its measurements also capture
+  // What a side measures: the measure config, and whether its measurements also capture
   // the normalizers for the BN inspector (settings.trace).
   function configure(sim) {
     sim.setMeasureConfig(settings.measure_config);
@@ -182,14 +182,14 @@ export function serve(host) {
     }
   }
 
-  const allDiverged = () => sideNames().every((s) => session.sides[s].diverged);
+  const allDiverged = () => sideNames().every((s) => run.sides[s].diverged);
 
   // The IDX files an experiment (or a part of one) on dataset ('mnist' or 'fashion') reads: the
-  // request's own, else the session's when every side trains on that dataset (else they are
+  // request's own, else the run's when every side trains on that dataset (else they are
   // another dataset's images, or none).
   function filesFor(msg, dataset) {
-    const own = session && Object.values(session.sides).every((sim) => sim.config.dataset === dataset);
-    return msg.data ?? (own ? session.files : undefined);
+    const own = run && Object.values(run.sides).every((sim) => sim.config.dataset === dataset);
+    return msg.data ?? (own ? run.files : undefined);
   }
 
   // One chunk of the loop, then yield. Every start() begins a new generation of the loop, and
@@ -204,27 +204,27 @@ export function serve(host) {
   }
 
   function chunk(gen) {
-    if (gen !== generation || !run || !session) return;
+    if (gen !== generation || !loop || !run) return;
     let n = Math.max(1, Math.floor(settings.chunk_ms / msPerStep));
-    if (run.kind === 'steps') n = Math.min(n, run.remaining);
-    if (run.rate) {
-      const elapsed = now() - run.start;
-      const due = Math.floor((run.rate * elapsed) / 1000) - run.taken;
+    if (loop.kind === 'steps') n = Math.min(n, loop.remaining);
+    if (loop.rate) {
+      const elapsed = now() - loop.start;
+      const due = Math.floor((loop.rate * elapsed) / 1000) - loop.taken;
       if (due <= 0) {
-        schedule(gen, ((run.taken + 1) * 1000) / run.rate - elapsed);
+        schedule(gen, ((loop.taken + 1) * 1000) / loop.rate - elapsed);
         return;
       }
       n = Math.min(n, due);
-      run.taken += n;
+      loop.taken += n;
     }
     // A snapshot follows this chunk when it ends a step request, or (predicted) its interval is up.
-    const due = (run.kind === 'steps' && run.remaining <= n) || now() - lastSnapshot + n * msPerStep >= settings.snapshot_ms;
+    const due = (loop.kind === 'steps' && loop.remaining <= n) || now() - lastSnapshot + n * msPerStep >= settings.snapshot_ms;
     const ms = train(n, due);
     msPerStep = 0.7 * msPerStep + 0.3 * (ms / n);
-    if (run.kind === 'steps') run.remaining -= n;
-    if (run.remaining === 0 || allDiverged()) {
-      const id = run.id;
-      run = null;
+    if (loop.kind === 'steps') loop.remaining -= n;
+    if (loop.remaining === 0 || allDiverged()) {
+      const id = loop.id;
+      loop = null;
       snapshot(id);
       return;
     }
@@ -233,11 +233,11 @@ export function serve(host) {
   }
 
   function start(newRun) {
-    run = newRun;
+    loop = newRun;
     schedule(++generation);
   }
 
-  // A new session (init, reset): measurements start over, the page gets its layers and step 0.
+  // A new run (init, reset): measurements start over, the page gets its layers and step 0.
   function announce(id) {
     applyMeasureConfig();
     clearPending();
@@ -247,92 +247,92 @@ export function serve(host) {
 
   const handlers = {
     async init(msg) {
+      loop = null;
+      run?.dispose();
       run = null;
-      session?.dispose();
-      session = null;
       lab ??= await loadBnlab({ wasmModule: msg.wasm_module });
       settings = { ...DEFAULT_SETTINGS, ...msg.settings };
-      session = await Session.create(lab, msg.sides, msg.data);
+      run = await Run.create(lab, msg.sides, msg.data);
       announce(msg.id);
     },
     play(msg) {
-      simOf('a');
+      sideOf('a');
       start({ kind: 'play', rate: msg.steps_per_s > 0 ? msg.steps_per_s : null, start: now(), taken: 0 });
     },
     pause(msg) {
-      run = null;
-      if (session) snapshot(msg.id);
+      loop = null;
+      if (run) snapshot(msg.id);
     },
     step(msg) {
-      simOf('a');
+      sideOf('a');
       const n = msg.n ?? 1;
       if (!(Number.isInteger(n) && n >= 1)) throw new Error(`step: n must be a whole number >= 1, got ${n}`);
       start({ kind: 'steps', remaining: n, id: msg.id });
     },
     async reset(msg) {
-      simOf('a');
-      run = null;
+      sideOf('a');
+      loop = null;
       if (msg.settings) settings = { ...settings, ...msg.settings };
-      await session.reset({ ...session.configs, ...msg.sides });
+      await run.reset({ ...run.configs, ...msg.sides });
       announce(msg.id);
     },
     set(msg) {
       const options = msg.options ?? {};
       // Every side checks the values first, so that an invalid one changes no side.
-      for (const side of forSides(msg.side)) simOf(side).optionsNeedingReset(options);
+      for (const side of forSides(msg.side)) sideOf(side).optionsNeedingReset(options);
       for (const side of forSides(msg.side)) {
-        const before = session.sides[side];
-        session.reconfigure(side, options);
+        const before = run.sides[side];
+        run.reconfigure(side, options);
         // A side rebuilt from its state (options the core cannot change in place) is a new
-        // simulation, which needs the measure config.
-        if (session.sides[side] !== before) configure(session.sides[side]);
+        // side, which needs the measure config.
+        if (run.sides[side] !== before) configure(run.sides[side]);
       }
       const side = msg.side === 'both' ? undefined : msg.side;
-      host.post({ type: 'configured', id: msg.id, side, config: side ? simOf(side).config : undefined, settings });
+      host.post({ type: 'configured', id: msg.id, side, config: side ? sideOf(side).config : undefined, settings });
     },
     settings(msg) {
       settings = { ...settings, ...msg.settings };
-      if ((msg.settings?.measure_config || 'trace' in (msg.settings ?? {})) && session) applyMeasureConfig();
+      if ((msg.settings?.measure_config || 'trace' in (msg.settings ?? {})) && run) applyMeasureConfig();
       host.post({ type: 'configured', id: msg.id, settings });
       // While paused, a newly chosen test image is shown at once (while playing, with the next snapshot).
-      if (!run && session && msg.settings && ('features_image' in msg.settings || 'trace' in msg.settings)) snapshot();
+      if (!loop && run && msg.settings && ('features_image' in msg.settings || 'trace' in msg.settings)) snapshot();
     },
     evaluate(msg) {
       evaluate(forSides(msg.side), msg.examples ?? settings.eval_examples);
-      if (!run) snapshot(msg.id);
+      if (!loop) snapshot(msg.id);
     },
     // Batch-mates: the side's network on test image msg.image among random companions (see
-    // Simulation.whatIf). The side's measurements of its last step are taken first: they read
+    // Side.whatIf). The side's measurements of its last step are taken first: they read
     // what the step left in the layers, which a what-if forward overwrites.
     whatif(msg) {
       const side = msg.side ?? 'a';
-      const sim = simOf(side);
+      const sim = sideOf(side);
       if (settings.measure) measureOf(side);
       const r = sim.whatIf({ image: msg.image, batchSize: msg.batch_size, draws: msg.draws, layer: msg.layer, c: msg.c, h: msg.h, w: msg.w });
       host.post({ type: 'whatif', id: msg.id, side, ...r },
                 [r.y, r.mean, r.var, r.probs, r.predictions, r.eval.probs].map((a) => a.buffer));
     },
     save(msg) {
-      host.post({ type: 'state', id: msg.id, side: msg.side, json: simOf(msg.side).saveState() });
+      host.post({ type: 'state', id: msg.id, side: msg.side, json: sideOf(msg.side).saveState() });
     },
     async load(msg) {
-      simOf(msg.side);
-      await session.load(msg.side, msg.json);
-      const sim = session.sides[msg.side];
+      sideOf(msg.side);
+      await run.load(msg.side, msg.json);
+      const sim = run.sides[msg.side];
       configure(sim);
       pending[msg.side] = emptyPending();
       host.post({ type: 'loaded', id: msg.id, side: msg.side, step: sim.stepCount, config: sim.config });
-      if (!run) snapshot();
+      if (!loop) snapshot();
     },
     tensors(msg) {
-      const sim = simOf(msg.side);
+      const sim = sideOf(msg.side);
       const tensors = Object.fromEntries((msg.names ?? []).map((n) => [n, sim.tensor(n)]));
       host.post({ type: 'tensors', id: msg.id, side: msg.side, step: sim.stepCount, tensors },
                 Object.values(tensors).map((t) => t.data.buffer));
     },
     // Blocks the worker until the experiment is done (pause and other requests wait for it).
     async experiment(msg) {
-      run = null;
+      loop = null;
       lab ??= await loadBnlab();
       const dataset = msg.dataset ?? 'mnist';
       const result = await lab.runExperiment(msg.name, {
@@ -345,7 +345,7 @@ export function serve(host) {
     // the page's pool of workers: replies `experiment_part` with those units' tables and this
     // worker's heap. Blocks the worker like `experiment`.
     async experiment_part(msg) {
-      run = null;
+      loop = null;
       lab ??= await loadBnlab({ wasmModule: msg.wasm_module });
       const dataset = msg.dataset ?? 'mnist';
       const tables = await lab.runExperimentPart(msg.name, {
@@ -367,9 +367,9 @@ export function serve(host) {
       host.post({ type: 'data_key', id: msg.id, key: lab.dataKey(msg.config ?? {}) });
     },
     dispose(msg) {
+      loop = null;
+      run?.dispose();
       run = null;
-      session?.dispose();
-      session = null;
       host.post({ type: 'disposed', id: msg.id });
     },
   };

@@ -1,5 +1,6 @@
 // The core's facts that the page needs on the main thread, where no wasm module is loaded: the
-// option table (names, kinds, ranges, choices, defaults, one-line help) and the model presets.
+// option table (names, kinds, ranges, choices, defaults, one-line help), the model presets, and
+// the accuracy target a run aims at on each dataset the experiments train on.
 // (Layer kinds reach the page in each model's description, as every layer's role.)
 // web/build.mjs writes them from the built module into web/src/core-facts.js, which state.js
 // imports; tests/browser/options.test.mjs fails when that file is not what the current core
@@ -8,7 +9,8 @@ export function coreFactsSource(lab) {
   const json = (v) => JSON.stringify(v, null, 1).replace(/\n\s*/g, ' ');
   const lines = (list) => list.map((v) => `  ${json(v)},`).join('\n');
   return `// Generated from the WebAssembly core by web/build.mjs (web/core-facts.mjs): do not edit.
-// The core's option table and model presets (core/train/config.cpp, core/train/spec.cpp).
+// The core's option table and model presets (core/train/config.cpp, core/train/spec.cpp), and
+// the page's accuracy target per dataset the experiments train on (core/experiments/targets.h).
 export const OPTIONS = [
 ${lines(lab.options())}
 ];
@@ -16,5 +18,7 @@ ${lines(lab.options())}
 export const PRESETS = [
 ${lines(lab.presets())}
 ];
+
+export const TARGETS = ${json(lab.accuracyTargets())};
 `;
 }

@@ -91,7 +91,12 @@ ExperimentResult combine_experiment_parts(const ExperimentInfo& info,
 // throws Error on anything else.
 Json tables_to_json(const Tables& tables);
 Tables tables_from_json(const Json& json);
-// Throws Error unless dataset is one the experiments train on: mnist or fashion.
+// The real datasets the experiments train on (the page's accuracy target is given for each).
+inline const std::vector<std::string>& experiment_datasets() {
+  static const std::vector<std::string> names{"mnist", "fashion"};
+  return names;
+}
+// Throws Error unless dataset is one of experiment_datasets().
 void check_experiment_dataset(const std::string& dataset);
 
 const std::vector<ExperimentInfo>& experiments();

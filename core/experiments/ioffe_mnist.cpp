@@ -20,22 +20,40 @@ constexpr int kIoffeSteps = 2000;  // the default steps (--steps 0)
 constexpr int kBandUnits = 10;   // units followed (the paper plots one typical unit)
 constexpr int kProbeSize = 256;  // the 15th percentile of 256 values lies near the 39th
 
-ExperimentResult run_ioffe(const ExperimentOptions& options) {
-  const int steps = steps_or(options, kIoffeSteps);
+// The steps the schedule below follows, from the run's length.
+struct IoffeSchedule {
+  int steps, eval_every, band_every, early_step, drift_from;
+  explicit IoffeSchedule(const ExperimentOptions& options)
+      : steps(steps_or(options, kIoffeSteps)),
+        eval_every(std::max(1, steps / 40)),
+        band_every(std::max(1, steps / 50)),
+        early_step(std::max(1, steps / 4)),
+        // Drift is taken after the first tenth of training: every network leaves its initial
+        // state quickly, and the claim is about the distribution while training goes on.
+        drift_from(steps / 10) {}
+};
+
+// Units [begin, end): one network each (kPair: with BN, without), each a run of its own. The two
+// start from the same weights and draw the same batches from the seed, so each is the side it
+// would be in a lockstep pair; the page's pool trains them side by side.
+Tables ioffe_units(const ExperimentOptions& options, int begin, int end) {
+  const IoffeSchedule at(options);
+  Table accuracy({"run", "step", "test_accuracy"});
+  Table bands({"run", "step", "unit", "p15", "p50", "p85"});
   std::shared_ptr<const DataSplit> data;
-  RunSchedule schedule;
-  schedule.steps = steps;
-  schedule.stop_when_diverged = false;
-  Run run(schedule);
-  std::vector<std::unique_ptr<Instrument>> instruments;  // (run * kBandUnits + unit)
-  for (NormKind kind : kPair) {
-    Config c = experiment_config("mlp", kind, options);
+  for (int r = begin; r < end; ++r) {
+    Config c = experiment_config("mlp", kPair[r], options);
     c.batch_size = 60;
     c.lr = 0.1f;
     c.momentum = 0.f;
     if (!data) data = load_data(c, options.data_dir);
+    RunSchedule schedule;
+    schedule.steps = at.steps;
+    schedule.stop_when_diverged = false;
+    Run run(schedule);
     Trainer& t = run.add(c, data);
     // An Instrument follows one unit of every activation: one instrument per followed unit.
+    std::vector<std::unique_ptr<Instrument>> instruments;
     for (int u = 0; u < kBandUnits; ++u) {
       MeasureConfig mc;
       mc.probe_size = kProbeSize;
@@ -43,78 +61,85 @@ ExperimentResult run_ioffe(const ExperimentOptions& options) {
       mc.band_every = 1;  // bands whenever measure_step is called (this loop picks the steps)
       instruments.push_back(std::make_unique<Instrument>(t, mc));
     }
+    StepMeasurements m;
+    // After step s (s = 0: before the first).
+    auto record = [&](int s) {
+      if (s % at.eval_every == 0 || s == at.early_step || s == at.steps)
+        accuracy.add({label(kPair[r]), fmt(s), fmt(test_accuracy(t))});
+      if (s == 0 || s % at.band_every != 0 || t.diverged()) return;
+      for (int u = 0; u < kBandUnits; ++u) {
+        instruments[size_t(u)]->measure_step(m);
+        const UnitBand& b = m.bands.back();  // the input of the last hidden sigmoid
+        bands.add({label(kPair[r]), fmt(s), fmt(u), fmt(b.q[1]), fmt(b.q[2]), fmt(b.q[3])});
+      }
+    };
+    record(0);
+    RunHooks hooks;
+    const auto on_stepped = [&](const SideStep& st, Trainer&) { record(int(st.step)); };
+    const auto on_lockstep = [&](int64_t s) {
+      if (s % 50 == 0) options.progress((r - begin + double(s) / at.steps) / (end - begin));
+    };
+    hooks.stepped = on_stepped;
+    hooks.lockstep = on_lockstep;
+    run.train(at.steps, hooks);
   }
+  return {{"accuracy", std::move(accuracy)}, {"bands", std::move(bands)}};
+}
 
-  Table accuracy({"run", "step", "test_accuracy"});
-  Table bands({"run", "step", "unit", "p15", "p50", "p85"});
-  const int eval_every = std::max(1, steps / 40), band_every = std::max(1, steps / 50);
-  const int early_step = std::max(1, steps / 4);
-  // Drift is taken after the first tenth of training: every network leaves its initial state
-  // quickly, and the claim is about the distribution while training goes on.
-  const int drift_from = steps / 10;
-  float early[2] = {0, 0}, last[2] = {0, 0};
-  // Median and 85-15 spread of each followed unit from drift_from on: (run * kBandUnits + unit)[t].
-  std::vector<std::vector<float>> medians(2 * kBandUnits), spreads(2 * kBandUnits);
-  StepMeasurements m;
-  // Side r after lockstep step s (s = 0: before the first).
-  auto record = [&](int s, int r, Trainer& t) {
-    if (s % eval_every == 0 || s == early_step || s == steps) {
-      last[r] = test_accuracy(t);
-      accuracy.add({label(kPair[r]), fmt(s), fmt(last[r])});
-      if (s == early_step) early[r] = last[r];
+// From the tables' cells: the accuracies at the early and the last step, and the drift of each
+// followed unit, the range (max - min) of its median, or of its 85-15 spread, over the
+// measurements from drift_from on, averaged over the followed units (NaN for a run that diverged
+// before drift_from).
+Json ioffe_summary(const ExperimentOptions& options, const Tables& tables) {
+  const IoffeSchedule at(options);
+  const Table& accuracy = tables.at(0).second;
+  const Table& bands = tables.at(1).second;
+  const size_t acc_col = column(accuracy, "test_accuracy");
+  const size_t unit_col = column(bands, "unit"), p15 = column(bands, "p15"),
+               p50 = column(bands, "p50"), p85 = column(bands, "p85");
+  Json j = Json::object();
+  double early[2] = {0, 0}, last[2] = {0, 0}, median_drift[2], spread_drift[2];
+  for (int r = 0; r < 2; ++r) {
+    const std::string run = label(kPair[r]);
+    for (const auto& row : accuracy.data()) {
+      if (row[0] != run) continue;
+      const double a = cell_float(row[acc_col]);
+      if (cell_double(row[1]) == at.early_step) early[r] = a;
+      last[r] = a;  // rows in step order: the last is the run's end
     }
-    if (s == 0 || s % band_every != 0 || t.diverged()) return;
-    for (int u = 0; u < kBandUnits; ++u) {
-      const size_t k = size_t(r * kBandUnits + u);
-      instruments[k]->measure_step(m);
-      const UnitBand& b = m.bands.back();  // the input of the last hidden sigmoid
-      bands.add({label(kPair[r]), fmt(s), fmt(u), fmt(b.q[1]), fmt(b.q[2]), fmt(b.q[3])});
-      if (s < drift_from) continue;
-      medians[k].push_back(b.q[2]);
-      spreads[k].push_back(b.q[3] - b.q[1]);
+    std::vector<std::vector<float>> medians(kBandUnits), spreads(kBandUnits);
+    for (const auto& row : bands.data()) {
+      if (row[0] != run || cell_double(row[1]) < at.drift_from) continue;
+      const size_t u = size_t(cell_double(row[unit_col]));
+      medians.at(u).push_back(cell_float(row[p50]));
+      spreads.at(u).push_back(cell_float(row[p85]) - cell_float(row[p15]));
     }
-  };
-  auto progress = [&](int64_t s) {
-    if (s % 50 == 0) options.progress(double(s) / steps);
-  };
-  for (int r = 0; r < 2; ++r) record(0, r, run.side(r));
-  progress(0);
-  RunHooks hooks;
-  const auto on_stepped = [&](const SideStep& st, Trainer& t) { record(int(st.step), st.side, t); };
-  hooks.stepped = on_stepped;
-  hooks.lockstep = progress;
-  run.train(steps, hooks);
-
-  // The drift of a unit is the range (max - min) of its median, or of its spread, over the
-  // measurements; the summary averages it over the followed units.
-  auto mean_range = [](const std::vector<std::vector<float>>& series, int r) {
-    double sum = 0;
-    for (int u = 0; u < kBandUnits; ++u) {
-      const std::vector<float>& v = series[size_t(r * kBandUnits + u)];
-      if (v.empty()) return double(NAN);  // diverged before drift_from
-      const auto mm = std::minmax_element(v.begin(), v.end());
-      sum += double(*mm.second) - double(*mm.first);
-    }
-    return sum / kBandUnits;
-  };
-  ExperimentResult result;
-  Json& j = result.summary;
-  for (int r = 0; r < 2; ++r) j.set("median_drift_" + label(kPair[r]), mean_range(medians, r));
-  for (int r = 0; r < 2; ++r) j.set("spread_drift_" + label(kPair[r]), mean_range(spreads, r));
-  j.set("early_step", early_step);
-  for (int r = 0; r < 2; ++r) j.set("accuracy_early_" + label(kPair[r]), double(early[r]));
-  for (int r = 0; r < 2; ++r) j.set("accuracy_final_" + label(kPair[r]), double(last[r]));
-  j.set("drift_from_step", drift_from);
+    auto mean_range = [](const std::vector<std::vector<float>>& series) {
+      double sum = 0;
+      for (const std::vector<float>& v : series) {
+        if (v.empty()) return double(NAN);  // diverged before drift_from
+        const auto mm = std::minmax_element(v.begin(), v.end());
+        sum += double(*mm.second) - double(*mm.first);
+      }
+      return sum / kBandUnits;
+    };
+    median_drift[r] = mean_range(medians);
+    spread_drift[r] = mean_range(spreads);
+  }
+  for (int r = 0; r < 2; ++r) j.set("median_drift_" + label(kPair[r]), median_drift[r]);
+  for (int r = 0; r < 2; ++r) j.set("spread_drift_" + label(kPair[r]), spread_drift[r]);
+  j.set("early_step", at.early_step);
+  for (int r = 0; r < 2; ++r) j.set("accuracy_early_" + label(kPair[r]), early[r]);
+  for (int r = 0; r < 2; ++r) j.set("accuracy_final_" + label(kPair[r]), last[r]);
+  j.set("drift_from_step", at.drift_from);
   j.set("units", kBandUnits);
-  result.tables.emplace_back("accuracy", std::move(accuracy));
-  result.tables.emplace_back("bands", std::move(bands));
-  return result;
+  return j;
 }
 
 }  // namespace
 
 ExperimentInfo ioffe_mnist_experiment() {
-  return {
+  return sweep_experiment(
       "ioffe-mnist", "Ioffe & Szegedy's MNIST figure: accuracy and a sigmoid input over training",
       "Ioffe & Szegedy's Figure 1. Their 784-100-100-100-10 sigmoid network (preset mlp) learns "
       "MNIST with and without BN in lockstep: same initial weights, same batches, plain SGD at lr "
@@ -132,7 +157,7 @@ ExperimentInfo ioffe_mnist_experiment() {
       "2.07). At the default optimizer (lr 0.05, momentum 0.9, batches of 32) the effect is the "
       "same but weaker: median drift 0.34-0.36 against 0.89-1.12, spread 0.94-0.96 against "
       "1.37-1.66.",
-      kIoffeSteps, run_ioffe};
+      kIoffeSteps, {2, ioffe_units, ioffe_summary});
 }
 
 }  // namespace bnlab

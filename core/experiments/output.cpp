@@ -1,6 +1,7 @@
 // Writing an experiment's results to a directory (the CLI's `bnlab experiment NAME --out DIR`).
 // A file of its own: the WebAssembly module returns results instead of writing them, so it does
 // not link this file.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -10,8 +11,11 @@
 namespace bnlab {
 
 void check_experiment_dataset(const std::string& dataset) {
-  if (dataset != "mnist" && dataset != "fashion")
-    throw Error("experiments train on dataset mnist or fashion, not '" + dataset + "'");
+  const auto& names = experiment_datasets();
+  if (std::find(names.begin(), names.end(), dataset) != names.end()) return;
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : " or ") + n;
+  throw Error("experiments train on dataset " + list + ", not '" + dataset + "'");
 }
 
 void make_output_dir(const std::string& dir) {

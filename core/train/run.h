@@ -86,8 +86,8 @@ class Run {
   Trainer& add(const Config& config, std::shared_ptr<const DataSplit> data);
   // A trainer as it is (a loaded state continues from its step).
   Trainer& add(std::unique_ptr<Trainer> trainer);
-  // A side owned elsewhere (the wasm module's Simulation, which also holds the side's
-  // instruments); it must outlive its place in the run.
+  // A side owned elsewhere (measure/side.h's Side, which also holds the side's instruments); it
+  // must outlive its place in the run.
   void attach(Trainer& trainer);
 
   int sides() const { return int(sides_.size()); }

@@ -4,7 +4,7 @@
 //   node-wasm      build/wasm in this node process
 //   chromium-wasm  build/wasm in a Worker of a page in headless Chromium, served from 127.0.0.1
 //   chromium-page  the page itself (build/web) training its default comparison (reference CNN, A
-//                  with BN, B without, MNIST) with one worker and with two (web/src/pair.js),
+//                  with BN, B without, MNIST) with one worker and with two (web/src/pair-client.js),
 //                  one after the other in the same browser: pair steps per second
 // All three run the core's refbench.h (the PRNG data and weights, the protocol, the timing), so
 // their losses cross-check each other and PyTorch's.
@@ -116,7 +116,7 @@ async function runChromiumWasm(args) {
   }
 }
 
-// The page's default comparison, timed through its simulation client (window.bnlab.sim): warm-up
+// The page's default comparison, timed through its simulation client (window.bnlab.client): warm-up
 // steps, then `steps` lockstep pair steps in one `step` request, with everything the page does
 // while training (measurements every step, a test every 100 steps, probes every 50), for
 // workers=1 and workers=2 alternately, `repeats` times each. One line per worker count.
@@ -134,12 +134,12 @@ async function runChromiumPage(args) {
         await page.goto(`${server.url}/build/web/index.html?workers=${workers}`);
         await page.waitForFunction(() => window.bnlab?.info?.b && window.bnlab.history.sides.b?.last, null, { timeout: 120000 });
         const got = await page.evaluate(async ({ steps, warmup }) => {
-          const sim = window.bnlab.sim;
-          await sim.request('step', { n: warmup });
+          const client = window.bnlab.client;
+          await client.request('step', { n: warmup });
           const t0 = performance.now();
-          const snap = await sim.request('step', { n: steps });
+          const snap = await client.request('step', { n: steps });
           const seconds = (performance.now() - t0) / 1000;
-          return { workers: sim.workers, cores: navigator.hardwareConcurrency, seconds,
+          return { workers: client.workers, cores: navigator.hardwareConcurrency, seconds,
                    at: [window.bnlab.history.sides.a.last.step, window.bnlab.history.sides.b.last.step], playing: snap.playing };
         }, { steps, warmup });
         if (got.workers !== workers) throw new Error(`chromium-page: asked for ${workers} workers, the page used ${got.workers}`);

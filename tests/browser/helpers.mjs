@@ -44,7 +44,7 @@ export async function start() {
 
 export const stepText = (page) => page.textContent('#c-step');
 
-// Waits until the page has a session (the worker answered `ready` and sent step 0).
+// Waits until the page has a run (the worker answered `ready` and sent step 0).
 export async function ready(page) {
   await page.waitForFunction(() => window.bnlab?.info?.a && window.bnlab.history.sides.a?.last, null, { timeout: 30000 });
 }

@@ -46,7 +46,7 @@ test('every run setting of the page is an option of the core, with its kind, cho
   assert.equal(lab.describeModel({ model: spec }, [1, 28, 28], 10).layers[0].settings.kernel, 5);
   // The core accepts the page's default config for both sides.
   const data = await lab.loadData({ dataset: 'shapes', seed: 1 });
-  for (const side of ['a', 'b']) lab.createSimulation({ ...sideConfig(defaults(), side), dataset: 'shapes' }, data).dispose();
+  for (const side of ['a', 'b']) lab.createSide({ ...sideConfig(defaults(), side), dataset: 'shapes' }, data).dispose();
   data.dispose();
 });
 

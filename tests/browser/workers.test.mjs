@@ -1,4 +1,4 @@
-// One worker per network (web/src/pair.js): the same runs as one worker, bit for bit, in lockstep.
+// One worker per network (web/src/pair-client.js): the same runs as one worker, bit for bit, in lockstep.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { start, needsWasm, hasMnist, ready } from './helpers.mjs';
@@ -18,7 +18,7 @@ const record = (page) => page.evaluate(() => {
 });
 
 async function steps(page, n) {
-  await page.evaluate((n) => window.bnlab.sim.request('step', { n }), n);
+  await page.evaluate((n) => window.bnlab.client.request('step', { n }), n);
   // The snapshot that answers the request is in the history once the page has handled it.
   await page.waitForFunction((n) => window.bnlab.history.sides.a.last.step >= n && window.bnlab.history.sides.b.last.step >= n, n);
 }
@@ -29,7 +29,7 @@ test('two workers train the reference comparison bit-identically to one, step by
   for (const workers of [1, 2]) {
     const page = await lab.open(`?workers=${workers}`);
     await ready(page);
-    assert.equal(await page.evaluate(() => window.bnlab.sim.workers), workers);
+    assert.equal(await page.evaluate(() => window.bnlab.client.workers), workers);
     await steps(page, 300);
     runs[workers] = await record(page);
     assert.deepEqual(page.problems, []);
@@ -80,7 +80,7 @@ test('one worker where the browser reports one core; comparing off frees the sec
   const page = await context.newPage();
   await page.goto(`${lab.base}?dataset=shapes`);
   await ready(page);
-  assert.equal(await page.evaluate(() => window.bnlab.sim.workers), 1);
+  assert.equal(await page.evaluate(() => window.bnlab.client.workers), 1);
   await page.click('#play');
   await page.waitForFunction(() => /Training \(one worker\)/.test(document.querySelector('#status').textContent), null, { timeout: 30000 });
   await page.click('#play');
@@ -89,10 +89,10 @@ test('one worker where the browser reports one core; comparing off frees the sec
   const two = await lab.open('?dataset=shapes');
   await ready(two);
   const cores = await two.evaluate(() => navigator.hardwareConcurrency);
-  assert.equal(await two.evaluate(() => window.bnlab.sim.workers), cores >= 2 ? 2 : 1, `the default with ${cores} cores`);
+  assert.equal(await two.evaluate(() => window.bnlab.client.workers), cores >= 2 ? 2 : 1, `the default with ${cores} cores`);
   await two.keyboard.press('c');  // compare off: network A alone, in one worker
   await two.waitForFunction(() => window.bnlab.info.a && !window.bnlab.info.b && window.bnlab.history.sides.a?.last);
-  assert.equal(await two.evaluate(() => window.bnlab.sim.workers), 1);
+  assert.equal(await two.evaluate(() => window.bnlab.client.workers), 1);
   await two.click('#step10');
   await two.waitForFunction(() => window.bnlab.history.sides.a.last.step === 10);
   assert.deepEqual(two.problems, []);
@@ -111,11 +111,13 @@ async function poolAgainstOne(name, lesson, runSteps, units, query = '') {
     await ready(page);
     results[workers] = await page.evaluate(async ({ name, steps }) => {
       const charts = [];  // points drawn each time a part ended
+      const status = [];  // the status line then
       const r = await window.bnlab.runExperiment(name, null, steps, (tables) => {
+        status.push(document.querySelector('#status').textContent);
         window.bnlab.experiments.showPart(name, tables);
         charts.push(document.querySelectorAll(`section.experiment[data-experiment="${name}"] figure.sweep svg[role="img"] circle`).length);
       });
-      return { summary: r.summary, tables: r.tables, pool: r.pool ?? null, charts, cores: navigator.hardwareConcurrency };
+      return { summary: r.summary, tables: r.tables, pool: r.pool ?? null, charts, status, cores: navigator.hardwareConcurrency };
     }, { name, steps: runSteps });
     await steps(page, 5);
     after[workers] = await record(page);
@@ -133,6 +135,8 @@ async function poolAgainstOne(name, lesson, runSteps, units, query = '') {
   assert.deepEqual(pool.tables, one.tables);
   if (pool.cores >= 2) {
     assert.deepEqual(pool.charts, Array.from({ length: units }, (_, i) => 2 * (i + 1)));
+    // While it runs the status says so (the paused networks' snapshots do not say "Paused.").
+    for (const text of pool.status) assert.equal(text, `Running the experiment "${name}" in ${pool.pool.workers} workers...`);
     assert.ok(pool.pool.heap_bytes.every((b) => b > 0), `heap per worker: ${pool.pool.heap_bytes}`);
   }
 }
@@ -162,8 +166,8 @@ test('a sweep on the page\'s workers ends with a message when the page starts a 
     return sweep;
   });
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-  if (cores >= 2) assert.match(outcome, /simulation worker was ended/);
+  if (cores >= 2) assert.match(outcome, /training worker was ended/);
   await ready(page);
-  assert.equal(await page.evaluate(() => window.bnlab.sim.workers), 1);
+  assert.equal(await page.evaluate(() => window.bnlab.client.workers), 1);
   assert.deepEqual(page.problems, []);
 });

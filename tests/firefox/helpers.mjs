@@ -94,7 +94,7 @@ export async function start() {
   };
 }
 
-// Waits until the page (or frame) has a session: the worker answered `ready` and sent step 0.
+// Waits until the page (or frame) has a run: the worker answered `ready` and sent step 0.
 export const ready = (frame, timeout = 30000) =>
   frame.waitForFunction(() => window.bnlab?.info?.a && window.bnlab.history.sides.a?.last, { timeout });
 

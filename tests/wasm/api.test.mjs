@@ -2,14 +2,14 @@
 // errors, state, lockstep.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getLab, mnistFiles, Session } from './helpers.mjs';
+import { getLab, mnistFiles, Run, Side, Simulation, Session } from './helpers.mjs';
 
 const lab = await getLab();
 const SMALL = { model: 'mlp', dataset: 'shapes', batch_size: 16, seed: 7 };
 
-async function withSim(config, body) {
+async function withSide(config, body) {
   const data = await lab.loadData(config);
-  const sim = lab.createSimulation(config, data);
+  const sim = lab.createSide(config, data);
   try {
     return await body(sim, data);
   } finally {
@@ -31,8 +31,8 @@ test('the option table lists the CLI options with typed defaults', () => {
   assert.ok(lab.presets().some((p) => p.name === 'ref-cnn'));
 });
 
-test('a simulation reports its full config, typed, with the given options applied', async () => {
-  await withSim({ ...SMALL, lr: 0.01, shuffle: false }, (sim) => {
+test('a side reports its full config, typed, with the given options applied', async () => {
+  await withSide({ ...SMALL, lr: 0.01, shuffle: false }, (sim) => {
     const c = sim.config;
     assert.ok(Math.abs(c.lr - 0.01) < 1e-9);
     assert.equal(c.shuffle, false);
@@ -54,11 +54,11 @@ test('invalid configs throw Errors carrying the core message that names the opti
       [{ model: 'conv8-zz' }, /zz/],
     ];
     for (const [bad, pattern] of cases) {
-      assert.throws(() => lab.createSimulation({ ...SMALL, ...bad }, data),
+      assert.throws(() => lab.createSide({ ...SMALL, ...bad }, data),
                     (e) => e instanceof Error && pattern.test(e.message), JSON.stringify(bad));
     }
     // The module survives every one of them.
-    const sim = lab.createSimulation(SMALL, data);
+    const sim = lab.createSide(SMALL, data);
     assert.equal(sim.step(2).loss.length, 2);
     sim.dispose();
   } finally {
@@ -67,7 +67,7 @@ test('invalid configs throw Errors carrying the core message that names the opti
 });
 
 test('step returns one typed value per step and counts steps from 1', async () => {
-  await withSim(SMALL, (sim) => {
+  await withSide(SMALL, (sim) => {
     const a = sim.step(5);
     assert.ok(a.loss instanceof Float32Array && a.accuracy instanceof Float32Array && a.lr instanceof Float32Array);
     assert.equal(a.first_step, 1);
@@ -86,7 +86,7 @@ test('step returns one typed value per step and counts steps from 1', async () =
 });
 
 test('training on shapes lowers the loss and evaluate reports both modes', async () => {
-  await withSim(SMALL, (sim) => {
+  await withSide(SMALL, (sim) => {
     const first = sim.step(20).loss;
     sim.step(400);
     const last = sim.step(20).loss;
@@ -104,8 +104,8 @@ test('training on shapes lowers the loss and evaluate reports both modes', async
 
 test('the same config and seed give bit-identical runs', async () => {
   const data = await lab.loadData(SMALL);
-  const a = lab.createSimulation(SMALL, data);
-  const b = lab.createSimulation(SMALL, data);
+  const a = lab.createSide(SMALL, data);
+  const b = lab.createSide(SMALL, data);
   try {
     assert.deepEqual(a.step(50).loss, b.step(50).loss);
   } finally {
@@ -114,35 +114,61 @@ test('the same config and seed give bit-identical runs', async () => {
 });
 
 test('two sides with the same seed start from the same weights, with and without BN', async () => {
-  const session = await Session.create(lab, { a: { ...SMALL, norm: 'batch' }, b: { ...SMALL, norm: 'none' } });
+  const run = await Run.create(lab, { a: { ...SMALL, norm: 'batch' }, b: { ...SMALL, norm: 'none' } });
   try {
-    const { a, b } = session.sides;
+    const { a, b } = run.sides;
     const weights = (sim) => sim.tensorNames().filter((t) => t.kind === 'param' && /^fc\d+\.weight$/.test(t.name));
     const names = weights(a).map((t) => t.name);
     assert.ok(names.length >= 2, `fc weights ${names}`);
     assert.deepEqual(names, weights(b).map((t) => t.name));
     for (const name of names) assert.deepEqual(a.tensor(name).data, b.tensor(name).data, name);
     // Only one copy of the data: both sides read the same dataset.
-    assert.equal(session.data.size, 1);
-    const steps = session.step(10);
+    assert.equal(run.data.size, 1);
+    const steps = run.step(10);
     assert.equal(steps.a.loss.length, 10);
     assert.equal(steps.b.loss.length, 10);
     assert.notDeepEqual(steps.a.loss, steps.b.loss);
     assert.equal(a.stepCount, 10);
     assert.equal(b.stepCount, 10);
   } finally {
-    session.dispose();
+    run.dispose();
+  }
+});
+
+test('the names before Side and Run stay as aliases: createSimulation, restoreSimulation, Simulation, Session', async () => {
+  assert.equal(Simulation, Side);
+  assert.equal(Session, Run);
+  const data = await lab.loadData(SMALL);
+  const side = lab.createSimulation(SMALL, data);
+  try {
+    assert.ok(side instanceof Side);
+    const twin = lab.createSide(SMALL, data);
+    assert.deepEqual(side.step(3).loss, twin.step(3).loss);
+    const restored = lab.restoreSimulation(side.saveState(), data);
+    assert.ok(restored instanceof Side);
+    assert.equal(restored.stepCount, 3);
+    assert.deepEqual(restored.step(2).loss, twin.step(2).loss);
+    restored.dispose(); twin.dispose();
+  } finally {
+    side.dispose(); data.dispose();
+  }
+  const run = await Session.create(lab, { a: SMALL });
+  try {
+    assert.ok(run instanceof Run);
+    assert.equal(run.step(2).a.loss.length, 2);
+  } finally {
+    run.dispose();
   }
 });
 
 test('save and restore continue a run bit-identically', async () => {
-  await withSim({ ...SMALL, lr: 0.02 }, (sim, data) => {
+  await withSide({ ...SMALL, lr: 0.02 }, (sim, data) => {
     sim.step(30);
     const state = sim.saveState();
     assert.equal(JSON.parse(state).step, 30);
     assert.equal(lab.stateConfig(state).lr, 0.02);
     const after = sim.step(30).loss;
-    const restored = lab.restoreSimulation(state, data);
+    const restored = lab.restoreSide(state, data);
     try {
       assert.equal(restored.stepCount, 30);
       assert.equal(restored.config.lr, 0.02);
@@ -158,7 +184,7 @@ test('save and restore continue a run bit-identically', async () => {
 
 test('a diverging run stops with a status and reports the diverging step last', async () => {
   // Without BN, a deep CNN with a large initialization and learning rate diverges in a few steps.
-  await withSim({ model: 'deep-cnn', dataset: 'shapes', batch_size: 16, seed: 11, norm: 'none', init_scale: 2, lr: 1 }, (sim) => {
+  await withSide({ model: 'deep-cnn', dataset: 'shapes', batch_size: 16, seed: 11, norm: 'none', init_scale: 2, lr: 1 }, (sim) => {
     const r = sim.step(200);
     assert.ok(sim.diverged, sim.status);
     assert.match(sim.status, new RegExp(`diverged at step ${sim.divergedAt}`));
@@ -169,7 +195,7 @@ test('a diverging run stops with a status and reports the diverging step last', 
 });
 
 test('tensors and measurements are copies with PyTorch shapes', async () => {
-  await withSim({ ...SMALL, norm: 'batch' }, (sim) => {
+  await withSide({ ...SMALL, norm: 'batch' }, (sim) => {
     const names = sim.tensorNames();
     const mean = names.find((t) => t.kind === 'buffer' && t.name.endsWith('running_mean'));
     assert.ok(mean, 'a running mean');
@@ -187,7 +213,7 @@ test('tensors and measurements are copies with PyTorch shapes', async () => {
 });
 
 test('feature maps show a test image before and after each BN layer, in eval mode', async () => {
-  await withSim({ model: 'small-cnn', dataset: 'shapes', batch_size: 16, seed: 5 }, (sim) => {
+  await withSide({ model: 'small-cnn', dataset: 'shapes', batch_size: 16, seed: 5 }, (sim) => {
     sim.step(8);
     const f = sim.features(3);
     const img = f['features.image'];
@@ -212,7 +238,7 @@ test('feature maps show a test image before and after each BN layer, in eval mod
       }
     assert.throws(() => sim.features(1e6), /test image 1000000 does not exist/);
   });
-  await withSim({ model: 'conv4-relu-pool2 fc', dataset: 'shapes', batch_size: 16, seed: 5 }, (sim) => {
+  await withSide({ model: 'conv4-relu-pool2 fc', dataset: 'shapes', batch_size: 16, seed: 5 }, (sim) => {
     const f = sim.features(0);  // at step 0 too: the initial network
     assert.equal(f['conv1.features_out'].role, 'output');
     assert.deepEqual(f['conv1.features_out'].shape, [4, 28, 28]);
@@ -223,7 +249,7 @@ test('feature maps show a test image before and after each BN layer, in eval mod
 test('measuring feature maps leaves the run unchanged', async () => {
   const config = { model: 'small-cnn', dataset: 'shapes', batch_size: 16, seed: 9 };
   const data = await lab.loadData(config);
-  const plain = lab.createSimulation(config, data), measured = lab.createSimulation(config, data);
+  const plain = lab.createSide(config, data), measured = lab.createSide(config, data);
   try {
     for (let i = 0; i < 4; i++) {
       measured.features(i);
@@ -238,7 +264,7 @@ test('measuring feature maps leaves the run unchanged', async () => {
 });
 
 test('misclassified lists what the last eval-mode evaluation got wrong', async () => {
-  await withSim({ model: 'small-cnn', dataset: 'shapes', batch_size: 16, seed: 5 }, (sim) => {
+  await withSide({ model: 'small-cnn', dataset: 'shapes', batch_size: 16, seed: 5 }, (sim) => {
     const none = sim.misclassified(10);
     assert.equal(none.step, -1);
     assert.equal(none.shape[0], 0);
@@ -277,8 +303,8 @@ test('MNIST loads from IDX bytes, raw or gzip, and the copies are identical', as
     assert.equal(raw.info.num_classes, 10);
     assert.deepEqual(raw.info.image_shape, [1, 28, 28]);
     assert.deepEqual(gz.info, raw.info);
-    const a = lab.createSimulation(config, raw);
-    const b = lab.createSimulation(config, gz);
+    const a = lab.createSide(config, raw);
+    const b = lab.createSide(config, gz);
     assert.deepEqual(a.step(5).loss, b.step(5).loss);
     a.dispose(); b.dispose();
     await assert.rejects(lab.loadData(config, {}), /train_images/);

@@ -25,7 +25,7 @@ test('fashion: the page subset loads as 8,000 + 2,000 images of ten named classe
       'Sneaker', 'Bag', 'Ankle boot']);
     assert.equal(lab.dataKey({ dataset: 'fashion', seed: 4 }), 'fashion');
     // It trains: 20 steps of the reference CNN with BN.
-    const sim = lab.createSimulation({ dataset: 'fashion', norm: 'batch', seed: 1 }, data);
+    const sim = lab.createSide({ dataset: 'fashion', norm: 'batch', seed: 1 }, data);
     const { loss } = sim.step(20);
     assert.ok(loss.every(Number.isFinite));
     sim.dispose();

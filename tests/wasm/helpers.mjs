@@ -11,8 +11,8 @@ export const WASM_DIR = `${ROOT}build/wasm`;
 export const CLI = `${ROOT}build/native/bnlab`;
 export const DATA_DIR = `${ROOT}build/native/data`;
 
-const { loadBnlab, Session } = await import(`${WASM_DIR}/bnlab.mjs`);
-export { Session };
+const { loadBnlab, Run, Side, Simulation, Session } = await import(`${WASM_DIR}/bnlab.mjs`);
+export { Run, Side, Simulation, Session };
 
 let lab = null;
 // One core per test file (loading it takes ~50 ms; each file runs in its own process).

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { getLab, mnistFiles, Session } from './helpers.mjs';
+import { getLab, mnistFiles, Run } from './helpers.mjs';
 import { WorkerClient } from './worker_client.mjs';
 
 const lab = await getLab();
@@ -12,14 +12,14 @@ const SMALL = { model: 'small-cnn', dataset: 'shapes', batch_size: 8, seed: 5 };
 
 test('failing calls leak nothing: 10 bad loadState / stateConfig calls with 100,001-character arguments', async () => {
   const data = await lab.loadData(SMALL);
-  const sim = lab.createSimulation(SMALL, data);
+  const sim = lab.createSide(SMALL, data);
   try {
     const bad = `{${'x'.repeat(100000)}`;  // 100,001 characters, invalid JSON
     const fail = () => {
       assert.throws(() => sim.loadState(bad), /invalid JSON/);
       assert.throws(() => lab.stateConfig(bad), /invalid JSON/);
       assert.throws(() => sim.tensor('no.such.tensor'), /no tensor named 'no.such.tensor'/);
-      assert.throws(() => lab.createSimulation({ ...SMALL, lr: 'fast' }, data), /option lr: 'fast' is not a number/);
+      assert.throws(() => lab.createSide({ ...SMALL, lr: 'fast' }, data), /option lr: 'fast' is not a number/);
     };
     fail();  // warm-up: the message buffers get their size
     const before = lab.heap().in_use;
@@ -27,7 +27,7 @@ test('failing calls leak nothing: 10 bad loadState / stateConfig calls with 100,
     // Before the fix each failed call left its argument behind: 1,000,160 bytes for 10 loadState.
     assert.equal(lab.heap().in_use - before, 0, 'bytes left allocated by 40 failed calls');
     assert.equal(sim.stepCount, 0);
-    sim.step(1);  // and the simulation still works
+    sim.step(1);  // and the side still works
     assert.equal(sim.stepCount, 1);
   } finally {
     sim.dispose();
@@ -40,9 +40,9 @@ test('a model above the budget is refused at once, with its size and the limit (
   const data = await lab.loadData(config);
   try {
     const t0 = performance.now();
-    assert.throws(() => lab.createSimulation(config, data),
+    assert.throws(() => lab.createSide(config, data),
                   /model 'fc65536-fc65536-fc' is too large: 4346871814 parameters, .* more than the limit of 512.0 MiB/);
-    assert.throws(() => lab.createSimulation({ ...config, model: 'conv4096-conv4096-fc', batch_size: 1 }, data), /is too large/);
+    assert.throws(() => lab.createSide({ ...config, model: 'conv4096-conv4096-fc', batch_size: 1 }, data), /is too large/);
     assert.ok(performance.now() - t0 < 2000, 'refused before anything was built');
   } finally {
     data.dispose();
@@ -55,7 +55,7 @@ test('two models just under the budget train side by side in the 2 GiB heap', as
   const data = await lab.loadData(config);
   const sims = [];
   try {
-    for (const norm of ['batch', 'none']) sims.push(lab.createSimulation({ ...config, norm }, data));
+    for (const norm of ['batch', 'none']) sims.push(lab.createSide({ ...config, norm }, data));
     for (const sim of sims) {
       const { loss } = sim.step(1);
       assert.ok(Number.isFinite(loss[0]), `loss ${loss[0]}`);
@@ -70,29 +70,29 @@ test('two models just under the budget train side by side in the 2 GiB heap', as
   }
 });
 
-test('a failed state load leaves the session as it was (a state naming a huge model, a damaged state)', async () => {
+test('a failed state load leaves the run as it was (a state naming a huge model, a damaged state)', async () => {
   const configs = { a: SMALL, b: { ...SMALL, norm: 'none' } };
-  const session = await Session.create(lab, configs);
-  const twin = await Session.create(lab, configs);
+  const run = await Run.create(lab, configs);
+  const twin = await Run.create(lab, configs);
   try {
-    session.step(3);
+    run.step(3);
     twin.step(3);
-    const saved = session.sides.a.saveState();
+    const saved = run.sides.a.saveState();
     const huge = saved.replace('"model":"small-cnn"', '"model":"fc65536-fc65536-fc"');
     assert.notEqual(huge, saved);
     const t0 = performance.now();
-    await assert.rejects(session.load('a', huge), /is too large/);
+    await assert.rejects(run.load('a', huge), /is too large/);
     assert.ok(performance.now() - t0 < 2000, `refused in ${performance.now() - t0} ms`);
-    await assert.rejects(session.load('a', saved.replace('"diverged_at":-1', '"diverged_at":9')), /diverged_at is 9/);
-    await assert.rejects(session.load('a', saved.slice(0, 1000)), /invalid JSON/);
+    await assert.rejects(run.load('a', saved.replace('"diverged_at":-1', '"diverged_at":9')), /diverged_at is 9/);
+    await assert.rejects(run.load('a', saved.slice(0, 1000)), /invalid JSON/);
     // Both sides go on exactly like the twin that never saw the failures.
-    const got = session.step(2), want = twin.step(2);
+    const got = run.step(2), want = twin.step(2);
     for (const side of ['a', 'b']) {
-      assert.equal(session.sides[side].stepCount, 5);
+      assert.equal(run.sides[side].stepCount, 5);
       assert.deepEqual(Array.from(got[side].loss), Array.from(want[side].loss), side);
     }
   } finally {
-    session.dispose();
+    run.dispose();
     twin.dispose();
   }
 });
@@ -110,7 +110,7 @@ test('a damaged .gz IDX file is reported as not valid gzip', async () => {
 test('a finite loss above 1e6 is divergence, and the status says the loss', async () => {
   const config = { ...SMALL, norm: 'none', init_scale: 1000 };
   const data = await lab.loadData(config);
-  const sim = lab.createSimulation(config, data);
+  const sim = lab.createSide(config, data);
   try {
     sim.step(1);
     assert.match(sim.status, /^diverged at step 1: loss \d(\.\d+)?e\d+ \(above 1e6\)$/);

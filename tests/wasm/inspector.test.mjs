@@ -13,7 +13,7 @@ const near = (a, b, scale) => Math.abs(a - b) <= 4e-6 * (Math.abs(scale) + 1e-3)
 
 test('trace: one unit of bn1 and bn2 satisfies the formulas with the layer\'s own numbers', async () => {
   const data = await lab.loadData(SMALL);
-  const sim = lab.createSimulation(SMALL, data);
+  const sim = lab.createSide(SMALL, data);
   try {
     sim.setTrace(true);
     assert.throws(() => sim.trace('bn1'), /no training step/);
@@ -44,8 +44,8 @@ test('trace: one unit of bn1 and bn2 satisfies the formulas with the layer\'s ow
 
 test('whatIf: train-mode outputs differ with the companions, eval mode does not, the run is unchanged', async () => {
   const data = await lab.loadData(SMALL);
-  const sim = lab.createSimulation(SMALL, data);
-  const twin = lab.createSimulation(SMALL, data);
+  const sim = lab.createSide(SMALL, data);
+  const twin = lab.createSide(SMALL, data);
   try {
     sim.step(4);
     twin.step(4);
@@ -104,7 +104,7 @@ test('worker: settings.trace puts the unit\'s trace into snapshots; whatif repli
 // (Failing calls are the bindings' error path, which tests/wasm of the hardening work cover.)
 test('trace and whatIf leave no memory behind', async () => {
   const data = await lab.loadData(SMALL);
-  const sim = lab.createSimulation(SMALL, data);
+  const sim = lab.createSide(SMALL, data);
   try {
     sim.setTrace(true);
     const work = (n) => {

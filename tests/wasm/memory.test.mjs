@@ -3,7 +3,7 @@
 // handed out and not taken back, so a leak of even a few bytes per step shows in it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getLab, mnistFiles, Session } from './helpers.mjs';
+import { getLab, mnistFiles, Run } from './helpers.mjs';
 
 const lab = await getLab();
 
@@ -23,7 +23,7 @@ function workLikeTheWorker(sim, steps) {
 test('20,000 steps do not grow the heap after warm-up', async () => {
   const config = { model: 'mlp', dataset: 'shapes', batch_size: 4, seed: 2 };
   const data = await lab.loadData(config);
-  const sim = lab.createSimulation(config, data);
+  const sim = lab.createSide(config, data);
   try {
     workLikeTheWorker(sim, 1000);  // warm-up: every buffer gets its size
     const before = lab.heap();
@@ -39,21 +39,21 @@ test('20,000 steps do not grow the heap after warm-up', async () => {
   }
 });
 
-test('dispose gives back every byte of a session, and the memory is reused', async () => {
-  const run = async () => {
-    const session = await Session.create(lab, { a: { dataset: 'mnist', batch_size: 16 },
+test('dispose gives back every byte of a Run, and the memory is reused', async () => {
+  const once = async () => {
+    const run = await Run.create(lab, { a: { dataset: 'mnist', batch_size: 16 },
                                                 b: { dataset: 'mnist', batch_size: 16, norm: 'none' } }, mnistFiles());
-    session.step(20);
-    session.sides.a.measure();
-    session.dispose();
+    run.step(20);
+    run.sides.a.measure();
+    run.dispose();
   };
-  await run();  // the first run sets up what lives as long as the module (option table, presets)
+  await once();  // the first run sets up what lives as long as the module (option table, presets)
   const baseline = lab.heap();
-  await run();
+  await once();
   const mid = lab.heap();
-  await run();
+  await once();
   const end = lab.heap();
   assert.equal(mid.in_use, baseline.in_use, 'bytes still allocated after dispose');
   assert.equal(end.in_use, baseline.in_use);
-  assert.equal(end.size, mid.size, 'a second identical session grew the memory');
+  assert.equal(end.size, mid.size, 'a second identical Run grew the memory');
 });

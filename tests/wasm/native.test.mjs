@@ -39,7 +39,7 @@ for (const [name, config] of CASES) {
   test(`${name}: per-step losses match the native CLI`, async () => {
     const rows = await cliLosses(config);
     const data = await lab.loadData(config, mnistFiles());
-    const sim = lab.createSimulation(config, data);
+    const sim = lab.createSide(config, data);
     try {
       const r = sim.step(config.steps);
       assert.deepEqual(rows.map((row) => row.step), Array.from(r.loss, (_, i) => i + 1));
@@ -61,7 +61,7 @@ test('invalid options fail with the same message as in the CLI', async () => {
       const cli = await runCli(['train', '--dataset', 'shapes', `--${name}`, value, '--steps', '1']);
       assert.notEqual(cli.code, 0);
       const message = cli.stderr.split('\n')[0].replace(/^bnlab: /, '');
-      assert.throws(() => lab.createSimulation({ dataset: 'shapes', [name]: value }, data),
+      assert.throws(() => lab.createSide({ dataset: 'shapes', [name]: value }, data),
                     (e) => e.message === message, `${name}=${value}: the CLI says "${message}"`);
     }
   } finally {
@@ -86,7 +86,7 @@ test('a state saved by the CLI continues in wasm, and a state saved in wasm cont
 
     // wasm picks the native state up at step 20 and goes on to step 40 ...
     const data = await lab.loadData(config);
-    const sim = lab.restoreSimulation(nativeState, data);
+    const sim = lab.restoreSide(nativeState, data);
     try {
       assert.equal(sim.stepCount, 20);
       assert.equal(sim.config.lr, 0.1);

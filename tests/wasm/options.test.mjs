@@ -1,9 +1,9 @@
-// Options changed between steps: Simulation.setOptions (in place, the core's
-// Trainer::set_options), Session.reconfigure (in place, or rebuilt from the state for the options
+// Options changed between steps: Side.setOptions (in place, the core's
+// Trainer::set_options), Run.reconfigure (in place, or rebuilt from the state for the options
 // the core refuses) and the worker's `set`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getLab, Session } from './helpers.mjs';
+import { getLab, Run } from './helpers.mjs';
 import { WorkerClient } from './worker_client.mjs';
 
 const lab = await getLab();
@@ -19,16 +19,16 @@ async function withData(body) {
   }
 }
 
-// k steps, then `options` in place; against k steps, saveState, a new simulation with the changed
+// k steps, then `options` in place; against k steps, saveState, a new side with the changed
 // config, loadState. Returns both after m more steps each: {inPlace, roundTrip} as
 // {loss, lr, state}.
 function bothWays(data, options, k, m) {
-  const a = lab.createSimulation(SMALL, data);
+  const a = lab.createSide(SMALL, data);
   try {
     a.step(k);
     const saved = a.saveState();
     a.setOptions(options);
-    const b = lab.createSimulation({ ...SMALL, ...options }, data);
+    const b = lab.createSide({ ...SMALL, ...options }, data);
     try {
       b.loadState(saved);
       const ra = a.step(m), rb = b.step(m);
@@ -53,7 +53,7 @@ test('setOptions continues exactly as the state round trip with the changed conf
       assert.ok(inPlace.loss.every(Number.isFinite), what);
     }
     // And the change took effect: without it the same steps give other losses.
-    const sim = lab.createSimulation(SMALL, data);
+    const sim = lab.createSide(SMALL, data);
     sim.step(9);
     const unchanged = sim.step(8).loss;
     sim.dispose();
@@ -63,15 +63,15 @@ test('setOptions continues exactly as the state round trip with the changed conf
 
 test('a number option given as a word comes back as that word (bn_momentum: cumulative)', async () => {
   await withData((data) => {
-    const sim = lab.createSimulation({ ...SMALL, bn_momentum: 'cumulative' }, data);
+    const sim = lab.createSide({ ...SMALL, bn_momentum: 'cumulative' }, data);
     try {
       assert.equal(sim.config.bn_momentum, 'cumulative');
       sim.step(2);
       assert.equal(lab.stateConfig(sim.saveState()).bn_momentum, 'cumulative');
-      // The config as the page hands it back (typed) makes the same simulation again.
-      const again = lab.createSimulation(sim.config, data);
+      // The config as the page hands it back (typed) makes the same side again.
+      const again = lab.createSide(sim.config, data);
       again.dispose();
-      const plain = lab.createSimulation(SMALL, data);
+      const plain = lab.createSide(SMALL, data);
       assert.equal(typeof plain.config.bn_momentum, 'number');
       plain.dispose();
       // The word is the core's: the option table lists it as the number option's choices, which
@@ -86,7 +86,7 @@ test('a number option given as a word comes back as that word (bn_momentum: cumu
 
 test('setOptions refuses options that need a reset and invalid values, changing nothing', async () => {
   await withData((data) => {
-    const sim = lab.createSimulation(SMALL, data);
+    const sim = lab.createSide(SMALL, data);
     try {
       sim.step(3);
       const before = sim.saveState();
@@ -95,7 +95,7 @@ test('setOptions refuses options that need a reset and invalid values, changing 
       assert.throws(() => sim.setOptions({ norm: 'none' }), { message: /^option norm cannot change during a run .*needs a reset/ });
       assert.throws(() => sim.setOptions({ lr: 0.01, momentum: 7 }), { message: "option momentum: '7' is out of range [0, 0.999999]" });
       assert.throws(() => sim.setOptions({ learning_rate: 0.01 }), { message: /^unknown option 'learning_rate'/ });
-      assert.ok(sim.saveState() === before, 'a refused change changed the simulation');
+      assert.ok(sim.saveState() === before, 'a refused change changed the side');
       assert.equal(sim.config.lr, 0.05);
       assert.deepEqual(sim.optionsNeedingReset({ lr: 0.01, seed: 2, batch_size: 8 }), ['batch_size', 'seed']);
       assert.deepEqual(sim.optionsNeedingReset({ lr: 0.01, seed: 3, batch_size: 16 }), [], 'unchanged values are no change');
@@ -106,29 +106,29 @@ test('setOptions refuses options that need a reset and invalid values, changing 
   });
 });
 
-test('Session.reconfigure changes in place, rebuilds from the state for what the core refuses, and needs a reset for the model', async () => {
-  const session = await Session.create(lab, { a: SMALL, b: SMALL });
+test('Run.reconfigure changes in place, rebuilds from the state for what the core refuses, and needs a reset for the model', async () => {
+  const run = await Run.create(lab, { a: SMALL, b: SMALL });
   try {
-    session.step(5);
-    const a = session.sides.a;
-    session.reconfigure('a', { lr: 0.01, bn_eps: 0.001 });
-    assert.equal(session.sides.a, a, 'in place: the same simulation');
-    assert.equal(session.sides.a.config.lr, 0.01);
-    assert.equal(session.configs.a.bn_eps, 0.001);
-    // batch_size: the documented fallback, a new simulation given the side's state.
-    session.reconfigure('a', { batch_size: 8 });
-    assert.notEqual(session.sides.a, a);
-    assert.equal(session.sides.a.stepCount, 5);
-    assert.equal(session.sides.a.config.batch_size, 8);
-    assert.equal(session.sides.a.config.lr, 0.01, 'the earlier in-place change is kept');
-    assert.throws(() => session.reconfigure('a', { norm: 'none' }), { message: /needs a reset/ });
-    assert.throws(() => session.reconfigure('a', { lr: 'fast' }), { message: "option lr: 'fast' is not a number" });
-    assert.equal(session.sides.a.config.norm, 'batch');
-    const r = session.step(2);
+    run.step(5);
+    const a = run.sides.a;
+    run.reconfigure('a', { lr: 0.01, bn_eps: 0.001 });
+    assert.equal(run.sides.a, a, 'in place: the same side');
+    assert.equal(run.sides.a.config.lr, 0.01);
+    assert.equal(run.configs.a.bn_eps, 0.001);
+    // batch_size: the documented fallback, a new side given the side's state.
+    run.reconfigure('a', { batch_size: 8 });
+    assert.notEqual(run.sides.a, a);
+    assert.equal(run.sides.a.stepCount, 5);
+    assert.equal(run.sides.a.config.batch_size, 8);
+    assert.equal(run.sides.a.config.lr, 0.01, 'the earlier in-place change is kept');
+    assert.throws(() => run.reconfigure('a', { norm: 'none' }), { message: /needs a reset/ });
+    assert.throws(() => run.reconfigure('a', { lr: 'fast' }), { message: "option lr: 'fast' is not a number" });
+    assert.equal(run.sides.a.config.norm, 'batch');
+    const r = run.step(2);
     assert.equal(r.a.first_step, 6);
     assert.equal(r.b.first_step, 6);
   } finally {
-    session.dispose();
+    run.dispose();
   }
 });
 

@@ -1,12 +1,12 @@
-// The page's two-worker client (web/src/pair.js) against its one-worker client (web/src/sim.js),
+// The page's two-worker client (web/src/pair-client.js) against its one-worker client (web/src/run-client.js),
 // both over build/wasm's worker in node worker threads: the same runs, bit for bit, in lockstep,
 // with every request routed to its side.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { mnistFiles } from './helpers.mjs';
-import { Sim } from '../../web/src/sim.js';
-import { PairSim } from '../../web/src/pair.js';
+import { RunClient } from '../../web/src/run-client.js';
+import { PairRunClient } from '../../web/src/pair-client.js';
 
 // A node worker thread dressed as a browser Worker (onmessage, onerror, postMessage, terminate).
 function browserLikeWorker() {
@@ -40,7 +40,7 @@ function client(kind) {
     onError: (e) => seen.errors.push(e.message),
     onFatal: (m) => seen.errors.push(`fatal: ${m}`),
   };
-  const sim = kind === 2 ? new PairSim(browserLikeWorker, callbacks) : new Sim(browserLikeWorker(), callbacks);
+  const sim = kind === 2 ? new PairRunClient(browserLikeWorker, callbacks) : new RunClient(browserLikeWorker(), callbacks);
   return { sim, seen };
 }
 

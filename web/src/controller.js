@@ -1,9 +1,9 @@
-// The one controller: it wires the DOM, the state and the simulation worker. Views never see the
-// worker; the worker never sees the DOM. Follow a Play press: play() -> sim.post('play') ->
+// The one controller: it wires the DOM, the state and the training worker(s). Views never see the
+// worker; the worker never sees the DOM. Follow a Play press: play() -> client.post('play') ->
 // worker trains -> onSnapshot -> history.add -> render() -> each panel's update().
 import { PROP, diffLine, fromQuery, toQuery, sideConfig, sideLabel } from './state.js';
-import { Sim } from './sim.js';
-import { PairSim } from './pair.js';
+import { RunClient } from './run-client.js';
+import { PairRunClient } from './pair-client.js';
 import { History } from './history.js';
 import { SettingsForm } from './form.js';
 import { PANELS } from './views/index.js';
@@ -96,7 +96,7 @@ export class Controller {
     this.start();
   }
 
-  // --- The simulation -------------------------------------------------------------------------
+  // --- The run -------------------------------------------------------------------------------
 
   sides() {
     const sides = { a: sideConfig(this.state, 'a') };
@@ -124,7 +124,7 @@ export class Controller {
 
   sendMeasureConfig() {
     const { measure_config, features_image, trace } = this.settings();
-    if (this.live()) this.sim.request('settings', { settings: { measure_config, features_image, trace } }).catch((e) => this.coreError(e));
+    if (this.live()) this.client.request('settings', { settings: { measure_config, features_image, trace } }).catch((e) => this.coreError(e));
   }
 
   normLayers() {
@@ -147,8 +147,8 @@ export class Controller {
     // streaming compile); the single-file build's worker has it inlined.
     this.wasmModule ??= document.getElementById('worker-src') ? Promise.resolve(undefined)
       : WebAssembly.compileStreaming(fetch(new URL('bnlab/bnlab_core.wasm', location.href))).catch(() => undefined);
-    // One worker per network where the machine has the cores for it (pair.js); else both in one.
-    this.sim = this.workerCount() === 2 ? new PairSim(() => this.makeWorker(), callbacks) : new Sim(this.makeWorker(), callbacks);
+    // One worker per network where the machine has the cores for it (pair-client.js); else both in one.
+    this.client = this.workerCount() === 2 ? new PairRunClient(() => this.makeWorker(), callbacks) : new RunClient(this.makeWorker(), callbacks);
     await this.init();
   }
 
@@ -158,11 +158,11 @@ export class Controller {
     return (navigator.hardwareConcurrency ?? 1) >= 2 ? 2 : 1;
   }
 
-  // A new simulation client (another number of workers): the run starts over at step 0.
-  restartSim() {
+  // A new RunClient (another number of workers): the run starts over at step 0.
+  restartClient() {
     this.pause();
-    this.sim?.terminate();
-    this.sim = null;
+    this.client?.terminate();
+    this.client = null;
     this.dataKey = null;
     this.info = {};
     return this.start();
@@ -175,9 +175,9 @@ export class Controller {
     return new Worker(new URL('bnlab/worker.mjs', location.href), { type: 'module', name: 'bnlab' });
   }
 
-  // A new session: (re)sends the data when the dataset changed, else resets the sides.
+  // A new run: (re)sends the data when the dataset changed, else resets the sides.
   async init() {
-    if (!this.sim) return;
+    if (!this.client) return;
     // A run playing when its settings change goes on playing from step 0.
     this.playWhenReady ||= this.playing;
     this.pause();
@@ -187,16 +187,16 @@ export class Controller {
       let reply;
       // Which data the sides need is the core's data key (train/config.h data_key), which the
       // worker answers once it holds the core: new bytes go only with a new key.
-      const key = this.dataKey && (await this.sim.request('data_key', { config: sides.a })).key;
+      const key = this.dataKey && (await this.client.request('data_key', { config: sides.a })).key;
       if (key !== this.dataKey || !key) {
         // Fashion-MNIST's subset is fetched only now (a lesson on it, or the dataset chosen): say
         // so, since it takes a moment on a slow line.
         if (this.state.dataset === 'fashion') this.setStatus('Loading Fashion-MNIST (about 4.4 MB)...');
         const data = this.state.dataset === 'idx' ? await fileBytes(this.idx.files) : await builtBytes(this.state.dataset);
-        reply = await this.sim.init(sides, data, this.settings(), await this.wasmModule);
+        reply = await this.client.init(sides, data, this.settings(), await this.wasmModule);
         this.dataKey = reply.sides.a.data_key;
       } else {
-        reply = await this.sim.request('reset', { sides, settings: this.settings() });
+        reply = await this.client.request('reset', { sides, settings: this.settings() });
       }
       this.ready(reply);
     } catch (e) {
@@ -223,7 +223,7 @@ export class Controller {
     this.takeaway.modelReady();
     this.banner('');
     this.setStatus('Ready. Press Play (Space) or Step (s).');
-    this.sim.post('evaluate');
+    this.client.post('evaluate');
     if (this.playWhenReady) {
       this.playWhenReady = false;
       this.play();
@@ -249,11 +249,11 @@ export class Controller {
   // A lesson's run: back to step 0 with the lesson's settings, then n steps (evaluated where
   // eval_every says); resolves with what the result reads.
   async runFromZero(n) {
-    if (!this.sim) throw new Error('nothing can train: the simulation module is missing');
+    if (!this.client) throw new Error('nothing can train: the simulation module is missing');
     await this.reset();
     if (!this.live()) throw new Error('the networks could not be built (see the message above)');
     this.setStatus(`Running ${n} steps...`);
-    await this.sim.request('step', { n });
+    await this.client.request('step', { n });
     this.render();
     this.setStatus(`Ran ${n} steps. Paused.`);
     return { history: this.history, ...this.viewModel() };
@@ -263,14 +263,14 @@ export class Controller {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
   }
 
-  // Training requests need a session: none before `ready` or after a failed init.
+  // Training requests need a run: none before `ready` or after a failed init.
   live() {
-    return this.sim && this.info.a;
+    return this.client && this.info.a;
   }
 
   play() {
     // Pressed before the networks are built: start as soon as they are.
-    if (this.sim && !this.live()) {
+    if (this.client && !this.live()) {
       this.playWhenReady = true;
       this.setStatus('Building the networks; training starts when they are ready...');
       return;
@@ -283,76 +283,80 @@ export class Controller {
       this.foldGuide(true);
     }
     this.playing = true;
-    this.sim.post('play', { steps_per_s: SPEED[this.state.speed] });
+    this.client.post('play', { steps_per_s: SPEED[this.state.speed] });
     this.showPlaying();
   }
 
   pause() {
-    if (!this.sim || !this.playing) {
+    if (!this.client || !this.playing) {
       this.playWhenReady = false;
       return;
     }
     this.playing = false;
-    // Settled once the sim's reply (the snapshot at the step both sides stopped at) has come: the
+    // Settled once the client's reply (the snapshot at the step both sides stopped at) has come: the
     // steps in flight at the press (with two workers, up to a chunk) arrive before it.
-    this.paused = this.sim.request('pause').then(() => {}, (e) => e.stopped || this.coreError({ type: 'error', request: 'pause', side: e.side, message: e.message }));
+    this.paused = this.client.request('pause').then(() => {}, (e) => e.stopped || this.coreError({ type: 'error', request: 'pause', side: e.side, message: e.message }));
     this.showPlaying();
   }
 
   step(n) {
     if (!this.live()) return;
     this.playing = false;
-    this.sim.post('step', { n });
+    this.client.post('step', { n });
     this.showPlaying();
   }
 
   // One of the core's experiments, run by the worker on the lesson's dataset: Fashion-MNIST when
-  // the page trains on it, else MNIST (its files sent along unless the session already trains on
+  // the page trains on it, else MNIST (its files sent along unless the run already trains on
   // them); the networks pause meanwhile.
   // steps: 0 for the experiment's own length (the tests run shortened sweeps).
   // A sweep the core can split (its list entry has units) runs on a pool of workers, one per
   // core (pool.js), and onPart(tables so far) fills its chart in as each unit ends; with one
-  // core (or workers=1) it runs in the simulation's worker.
+  // core (or workers=1) it runs in the run's worker.
   async runExperiment(name, onProgress, steps = 0, onPart = () => {}) {
-    if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
+    if (!this.client) throw new Error('Nothing can run: the simulation module is missing.');
     this.pause();
     const units = this.experiments.list.find((e) => e.name === name)?.units ?? 0;
     const size = Math.min(this.poolSize(), units);
     const dataset = experimentDataset(this.state.dataset);
     const onData = this.state.dataset === dataset && this.live();
-    this.setStatus(`Running the experiment "${name}"${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}${size > 1 ? ` in ${size} workers` : ''}...`);
+    // What the status says until the experiment ends (a snapshot of the paused networks, such as
+    // the pause's, would say "Paused." meanwhile).
+    this.experimentStatus = `Running the experiment "${name}"${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}${size > 1 ? ` in ${size} workers` : ''}...`;
+    this.setStatus(this.experimentStatus);
     try {
       if (size > 1) {
-        // The page's own workers take parts too (PairSim.idle: the pair's workers), once no chunk
+        // The page's own workers take parts too (PairRunClient.idle: the pair's workers), once no chunk
         // of the pair is in flight (a step request is stopped too, or the sides would part).
         await this.paused;
-        if (this.sim.idle) await this.sim.request('pause').catch(() => {});
+        if (this.client.idle) await this.client.request('pause').catch(() => {});
         // pool.js is a chunk fetched when a sweep first runs (not part of the page's first load).
         const { runSweep } = await (this.poolCode ??= import('./pool.js'));
-        return await runSweep({ idle: this.sim.idle?.() ?? [], idleHasData: onData,
-          makeSim: (callbacks) => new Sim(this.makeWorker(), callbacks), size, name, units, seed: this.state.seed,
+        return await runSweep({ idle: this.client.idle?.() ?? [], idleHasData: onData,
+          makeClient: (callbacks) => new RunClient(this.makeWorker(), callbacks), size, name, units, seed: this.state.seed,
           steps, dataset, data: await builtBytes(dataset), wasmModule: await this.wasmModule, onProgress, onPart });
       }
       const data = onData ? undefined : await builtBytes(dataset);
-      return await this.sim.request('experiment', { name, seed: this.state.seed, steps, dataset, data }, [], onProgress);
+      return await this.client.request('experiment', { name, seed: this.state.seed, steps, dataset, data }, [], onProgress);
     } finally {
+      this.experimentStatus = null;
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }
   }
 
   // The page's API for an experiment over many seeds: window.bnlab.experiment('landscape',
-  // {seeds: '1-3'}) runs the seeds one after another in the simulation's worker and resolves to
+  // {seeds: '1-3'}) runs the seeds one after another in the run's worker and resolves to
   // the core's summary over them (per figure mean, sd and 95% t-interval, per claim its verdict)
   // and each seed's result (wasm/PROTOCOL.md, `experiment` with `seeds`). dataset: 'mnist' or
   // 'fashion' (the page's subset of Fashion-MNIST, fetched if the page does not train on it).
   async experiment(name, { seeds, steps = 0, dataset = 'mnist', onProgress = () => {} } = {}) {
-    if (!this.sim) throw new Error('Nothing can run: the simulation module is missing.');
-    if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error(`experiments train on dataset mnist or fashion, not '${dataset}'`);
+    if (!this.client) throw new Error('Nothing can run: the simulation module is missing.');
+    // The core refuses a dataset the experiments do not train on (builtBytes has none to send).
     this.pause();
     this.setStatus(`Running the experiment "${name}" over seeds ${seeds}${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}...`);
     try {
       const data = this.state.dataset === dataset && this.live() ? undefined : await builtBytes(dataset);
-      return await this.sim.request('experiment', { name, seeds, steps, dataset, data }, [], onProgress);
+      return await this.client.request('experiment', { name, seeds, steps, dataset, data }, [], onProgress);
     } finally {
       this.setStatus(`Experiment "${name}" done. Paused.`);
     }
@@ -389,10 +393,10 @@ export class Controller {
       // How often to test and probe: the worker's settings, taking effect without a restart.
       if ((name === 'eval_every' || name === 'probe_every') && this.live()) {
         const { eval_every, heavy_every } = this.settings();
-        this.sim.request('settings', { settings: { eval_every, heavy_every } }).catch((e) => this.coreError(e));
+        this.client.request('settings', { settings: { eval_every, heavy_every } }).catch((e) => this.coreError(e));
       }
-      if (name === 'speed' && this.playing) this.sim.post('play', { steps_per_s: SPEED[value] });
-      if (name === 'workers' && this.sim) this.restartSim();
+      if (name === 'speed' && this.playing) this.client.post('play', { steps_per_s: SPEED[value] });
+      if (name === 'workers' && this.client) this.restartClient();
       this.showViewControls();
       this.render();
       return;
@@ -519,8 +523,8 @@ export class Controller {
       const d = last(s).diverged_at;
       return d >= 0 ? `${this.labels()[s]}: ${last(s).status}.${sides.length > 1 ? ' The other network keeps training.' : ''}` : '';
     }).filter(Boolean);
-    const workers = this.sim?.workers === 2 ? 'two workers, one per network' : 'one worker';
-    this.setStatus(words.join(' ') || (this.playing ? `Training (${workers})...` : 'Paused.'));
+    const workers = this.client?.workers === 2 ? 'two workers, one per network' : 'one worker';
+    this.setStatus(words.join(' ') || this.experimentStatus || (this.playing ? `Training (${workers})...` : 'Paused.'));
     this.showPlaying();
   }
 

@@ -1,5 +1,6 @@
 // Generated from the WebAssembly core by web/build.mjs (web/core-facts.mjs): do not edit.
-// The core's option table and model presets (core/train/config.cpp, core/train/spec.cpp).
+// The core's option table and model presets (core/train/config.cpp, core/train/spec.cpp), and
+// the page's accuracy target per dataset the experiments train on (core/experiments/targets.h).
 export const OPTIONS = [
   { "name": "model", "type": "string", "help": "preset name (ref-cnn, mlp, ...) or model spec", "choices": [], "min": 0, "max": 0, "default": "ref-cnn" },
   { "name": "norm", "type": "choice", "help": "normalizer at the spec's bn positions", "choices": [ "none", "batch", "layer", "group", "instance", "renorm", "ghost" ], "min": 0, "max": 0, "default": "batch" },
@@ -42,3 +43,5 @@ export const PRESETS = [
   { "name": "small-cnn", "spec": "conv4-bn-relu-pool2 conv8-bn-relu-pool2 fc", "description": "a smaller CNN for quick lessons and tests" },
   { "name": "deep-cnn", "spec": "conv8-bn-relu conv8-bn-relu-pool2 conv16-bn-relu conv16-bn-relu-pool2 fc64-bn-relu fc", "description": "a deeper CNN, where initialization and learning rate matter more" },
 ];
+
+export const TARGETS = { "mnist": 0.9, "fashion": 0.81 };

@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 
 export class IdxFiles {
   // onDrop(): files were dropped (the controller switches the dataset to "idx");
-  // onComplete(): the four files are there (the controller rebuilds the session with them).
+  // onComplete(): the four files are there (the controller rebuilds the run with them).
   constructor({ onDrop, onComplete }) {
     this.files = {};
     this.onComplete = onComplete;

@@ -42,7 +42,7 @@ export class Inspect {
   }
 
   sendTrace() {
-    if (this.c.live()) this.c.sim.request('settings', { settings: { trace: this.traceSetting() } }).catch((e) => this.c.coreError(e));
+    if (this.c.live()) this.c.client.request('settings', { settings: { trace: this.traceSetting() } }).catch((e) => this.c.coreError(e));
   }
 
   // Fields of the view model.
@@ -143,7 +143,7 @@ export class Inspect {
     const u = this.where();
     const ask = { side: this.side(), image: this.c.state.image, batch_size: this.mates.batchSize, draws, layer: u.layer, c: u.c, h: u.h, w: u.w };
     try {
-      const r = await this.c.sim.request('whatif', ask);
+      const r = await this.c.client.request('whatif', ask);
       this.add(r);
     } catch (e) {
       this.mates.error = e.message ?? String(e);

@@ -283,7 +283,6 @@ function loadFindings() {
 export function seedsLines(all, claims = '') {
   const lines = [];
   for (const [dataset, f] of Object.entries(all)) {
-    const name = dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST';
     for (const id of claims.split(/\s+/).filter(Boolean)) {
       const c = f.claims[id];
       if (!c) continue;
@@ -293,7 +292,7 @@ export function seedsLines(all, claims = '') {
       p.dataset.dataset = dataset;
       p.dataset.verdict = c.verdict;
       const strong = document.createElement('strong');
-      strong.textContent = `Over ${c.n} seeds on ${name}`;
+      strong.textContent = `Over ${c.n} seeds on ${c.on}`;  // the dataset the experiment trained on
       const v = document.createElement('em');
       v.textContent = `${c.verdict}.`;
       p.append(strong, ` (${c.claim}): ${c.difference}: `, v);

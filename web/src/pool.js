@@ -9,9 +9,9 @@
 const copyBytes = (data) => data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new Uint8Array(v.buffer ? v : v.slice(0))]));
 
 // idle: the page's workers to use first ([{request(type, fields, transfer, onProgress)}], e.g. the
-// paused pair's, PairSim.idle()), not ended here; idleHasData: whether those already hold the
-// dataset's files (their session trains on it: the worker's parts then read its files), else the
-// first part each runs carries a copy; makeSim(callbacks): a new Sim (sim.js) over a new worker,
+// paused pair's, PairRunClient.idle()), not ended here; idleHasData: whether those already hold the
+// dataset's files (their run trains on it: the worker's parts then read its files), else the
+// first part each runs carries a copy; makeClient(callbacks): a new RunClient (run-client.js) over a new worker,
 // for the rest of the pool; size: workers (at most the units); dataset: 'mnist' or 'fashion';
 // data: that dataset's IDX files (each worker that needs them
 // gets its own copy once); wasmModule: the core compiled by the page (else each new worker
@@ -20,18 +20,18 @@ const copyBytes = (data) => data && Object.fromEntries(Object.entries(data).map(
 // Resolves with {summary, tables, pool: {workers, reused, heap_bytes: [per worker], timeline}}:
 // timeline gives ms since the call for each unit ({unit, worker, start, end}) and the combination
 // (the benchmark's breakdown of where a sweep's time goes).
-export async function runSweep({ idle = [], idleHasData = false, makeSim, size, name, units, seed, steps, dataset = 'mnist', data, wasmModule, onProgress = () => {}, onPart = () => {} }) {
+export async function runSweep({ idle = [], idleHasData = false, makeClient, size, name, units, seed, steps, dataset = 'mnist', data, wasmModule, onProgress = () => {}, onPart = () => {} }) {
   const t0 = performance.now();
   const at = () => performance.now() - t0;
   const n = Math.max(1, Math.min(size, units));
   const errors = [];
   const reused = idle.slice(0, n);
-  const started = Array.from({ length: n - reused.length }, () => makeSim({
+  const started = Array.from({ length: n - reused.length }, () => makeClient({
     onSnapshot: () => {},
     onError: (e) => errors.push(e.message),
     onFatal: (m) => errors.push(m),
   }));
-  const sims = [...reused, ...started];
+  const clients = [...reused, ...started];
   const parts = new Array(units).fill(null);
   const fraction = new Array(units).fill(0);
   const heap = new Array(n).fill(0);
@@ -49,7 +49,7 @@ export async function runSweep({ idle = [], idleHasData = false, makeSim, size, 
       const transfer = bytes ? Object.values(bytes).map((b) => b.buffer) : [];
       bytes = null;
       const start = at();
-      const reply = await sims[w].request('experiment_part', fields, transfer, (f) => { fraction[u] = f; report(); });
+      const reply = await clients[w].request('experiment_part', fields, transfer, (f) => { fraction[u] = f; report(); });
       timeline.units.push({ unit: u, worker: w, start, end: at() });
       parts[u] = reply.tables;
       fraction[u] = 1;
@@ -59,9 +59,9 @@ export async function runSweep({ idle = [], idleHasData = false, makeSim, size, 
     }
   }
   try {
-    await Promise.all(sims.map((_, w) => work(w)));
+    await Promise.all(clients.map((_, w) => work(w)));
     const start = at();
-    const result = await sims[0].request('experiment_combine', { name, seed, steps, dataset, parts });
+    const result = await clients[0].request('experiment_combine', { name, seed, steps, dataset, parts });
     timeline.combine = { start, end: at() };
     return { summary: result.summary, tables: result.tables, pool: { workers: n, reused: reused.length, heap_bytes: heap, timeline } };
   } catch (e) {

@@ -51,7 +51,7 @@ export class Takeaway {
     if (!this.c.live()) return msg('Nothing is running.');
     if (side === 'b' && !this.c.state.compare) return msg('Network B is off (Compare two networks).');
     try {
-      const r = await this.c.sim.request('save', { side });
+      const r = await this.c.client.request('save', { side });
       download(`bnlab-state-${side}-step${this.c.history.sides[side]?.last?.step ?? 0}.json`, r.json, 'application/json');
       msg(`Saved network ${side.toUpperCase()} (load it here or with the CLI).`);
     } catch (e) {
@@ -71,7 +71,7 @@ export class Takeaway {
     }
     const config = parsed?.config;
     if (!config || typeof config !== 'object') return msg(`${file.name} has no "config": is it a BN Lab state file?`);
-    if (!this.c.sim) return msg('Nothing can run: the simulation module is missing.');
+    if (!this.c.client) return msg('Nothing can run: the simulation module is missing.');
     const query = new URLSearchParams();
     for (const p of PROPS) {
       const v = config[p.name];
@@ -82,7 +82,7 @@ export class Takeaway {
     state.compare = false;
     await this.c.applyState(state);
     try {
-      const r = await this.c.sim.request('load', { side: 'a', json: JSON.stringify(parsed) });
+      const r = await this.c.client.request('load', { side: 'a', json: JSON.stringify(parsed) });
       msg(`Loaded ${file.name} into network A at step ${r.step}.`);
     } catch (e) {
       msg(e.message);

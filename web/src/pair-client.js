@@ -1,4 +1,4 @@
-// One worker per network: the same interface as Sim (sim.js), over two workers that each run ONE
+// One worker per network: the same interface as RunClient (run-client.js), over two workers that each run ONE
 // side of wasm/PROTOCOL.md. Network A is the first worker's side a; network B is the second
 // worker's side a, renamed to b in and out. Both sides are built from their own config with the
 // same seed, so they start from the same weights and draw the same batches as in one worker: the
@@ -10,7 +10,7 @@
 // snapshot of both sides, as the page expects. A pause, a setting or any other request is queued
 // behind the chunk in flight, so it takes effect on both sides at the same step. The workers are
 // told to send no snapshots of their own while stepping (snapshot_ms: QUIET_MS).
-import { Sim } from './sim.js';
+import { RunClient } from './run-client.js';
 
 const QUIET_MS = 1e9;
 const SIDES = ['a', 'b'];  // worker i runs side SIDES[i]
@@ -18,20 +18,20 @@ const SIDES = ['a', 'b'];  // worker i runs side SIDES[i]
 const copyBytes = (data) => data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new Uint8Array(v.buffer ? v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength) : v.slice(0))]));
 const buffers = (data) => (data ? Object.values(data).map((a) => a.buffer ?? a) : []);
 
-export class PairSim {
+export class PairRunClient {
   // makeWorker(): a new Worker running wasm/worker.mjs (called twice).
   constructor(makeWorker, { onSnapshot, onError, onFatal }) {
     this.onSnapshot = onSnapshot;
     this.onError = onError;
     // B's worker starts when a comparison first needs it, after A's is ready: it then loads the
     // module from the cache (not a second download) and does not compete with A's start-up.
-    this.sims = [];
-    this.sim = (w) => (this.sims[w] ??= new Sim(makeWorker(), {
+    this.clients = [];
+    this.client = (w) => (this.clients[w] ??= new RunClient(makeWorker(), {
       onSnapshot: (s) => this.unsolicited(w, s),
       onError: (e) => onError({ ...e, side: e.side ? SIDES[w] : undefined }),
       onFatal,
     }));
-    this.sim(0);
+    this.client(0);
     this.used = [];           // the workers holding a side: [0] or [0, 1]
     this.diverged = [false, false];
     this.configs = {};        // side -> its full config (for undoing a half-done `set` on both)
@@ -43,7 +43,7 @@ export class PairSim {
     this.msPerStep = 20;      // wall time of one lockstep step, measured, sizes the chunks
     this.lastEmit = performance.now();
     this.rate = 0;            // lockstep steps per second, measured over the last chunk
-    this.held = null;         // snapshots arriving while a new session is announced
+    this.held = null;         // snapshots arriving while a new run is announced
     this.flight = null;       // the chunk in flight: {workers, replies, interrupt}
   }
 
@@ -55,7 +55,7 @@ export class PairSim {
   // A snapshot no request of this client waits for (the step-0 snapshot after `ready`, one after
   // `load`, `evaluate` or a trace setting while paused): passed on with its side renamed.
   unsolicited(w, s) {
-    if (s.id !== undefined && this.sims[w].pending.has(s.id)) return;  // a reply: see chunk() and ask()
+    if (s.id !== undefined && this.clients[w].pending.has(s.id)) return;  // a reply: see chunk() and ask()
     const out = { ...s, playing: Boolean(this.run), steps_per_s: this.rate, sides: { [SIDES[w]]: s.sides.a } };
     delete out.id;
     if (this.held) this.held.push(out);
@@ -71,7 +71,7 @@ export class PairSim {
 
   // A request to the worker of one side, with errors naming the page's side.
   ask(w, type, fields = {}, transfer = [], onProgress = null) {
-    return this.sim(w).request(type, fields, transfer, onProgress).catch((e) => {
+    return this.client(w).request(type, fields, transfer, onProgress).catch((e) => {
       if (e.side || ['init', 'reset', 'set', 'load'].includes(type)) e.side = SIDES[w];
       throw e;
     });
@@ -79,7 +79,7 @@ export class PairSim {
 
   workerOf(side) {
     const w = SIDES.indexOf(side);
-    if (w < 0 || !this.used.includes(w)) throw new Error(this.used.length ? `no side '${side}' (sides: ${this.used.map((i) => SIDES[i]).join(', ')})` : 'no simulation: send init first');
+    if (w < 0 || !this.used.includes(w)) throw new Error(this.used.length ? `no side '${side}' (sides: ${this.used.map((i) => SIDES[i]).join(', ')})` : 'no run: send init first');
     return w;
   }
 
@@ -96,7 +96,7 @@ export class PairSim {
     return settings && { ...settings, snapshot_ms: QUIET_MS };
   }
 
-  // --- Sim's interface --------------------------------------------------------------------------
+  // --- RunClient's interface --------------------------------------------------------------------------
 
   request(type, fields = {}, transfer = [], onProgress = null) {
     switch (type) {
@@ -124,7 +124,7 @@ export class PairSim {
       this.data = kept;
       const replies = [];
       // One after the other when B's worker is new (see the constructor); else both at once.
-      const fresh = !this.sims[1];
+      const fresh = !this.clients[1];
       const inits = todo.map(([w, config]) => () => {
         const bytes = w === 0 ? data : copyBytes(this.data);
         return this.ask(w, 'init', { sides: { a: config }, data: bytes, settings: this.quiet(this.pageSettings), ...this.module() }, buffers(bytes));
@@ -149,7 +149,7 @@ export class PairSim {
       }))));
   }
 
-  // A new session on the workers `sides` needs; a worker no longer needed frees its memory. Its
+  // A new run on the workers `sides` needs; a worker no longer needed frees its memory. Its
   // reply is init's `ready`, both sides in one; the step-0 snapshots follow it.
   async announce(sides, settings, build) {
     if (settings) this.pageSettings = { ...this.pageSettings, ...settings };
@@ -165,7 +165,7 @@ export class PairSim {
       this.configs = Object.fromEntries(Object.entries(info).map(([s, i]) => [s, i.config]));
       return { type: 'ready', sides: info };
     } catch (e) {
-      // A half-built pair is no session: the page starts over with init.
+      // A half-built pair is no run: the page starts over with init.
       for (const w of this.used) this.ask(w, 'dispose').catch(() => {});
       this.used = [];
       this.configs = {};
@@ -180,7 +180,7 @@ export class PairSim {
 
   play(rate) {
     if (!this.used.length) {
-      this.onError({ type: 'error', request: 'play', message: 'no simulation: send init first' });
+      this.onError({ type: 'error', request: 'play', message: 'no run: send init first' });
       return;
     }
     this.begin({ remaining: Infinity, rate: rate > 0 ? rate : null, start: performance.now(), taken: 0 });
@@ -200,20 +200,20 @@ export class PairSim {
 
   step(n) {
     if (!(Number.isInteger(n) && n >= 1)) return Promise.reject(new Error(`step: n must be a whole number >= 1, got ${n}`));
-    if (!this.used.length) return Promise.reject(new Error('no simulation: send init first'));
+    if (!this.used.length) return Promise.reject(new Error('no run: send init first'));
     return new Promise((resolve, reject) => this.begin({ remaining: n, rate: null, start: performance.now(), taken: 0, done: { resolve, reject } }));
   }
 
-  // The workers holding a session, for the page's pool of workers (pool.js) while the pair is
+  // The workers holding a run, for the page's pool of workers (pool.js) while the pair is
   // paused: their module is instantiated and their data loaded, so a sweep's parts start on them
-  // at once. An experiment leaves a worker's session as it was.
+  // at once. An experiment leaves a worker's run as it was.
   idle() {
-    return this.used.map((w) => this.sims[w]);
+    return this.used.map((w) => this.clients[w]);
   }
 
   terminate() {
     this.stop();
-    for (const s of this.sims) s?.terminate();
+    for (const s of this.clients) s?.terminate();
   }
 
   // --- Lockstep --------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ export class PairSim {
   // cores busy while the main thread draws: its tasks then share a core and take twice as long
   // (over 50 ms on a loaded machine). Waiting for the frame leaves a core to the drawing.
   afterFrame() {
-    // No page, no frames (node: the tests drive PairSim directly): nothing to leave a core to.
+    // No page, no frames (node: the tests drive PairRunClient directly): nothing to leave a core to.
     if (typeof requestAnimationFrame !== 'function') return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 50);
@@ -362,7 +362,7 @@ export class PairSim {
       case 'set': return this.set(fields);
       case 'evaluate':
         // Answered by a snapshot (unsolicited here: passed on as it comes).
-        for (const w of this.workersFor(fields.side)) this.sims[w].post('evaluate', { examples: fields.examples });
+        for (const w of this.workersFor(fields.side)) this.clients[w].post('evaluate', { examples: fields.examples });
         return undefined;
       case 'save': case 'tensors': case 'whatif': {
         const w = this.workerOf(fields.side ?? 'a');
@@ -381,7 +381,7 @@ export class PairSim {
         await Promise.all(used.map((w) => this.ask(w, 'dispose')));
         return { type: 'disposed' };
       }
-      // The experiments run in the first worker (they need no session).
+      // The experiments run in the first worker (they need no run).
       default: return this.ask(0, type, fields, transfer, onProgress);
     }
   }

@@ -1,7 +1,8 @@
-// The page's only contact with the simulation: a Web Worker speaking wasm/PROTOCOL.md.
+// The page's client of the Run in its worker: a Web Worker speaking wasm/PROTOCOL.md, which holds
+// one or two sides (bnlab.mjs Run).
 // Requests that expect a reply return promises; snapshots arrive through onSnapshot.
 
-export class Sim {
+export class RunClient {
   // worker: a Worker running wasm/worker.mjs (made by the caller: from a URL, or in the
   // single-file build from inlined text).
   constructor(worker, { onSnapshot, onError, onFatal }) {
@@ -14,7 +15,7 @@ export class Sim {
     // A worker that cannot even load (missing file, syntax error) only fires 'error'.
     worker.onerror = (e) => {
       e.preventDefault?.();
-      const message = e.message || 'the simulation worker could not be loaded';
+      const message = e.message || 'the training worker could not be loaded';
       for (const { reject } of this.pending.values()) reject(new Error(message));
       this.pending.clear();
       onFatal(message);
@@ -61,7 +62,7 @@ export class Sim {
     this.worker.postMessage({ type, id: this.nextId++, ...fields });
   }
 
-  // How many workers train (the page's status line says so); PairSim may use two.
+  // How many workers train (the page's status line says so); PairRunClient (pair-client.js) uses two.
   get workers() {
     return 1;
   }
@@ -75,12 +76,12 @@ export class Sim {
 
   // An experiment still waiting is refused: a sweep on the pool, which may use this worker, then
   // ends with a message instead of waiting forever. (The page's other requests to an ended worker
-  // are left unanswered: the page has moved on to a new simulation.)
+  // are left unanswered: the page has moved on to a new run.)
   terminate() {
     this.worker.terminate();
     for (const [id, { type, reject }] of this.pending) {
       if (!type.startsWith('experiment')) continue;
-      reject(new Error('the simulation worker was ended (a new simulation started)'));
+      reject(new Error('the training worker was ended (a new run started)'));
       this.pending.delete(id);
     }
   }
