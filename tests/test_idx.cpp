@@ -436,3 +436,38 @@ TEST_CASE("load_data keeps the last built dataset while its files are unchanged"
   check_message(error_of([&] { load_data(c, dir.path.string()); }),
                 {"fashion-test-labels.idx", "missing"});
 }
+
+TEST_CASE("keep_data: load_data hands out data parsed elsewhere from the same files") {
+  // The page's worker parsed the bytes for its networks, then wrote them as files for an
+  // experiment: load_data returns what it was given while the files are unchanged, and reads a
+  // changed file again.
+  TempDir dir("fashion_given");
+  for (const char* split : {"train", "test"}) {
+    dir.write(std::string("fashion-") + split + "-images.idx", kTinyImages);
+    dir.write(std::string("fashion-") + split + "-labels.idx", kTinyLabels);
+  }
+  auto given = std::make_shared<DataSplit>();
+  given->train = parse_idx(kTinyImages.data(), kTinyImages.size(), kTinyLabels.data(),
+                           kTinyLabels.size(), "fashion");
+  given->test = given->train;
+  name_fashion_classes(*given);
+  keep_data("fashion", dir.path.string(), given);
+  Config c;
+  c.dataset = "fashion";
+  CHECK(load_data(c, dir.path.string()) == given);
+  // What it reads itself from those files is the same data (the worker's parse is the core's).
+  const DataSplit read = load_fashion(dir.path.string());
+  CHECK(read.train.images == given->train.images);
+  CHECK(read.train.labels == given->train.labels);
+  CHECK(read.train.class_names == given->train.class_names);
+
+  dir.write("fashion-train-labels.idx", idx(0x08, {3}, {1, 1, 1}));
+  const auto reread = load_data(c, dir.path.string());
+  CHECK(reread != given);
+  CHECK(reread->train.labels == std::vector<int>{1, 1, 1});
+
+  check_message(error_of([&] { keep_data("shapes", dir.path.string(), given); }), {"shapes"});
+  std::filesystem::remove(dir.path / "fashion-test-labels.idx");
+  check_message(error_of([&] { keep_data("fashion", dir.path.string(), given); }),
+                {"fashion files", "not all"});
+}

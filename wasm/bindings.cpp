@@ -201,6 +201,12 @@ class Data {
 
   const std::shared_ptr<const DataSplit>& split() const { return split_; }
 
+  // This data is what the built dataset's files in data_dir hold (train/trainer.h keep_data):
+  // an experiment reading them uses it instead of parsing them again.
+  void keep_as(const std::string& dataset, const std::string& data_dir) const {
+    rethrow_as_js([&] { keep_data(dataset, data_dir, split_); });
+  }
+
   val info() const {
     const Dataset& train = split_->train;
     return object({{"name", val(train.name)}, {"train_size", val(train.size())},
@@ -563,7 +569,8 @@ EMSCRIPTEN_BINDINGS(bnlab) {
   class_<Data>("Data")
       .class_function("fromIdx", &Data::from_idx, allow_raw_pointers())
       .class_function("generated", &Data::generated, allow_raw_pointers())
-      .function("info", &Data::info);
+      .function("info", &Data::info)
+      .function("keepAs", &Data::keep_as);
   class_<SideJs>("Side")
       .constructor(&make_side, allow_raw_pointers())
       .function("step", &SideJs::step)

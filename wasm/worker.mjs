@@ -186,10 +186,11 @@ export function serve(host) {
 
   // The IDX files an experiment (or a part of one) on dataset ('mnist' or 'fashion') reads: the
   // request's own, else the run's when every side trains on that dataset (else they are
-  // another dataset's images, or none).
+  // another dataset's images, or none), then with the run's Data parsed from them (`parsed`).
   function filesFor(msg, dataset) {
-    const own = run && Object.values(run.sides).every((sim) => sim.config.dataset === dataset);
-    return msg.data ?? (own ? run.files : undefined);
+    if (msg.data) return { files: msg.data };
+    const own = run?.sides.a && Object.values(run.sides).every((side) => side.config.dataset === dataset);
+    return own ? { files: run.files, parsed: run.dataOf('a') } : {};
   }
 
   // One chunk of the loop, then yield. Every start() begins a new generation of the loop, and
@@ -336,7 +337,7 @@ export function serve(host) {
       lab ??= await loadBnlab();
       const dataset = msg.dataset ?? 'mnist';
       const result = await lab.runExperiment(msg.name, {
-        seed: msg.seed, seeds: msg.seeds, steps: msg.steps, files: filesFor(msg, dataset), dataset,  // seeds: '1-3' runs each (bnlab.mjs)
+        seed: msg.seed, seeds: msg.seeds, steps: msg.steps, ...filesFor(msg, dataset), dataset,  // seeds: '1-3' runs each (bnlab.mjs)
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
       });
       host.post({ type: 'experiment', id: msg.id, name: msg.name, ...result });
@@ -349,7 +350,7 @@ export function serve(host) {
       lab ??= await loadBnlab({ wasmModule: msg.wasm_module });
       const dataset = msg.dataset ?? 'mnist';
       const tables = await lab.runExperimentPart(msg.name, {
-        seed: msg.seed, steps: msg.steps, files: filesFor(msg, dataset), dataset, begin: msg.begin, end: msg.end,
+        seed: msg.seed, steps: msg.steps, ...filesFor(msg, dataset), dataset, begin: msg.begin, end: msg.end,
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
       });
       host.post({ type: 'experiment_part', id: msg.id, name: msg.name, begin: msg.begin, end: msg.end, tables, heap: lab.heap() });

@@ -144,7 +144,30 @@ FilesState files_state(const std::string& dataset, const std::string& dir) {
   return state;
 }
 
+// The last built dataset loaded (or kept), and the state of its files then.
+struct KeptData {
+  std::mutex mutex;
+  FilesState state;
+  std::shared_ptr<const DataSplit> data;
+};
+KeptData& kept_data() {
+  static KeptData kept;
+  return kept;
+}
+
 }  // namespace
+
+void keep_data(const std::string& dataset, const std::string& data_dir,
+               std::shared_ptr<const DataSplit> data) {
+  if (dataset != "mnist" && dataset != "fashion")
+    throw Error("keep_data: only mnist and fashion are built datasets, not '" + dataset + "'");
+  const FilesState state = files_state(dataset, data_dir);
+  if (!state.complete) throw Error("keep_data: the " + dataset + " files are not all in " + data_dir);
+  KeptData& kept = kept_data();
+  std::lock_guard<std::mutex> lock(kept.mutex);
+  kept.state = state;
+  kept.data = std::move(data);
+}
 
 std::shared_ptr<const DataSplit> load_data(const Config& config, const std::string& data_dir) {
   validate(config);
@@ -160,20 +183,18 @@ std::shared_ptr<const DataSplit> load_data(const Config& config, const std::stri
   // (the page's pool of workers, one part per swept value) loads its data once per part, and in
   // wasm parsing the page's MNIST took about 90 ms of CPU per part (wasm/README.md, "Using every
   // core"). Data is immutable once loaded (shared as const), so sharing it changes no result.
-  static std::mutex mutex;
-  static FilesState kept_state;
-  static std::shared_ptr<const DataSplit> kept;
+  KeptData& kept = kept_data();
   const FilesState state = files_state(config.dataset, data_dir);
   {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (state == kept_state) return kept;
+    std::lock_guard<std::mutex> lock(kept.mutex);
+    if (state == kept.state) return kept.data;
   }
   auto data =
       std::make_shared<const DataSplit>(make_dataset(config.dataset, config.seed, data_dir));
-  std::lock_guard<std::mutex> lock(mutex);
+  std::lock_guard<std::mutex> lock(kept.mutex);
   if (state.complete) {
-    kept_state = state;
-    kept = data;
+    kept.state = state;
+    kept.data = data;
   }
   return data;
 }

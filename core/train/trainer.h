@@ -45,6 +45,12 @@ using OptionValues = std::vector<std::pair<std::string, std::string>>;
 // The data a config names: mnist, fashion (IDX files in data_dir, made by the build), shapes and
 // shift (generated from the seed), idx (the config's four IDX paths). Throws Error with the reason.
 std::shared_ptr<const DataSplit> load_data(const Config& config, const std::string& data_dir);
+// Tells load_data that the built dataset's files in data_dir (mnist or fashion) hold `data`,
+// parsed already from the same bytes (the page's worker parsed them for its networks before it
+// wrote them there for an experiment): load_data returns it while the files are unchanged
+// instead of parsing them again. Throws Error for another dataset or missing files.
+void keep_data(const std::string& dataset, const std::string& data_dir,
+               std::shared_ptr<const DataSplit> data);
 
 class Trainer {
  public:

@@ -32,6 +32,27 @@ test('lr-sweep in parts over two workers, combined, equals the sweep in one work
   }
 });
 
+// A worker training on MNIST lends its run's files to a part, with the data it parsed from them
+// (bnlab.mjs writeData's `parsed`, the core's keep_data: the part does not parse them again): the
+// tables are those of a worker that parses the files it is sent.
+test('a part on the run\'s own MNIST uses the data the run parsed, with the same result', async () => {
+  const workers = [new WorkerClient(), new WorkerClient()];
+  try {
+    const ready = await workers[0].request({ type: 'init', sides: { a: { model: 'ref-cnn', dataset: 'mnist', seed: 3 } },
+      data: mnistFiles({ gzip: true }) }, ['ready']);
+    assert.equal(ready.type, 'ready', ready.message);
+    const [lent, sent] = await Promise.all([
+      workers[0].request({ type: 'experiment_part', ...SWEEP, begin: 1, end: 3 }, ['experiment_part']),
+      workers[1].request({ type: 'experiment_part', ...SWEEP, begin: 1, end: 3, data: mnistFiles({ gzip: true }) }, ['experiment_part']),
+    ]);
+    for (const r of [lent, sent]) assert.equal(r.type, 'experiment_part', r.message);
+    assert.equal(lent.tables.find((t) => t.name === 'runs').rows.length, 4);
+    assert.deepEqual(lent.tables, sent.tables);
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+  }
+});
+
 test('bad parts are refused with the core\'s message', async () => {
   const w = new WorkerClient();
   try {
