@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -188,5 +189,76 @@ TEST_CASE("gemm.simd4 all_finite is false exactly when some value is infinite or
         CHECK_MESSAGE(!simd4::all_finite(v.data(), n), "n " << n << ", at " << at << ", " << bad);
         v[size_t(at)] = keep;
       }
+  }
+}
+
+namespace {
+
+// simd4::lane_sums' definition, one value at a time: eight partial sums in double, term i in sum
+// i % 8 and the last n % 8 terms in sum 0, then ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)).
+double lane_sum_definition(const float* p, int64_t n) {
+  double s[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) s[k] += double(p[i + k]);
+  for (; i < n; ++i) s[0] += double(p[i]);
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+template <int P>
+void check_lane_sums(const std::vector<float>& v, int64_t n) {
+  // Row j starts j * (n + 3) floats in (rows apart and not vector-aligned to each other).
+  double out[P];
+  const int64_t stride = n + 3;
+  simd4::lane_sums<P>(
+      n, [&](int j, int64_t i) { return simd4::load(v.data() + j * stride + i); },
+      [&](int j, int64_t i) { return v[size_t(j * stride + i)]; }, out);
+  for (int j = 0; j < P; ++j) {
+    const double want = lane_sum_definition(v.data() + j * stride, n);
+    // Bit for bit: the order of the sums is the definition's, not merely close to it.
+    CHECK_MESSAGE(std::memcmp(&out[j], &want, sizeof want) == 0,
+                  "P " << P << ", row " << j << ", n " << n << ": " << out[j] << " vs " << want);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gemm.simd4 lane_sums sums each row in its fixed order, to the bit, for any n, P") {
+  // Values of either sign and magnitudes 1 to 2^40: their sums need more than a double's 53 bits,
+  // so they round, and no few terms dominate, so another order of the additions gives other bits
+  // (checked below: the plain sequential sum differs from the definition somewhere; floats
+  // within a few decades of each other would sum exactly in double, whatever the order).
+  Rng rng(7);
+  std::vector<float> v(4 * 1100);
+  for (float& x : v)
+    x = float((rng.uniform() < 0.5 ? -1 : 1) * (1 + rng.uniform()) *
+              std::exp2(std::floor(40 * rng.uniform())));
+  bool order_matters = false;
+  for (int64_t n :
+       {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33, 49, 196, 784, 1093}) {
+    check_lane_sums<1>(v, n);
+    check_lane_sums<2>(v, n);
+    check_lane_sums<3>(v, n);
+    check_lane_sums<4>(v, n);
+    double sequential = 0.0;
+    for (int64_t i = 0; i < n; ++i) sequential += double(v[size_t(i)]);
+    order_matters |= sequential != lane_sum_definition(v.data(), n);
+  }
+  CHECK(order_matters);
+  // Terms computed from two rows (BatchNorm's g * xhat): the vector and one-value terms agree.
+  const int64_t n = 61;
+  double out[2];
+  simd4::lane_sums<2>(
+      n,
+      [&](int j, int64_t i) {
+        return simd4::load(v.data() + j * 100 + i) * simd4::load(v.data() + 2000 + j * 100 + i);
+      },
+      [&](int j, int64_t i) { return v[size_t(j * 100 + i)] * v[size_t(2000 + j * 100 + i)]; },
+      out);
+  for (int j = 0; j < 2; ++j) {
+    std::vector<float> prod(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      prod[size_t(i)] = v[size_t(j * 100 + i)] * v[size_t(2000 + j * 100 + i)];
+    CHECK(out[j] == lane_sum_definition(prod.data(), n));
   }
 }

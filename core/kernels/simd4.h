@@ -10,6 +10,7 @@ namespace bnlab::simd4 {
 
 using f4 = float __attribute__((vector_size(16)));
 using i4 = int32_t __attribute__((vector_size(16)));  // also the type of f4 comparisons
+using d4 = double __attribute__((vector_size(32)));   // four sums in double (two f64x2 in wasm)
 
 // Unaligned loads and stores (memcpy compiles to one v128.load / v128.store).
 inline f4 load(const float* p) {
@@ -78,6 +79,31 @@ inline bool all_finite(const float* p, int64_t n) {
   float tail = (s[0] + s[1]) + (s[2] + s[3]);
   for (; i < n; ++i) tail += p[i] - p[i];
   return tail == 0.f;
+}
+
+// Sums in double of P rows of n float terms at once, out[j] = the sum of term j, i for i = 0 ..
+// n-1, each in BatchNorm's fixed order (layers/batchnorm.cpp): eight partial sums, term i in sum
+// i % 8 and the last n % 8 terms in sum 0, combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) +
+// (s6 + s7)). Every row's result is the same to the bit whatever P is; taking P rows at once only
+// gives the CPU 2P independent chains of vector adds instead of two, each add waiting on the
+// last of its own chain only. vec(j, i) gives terms i .. i+3 of row j as a vector, one(j, i) term
+// i alone, by the same float operations.
+template <int P, class Vec, class One>
+void lane_sums(int64_t n, Vec vec, One one, double* out) {
+  d4 lo[P], hi[P];  // partial sums 0-3 and 4-7 of each row
+  for (int j = 0; j < P; ++j) lo[j] = hi[j] = d4{};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < P; ++j) {
+      lo[j] += __builtin_convertvector(vec(j, i), d4);
+      hi[j] += __builtin_convertvector(vec(j, i + 4), d4);
+    }
+  for (int j = 0; j < P; ++j) {
+    double s0 = lo[j][0];
+    for (int64_t t = i; t < n; ++t) s0 += double(one(j, t));
+    out[j] =
+        ((s0 + lo[j][1]) + (lo[j][2] + lo[j][3])) + ((hi[j][0] + hi[j][1]) + (hi[j][2] + hi[j][3]));
+  }
 }
 
 }  // namespace bnlab::simd4
