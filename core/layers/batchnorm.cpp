@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "base/error.h"
 #include "kernels/simd4.h"
@@ -12,62 +13,67 @@ namespace {
 
 using simd4::f4;
 
-// The sum in double over the planes n = n0 .. n1-1 of a channel, plane by plane in order, of each
-// plane's sum of its hw terms (simd4::lane_sums' order: eight partial sums per plane), four planes
-// at a time so that the CPU has eight independent chains of adds. vec(n, i) gives terms i .. i+3
-// of plane n, one(n, i) term i. (The order is the one BatchNorm summed in one plane at a time
-// before: the same bits, 1.3-2x faster; wasm/README.md, "Speed".)
+// The sums in double over the planes n = n0 .. n1-1 of every channel c, out[c] = sum over n in
+// order of plane (n, c)'s sum of its hw terms (simd4::lane_sums' order), taken in memory order:
+// sample by sample, four channels' planes at a time (eight independent chains of adds), so that
+// the pass streams through x, which the CPU's prefetcher follows; each channel's order of
+// additions is the same as summing its planes one channel at a time. vec(p, i) gives terms i ..
+// i+3 of the plane starting at float p of x, one(p, i) term i; k(c) is passed as the plane's
+// channel to both (the channel's center in the second pass).
 template <class Vec, class One>
-double planes_sum(int n0, int n1, int64_t hw, Vec vec, One one) {
-  double sum = 0.0, part[4];
-  int n = n0;
-  if (hw == 1) {  // a dense layer: each plane's sum is its one term, exactly
-    for (; n < n1; ++n) sum += double(one(n, 0));
-    return sum;
+void channel_sums(int n0, int n1, int C, int64_t hw, int64_t chw, Vec vec, One one, double* out) {
+  for (int c = 0; c < C; ++c) out[c] = 0.0;
+  double part[4];
+  for (int n = n0; n < n1; ++n) {
+    const int64_t p0 = n * chw;
+    int c = 0;
+    if (hw == 1) {  // a dense layer: each plane's sum is its one term, exactly
+      for (; c < C; ++c) out[c] += double(one(c, p0 + c, 0));
+      continue;
+    }
+    for (; c + 4 <= C; c += 4) {
+      simd4::lane_sums<4>(
+          hw, [&](int j, int64_t i) { return vec(c + j, p0 + (c + j) * hw, i); },
+          [&](int j, int64_t i) { return one(c + j, p0 + (c + j) * hw, i); }, part);
+      for (int j = 0; j < 4; ++j) out[c + j] += part[j];
+    }
+    for (; c < C; ++c) {
+      simd4::lane_sums<1>(
+          hw, [&](int, int64_t i) { return vec(c, p0 + c * hw, i); },
+          [&](int, int64_t i) { return one(c, p0 + c * hw, i); }, part);
+      out[c] += part[0];
+    }
   }
-  for (; n + 4 <= n1; n += 4) {
-    simd4::lane_sums<4>(
-        hw, [&](int j, int64_t i) { return vec(n + j, i); },
-        [&](int j, int64_t i) { return one(n + j, i); }, part);
-    sum += part[0];
-    sum += part[1];
-    sum += part[2];
-    sum += part[3];
-  }
-  for (; n < n1; ++n) {
-    simd4::lane_sums<1>(
-        hw, [&](int, int64_t i) { return vec(n, i); }, [&](int, int64_t i) { return one(n, i); },
-        part);
-    sum += part[0];
-  }
-  return sum;
 }
 
-// Two passes in double, the mean and then the squared deviations from it (each deviation and its
-// square in float, as PyTorch's CPU kernel forms them), over the N planes of H*W values of
-// channel c. forward() takes the channels one at a time, statistics then output, so that the
-// second and third pass over a channel find its values in cache.
-void channel_statistics(const Tensor& x, int n0, int n1, int c, double& mean, double& var) {
+// Two passes in double over sub-batch n0 .. n1-1, the mean of each channel and then the squared
+// deviations from it (each deviation and its square in float, as PyTorch's CPU kernel forms
+// them), over its N planes of H*W values.
+void batch_statistics(const Tensor& x, int n0, int n1, double* mean, double* var) {
+  const int C = x.shape().c;
   const int64_t hw = x.shape().spatial(), chw = x.shape().per_sample();
-  const float* base = x.data() + c * hw;
+  const float* data = x.data();
   const double m = double(int64_t(n1 - n0) * hw);
-  const double sum = planes_sum(
-      n0, n1, hw, [&](int n, int64_t i) { return simd4::load(base + n * chw + i); },
-      [&](int n, int64_t i) { return base[n * chw + i]; });
-  mean = sum / m;
-  const float center = float(mean);
-  const f4 centers = simd4::broadcast(center);
-  const double squares = planes_sum(
-      n0, n1, hw,
-      [&](int n, int64_t i) {
-        const f4 dev = simd4::load(base + n * chw + i) - centers;
+  channel_sums(
+      n0, n1, C, hw, chw, [&](int, int64_t p, int64_t i) { return simd4::load(data + p + i); },
+      [&](int, int64_t p, int64_t i) { return data[p + i]; }, mean);
+  std::vector<float> center(static_cast<size_t>(C), 0.f);
+  for (int c = 0; c < C; ++c) {
+    mean[c] /= m;
+    center[size_t(c)] = float(mean[c]);
+  }
+  channel_sums(
+      n0, n1, C, hw, chw,
+      [&](int c, int64_t p, int64_t i) {
+        const f4 dev = simd4::load(data + p + i) - simd4::broadcast(center[size_t(c)]);
         return dev * dev;
       },
-      [&](int n, int64_t i) {
-        const float dev = base[n * chw + i] - center;
+      [&](int c, int64_t p, int64_t i) {
+        const float dev = data[p + i] - center[size_t(c)];
         return dev * dev;
-      });
-  var = squares / m;
+      },
+      var);
+  for (int c = 0; c < C; ++c) var[c] /= m;
 }
 
 }  // namespace
@@ -182,30 +188,33 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
     const int64_t m = int64_t(n1 - n0) * hw;
     const double weight = double(n1 - n0) / shape.n;  // of this sub-batch in batch_mean()
     double factor = momentum_;
+    std::vector<double> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
     if (update) {
       ++num_batches_tracked_;
       if (cumulative_) factor = 1.0 / double(num_batches_tracked_);
     }
+    if (used_batch_stats_) batch_statistics(x, n0, n1, mean.data(), var.data());
     for (int c = 0; c < C; ++c) {
-      double mean = running_mean_[c], var = running_var_[c];
-      if (used_batch_stats_) channel_statistics(x, n0, n1, c, mean, var);
-      const double inv_std = 1.0 / std::sqrt(var + eps_);
+      if (!used_batch_stats_) mean[size_t(c)] = running_mean_[c], var[size_t(c)] = running_var_[c];
+      const double inv_std = 1.0 / std::sqrt(var[size_t(c)] + eps_);
       if (renorm) {
         const double sigma = std::sqrt(double(running_var_[c]) + eps_);
         r_[c] = float(std::clamp(1.0 / (inv_std * sigma), 1.0 / r_max_, double(r_max_)));
-        d_[c] = float(std::clamp((mean - running_mean_[c]) / sigma, -double(d_max_),
+        d_[c] = float(std::clamp((mean[size_t(c)] - running_mean_[c]) / sigma, -double(d_max_),
                                  double(d_max_)));
       }
-      if (update) update_running(c, mean, var, m, factor);
+      if (update) update_running(c, mean[size_t(c)], var[size_t(c)], m, factor);
       inv_std_[int64_t(s) * C + c] = float(inv_std);
-      sub_mean_[int64_t(s) * C + c] = float(mean);
-      sub_var_[int64_t(s) * C + c] = float(var);
-      batch_mean_[c] += float(weight * mean);
-      batch_var_[c] += float(weight * var);
-
-      const float center = float(mean), inv = float(inv_std);
-      const float scale = gamma_[c] * r_[c], shift = gamma_[c] * d_[c] + beta_[c];
-      for (int n = n0; n < n1; ++n) {
+      sub_mean_[int64_t(s) * C + c] = float(mean[size_t(c)]);
+      sub_var_[int64_t(s) * C + c] = float(var[size_t(c)]);
+      batch_mean_[c] += float(weight * mean[size_t(c)]);
+      batch_var_[c] += float(weight * var[size_t(c)]);
+    }
+    // The output in memory order (sample by sample), which the prefetcher follows.
+    for (int n = n0; n < n1; ++n)
+      for (int c = 0; c < C; ++c) {
+        const float center = sub_mean_[int64_t(s) * C + c], inv = inv_std_[int64_t(s) * C + c];
+        const float scale = gamma_[c] * r_[c], shift = gamma_[c] * d_[c] + beta_[c];
         const int64_t plane = n * chw + c * hw;  // the H*W values of (n, c)
         const float* xp = x.data() + plane;
         float* xhat = xhat_.data() + plane;
@@ -215,7 +224,6 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
           y[i] = scale * xhat[i] + shift;
         }
       }
-    }
   }
   return y_;
 }
