@@ -79,9 +79,9 @@ const Tensor& Conv2d::forward(const Tensor& x, Mode) {
     for (int r = pd; r < pad.h - pd; ++r, src += in.w)
       simd4::copy(xpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, src, in.w);
 
-  cols_.resize(Shape{1, int(kdim), int(p), 1});
-  float* cols = cols_.data();
+  cols_.resize(Shape{in.n, int(kdim), int(p), 1});
   for (int n = 0; n < in.n; ++n) {
+    float* cols = &cols_.at(n, 0);
     im2col(n, cols);
     float* y_n = &y_.at(n, 0);
     gemm_nn(out_channels_, int(p), int(kdim), weight_.data(), kdim, cols, p, y_n, p,
@@ -110,7 +110,7 @@ void Conv2d::col2im(int n, const float* dcols) {
 
 // For each sample n, with dy_n [Cout, P] (sample n of dy):
 //   db [Cout]       += sum over P of dy_n
-//   dW [Cout, K]    += dy_n * cols_n^T      (cols_n lowered again from xpad, see the header)
+//   dW [Cout, K]    += dy_n * cols_n^T
 //   dcols_n [K, P]   = W^T * dy_n,   dxpad_n = col2im(dcols_n),   dx = interior of dxpad
 // The last line is skipped when needs_input_grad() is false (the first layer's input is data).
 const Tensor& Conv2d::backward(const Tensor& dy) {
@@ -126,8 +126,7 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
   for (int n = 0; n < out.n; ++n) {
     const float* dy_n = dy.data() + n * out_channels_ * p;
     if (has_bias_) dbias_.vec() += ConstMatMap(dy_n, out_channels_, p).rowwise().sum();
-    im2col(n, cols_.data());
-    gemm_nt(out_channels_, int(kdim), int(p), dy_n, p, cols_.data(), p, dweight_.data(), kdim,
+    gemm_nt(out_channels_, int(kdim), int(p), dy_n, p, &cols_.at(n, 0), p, dweight_.data(), kdim,
             Accumulate::Yes);
     if (needs_input_grad_) {
       gemm_tn(int(kdim), int(p), out_channels_, weight_.data(), kdim, dy_n, p, dcols_.data(), p,

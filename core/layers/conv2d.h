@@ -7,10 +7,7 @@
 //   y_n     [Cout, P] = W [Cout, K] * cols_n + b        (y_n is sample n of y, in place)
 //
 // One product per sample writes straight into y's NCHW storage (no reordering copies), and
-// each cols_n is still warm in cache when its product reads it. Only one sample's cols_n is
-// kept: backward lowers sample n again for dW (the same values, so the same bits) instead of
-// reading a cols tensor of the whole batch back from memory (1.8 MB in conv2 of the reference
-// CNN, more than this level of cache holds; wasm/README.md, "Speed").
+// each cols_n is still warm in cache when its product reads it.
 #pragma once
 
 #include "layers/layer.h"
@@ -48,7 +45,7 @@ class Conv2d : public Layer {
   Tensor weight_, dweight_;  // (Cout, Cin, k, k), seen as W [Cout, K]
   Tensor bias_, dbias_;      // (Cout, 1, 1, 1); empty without bias
   Tensor xpad_;              // (N, Cin, H + 2p, W + 2p): the last input, padded
-  Tensor cols_;              // (1, K, P, 1): cols_n of the sample being multiplied
+  Tensor cols_;              // (N, K, P, 1): cols_n of every sample of the last input, for dW
   Tensor y_;                 // (N, Cout, Ho, Wo)
   Tensor dcols_;             // (1, K, P, 1): W^T * dy_n of the sample being scattered back
   Tensor dxpad_;             // (N, Cin, H + 2p, W + 2p): dL/dxpad, whose interior is dx
