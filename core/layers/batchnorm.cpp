@@ -49,7 +49,7 @@ void channel_sums(int n0, int n1, int C, int64_t hw, int64_t chw, Vec vec, One o
 // Two passes in double over sub-batch n0 .. n1-1, the mean of each channel and then the squared
 // deviations from it (each deviation and its square in float, as PyTorch's CPU kernel forms
 // them), over its N planes of H*W values.
-void batch_statistics(const Tensor& x, int n0, int n1, double* mean, double* var) {
+void batch_statistics(const Tensor& x, int n0, int n1, double* mean, double* var, float* center) {
   const int C = x.shape().c;
   const int64_t hw = x.shape().spatial(), chw = x.shape().per_sample();
   const float* data = x.data();
@@ -57,19 +57,18 @@ void batch_statistics(const Tensor& x, int n0, int n1, double* mean, double* var
   channel_sums(
       n0, n1, C, hw, chw, [&](int, int64_t p, int64_t i) { return simd4::load(data + p + i); },
       [&](int, int64_t p, int64_t i) { return data[p + i]; }, mean);
-  std::vector<float> center(static_cast<size_t>(C), 0.f);
   for (int c = 0; c < C; ++c) {
     mean[c] /= m;
-    center[size_t(c)] = float(mean[c]);
+    center[c] = float(mean[c]);
   }
   channel_sums(
       n0, n1, C, hw, chw,
       [&](int c, int64_t p, int64_t i) {
-        const f4 dev = simd4::load(data + p + i) - simd4::broadcast(center[size_t(c)]);
+        const f4 dev = simd4::load(data + p + i) - simd4::broadcast(center[c]);
         return dev * dev;
       },
       [&](int c, int64_t p, int64_t i) {
-        const float dev = data[p + i] - center[size_t(c)];
+        const float dev = data[p + i] - center[c];
         return dev * dev;
       },
       var);
@@ -183,17 +182,22 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   batch_mean_.setZero();
   batch_var_.setZero();
 
+  stat_mean_.resize(size_t(C));
+  stat_var_.resize(size_t(C));
+  stat_center_.resize(size_t(C));
+  std::vector<double>& mean = stat_mean_;
+  std::vector<double>& var = stat_var_;
   for (int s = 0; s < subs; ++s) {
     const int n0 = s * sub_batch_, n1 = std::min(shape.n, n0 + sub_batch_);
     const int64_t m = int64_t(n1 - n0) * hw;
     const double weight = double(n1 - n0) / shape.n;  // of this sub-batch in batch_mean()
     double factor = momentum_;
-    std::vector<double> mean(static_cast<size_t>(C)), var(static_cast<size_t>(C));
     if (update) {
       ++num_batches_tracked_;
       if (cumulative_) factor = 1.0 / double(num_batches_tracked_);
     }
-    if (used_batch_stats_) batch_statistics(x, n0, n1, mean.data(), var.data());
+    if (used_batch_stats_)
+      batch_statistics(x, n0, n1, mean.data(), var.data(), stat_center_.data());
     for (int c = 0; c < C; ++c) {
       if (!used_batch_stats_) mean[size_t(c)] = running_mean_[c], var[size_t(c)] = running_var_[c];
       const double inv_std = 1.0 / std::sqrt(var[size_t(c)] + eps_);

@@ -111,6 +111,10 @@ class BatchNorm : public Layer {
   bool used_batch_stats_ = true;  // last forward normalized with batch (not running) statistics
 
   Tensor batch_mean_, batch_var_;  // {C, 1, 1, 1}: see batch_mean()
+  // Scratch of forward, kept so that a step allocates nothing after the first: a sub-batch's
+  // statistics in double (mean, var) and each channel's mean in float (the center).
+  std::vector<double> stat_mean_, stat_var_;
+  std::vector<float> stat_center_;
   Tensor y_;   // (N, C, H, W)
   Tensor dx_;  // (N, C, H, W)
 };
