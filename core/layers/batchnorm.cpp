@@ -16,10 +16,10 @@ using simd4::f4;
 // The sums in double over the planes n = n0 .. n1-1 of every channel c, out[c] = sum over n in
 // order of plane (n, c)'s sum of its hw terms (simd4::lane_sums' order), taken in memory order:
 // sample by sample, four channels' planes at a time (eight independent chains of adds), so that
-// the pass streams through x, which the CPU's prefetcher follows; each channel's order of
-// additions is the same as summing its planes one channel at a time. vec(p, i) gives terms i ..
-// i+3 of the plane starting at float p of x, one(p, i) term i; k(c) is passed as the plane's
-// channel to both (the channel's center in the second pass).
+// the pass streams through x instead of visiting N separate runs per channel; each channel's
+// order of additions is the same as summing its planes one channel at a time. vec(c, p, i) gives
+// terms i .. i+3 of the plane of channel c that starts at float p of x, one(c, p, i) term i (c
+// picks the channel's center in the second pass).
 template <class Vec, class One>
 void channel_sums(int n0, int n1, int C, int64_t hw, int64_t chw, Vec vec, One one, double* out) {
   for (int c = 0; c < C; ++c) out[c] = 0.0;
@@ -214,7 +214,7 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
       batch_mean_[c] += float(weight * mean[size_t(c)]);
       batch_var_[c] += float(weight * var[size_t(c)]);
     }
-    // The output in memory order (sample by sample), which the prefetcher follows.
+    // The output in memory order too (sample by sample).
     for (int n = n0; n < n1; ++n)
       for (int c = 0; c < C; ++c) {
         const float center = sub_mean_[int64_t(s) * C + c], inv = inv_std_[int64_t(s) * C + c];
