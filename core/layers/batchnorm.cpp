@@ -251,63 +251,79 @@ const Tensor& BatchNorm::backward(const Tensor& dy) {
   const int64_t hw = shape.spatial(), chw = shape.per_sample();
   const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
   dx_.resize(needs_input_grad_ ? shape : Shape{});
+  sum_g_.resize(size_t(C));
+  sum_gx_.resize(size_t(C));
+  dx_coef_.resize(3 * size_t(C));
 
   for (int s = 0; s < subs; ++s) {
     const int n0 = s * sub_batch_, n1 = std::min(shape.n, n0 + sub_batch_);
     const double m = double(int64_t(n1 - n0) * hw);
-    // Channel by channel, the sums of g and g * xhat over its planes (in double, as in forward),
-    // then dx: the second pass finds the channel's g and xhat in cache.
-    for (int c = 0; c < C; ++c) {
-      // Planes two at a time, each with its sum of g (rows 0, 1) and of g * xhat (rows 2, 3).
-      const float* g0 = dy.data() + c * hw;
-      const float* x0 = xhat_.data() + c * hw;
-      const auto vec = [&](int n, int j, int64_t i) {
-        const f4 g = simd4::load(g0 + (n + (j & 1)) * chw + i);
-        return j < 2 ? g : g * simd4::load(x0 + (n + (j & 1)) * chw + i);
-      };
-      const auto one = [&](int n, int j, int64_t i) {
-        const int64_t at = (n + (j & 1)) * chw + i;
-        return j < 2 ? g0[at] : g0[at] * x0[at];
-      };
-      double sum_g = 0.0, sum_gx = 0.0, part[4];
-      int n = n0;
+    // The sums of g and g * xhat of every channel (in double, as in forward), in memory order:
+    // sample by sample, two channels' planes at a time, each with its sum of g (rows 0, 1) and
+    // of g * xhat (rows 2, 3); each channel's order of additions is that of summing its planes
+    // one channel at a time.
+    const float* g0 = dy.data();
+    const float* x0 = xhat_.data();
+    const auto vec = [&](int64_t p, int j, int64_t i) {  // p: the first plane's first float
+      const f4 g = simd4::load(g0 + p + (j & 1) * hw + i);
+      return j < 2 ? g : g * simd4::load(x0 + p + (j & 1) * hw + i);
+    };
+    const auto one = [&](int64_t p, int j, int64_t i) {
+      const int64_t at = p + (j & 1) * hw + i;
+      return j < 2 ? g0[at] : g0[at] * x0[at];
+    };
+    double* sum_g = sum_g_.data();
+    double* sum_gx = sum_gx_.data();
+    for (int c = 0; c < C; ++c) sum_g[c] = sum_gx[c] = 0.0;
+    double part[4];
+    for (int n = n0; n < n1; ++n) {
+      int c = 0;
       if (hw == 1)  // a dense layer: each plane's sums are its one term, exactly
-        for (; n < n1; ++n) {
-          sum_g += double(one(n, 0, 0));
-          sum_gx += double(one(n, 2, 0));
+        for (; c < C; ++c) {
+          sum_g[c] += double(one(n * chw + c, 0, 0));
+          sum_gx[c] += double(one(n * chw + c, 2, 0));
         }
-      for (; n + 2 <= n1; n += 2) {
+      for (; c + 2 <= C; c += 2) {
+        const int64_t p = n * chw + c * hw;
         simd4::lane_sums<4>(
-            hw, [&](int j, int64_t i) { return vec(n, j, i); },
-            [&](int j, int64_t i) { return one(n, j, i); }, part);
-        sum_g += part[0];
-        sum_g += part[1];
-        sum_gx += part[2];
-        sum_gx += part[3];
+            hw, [&](int j, int64_t i) { return vec(p, j, i); },
+            [&](int j, int64_t i) { return one(p, j, i); }, part);
+        sum_g[c] += part[0];
+        sum_g[c + 1] += part[1];
+        sum_gx[c] += part[2];
+        sum_gx[c + 1] += part[3];
       }
-      if (n < n1) {  // the last plane of an odd count: rows 0 and 2 only
+      if (c < C) {  // the last channel of an odd count: rows 0 and 2 only
+        const int64_t p = n * chw + c * hw;
         simd4::lane_sums<4>(
-            hw, [&](int j, int64_t i) { return vec(n, j & 2, i); },
-            [&](int j, int64_t i) { return one(n, j & 2, i); }, part);
-        sum_g += part[0];
-        sum_gx += part[2];
+            hw, [&](int j, int64_t i) { return vec(p, j & 2, i); },
+            [&](int j, int64_t i) { return one(p, j & 2, i); }, part);
+        sum_g[c] += part[0];
+        sum_gx[c] += part[2];
       }
-      if (affine_) {
-        dgamma_[c] += float(r_[c] * sum_gx + d_[c] * sum_g);
-        dbeta_[c] += float(sum_g);
+    }
+    if (affine_)
+      for (int c = 0; c < C; ++c) {
+        dgamma_[c] += float(r_[c] * sum_gx[c] + d_[c] * sum_g[c]);
+        dbeta_[c] += float(sum_g[c]);
       }
-      if (!needs_input_grad_) continue;
-      const float k = gamma_[c] * r_[c] * inv_std_[int64_t(s) * C + c];
-      const float mean_g = used_batch_stats_ ? float(sum_g / m) : 0.f;
-      const float mean_gx = used_batch_stats_ ? float(sum_gx / m) : 0.f;
-      for (int n = n0; n < n1; ++n) {
+    if (!needs_input_grad_) continue;
+    // Then dx, in memory order too, with each channel's factors computed once.
+    float* coef = dx_coef_.data();  // k, mean(g), mean(g * xhat) of channel c at 3c .. 3c+2
+    for (int c = 0; c < C; ++c) {
+      coef[3 * c] = gamma_[c] * r_[c] * inv_std_[int64_t(s) * C + c];
+      coef[3 * c + 1] = used_batch_stats_ ? float(sum_g[c] / m) : 0.f;
+      coef[3 * c + 2] = used_batch_stats_ ? float(sum_gx[c] / m) : 0.f;
+    }
+    for (int n = n0; n < n1; ++n)
+      for (int c = 0; c < C; ++c) {
+        const float k = coef[3 * c], mean_g = coef[3 * c + 1], mean_gx = coef[3 * c + 2];
         const int64_t plane = n * chw + c * hw;  // the H*W values of (n, c)
         const float* g = dy.data() + plane;
         const float* xhat = xhat_.data() + plane;
         float* dx = dx_.data() + plane;
         for (int64_t i = 0; i < hw; ++i) dx[i] = k * (g[i] - mean_g - xhat[i] * mean_gx);
       }
-    }
   }
   return dx_;
 }

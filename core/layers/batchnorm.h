@@ -115,6 +115,8 @@ class BatchNorm : public Layer {
   // statistics in double (mean, var) and each channel's mean in float (the center).
   std::vector<double> stat_mean_, stat_var_;
   std::vector<float> stat_center_;
+  std::vector<double> sum_g_, sum_gx_;  // backward's scratch: each channel's sums of g, g * xhat
+  std::vector<float> dx_coef_;          //   and its factors of dx (k, mean g, mean g * xhat)
   Tensor y_;   // (N, C, H, W)
   Tensor dx_;  // (N, C, H, W)
 };
