@@ -241,9 +241,9 @@ export class Controller {
 
   // A lesson with a sweep, its run ready and paused: the workers that will run the sweep's units
   // run a one-step part of it now, while the learner reads the lesson. A worker's first unit of a
-  // sweep took about 0.2 s longer than the next ones (the dataset's files inflated and written
-  // into the module's file system, its heap grown, the sweep's code run for the first time;
-  // wasm/README.md, "The sweep's first unit, warmed ahead"). Where the browser reports more than
+  // sweep took 0.1-0.2 s longer than the next ones (mostly the dataset's gzipped files inflated
+  // and written into the module's file system; its heap grown, the sweep's code run for the first
+  // time; wasm/README.md, page13's subsection of "Speed"). Where the browser reports more than
   // two cores, the pool's workers beyond the page's own are started (and warmed) now too, instead
   // of when the sweep starts; on two cores the pool is the page's two workers and nothing is
   // started. Each worker is warmed once per dataset and experiment. this.warming settles when
