@@ -347,13 +347,21 @@ export function serve(host) {
     // worker's heap. Blocks the worker like `experiment`.
     async experiment_part(msg) {
       loop = null;
+      const t0 = now();
       lab ??= await loadBnlab({ wasmModule: msg.wasm_module });
       const dataset = msg.dataset ?? 'mnist';
+      const files = filesFor(msg, dataset);
+      const heapBefore = lab.heap().size;
+      const t1 = now();
+      await lab.writeData(files.files, dataset, files.parsed);
+      const t2 = now();
       const tables = await lab.runExperimentPart(msg.name, {
-        seed: msg.seed, steps: msg.steps, ...filesFor(msg, dataset), dataset, begin: msg.begin, end: msg.end,
+        seed: msg.seed, steps: msg.steps, ...files, dataset, begin: msg.begin, end: msg.end,
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
       });
-      host.post({ type: 'experiment_part', id: msg.id, name: msg.name, begin: msg.begin, end: msg.end, tables, heap: lab.heap() });
+      // Where the part's time went (the bench's timeline): the module, the data, the runs.
+      const timing = { load_ms: t1 - t0, data_ms: t2 - t1, run_ms: now() - t2, heap_before: heapBefore };
+      host.post({ type: 'experiment_part', id: msg.id, name: msg.name, begin: msg.begin, end: msg.end, tables, heap: lab.heap(), timing });
     },
     // The parts' tables (in unit order) combined by the core: replies `experiment`, as the whole
     // sweep run in one worker would.

@@ -126,6 +126,7 @@ async function runChromiumPage(args) {
   const steps = args.quick ? 100 : 400, warmup = 20, repeats = args.quick ? 1 : 3;
   const runs = { 1: [], 2: [] };
   let cores = 0, sweep = [];
+  const chunkStats = [];
   const engine = `Chromium ${browser.version()}`;
   try {
     for (let r = 0; r < repeats; ++r) {
@@ -136,15 +137,19 @@ async function runChromiumPage(args) {
         const got = await page.evaluate(async ({ steps, warmup }) => {
           const client = window.bnlab.client;
           await client.request('step', { n: warmup });
+          const before = { ...client.stats };
           const t0 = performance.now();
           const snap = await client.request('step', { n: steps });
           const seconds = (performance.now() - t0) / 1000;
-          return { workers: client.workers, cores: navigator.hardwareConcurrency, seconds,
+          // Two workers: where the time went, per chunk (PairRunClient.stats).
+          const stats = client.stats && Object.fromEntries(Object.entries(client.stats).map(([k, v]) => [k, v - before[k]]));
+          return { workers: client.workers, cores: navigator.hardwareConcurrency, seconds, stats,
                    at: [window.bnlab.history.sides.a.last.step, window.bnlab.history.sides.b.last.step], playing: snap.playing };
         }, { steps, warmup });
         if (got.workers !== workers) throw new Error(`chromium-page: asked for ${workers} workers, the page used ${got.workers}`);
         if (got.at[0] !== warmup + steps || got.at[1] !== warmup + steps) throw new Error(`chromium-page: the sides stopped at steps ${got.at}, not ${warmup + steps}`);
         runs[workers].push(steps / got.seconds);
+        if (got.stats) chunkStats.push(got.stats);
         cores = got.cores;
         await page.close();
       }
@@ -159,6 +164,10 @@ async function runChromiumPage(args) {
     hardware_concurrency: cores, warmup_steps: warmup, timed_steps: steps, repeats,
     pair_steps_per_s: Math.max(...runs[workers]), pair_steps_per_s_runs: runs[workers],
     speedup_vs_one_worker: Math.max(...runs[workers]) / Math.max(...runs[1]),
+    // Two workers, each run: its chunks, steps per chunk and ms per chunk busy (start to the last
+    // reply), spread (first reply to last) and gap (last reply to the next chunk).
+    ...(workers === 2 ? { chunks: chunkStats.map((c) => ({ chunks: c.chunks, steps_per_chunk: c.steps / c.chunks,
+      busy_ms: c.busy_ms / c.chunks, spread_ms: c.spread_ms / c.chunks, gap_ms: c.gap_ms / Math.max(1, c.chunks - 1) })) } : {}),
     load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number), engine, quick: args.quick,
   })), ...sweep];
 }
@@ -167,7 +176,9 @@ async function runChromiumPage(args) {
 // steps per run instead of 500) run by the page: in its one worker (workers=1), then on the pool
 // (web/src/pool.js), in the same browser. Wall time, the pool's heap per worker, how many of its
 // workers were the page's own, and its timeline (each unit's start and end on its worker, and the
-// combination, ms since the sweep began).
+// combination, ms since the sweep began). The sweep starts once the page has warmed the workers
+// for the lesson's sweep (Controller.warmSweep: a one-step part in each, while a learner reads the
+// lesson), in both variants; warm_ms is how long that took.
 async function timeSweep(server, browser, quick) {
   const steps = quick ? 100 : 0;
   const out = [];
@@ -178,15 +189,16 @@ async function timeSweep(server, browser, quick) {
     await page.goto(`${server.url}/build/web/index.html?workers=${workers}&lesson=high-lr`);
     await page.waitForFunction(() => window.bnlab?.info?.a && window.bnlab.history.sides.a?.last, null, { timeout: 120000 });
     const got = await page.evaluate(async (steps) => {
+      const warm = await window.bnlab.warming;
       const t0 = performance.now();
       const r = await window.bnlab.runExperiment('lr-sweep', null, steps);
-      return { seconds: (performance.now() - t0) / 1000, pool: r.pool ?? { workers: 1 }, summary: r.summary, cores: navigator.hardwareConcurrency };
+      return { seconds: (performance.now() - t0) / 1000, warmMs: warm?.ms ?? null, pool: r.pool ?? { workers: 1 }, summary: r.summary, cores: navigator.hardwareConcurrency };
     }, steps);
     await page.close();
     if (workers === '1') oneWorker = got.seconds;
     out.push({
       framework: 'bnlab', bench: 'page-sweep', variant: 'lr-sweep', runtime: 'chromium-page', workers: got.pool.workers,
-      hardware_concurrency: got.cores, steps_per_run: steps || 500, wall_s: got.seconds, vs_one_worker: got.seconds / oneWorker,
+      hardware_concurrency: got.cores, steps_per_run: steps || 500, wall_s: got.seconds, vs_one_worker: got.seconds / oneWorker, warm_ms: got.warmMs,
       heap_bytes_per_worker: got.pool.heap_bytes ?? null, reused_workers: got.pool.reused ?? null,
       timeline_ms: got.pool.timeline ?? null, summary: got.summary,
       load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number), engine, quick,
@@ -261,9 +273,10 @@ if (!args.json) {
   console.log('bench          runtime         steps/s  ms/step cpu ms/st  GFLOP/s  % peak  eval img/s  vs native  cpu vs nat  loss@1    loss@warmup  loss@end');
   for (const l of lines.filter((l) => l.bench === 'page-pair')) {
     console.log(`page, ${l.workers} worker(s): ${l.pair_steps_per_s.toFixed(1)} pair steps/s (x${l.speedup_vs_one_worker.toFixed(2)}; runs ${l.pair_steps_per_s_runs.map((v) => v.toFixed(1)).join(', ')})`);
+    for (const c of l.chunks ?? []) console.log(`  ${c.chunks} chunks of ${c.steps_per_chunk.toFixed(1)} steps: busy ${c.busy_ms.toFixed(1)} ms (spread ${c.spread_ms.toFixed(1)}), gap ${c.gap_ms.toFixed(1)} ms`);
   }
   for (const l of lines.filter((l) => l.bench === 'page-sweep')) {
-    console.log(`lr-sweep, ${l.workers} worker(s): ${l.wall_s.toFixed(1)} s (x${l.vs_one_worker.toFixed(2)} of one worker)`);
+    console.log(`lr-sweep, ${l.workers} worker(s): ${l.wall_s.toFixed(1)} s (x${l.vs_one_worker.toFixed(2)} of one worker; warmed ahead in ${l.warm_ms?.toFixed(0) ?? '-'} ms)`);
     if (l.timeline_ms) {
       const units = l.timeline_ms.units.map((u) => `${u.unit}@w${u.worker} ${u.start.toFixed(0)}-${u.end.toFixed(0)}`).join(', ');
       console.log(`  ${l.reused_workers} of the page's workers reused; ms: ${units}; combined ${l.timeline_ms.combine.start.toFixed(0)}-${l.timeline_ms.combine.end.toFixed(0)}`);

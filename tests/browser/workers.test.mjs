@@ -171,3 +171,47 @@ test('a sweep on the page\'s workers ends with a message when the page starts a 
   assert.equal(await page.evaluate(() => window.bnlab.client.workers), 1);
   assert.deepEqual(page.problems, []);
 });
+
+// Controller.warmSweep: where the browser reports more than two cores, a lesson with a sweep
+// starts the pool's other workers (and warms them with a one-step part) while the learner reads
+// it, and the sweep then runs on them without starting more; on two cores nothing is started
+// beyond the pair's two workers. navigator.hardwareConcurrency is overridden before the page's
+// scripts run; the workers are counted by the browser (Playwright's `worker` event).
+async function lessonWithCores(cores) {
+  const page = await lab.open(null);
+  await page.context().addInitScript((n) => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => n }), cores);
+  const workers = [];
+  page.on('worker', (w) => workers.push(w.url()));
+  await page.goto(`${lab.base}?lesson=high-lr`);
+  await ready(page);
+  const warm = await page.evaluate(() => window.bnlab.warming);
+  return { page, workers, warm };
+}
+
+test('with 4 cores a lesson with a sweep starts its pool ahead; with 2 it starts none', { skip: needsData }, async () => {
+  const two = await lessonWithCores(2);
+  assert.ok(two.warm && two.warm.ms >= 0, 'the page\'s own workers were warmed for the sweep');
+  assert.equal(two.workers.length, 2, `2 cores: the pair's workers only (${two.workers})`);
+  assert.deepEqual(two.page.problems, []);
+  await two.page.context().close();
+
+  const four = await lessonWithCores(4);
+  assert.equal(await four.page.evaluate(() => window.bnlab.client.workers), 2);
+  assert.equal(four.workers.length, 4, `4 cores: the pair's 2 workers and 2 of the pool started ahead (${four.workers})`);
+  const r = await four.page.evaluate(() => window.bnlab.runExperiment('lr-sweep', null, 5));
+  assert.equal(four.workers.length, 4, 'the sweep started no worker of its own');
+  assert.deepEqual({ workers: r.pool.workers, reused: r.pool.reused, ahead: r.pool.ahead }, { workers: 4, reused: 2, ahead: 2 });
+  // Each of the four workers ran units.
+  assert.deepEqual([...new Set(r.pool.timeline.units.map((u) => u.worker))].sort(), [0, 1, 2, 3]);
+  assert.equal(r.tables[0].rows.length, 14, 'all 7 rates x BN / none');
+  assert.deepEqual(four.page.problems, []);
+
+  // The same sweep in one worker: the same result.
+  const one = await lab.open('?lesson=high-lr&workers=1');
+  await ready(one);
+  const single = await one.evaluate(() => window.bnlab.runExperiment('lr-sweep', null, 5));
+  assert.deepEqual(r.tables, single.tables);
+  assert.deepEqual(r.summary, single.summary);
+  await four.page.context().close();
+  await one.context().close();
+});

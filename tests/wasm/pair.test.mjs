@@ -126,6 +126,46 @@ test('after Pause the two sides are never shown apart: the catch-up snapshots co
   }
 });
 
+// The faster side's chunk starts after the frame that draws the last snapshot (node has no frames:
+// here a "frame" of 60 ms, so that a pause often comes while that side waits for it and the
+// chunk's other side is already stepping). Pauses at such moments must still leave both sides at
+// one step, and the run must be the one-worker run, bit for bit.
+// (Without the check that a pause came while the side waited, the test hangs: the timeout fails it.)
+test('pauses while the faster side waits for the frame leave both sides level and the run unchanged', { timeout: 90000 }, async () => {
+  const runs = {};
+  for (const kind of [1, 2]) {
+    const { sim, seen } = client(kind);
+    try {
+      await sim.init(SIDES, mnistFiles({ gzip: true }), SETTINGS);
+      if (kind === 2) {
+        let gated = 0;
+        sim.afterFrame = () => { ++gated; return new Promise((r) => setTimeout(r, 60)); };
+        for (let round = 0; round < 6; ++round) {
+          const from = seen.a.last?.step ?? 0;
+          sim.post('play', {});
+          while ((seen.a.last?.step ?? 0) < from + 5) await settle();
+          await new Promise((r) => setTimeout(r, 10 + 23 * round));
+          await sim.request('pause');
+          assert.equal(seen.b.last.step, seen.a.last.step, `round ${round}: both sides paused at one step`);
+        }
+        assert.ok(gated >= 6, `the faster side waited for a frame ${gated} times`);
+        assert.ok(seen.a.last.step < 150, `${seen.a.last.step} steps before the last request`);
+      }
+      await sim.request('step', { n: 150 - (seen.a.last?.step ?? 0) });
+      await settle();
+      runs[kind] = seen;
+      assert.deepEqual(seen.errors, []);
+    } finally {
+      sim.terminate();
+    }
+  }
+  for (const side of ['a', 'b']) {
+    assert.equal(runs[2][side].loss.length, 150, `side ${side}: 150 losses`);
+    const first = runs[2][side].loss.findIndex((v, i) => !Object.is(v, runs[1][side].loss[i]));
+    assert.equal(first, -1, `side ${side}: the losses differ first at step ${first + 1}`);
+  }
+});
+
 test('two workers: the same lr change at the same step gives the one-worker losses exactly', async () => {
   const runs = {};
   for (const kind of [1, 2]) {

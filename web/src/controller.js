@@ -161,6 +161,7 @@ export class Controller {
   // A new RunClient (another number of workers): the run starts over at step 0.
   restartClient() {
     this.pause();
+    this.dropSpares();
     this.client?.terminate();
     this.client = null;
     this.dataKey = null;
@@ -228,6 +229,69 @@ export class Controller {
       this.playWhenReady = false;
       this.play();
     }
+    this.warmSweep();
+  }
+
+  // The open lesson's experiment when the core runs it in units (a sweep), else null.
+  lessonSweep() {
+    const name = this.lessonEl(this.state.lesson)?.dataset.experiment;
+    const info = name && this.experiments.list.find((e) => e.name === name);
+    return info?.units > 1 ? info : null;
+  }
+
+  // A lesson with a sweep, its run ready and paused: the workers that will run the sweep's units
+  // run a one-step part of it now, while the learner reads the lesson. A worker's first unit of a
+  // sweep took 0.1-0.2 s longer than the next ones (mostly the dataset's gzipped files inflated
+  // and written into the module's file system; its heap grown, the sweep's code run for the first
+  // time; wasm/README.md, page13's subsection of "Speed"). Where the browser reports more than
+  // two cores, the pool's workers beyond the page's own are started (and warmed) now too, instead
+  // of when the sweep starts; on two cores the pool is the page's two workers and nothing is
+  // started. Each worker is warmed once per dataset and experiment. this.warming settles when
+  // the warm-up is done (the benchmark waits for it); a warm-up that fails is dropped (a sweep
+  // run afterwards reports its own errors).
+  warmSweep() {
+    const info = this.lessonSweep();
+    const dataset = experimentDataset(this.state.dataset);
+    if (!info || this.spares?.dataset !== dataset) this.dropSpares();
+    if (!info || !this.live() || this.playing) return;
+    const fields = { name: info.name, seed: this.state.seed, steps: 1, dataset, begin: 0, end: 1 };
+    const key = `${info.name} ${dataset} ${this.dataKey}`;
+    const jobs = [];
+    this.warmed ??= new WeakMap();
+    // The page's own workers, when their run trains on the sweep's dataset (else the sweep sends
+    // them its files, which a warm-up could not spare them).
+    if (this.state.dataset === dataset && this.warmed.get(this.client) !== key) {
+      this.warmed.set(this.client, key);
+      jobs.push(this.client.each ? this.client.each('experiment_part', fields) : this.client.request('experiment_part', fields));
+    }
+    const size = Math.min(this.poolSize(), info.units);
+    const own = this.client.idle ? this.client.idle().length : 0;
+    if (size > 1 && (navigator.hardwareConcurrency ?? 1) > 2) {
+      this.spares ??= { dataset, clients: [] };
+      for (const c of this.spares.clients) {
+        if (this.warmed.get(c) === key) continue;
+        this.warmed.set(c, key);
+        jobs.push(c.request('experiment_part', fields));
+      }
+      while (this.spares.clients.length < size - own) {
+        const c = new RunClient(this.makeWorker(), { onSnapshot: () => {}, onError: () => {}, onFatal: () => {} });
+        this.spares.clients.push(c);
+        this.warmed.set(c, key);
+        jobs.push((async () => {
+          const data = await builtBytes(dataset);
+          const module = await this.wasmModule;
+          return c.request('experiment_part', { ...fields, data, ...(module ? { wasm_module: module } : {}) }, Object.values(data).map((a) => a.buffer));
+        })());
+      }
+    }
+    const t0 = performance.now();
+    this.warming = Promise.allSettled(jobs).then(() => ({ ms: performance.now() - t0 }));
+  }
+
+  // The pool's workers started ahead (warmSweep), ended when the lesson no longer needs them.
+  dropSpares() {
+    for (const c of this.spares?.clients ?? []) c.terminate();
+    this.spares = null;
   }
 
   // The core's message names the option it refuses: show it next to that field.
@@ -328,11 +392,19 @@ export class Controller {
       if (size > 1) {
         // The page's own workers take parts too (PairRunClient.idle: the pair's workers), once no chunk
         // of the pair is in flight (a step request is stopped too, or the sides would part).
+        const client = this.client;
         await this.paused;
-        if (this.client.idle) await this.client.request('pause').catch(() => {});
+        if (client.idle) await client.request('pause').catch(() => {});
+        // A new simulation started meanwhile (its workers are not the ones just paused; a warm-up
+        // of the sweep queued ahead of the pause makes this wait long enough to see it).
+        if (this.client !== client) throw new Error('the training worker was ended (a new run started)');
         // pool.js is a chunk fetched when a sweep first runs (not part of the page's first load).
         const { runSweep } = await (this.poolCode ??= import('./pool.js'));
-        return await runSweep({ idle: this.client.idle?.() ?? [], idleHasData: onData,
+        // Workers started ahead for this lesson's sweep (warmSweep) take parts before new ones.
+        const spare = this.spares?.dataset === dataset ? this.spares.clients : [];
+        if (this.spares?.dataset !== dataset) this.dropSpares();
+        this.spares = null;
+        return await runSweep({ idle: this.client.idle?.() ?? [], idleHasData: onData, spare,
           makeClient: (callbacks) => new RunClient(this.makeWorker(), callbacks), size, name, units, seed: this.state.seed,
           steps, dataset, data: await builtBytes(dataset), wasmModule: await this.wasmModule, onProgress, onPart });
       }

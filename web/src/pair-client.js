@@ -45,6 +45,12 @@ export class PairRunClient {
     this.rate = 0;            // lockstep steps per second, measured over the last chunk
     this.held = null;         // snapshots arriving while a new run is announced
     this.flight = null;       // the chunk in flight: {workers, replies, interrupt}
+    // Where a lockstep pair's wall time goes (the benchmark reads it): chunks, steps, ms from a
+    // chunk's start to its last reply (`busy`), from its first reply to its last (`spread`: the
+    // faster side waiting), and from the last reply to the next chunk's start (`gap`: the snapshot,
+    // the frame it waits for, the messages).
+    this.stats = { chunks: 0, steps: 0, busy_ms: 0, spread_ms: 0, gap_ms: 0 };
+    this.lastDone = null;
   }
 
   // How many workers train (the page's status line says so).
@@ -211,6 +217,12 @@ export class PairRunClient {
     return this.used.map((w) => this.clients[w]);
   }
 
+  // A request to every worker holding a side, between two chunks (queued like a chunk, so never
+  // inside a step request): the page's warm-up of a lesson's sweep (Controller.warmSweep).
+  each(type, fields = {}) {
+    return this.enqueue(() => Promise.all(this.used.map((w) => this.ask(w, type, fields))));
+  }
+
   terminate() {
     this.stop();
     for (const s of this.clients) s?.terminate();
@@ -231,8 +243,8 @@ export class PairRunClient {
     this.schedule(this.generation, 0);
   }
 
-  schedule(gen, delayMs) {
-    const go = () => this.enqueue(() => this.chunk(gen));
+  schedule(gen, delayMs, gates = null) {
+    const go = () => this.enqueue(() => this.chunk(gen, gates));
     if (delayMs > 0) setTimeout(go, delayMs);
     else go();
   }
@@ -242,7 +254,9 @@ export class PairRunClient {
   }
 
   // One chunk: n steps on every live side, waiting for all of them; then the next is scheduled.
-  async chunk(gen) {
+  // gates: worker -> a promise the worker's share of the chunk waits for (the frame, see below);
+  // the chunk, and so every other request, waits for all of it.
+  async chunk(gen, gates = null) {
     const run = this.run;
     if (gen !== this.generation || !run) return;
     // A chunk lasts at least one snapshot interval, as one worker's snapshots are at least that
@@ -263,6 +277,8 @@ export class PairRunClient {
     }
     const workers = this.live();
     const t0 = performance.now();
+    if (this.lastDone !== null) this.stats.gap_ms += t0 - this.lastDone;
+    const replied = [];
     // The chunk in flight, which a pause may cut short (see pause()).
     const flight = { workers, replies: [] };
     const stopped = new Promise((resolve) => { flight.interrupt = resolve; });
@@ -270,7 +286,11 @@ export class PairRunClient {
     let outcome;
     try {
       outcome = await Promise.race([
-        Promise.all(workers.map((w, i) => this.ask(w, 'step', { n }).then((r) => { flight.replies[i] = r; }))).then(() => 'done'),
+        Promise.all(workers.map((w, i) => {
+          const send = () => this.ask(w, 'step', { n }).then((r) => { flight.replies[i] = r; replied.push([performance.now(), w]); });
+          // A gated side starts after the frame; a pause meanwhile means it never does.
+          return gates?.[w] ? gates[w].then(() => (flight.pausing ? new Promise(() => {}) : send())) : send();
+        })).then(() => 'done'),
         stopped]);
     } catch (e) {
       if (this.run === run) this.run = null;
@@ -281,9 +301,13 @@ export class PairRunClient {
       this.flight = null;
     }
     if (outcome !== 'done') {
+      this.lastDone = null;
       await this.catchUp(workers, flight.replies, outcome);
       return;
     }
+    const done = performance.now();
+    Object.assign(this.stats, { chunks: this.stats.chunks + 1, steps: this.stats.steps + n, busy_ms: this.stats.busy_ms + (done - t0),
+                                spread_ms: this.stats.spread_ms + (replied.at(-1)[0] - replied[0][0]) });
     const replies = flight.replies;
     this.msPerStep = 0.7 * this.msPerStep + 0.3 * ((performance.now() - t0) / n);
     run.remaining -= n;
@@ -291,7 +315,13 @@ export class PairRunClient {
     const more = this.run === run && run.remaining > 0 && this.live().length > 0;
     if (!more && this.run === run) this.run = null;
     const snap = this.emit(replies.map((r, i) => [workers[i], r]), { playing: more }, n);
-    if (more) this.afterFrame().then(() => this.schedule(gen, 0));
+    this.lastDone = more ? done : null;
+    // The side that replied last (the slower network: A with BN) starts its next chunk at once,
+    // the other after the frame that draws this snapshot (it would wait for the slower one
+    // anyway): the drawing gets the faster side's core, and the slower side's core does not idle
+    // while the frame comes (about 17 ms per chunk of 200 ms when both waited for it).
+    if (more && replied.length === 2) this.schedule(gen, 0, { [replied[0][1]]: this.afterFrame() });
+    else if (more) this.afterFrame().then(() => this.schedule(gen, 0));
     else if (run.remaining === 0 || !this.live().length) run.done?.resolve(snap);
   }
 

@@ -5,7 +5,9 @@
 // worker (tests/test_experiment_parts.cpp, tests/browser/workers.test.mjs). The page's own
 // workers, idle while the sweep runs, serve first (their module is instantiated and their data
 // loaded already); only the rest of the pool is started for the sweep, and ended after it, so
-// their memory goes with them.
+// their memory goes with them. Workers the page started ahead for the sweep (`spare`, on machines
+// with more cores than the pair's two: Controller.warmSweep) hold the dataset already and are
+// ended after it too.
 const copyBytes = (data) => data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, new Uint8Array(v.buffer ? v : v.slice(0))]));
 
 // idle: the page's workers to use first ([{request(type, fields, transfer, onProgress)}], e.g. the
@@ -16,22 +18,26 @@ const copyBytes = (data) => data && Object.fromEntries(Object.entries(data).map(
 // data: that dataset's IDX files (each worker that needs them
 // gets its own copy once); wasmModule: the core compiled by the page (else each new worker
 // downloads and compiles it); onProgress(fraction); onPart(tables): the tables of the units done
-// so far, in unit order, as each unit ends.
-// Resolves with {summary, tables, pool: {workers, reused, heap_bytes: [per worker], timeline}}:
-// timeline gives ms since the call for each unit ({unit, worker, start, end}) and the combination
+// so far, in unit order, as each unit ends. spare: RunClients over workers started ahead that
+// hold the dataset's files (a one-step part ran in them), used before new ones and ended after.
+// Resolves with {summary, tables, pool: {workers, reused, ahead, heap_bytes: [per worker], timeline}}:
+// timeline gives ms since the call for each unit ({unit, worker, start, end, timing: the worker's
+// own split of it, wasm/worker.mjs experiment_part}) and the combination
 // (the benchmark's breakdown of where a sweep's time goes).
-export async function runSweep({ idle = [], idleHasData = false, makeClient, size, name, units, seed, steps, dataset = 'mnist', data, wasmModule, onProgress = () => {}, onPart = () => {} }) {
+export async function runSweep({ idle = [], idleHasData = false, spare = [], makeClient, size, name, units, seed, steps, dataset = 'mnist', data, wasmModule, onProgress = () => {}, onPart = () => {} }) {
   const t0 = performance.now();
   const at = () => performance.now() - t0;
   const n = Math.max(1, Math.min(size, units));
   const errors = [];
   const reused = idle.slice(0, n);
-  const started = Array.from({ length: n - reused.length }, () => makeClient({
+  const ahead = spare.slice(0, n - reused.length);
+  for (const s of spare.slice(ahead.length)) s.terminate();
+  const started = Array.from({ length: n - reused.length - ahead.length }, () => makeClient({
     onSnapshot: () => {},
     onError: (e) => errors.push(e.message),
     onFatal: (m) => errors.push(m),
   }));
-  const clients = [...reused, ...started];
+  const clients = [...reused, ...ahead, ...started];
   const parts = new Array(units).fill(null);
   const fraction = new Array(units).fill(0);
   const heap = new Array(n).fill(0);
@@ -41,8 +47,9 @@ export async function runSweep({ idle = [], idleHasData = false, makeClient, siz
   // One worker's loop: units until none is left. Its first request carries the data it needs
   // (and, for a worker started here, the compiled module).
   async function work(w) {
-    const fresh = w >= reused.length;
-    let bytes = fresh || !idleHasData ? copyBytes(data) : null;
+    const fresh = w >= reused.length + ahead.length;
+    const needsData = w < reused.length ? !idleHasData : fresh;
+    let bytes = needsData ? copyBytes(data) : null;
     while (next < units) {
       const u = next++;
       const fields = { name, seed, steps, dataset, begin: u, end: u + 1, ...(bytes ? { data: bytes } : {}), ...(fresh && wasmModule ? { wasm_module: wasmModule } : {}) };
@@ -50,7 +57,7 @@ export async function runSweep({ idle = [], idleHasData = false, makeClient, siz
       bytes = null;
       const start = at();
       const reply = await clients[w].request('experiment_part', fields, transfer, (f) => { fraction[u] = f; report(); });
-      timeline.units.push({ unit: u, worker: w, start, end: at() });
+      timeline.units.push({ unit: u, worker: w, start, end: at(), ...(reply.timing ? { timing: reply.timing } : {}) });
       parts[u] = reply.tables;
       fraction[u] = 1;
       heap[w] = Math.max(heap[w], reply.heap?.size ?? 0);
@@ -63,11 +70,11 @@ export async function runSweep({ idle = [], idleHasData = false, makeClient, siz
     const start = at();
     const result = await clients[0].request('experiment_combine', { name, seed, steps, dataset, parts });
     timeline.combine = { start, end: at() };
-    return { summary: result.summary, tables: result.tables, pool: { workers: n, reused: reused.length, heap_bytes: heap, timeline } };
+    return { summary: result.summary, tables: result.tables, pool: { workers: n, reused: reused.length, ahead: ahead.length, heap_bytes: heap, timeline } };
   } catch (e) {
     throw new Error(errors.length ? `${e.message} (${errors.join('; ')})` : e.message);
   } finally {
-    for (const s of started) s.terminate();
+    for (const s of [...ahead, ...started]) s.terminate();
   }
 }
 
