@@ -55,7 +55,7 @@ TEST_CASE("experiment parts: every sweep in parts, combined, writes the sequenti
   // The experiments the lessons run and every other one whose runs share nothing; the others
   // (noisy-bn, train-eval) run in one piece.
   const std::map<std::string, int> expected_units = {
-      {"ioffe-mnist", 2}, {"lr-sweep", 7},  {"init-sweep", 9},      {"grad-init", 4},       {"convergence", 3},
+      {"ioffe-mnist", 2}, {"lr-sweep", 14},  {"init-sweep", 18},      {"grad-init", 4},       {"convergence", 3},
       {"regularization", 2}, {"covariate-shift", 3}, {"landscape", 2}, {"batch-size", 36},
       {"placement", 3}};
   // Steps for each: as few as still give every table rows (batch-size's batch 2 runs 16 times its
@@ -109,20 +109,26 @@ TEST_CASE("experiment parts: a lr-sweep part holds its units' rows only") {
   const ExperimentInfo& info = find_experiment("lr-sweep");
   ExperimentOptions options = short_options(1);
   options.steps = 10;
-  const Tables part = run_experiment_part(info, options, 2, 4);
-  // Two runs (BN and none) per rate, of the rates 0.1 and 0.3 only.
+  // Units 3-6: the run without BN at rate 0.03, both runs at 0.1, the one with BN at 0.3.
+  const Tables part = run_experiment_part(info, options, 3, 7);
   REQUIRE(part[0].second.rows() == 4);
-  for (const auto& row : part[0].second.data()) CHECK((row[1] == "0.1" || row[1] == "0.3"));
+  const std::vector<std::vector<std::string>> expected = {
+      {"none", "0.03"}, {"bn", "0.1"}, {"none", "0.1"}, {"bn", "0.3"}};
+  for (size_t i = 0; i < 4; ++i) {
+    CAPTURE(i);
+    CHECK(part[0].second.data()[i][0] == expected[i][0]);
+    CHECK(part[0].second.data()[i][1] == expected[i][1]);
+  }
 }
 
 TEST_CASE("experiment parts: bad requests fail with a message and run nothing") {
   const ExperimentInfo& info = find_experiment("lr-sweep");
   const ExperimentOptions options = short_options(1);
   CHECK_THROWS_WITH_AS(run_experiment_part(info, options, 3, 3),
-                       doctest::Contains("not a part of its 7 units"), Error);
+                       doctest::Contains("not a part of its 14 units"), Error);
   CHECK_THROWS_WITH_AS(run_experiment_part(info, options, -1, 2), doctest::Contains("not a part"),
                        Error);
-  CHECK_THROWS_WITH_AS(run_experiment_part(info, options, 5, 8), doctest::Contains("not a part"),
+  CHECK_THROWS_WITH_AS(run_experiment_part(info, options, 12, 15), doctest::Contains("not a part"),
                        Error);
   CHECK_THROWS_WITH_AS(combine_experiment_parts(info, options, {}), doctest::Contains("no parts"),
                        Error);

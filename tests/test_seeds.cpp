@@ -206,14 +206,10 @@ TEST_CASE("seeds.the accuracy targets follow the dataset") {
   CHECK(targets[1] < 0.9f);
 
   // A run between the two datasets' "trains" targets trains on Fashion-MNIST, not on MNIST.
-  PairResult p;
-  p.accuracy[0] = p.accuracy[1] = (trains + 0.8f) / 2;
-  p.threshold = trains_accuracy("mnist");
-  CHECK_FALSE(p.trains(0));
-  p.threshold = trains_accuracy("fashion");
-  CHECK(p.trains(0));
-  p.diverged_at[1] = 3;
-  CHECK_FALSE(p.trains(1));
+  const float between = (trains + 0.8f) / 2;
+  CHECK_FALSE(sweep_run_trains(between, -1, "mnist"));
+  CHECK(sweep_run_trains(between, -1, "fashion"));
+  CHECK_FALSE(sweep_run_trains(between, 3, "fashion"));
 
   // The sweeps report the dataset's target and mark their runs by it (2 steps: no run trains, but
   // every row's "trains" is its accuracy against the reported target).

@@ -79,33 +79,30 @@ RunSchedule fixed_steps(int64_t steps) {
   return schedule;
 }
 
-PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>& data, int steps,
-                      const std::string& value, Table& runs, Table& curves) {
+bool sweep_run_trains(float accuracy, int64_t diverged_at, const std::string& dataset) {
+  return diverged_at < 0 && accuracy >= trains_accuracy(dataset);
+}
+
+void train_sweep_run(const Config& config, const std::shared_ptr<const DataSplit>& data, int steps,
+                     const std::string& value, Table& runs, Table& curves) {
   Run run(fixed_steps(steps));  // the sweep's runs all take their steps' rows
-  for (NormKind kind : kPair) {
-    Config c = base;
-    c.norm.kind = kind;
-    run.add(c, data);
-  }
+  run.add(config, data);
+  const std::string variant = label(config.norm.kind);
   const int curve_every = std::max(1, steps / 50);
   RunHooks hooks;
   const auto on_stepped = [&](const SideStep& s, Trainer&) {
     if (s.stopped) return;
     if (s.step % curve_every == 0 || s.metrics.diverged)
-      curves.add({label(kPair[s.side]), value, fmt(s.step), fmt(s.metrics.loss)});
+      curves.add({variant, value, fmt(s.step), fmt(s.metrics.loss)});
   };
   hooks.stepped = on_stepped;
   run.train(steps, hooks);
-  PairResult p;
-  p.threshold = trains_accuracy(base.dataset);
-  for (int r = 0; r < 2; ++r) {
-    p.accuracy[r] = test_accuracy(run.side(r));
-    p.diverged_at[r] = run.side(r).diverged_at();
-    const bool diverged = p.diverged_at[r] >= 0;
-    runs.add({label(kPair[r]), value, fmt(p.accuracy[r]), diverged ? "true" : "false",
-              diverged ? fmt(double(p.diverged_at[r])) : "", p.trains(r) ? "true" : "false"});
-  }
-  return p;
+  const float accuracy = test_accuracy(run.side(0));
+  const int64_t diverged_at = run.side(0).diverged_at();
+  const bool diverged = diverged_at >= 0;
+  const bool trains = sweep_run_trains(accuracy, diverged_at, config.dataset);
+  runs.add({variant, value, fmt(accuracy), diverged ? "true" : "false",
+            diverged ? fmt(double(diverged_at)) : "", trains ? "true" : "false"});
 }
 
 Tables pair_sweep_units(const ExperimentOptions& options, int default_steps,
@@ -116,14 +113,18 @@ Tables pair_sweep_units(const ExperimentOptions& options, int default_steps,
   Table curves({"variant", column, "step", "loss"});
   const Config base = experiment_config("mlp", NormKind::Batch, options);
   const auto data = load_data(base, options.data_dir);
-  for (int i = begin; i < end; ++i) {
+  for (int u = begin; u < end; ++u) {
+    const float value = values[size_t(u / 2)];
     Config c = base;
-    set(c, values[size_t(i)]);
-    train_pair(c, data, steps, fmt(values[size_t(i)]), runs, curves);
-    options.progress(double(i - begin + 1) / double(end - begin));
+    set(c, value);
+    c.norm.kind = kPair[u % 2];
+    train_sweep_run(c, data, steps, fmt(value), runs, curves);
+    options.progress(double(u - begin + 1) / double(end - begin));
   }
   return {{"runs", std::move(runs)}, {"curves", std::move(curves)}};
 }
+
+int pair_sweep_unit_count(const std::vector<float>& values) { return 2 * int(values.size()); }
 
 size_t column(const Table& table, const std::string& name) {
   const auto& columns = table.columns();

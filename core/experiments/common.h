@@ -70,30 +70,33 @@ class TailLoss {
 // The two variants of most comparisons, in the order of their tables.
 constexpr NormKind kPair[2] = {NormKind::Batch, NormKind::None};
 
-struct PairResult {
-  float accuracy[2] = {0, 0};  // final test accuracy (0 if diverged), in kPair order
-  int64_t diverged_at[2] = {-1, -1};
-  float threshold = 0.8f;  // "trains" at this accuracy: trains_accuracy(dataset), targets.h
-  bool trains(int r) const { return diverged_at[r] < 0 && accuracy[r] >= threshold; }
-};
-
 // The schedule of an experiment's runs: `steps` lockstep steps, every side taking all of them
 // (a side that diverged still gets its rows, as Trainer::step reports a diverged run), no
 // evaluation or heavy measurement scheduled (the hooks pick their own steps).
 RunSchedule fixed_steps(int64_t steps);
 
-// BN and no-BN versions of `base` trained in lockstep for `steps` steps. Rows added: the loss
-// every steps/50 steps to curves (variant, value, step, loss) and one row per variant to runs
-// (variant, value, test_accuracy, diverged, diverged_at, trains).
-PairResult train_pair(const Config& base, const std::shared_ptr<const DataSplit>& data, int steps,
-                      const std::string& value, Table& runs, Table& curves);
+// One run of a sweep: `config` trained for `steps` steps, a run of its own. Rows added: the loss
+// every steps/50 steps to curves (variant, value, step, loss) and one row to runs (variant,
+// value, test_accuracy, diverged, diverged_at, trains). The BN and no-BN runs of one value start
+// from the same weights and draw the same batches from the seed, so each is the side it would be
+// in a lockstep pair (tests/test_experiment_parts.cpp), and the page's pool can train them apart.
+// A sweep's run "trains" if it did not diverge (diverged_at < 0) and ends at the dataset's
+// "trains" accuracy (targets.h trains_accuracy) or more.
+bool sweep_run_trains(float accuracy, int64_t diverged_at, const std::string& dataset);
 
-// Units [begin, end) of a sweep of the sigmoid MLP's BN / no-BN pair (train_pair) over `values`,
-// one unit each, for `steps_or(options, default_steps)` steps: `set(config, value)` sets the swept
-// option, and `column` names it in tables runs and curves (lr-sweep, init-sweep).
+void train_sweep_run(const Config& config, const std::shared_ptr<const DataSplit>& data, int steps,
+                     const std::string& value, Table& runs, Table& curves);
+
+// Units [begin, end) of a sweep of the sigmoid MLP with and without BN over `values`: two units
+// per value (unit u: values[u / 2], kPair[u % 2]; pair_sweep_unit_count), for
+// `steps_or(options, default_steps)` steps. `set(config, value)` sets the swept option, and
+// `column` names it in tables runs and curves (lr-sweep, init-sweep). One run per unit, not one
+// pair, so that a pool of two workers splits a sweep of 7 values evenly (7 / 14 of it each, not
+// 4 / 7 on one of them).
 Tables pair_sweep_units(const ExperimentOptions& options, int default_steps,
                         const std::string& column, const std::vector<float>& values,
                         void (*set)(Config&, float), int begin, int end);
+int pair_sweep_unit_count(const std::vector<float>& values);
 
 // --- Sweeps in parts (experiments.h ExperimentParts) ---
 // A part returns tables only, so a sweep's summary is computed from the cells of its tables, the

@@ -48,7 +48,7 @@ struct ExperimentResult {
 
 using Tables = std::vector<std::pair<std::string, Table>>;
 
-// A sweep whose units (its swept values, each one or more training runs) share nothing can be
+// A sweep whose units (each one training run, or a few) share nothing can be
 // run in parts, in parallel (the page's worker pool): a part runs the units [begin, end) and
 // returns their rows only; the parts' tables, concatenated in unit order, are the sequential
 // run's, and the summary is computed from them (summarize). Every unit builds its runs from the

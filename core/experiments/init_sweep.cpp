@@ -10,9 +10,9 @@ namespace {
 constexpr int kInitSweepSteps = 500;  // the default steps (--steps 0)
 
 const std::vector<float> kScales = {0.01f, 0.03f, 0.1f, 0.3f, 1.f,
-                                    3.f,   10.f,  30.f, 100.f};  // one unit each
+                                    3.f,   10.f,  30.f, 100.f};  // two units each (BN, none)
 
-// Units [begin, end): the BN / no-BN pair at each of those scales.
+// Units [begin, end): the run with BN, then the one without, at each of those scales.
 Tables init_sweep_units(const ExperimentOptions& options, int begin, int end) {
   return pair_sweep_units(
       options, kInitSweepSteps, "init_scale", kScales,
@@ -66,7 +66,7 @@ ExperimentInfo init_sweep_experiment() {
       "it, starting from huge logits); without BN only 3 do (1 to 10): at 0.3 and below the "
       "network stays at chance for all 500 steps, at 30 and 100 its sigmoids saturate. Without BN "
       "the best scale is 3, not 1: He's gain is made for ReLU, not sigmoid.",
-      kInitSweepSteps, {int(kScales.size()), init_sweep_units, init_sweep_summary});
+      kInitSweepSteps, {pair_sweep_unit_count(kScales), init_sweep_units, init_sweep_summary});
 }
 
 }  // namespace bnlab

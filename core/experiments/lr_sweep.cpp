@@ -10,9 +10,9 @@ namespace {
 
 constexpr int kLrSweepSteps = 500;  // the default steps (--steps 0)
 
-const std::vector<float> kRates = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f};  // one unit each
+const std::vector<float> kRates = {0.01f, 0.03f, 0.1f, 0.3f, 1.f, 3.f, 10.f};  // two units each (BN, none)
 
-// Units [begin, end): the BN / no-BN pair at each of those rates.
+// Units [begin, end): the run with BN, then the one without, at each of those rates.
 Tables lr_sweep_units(const ExperimentOptions& options, int begin, int end) {
   return pair_sweep_units(
       options, kLrSweepSteps, "lr", kRates, [](Config& c, float lr) { c.lr = lr; }, begin, end);
@@ -55,7 +55,7 @@ ExperimentInfo lr_sweep_experiment() {
       "reaches only 44-49% in 500 steps: slow, not broken. (The reference CNN shows the same: "
       "tests/test_learning.cpp checks that at lr 0.2 it learns with BN and stays at chance "
       "without.)",
-      kLrSweepSteps, {int(kRates.size()), lr_sweep_units, lr_sweep_summary});
+      kLrSweepSteps, {pair_sweep_unit_count(kRates), lr_sweep_units, lr_sweep_summary});
 }
 
 }  // namespace bnlab

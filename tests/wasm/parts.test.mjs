@@ -13,13 +13,14 @@ test('lr-sweep in parts over two workers, combined, equals the sweep in one work
   try {
     const whole = await workers[0].request({ type: 'experiment', ...SWEEP, data: mnistFiles({ gzip: true }) }, ['experiment']);
     assert.equal(whole.type, 'experiment', whole.message);
-    // Units 0-3 in the second worker, 4-6 in the first (its MNIST files are already written).
+    // Units 0-7 (rates 0.01-0.3, BN and none) in the second worker, 8-13 in the first (its MNIST
+    // files are already written).
     const [late, early] = await Promise.all([
-      workers[0].request({ type: 'experiment_part', ...SWEEP, begin: 4, end: 7 }, ['experiment_part']),
-      workers[1].request({ type: 'experiment_part', ...SWEEP, begin: 0, end: 4, data: mnistFiles({ gzip: true }) }, ['experiment_part']),
+      workers[0].request({ type: 'experiment_part', ...SWEEP, begin: 8, end: 14 }, ['experiment_part']),
+      workers[1].request({ type: 'experiment_part', ...SWEEP, begin: 0, end: 8, data: mnistFiles({ gzip: true }) }, ['experiment_part']),
     ]);
     for (const r of [early, late]) assert.equal(r.type, 'experiment_part', r.message);
-    assert.equal(early.tables.find((t) => t.name === 'runs').rows.length, 8, 'two runs per unit');
+    assert.equal(early.tables.find((t) => t.name === 'runs').rows.length, 8, 'one run per unit');
     assert.ok(early.heap.size > 0, 'the worker reports its heap');
     const progress = workers[1].messages.filter((m) => m.type === 'experiment_progress' && m.id === early.id);
     assert.equal(progress.at(-1)?.fraction, 1);
@@ -42,8 +43,8 @@ test('a part on the run\'s own MNIST uses the data the run parsed, with the same
       data: mnistFiles({ gzip: true }) }, ['ready']);
     assert.equal(ready.type, 'ready', ready.message);
     const [lent, sent] = await Promise.all([
-      workers[0].request({ type: 'experiment_part', ...SWEEP, begin: 1, end: 3 }, ['experiment_part']),
-      workers[1].request({ type: 'experiment_part', ...SWEEP, begin: 1, end: 3, data: mnistFiles({ gzip: true }) }, ['experiment_part']),
+      workers[0].request({ type: 'experiment_part', ...SWEEP, begin: 2, end: 6 }, ['experiment_part']),
+      workers[1].request({ type: 'experiment_part', ...SWEEP, begin: 2, end: 6, data: mnistFiles({ gzip: true }) }, ['experiment_part']),
     ]);
     for (const r of [lent, sent]) assert.equal(r.type, 'experiment_part', r.message);
     assert.equal(lent.tables.find((t) => t.name === 'runs').rows.length, 4);
@@ -58,7 +59,7 @@ test('bad parts are refused with the core\'s message', async () => {
   try {
     const empty = await w.request({ type: 'experiment_part', ...SWEEP, begin: 2, end: 2, data: mnistFiles({ gzip: true }) }, ['experiment_part']);
     assert.equal(empty.type, 'error');
-    assert.match(empty.message, /not a part of its 7 units/);
+    assert.match(empty.message, /not a part of its 14 units/);
     const whole = await w.request({ type: 'experiment_part', name: 'train-eval', begin: 0, end: 1 }, ['experiment_part']);
     assert.match(whole.message, /does not run in parts/);
     const mixed = await w.request({ type: 'experiment_combine', ...SWEEP, parts: [[{ name: 'runs', columns: ['lr'], rows: [] }], 'x'] }, ['experiment']);

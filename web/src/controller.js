@@ -400,13 +400,17 @@ export class Controller {
         if (this.client !== client) throw new Error('the training worker was ended (a new run started)');
         // pool.js is a chunk fetched when a sweep first runs (not part of the page's first load).
         const { runSweep } = await (this.poolCode ??= import('./pool.js'));
+        const data = await builtBytes(dataset);
+        const wasmModule = await this.wasmModule;
+        // Again after the waits: the page's workers, ended meanwhile, would never answer a part.
+        if (this.client !== client) throw new Error('the training worker was ended (a new run started)');
         // Workers started ahead for this lesson's sweep (warmSweep) take parts before new ones.
         const spare = this.spares?.dataset === dataset ? this.spares.clients : [];
         if (this.spares?.dataset !== dataset) this.dropSpares();
         this.spares = null;
-        return await runSweep({ idle: this.client.idle?.() ?? [], idleHasData: onData, spare,
+        return await runSweep({ idle: client.idle?.() ?? [], idleHasData: onData, spare,
           makeClient: (callbacks) => new RunClient(this.makeWorker(), callbacks), size, name, units, seed: this.state.seed,
-          steps, dataset, data: await builtBytes(dataset), wasmModule: await this.wasmModule, onProgress, onPart });
+          steps, dataset, data, wasmModule, onProgress, onPart });
       }
       const data = onData ? undefined : await builtBytes(dataset);
       return await this.client.request('experiment', { name, seed: this.state.seed, steps, dataset, data }, [], onProgress);

@@ -50,6 +50,8 @@ export class RunClient {
   // onProgress: for requests that report progress before their reply (experiment).
   request(type, fields = {}, transfer = [], onProgress = null) {
     const id = this.nextId++;
+    // An ended worker answers nothing: an experiment sent to it fails at once (see terminate).
+    if (this.ended && type.startsWith('experiment')) return Promise.reject(new Error('the training worker was ended (a new run started)'));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { type, resolve, reject, onProgress });
       this.worker.postMessage({ type, id, ...fields }, transfer);
@@ -79,6 +81,7 @@ export class RunClient {
   // are left unanswered: the page has moved on to a new run.)
   terminate() {
     this.worker.terminate();
+    this.ended = true;
     for (const [id, { type, reject }] of this.pending) {
       if (!type.startsWith('experiment')) continue;
       reject(new Error('the training worker was ended (a new run started)'));
