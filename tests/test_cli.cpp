@@ -163,6 +163,22 @@ TEST_CASE("cli.bench states the peak it compares with: GHz x lanes x flops per l
   CHECK((j.get("peak_note").string().find("Zen 4") != std::string::npos) == (flops == 2));
   CHECK(j.get("peak_share").number() ==
         doctest::Approx(j.get("train_gflops").number() / j.get("peak_gflops").number()));
+  // Without --ghz the clock is measured (a chain of dependent adds), and /proc/cpuinfo's nominal
+  // clock is reported beside it.
+  const Run measured = run("bench --json --quick --variant nobn");
+  REQUIRE(measured.code == 0);
+  const bnlab::Json m = bnlab::Json::parse(measured.out.substr(0, measured.out.find('\n')));
+  CHECK(m.get("peak_ghz_from").string() == "measured");
+  CHECK(m.get("peak_ghz").number() > 0.2);
+  CHECK(m.get("peak_ghz").number() < 10);
+  CHECK(m.get("peak_gflops").number() == doctest::Approx(m.get("peak_ghz").number() * lanes * flops));
+  if (info.find("cpu MHz") != std::string::npos) CHECK(m.get("cpuinfo_ghz").number() > 0.2);
+  const Run clock = run("bench --clock --json");
+  REQUIRE(clock.code == 0);
+  const bnlab::Json c = bnlab::Json::parse(clock.out.substr(0, clock.out.find('\n')));
+  CHECK(c.get("bench").string() == "clock");
+  CHECK(c.get("measured_ghz").number() > 0.2);
+  CHECK(c.get("measured_ghz").number() < 10);
   const Run bad = run("bench --quick --ghz fast");
   CHECK(bad.code == 2);
   CHECK(bad.out.find("--ghz must be a clock in GHz between 0.1 and 20, got 'fast'") != std::string::npos);

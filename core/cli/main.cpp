@@ -49,12 +49,14 @@ const char* kUsage = R"(usage:
                                 beside bnlab)
         --max-memory MB         refuse models needing more than MB MiB (default 512)
         --quiet                 no summary on standard error
-  bnlab bench [--json] [--quick] [--variant bn|nobn] [--profile] [--ghz G]
+  bnlab bench [--json] [--quick] [--variant bn|nobn] [--profile] [--ghz G] [--clock]
       The reference-CNN benchmark of NUMERICS.md 8 (one thread). --profile: the time of each
       part of a training step instead (each layer's forward and backward, loss, optimizer).
       GFLOP/s are compared with one core's peak: GHz x vector lanes of this build x 4 flops
       per lane and cycle (2 FMA pipes; 2 for AVX-512 on AMD Zen 4, whose pipes are 256 bits
-      wide); GHz from /proc/cpuinfo's "cpu MHz", or --ghz G.
+      wide); GHz measured (a chain of dependent adds, one per cycle; a VM's /proc/cpuinfo
+      gives its nominal clock, which a boosting core exceeds), or --ghz G. --clock: print the
+      measured clock (and /proc/cpuinfo's) only.
   bnlab experiment NAME --out DIR [--seed S] [--steps N] [--dataset mnist|fashion] [--data-dir DIR]
       Runs a named experiment: DIR/*.csv (tidy tables) and DIR/summary.json (headline figures).
       --dataset fashion: on Fashion-MNIST instead of MNIST (covariate-shift: instead of its
@@ -348,6 +350,32 @@ double cpuinfo_ghz() {
   return mhz / 1000.0;
 }
 
+// The clock the core runs at now, measured: a chain of dependent integer adds, one per cycle on
+// every core this project meets (x86-64 since the 486, Arm cores alike), timed by the steady
+// clock; the best of 7 runs of 2^24 adds (about 5 ms each), since being descheduled only makes
+// a run slower. /proc/cpuinfo gives a VM's nominal clock (2.6 GHz on the EPYC this was written
+// on, whose core ran at 3.7 GHz: a peak computed from it overstated the share of it a step
+// reaches by 1.4x; wasm/README.md, step13's subsection). The empty asm keeps each add in a
+// register and in the chain, so the compiler can neither fold nor reorder the sum.
+double measured_ghz() {
+  constexpr int64_t kAdds = int64_t(1) << 24;
+  double best = 0;
+  for (int run = 0; run < 7; ++run) {
+    uint64_t x = uint64_t(run);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < kAdds; i += 8) {
+#define BNLAB_CHAIN_ADD() x += 1; asm volatile("" : "+r"(x))
+      BNLAB_CHAIN_ADD(); BNLAB_CHAIN_ADD(); BNLAB_CHAIN_ADD(); BNLAB_CHAIN_ADD();
+      BNLAB_CHAIN_ADD(); BNLAB_CHAIN_ADD(); BNLAB_CHAIN_ADD(); BNLAB_CHAIN_ADD();
+#undef BNLAB_CHAIN_ADD
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (x != uint64_t(run + kAdds)) return 0;  // cannot happen; keeps x live
+    if (seconds > 0) best = std::max(best, double(kAdds) / seconds / 1e9);
+  }
+  return best;
+}
+
 // Whether this CPU executes a 512-bit FMA as two 256-bit halves: AMD's Zen 4 (family 19h with
 // AVX-512) has two 256-bit FMA pipes, so a 512-bit vector gives it no more flops per cycle than
 // AVX2 does (AMD's Zen 4 optimization guide). Read from /proc/cpuinfo's vendor and family.
@@ -373,7 +401,7 @@ double process_cpu_seconds() {
 }
 
 int cmd_bench(const std::vector<std::string>& args) {
-  bool json = false, quick = false, profile = false;
+  bool json = false, quick = false, profile = false, clock_only = false;
   double ghz = 0;
   std::vector<bool> variants = {true, false};
   for (size_t i = 0; i < args.size(); ++i) {
@@ -381,6 +409,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     else if (args[i] == "--quick") quick = true;
     else if (args[i] == "--profile")
       profile = true;
+    else if (args[i] == "--clock")
+      clock_only = true;
     else if (args[i] == "--variant" && i + 1 < args.size()) {
       const std::string v = args[++i];
       if (v != "bn" && v != "nobn") throw UsageError("--variant must be bn or nobn");
@@ -394,7 +424,24 @@ int cmd_bench(const std::vector<std::string>& args) {
     } else throw UsageError("unexpected argument '" + args[i] + "' for bench");
   }
   const bool ghz_given = ghz > 0;
-  if (!ghz_given) ghz = cpuinfo_ghz();
+  const double nominal_ghz = cpuinfo_ghz();
+  if (clock_only) {
+    const double measured = measured_ghz();
+    if (json)
+      std::cout << "{\"framework\":\"bnlab\",\"bench\":\"clock\",\"measured_ghz\":" << json_num(measured)
+                << ",\"cpuinfo_ghz\":" << json_num(nominal_ghz > 0 ? nominal_ghz : NAN) << "}" << std::endl;
+    else
+      std::printf("clock: %.2f GHz measured (a chain of dependent adds); /proc/cpuinfo: %.2f GHz\n",
+                  measured, nominal_ghz);
+    return 0;
+  }
+  // The clock: --ghz, else measured, else (a measurement that failed) /proc/cpuinfo's.
+  const char* ghz_from = "--ghz";
+  if (!ghz_given) {
+    ghz = measured_ghz();
+    ghz_from = "measured";
+    if (!(ghz > 0)) ghz = nominal_ghz, ghz_from = "/proc/cpuinfo";
+  }
   MachinePeak peak = build_peak(ghz);
   std::string peak_note;
   if (peak.lanes == 16 && fma_512_in_halves()) {
@@ -430,7 +477,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       for (size_t i = 0; i < r.train_cpu_ms_per_step_runs.size(); ++i)
         std::cout << (i ? "," : "") << fmt(r.train_cpu_ms_per_step_runs[i]);
       std::cout << "],\"peak_gflops\":" << json_num(peak.gflops) << ",\"peak_ghz\":" << json_num(peak.ghz)
-                << ",\"peak_ghz_from\":\"" << (ghz_given ? "--ghz" : "/proc/cpuinfo") << "\""
+                << ",\"peak_ghz_from\":\"" << ghz_from << "\""
+                << ",\"cpuinfo_ghz\":" << json_num(nominal_ghz > 0 ? nominal_ghz : NAN)
                 << ",\"peak_lanes\":" << peak.lanes << ",\"peak_flops_per_lane_cycle\":" << peak.flops_per_lane_cycle
                 << ",\"isa\":\"" << peak.isa << "\",\"peak_note\":\"" << peak_note << "\""
                 << ",\"peak_share\":" << json_num(share)
@@ -443,12 +491,12 @@ int cmd_bench(const std::vector<std::string>& args) {
     } else {
       std::printf("%-13s native, 1 thread: %8.1f train steps/s (%.2f ms/step, %.1f GFLOP/s), %8.0f eval images/s\n"
                   "              CPU time %.3f ms/step; %.1f%% of one core's peak %.0f GFLOP/s\n"
-                  "              (= %.2f GHz from %s x %d lanes (%s) x %d flops per lane and cycle%s%s)\n"
+                  "              (= %.2f GHz, %s, x %d lanes (%s) x %d flops per lane and cycle%s%s)\n"
                   "              losses: step 1 %.6f, after warm-up %.6g, final %.6g\n"
                   "              with every-step measurements: %.1f steps/s (+%.1f%% per step)\n",
                   bn ? "ref-cnn" : "ref-cnn-nobn", r.train_steps_per_s, 1000.0 / r.train_steps_per_s,
                   r.train_gflops, r.eval_images_per_s, r.train_cpu_ms_per_step, 100.0 * share,
-                  peak.gflops, peak.ghz, ghz_given ? "--ghz" : "/proc/cpuinfo", peak.lanes,
+                  peak.gflops, peak.ghz, ghz_from, peak.lanes,
                   peak.isa.c_str(), peak.flops_per_lane_cycle, peak_note.empty() ? "" : "; ",
                   peak_note.c_str(), r.loss_step1, r.loss_after_warmup,
                   r.loss_final, r.measured_steps_per_s, 100.0 * r.measure_overhead);

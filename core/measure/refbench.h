@@ -45,8 +45,8 @@ struct BenchResult {
 //       x 4 flops per lane per cycle (two FMA pipes of 2 flops each, or, without FMA, as on
 //         wasm SIMD, two multiply and two add pipes; what AMD Zen 4/5 and Intel since Haswell
 //         issue per cycle)
-// The clock is the caller's (the CLI reads /proc/cpuinfo's "cpu MHz" or takes --ghz): a VM
-// reports its nominal clock, and a boosting core runs faster, so the share is an upper bound.
+// The clock is the caller's (the CLI measures it with a chain of dependent adds, or takes
+// --ghz): a VM's /proc/cpuinfo gives its nominal clock, which a boosting core exceeds.
 struct MachinePeak {
   double ghz = 0;
   int lanes = 0;               // of the build that runs (compile-time)
