@@ -17,7 +17,7 @@
 // wasm is compared with on an AVX-512 machine); the first is the one ratios are taken to.
 // CPU time per step: natively and in node (process.cpuUsage); a browser has no CPU clock.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.mjs';
 import { startServer } from '../../web/serve.mjs';
@@ -40,6 +40,10 @@ function parseArgs(argv) {
   }
   for (const r of args.runtimes)
     if (!RUNTIMES.includes(r)) throw new Error(`bench: unknown runtime '${r}'`);
+  if (args.runtimes.includes('native'))
+    for (const b of args.nativeBuilds)
+      if (!existsSync(`${ROOT}build/${b}/bnlab`))
+        throw new Error(`bench: no build/${b}/bnlab (build it first; build/haswell: cmake -S . -B build/haswell -DCMAKE_BUILD_TYPE=Release -DBNLAB_NATIVE_ARCH=OFF -DCMAKE_CXX_FLAGS=-march=haswell -DBUILD_TESTING=OFF && cmake --build build/haswell --target bnlab)`);
   return args;
 }
 
