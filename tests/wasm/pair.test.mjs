@@ -51,6 +51,14 @@ const SETTINGS = { snapshot_ms: 50, eval_every: 40, eval_examples: 200, heavy_ev
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
+
+// Side `side` of the two-worker run (runs[2]) took n steps with the one-worker run's (runs[1])
+// losses, bit for bit.
+function sameLosses(runs, side, n) {
+  assert.equal(runs[2][side].loss.length, n, `side ${side}: ${n} losses`);
+  const first = runs[2][side].loss.findIndex((v, i) => !Object.is(v, runs[1][side].loss[i]));
+  assert.equal(first, -1, `side ${side}: the losses differ first at step ${first + 1}`);
+}
 test('two workers give the one-worker run bit for bit: steps, Play and Pause, set on both', async () => {
   const runs = {};
   for (const kind of [1, 2]) {
@@ -81,10 +89,8 @@ test('two workers give the one-worker run bit for bit: steps, Play and Pause, se
     }
   }
   for (const side of ['a', 'b']) {
-    assert.equal(runs[2][side].loss.length, 160, `side ${side}: 160 losses`);
+    sameLosses(runs, side, 160);
     assert.deepEqual(runs[2][side].step, runs[1][side].step);
-    const first = runs[2][side].loss.findIndex((v, i) => !Object.is(v, runs[1][side].loss[i]));
-    assert.equal(first, -1, `side ${side}: the losses differ first at step ${first + 1}`);
     assert.deepEqual(runs[2][side].evals, runs[1][side].evals, `side ${side}: the same evaluations`);
   }
   assert.ok(runs[2].a.evals.length >= 4, 'evaluated every 40 steps');
@@ -159,11 +165,7 @@ test('pauses while the faster side waits for the frame leave both sides level an
       sim.terminate();
     }
   }
-  for (const side of ['a', 'b']) {
-    assert.equal(runs[2][side].loss.length, 150, `side ${side}: 150 losses`);
-    const first = runs[2][side].loss.findIndex((v, i) => !Object.is(v, runs[1][side].loss[i]));
-    assert.equal(first, -1, `side ${side}: the losses differ first at step ${first + 1}`);
-  }
+  for (const side of ['a', 'b']) sameLosses(runs, side, 150);
 });
 
 test('two workers: the same lr change at the same step gives the one-worker losses exactly', async () => {
