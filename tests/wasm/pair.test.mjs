@@ -51,7 +51,6 @@ const SETTINGS = { snapshot_ms: 50, eval_every: 40, eval_examples: 200, heavy_ev
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
-
 // Side `side` of the two-worker run (runs[2]) took n steps with the one-worker run's (runs[1])
 // losses, bit for bit.
 function sameLosses(runs, side, n) {
@@ -59,6 +58,7 @@ function sameLosses(runs, side, n) {
   const first = runs[2][side].loss.findIndex((v, i) => !Object.is(v, runs[1][side].loss[i]));
   assert.equal(first, -1, `side ${side}: the losses differ first at step ${first + 1}`);
 }
+
 test('two workers give the one-worker run bit for bit: steps, Play and Pause, set on both', async () => {
   const runs = {};
   for (const kind of [1, 2]) {
