@@ -388,6 +388,7 @@ export class Controller {
     // the pause's, would say "Paused." meanwhile).
     this.experimentStatus = `Running the experiment "${name}"${dataset === 'fashion' ? ' on Fashion-MNIST' : ''}${size > 1 ? ` in ${size} workers` : ''}...`;
     this.setStatus(this.experimentStatus);
+    let finished = false;
     try {
       if (size > 1) {
         // The page's own workers take parts too (PairRunClient.idle: the pair's workers), once no chunk
@@ -408,15 +409,20 @@ export class Controller {
         const spare = this.spares?.dataset === dataset ? this.spares.clients : [];
         if (this.spares?.dataset !== dataset) this.dropSpares();
         this.spares = null;
-        return await runSweep({ idle: client.idle?.() ?? [], idleHasData: onData, spare,
+        const result = await runSweep({ idle: client.idle?.() ?? [], idleHasData: onData, spare,
           makeClient: (callbacks) => new RunClient(this.makeWorker(), callbacks), size, name, units, seed: this.state.seed,
           steps, dataset, data, wasmModule, onProgress, onPart });
+        finished = true;
+        return result;
       }
       const data = onData ? undefined : await builtBytes(dataset);
-      return await this.client.request('experiment', { name, seed: this.state.seed, steps, dataset, data }, [], onProgress);
+      const result = await this.client.request('experiment', { name, seed: this.state.seed, steps, dataset, data }, [], onProgress);
+      finished = true;
+      return result;
     } finally {
       this.experimentStatus = null;
-      this.setStatus(`Experiment "${name}" done. Paused.`);
+      // A failed experiment says so (its message goes to the caller: the experiment's box).
+      this.setStatus(finished ? `Experiment "${name}" done. Paused.` : `Experiment "${name}" did not finish. Paused.`);
     }
   }
 
