@@ -29,6 +29,11 @@ Run run(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+// The first line of a run's output, parsed as JSON (bench --json prints one line per variant).
+bnlab::Json first_json(const Run& r) {
+  return bnlab::Json::parse(r.out.substr(0, r.out.find('\n')));
+}
+
 std::string temp_path(const std::string& name) { return "/tmp/bnlab_test_cli_" + name; }
 
 const std::string kSmall = "--model small-cnn --dataset shapes --batch-size 8 --seed 3 --eval-every 0 --quiet";
@@ -124,7 +129,7 @@ TEST_CASE("cli.a saved state continues like the run that was not interrupted") {
 TEST_CASE("cli.bench --json prints the fields NUMERICS.md 8 names") {
   const Run r = run("bench --json --quick --variant nobn");
   REQUIRE(r.code == 0);
-  const bnlab::Json j = bnlab::Json::parse(r.out.substr(0, r.out.find('\n')));
+  const bnlab::Json j = first_json(r);
   CHECK(j.get("framework").string() == "bnlab");
   CHECK(j.get("bench").string() == "ref-cnn-nobn");
   CHECK(j.get("variant").string() == "nobn");
@@ -145,7 +150,7 @@ TEST_CASE("cli.bench --json prints the fields NUMERICS.md 8 names") {
 TEST_CASE("cli.bench states the peak it compares with: GHz x lanes x flops per lane and cycle, and --ghz sets the clock") {
   const Run r = run("bench --json --quick --variant nobn --ghz 2.5");
   REQUIRE(r.code == 0);
-  const bnlab::Json j = bnlab::Json::parse(r.out.substr(0, r.out.find('\n')));
+  const bnlab::Json j = first_json(r);
   const double lanes = j.get("peak_lanes").number();
   // The build's vector width: 16 (AVX-512), 8 (AVX2), 4 (SSE) floats.
   CHECK((lanes == 16 || lanes == 8 || lanes == 4));
@@ -167,7 +172,7 @@ TEST_CASE("cli.bench states the peak it compares with: GHz x lanes x flops per l
   // clock is reported beside it.
   const Run measured = run("bench --json --quick --variant nobn");
   REQUIRE(measured.code == 0);
-  const bnlab::Json m = bnlab::Json::parse(measured.out.substr(0, measured.out.find('\n')));
+  const bnlab::Json m = first_json(measured);
   CHECK(m.get("peak_ghz_from").string() == "measured");
   CHECK(m.get("peak_ghz").number() > 0.2);
   CHECK(m.get("peak_ghz").number() < 10);
@@ -175,7 +180,7 @@ TEST_CASE("cli.bench states the peak it compares with: GHz x lanes x flops per l
   if (info.find("cpu MHz") != std::string::npos) CHECK(m.get("cpuinfo_ghz").number() > 0.2);
   const Run clock = run("bench --clock --json");
   REQUIRE(clock.code == 0);
-  const bnlab::Json c = bnlab::Json::parse(clock.out.substr(0, clock.out.find('\n')));
+  const bnlab::Json c = first_json(clock);
   CHECK(c.get("bench").string() == "clock");
   CHECK(c.get("measured_ghz").number() > 0.2);
   CHECK(c.get("measured_ghz").number() < 10);

@@ -355,8 +355,9 @@ export function serve(host) {
       const t1 = now();
       await lab.writeData(files.files, dataset, files.parsed);
       const t2 = now();
+      // The files are written (and the parsed data kept) above: the part only reads them.
       const tables = await lab.runExperimentPart(msg.name, {
-        seed: msg.seed, steps: msg.steps, ...files, dataset, begin: msg.begin, end: msg.end,
+        seed: msg.seed, steps: msg.steps, dataset, begin: msg.begin, end: msg.end,
         onProgress: (fraction) => host.post({ type: 'experiment_progress', id: msg.id, name: msg.name, fraction }),
       });
       // Where the part's time went (the bench's timeline): the module, the data, the runs.

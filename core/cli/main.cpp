@@ -336,18 +336,29 @@ void print_profile(bool bn, const StepProfile& prof, bool json) {
                 100 * r.seconds / prof.step_seconds);
 }
 
-// The clock that build_peak() assumes: the highest "cpu MHz" of /proc/cpuinfo (what the kernel
-// reports; a VM shows its nominal clock, a boosting core may run faster). 0 if unknown.
-double cpuinfo_ghz() {
+// What /proc/cpuinfo says about this CPU (all zero where there is no such file): the highest
+// "cpu MHz" (a VM shows its nominal clock, which a boosting core exceeds: measured_ghz below) and
+// whether it executes a 512-bit FMA as two 256-bit halves: AMD's Zen 4 (family 19h with AVX-512)
+// has two 256-bit FMA pipes, so a 512-bit vector gives it no more flops per cycle than AVX2 does
+// (AMD's Zen 4 optimization guide).
+struct CpuInfo {
+  double ghz = 0;
+  bool fma_512_in_halves = false;
+};
+CpuInfo read_cpuinfo() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   double mhz = 0;
-  while (std::getline(in, line))
-    if (line.rfind("cpu MHz", 0) == 0) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) mhz = std::max(mhz, std::atof(line.c_str() + colon + 1));
-    }
-  return mhz / 1000.0;
+  bool amd = false;
+  int family = -1;
+  while (std::getline(in, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    if (line.rfind("cpu MHz", 0) == 0) mhz = std::max(mhz, std::atof(line.c_str() + colon + 1));
+    if (line.rfind("vendor_id", 0) == 0) amd = line.find("AuthenticAMD", colon) != std::string::npos;
+    if (line.rfind("cpu family", 0) == 0) family = std::atoi(line.c_str() + colon + 1);
+  }
+  return {mhz / 1000.0, amd && family == 0x19};
 }
 
 // The clock the core runs at now, measured: a chain of dependent integer adds, one per cycle on
@@ -374,23 +385,6 @@ double measured_ghz() {
     if (seconds > 0) best = std::max(best, double(kAdds) / seconds / 1e9);
   }
   return best;
-}
-
-// Whether this CPU executes a 512-bit FMA as two 256-bit halves: AMD's Zen 4 (family 19h with
-// AVX-512) has two 256-bit FMA pipes, so a 512-bit vector gives it no more flops per cycle than
-// AVX2 does (AMD's Zen 4 optimization guide). Read from /proc/cpuinfo's vendor and family.
-bool fma_512_in_halves() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  bool amd = false;
-  int family = -1;
-  while (std::getline(in, line) && (!amd || family < 0)) {
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    if (line.rfind("vendor_id", 0) == 0) amd = line.find("AuthenticAMD", colon) != std::string::npos;
-    if (line.rfind("cpu family", 0) == 0) family = std::atoi(line.c_str() + colon + 1);
-  }
-  return amd && family == 0x19;
 }
 
 // CPU seconds of this process (not the time it waited for a core).
@@ -424,7 +418,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     } else throw UsageError("unexpected argument '" + args[i] + "' for bench");
   }
   const bool ghz_given = ghz > 0;
-  const double nominal_ghz = cpuinfo_ghz();
+  const CpuInfo cpu = read_cpuinfo();
+  const double nominal_ghz = cpu.ghz;
   if (clock_only) {
     const double measured = measured_ghz();
     if (json)
@@ -444,7 +439,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   }
   MachinePeak peak = build_peak(ghz);
   std::string peak_note;
-  if (peak.lanes == 16 && fma_512_in_halves()) {
+  if (peak.lanes == 16 && cpu.fma_512_in_halves) {
     peak.flops_per_lane_cycle = 2;
     peak.gflops = peak.ghz * peak.lanes * peak.flops_per_lane_cycle;
     peak_note = "AMD Zen 4 runs a 512-bit FMA as two 256-bit halves";

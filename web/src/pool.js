@@ -1,7 +1,7 @@
 // A pool of workers for a lesson's sweep: the core splits a sweep into units (its training runs,
 // or groups of them; core/experiments/experiments.h ExperimentParts; the experiment list gives
-// their number); each worker of the pool takes the next unit not yet started, and when all are done one of them
-// asks the core to combine the parts, which gives exactly the result of the sweep run in one
+// their number); each worker of the pool takes the next unit not yet started, and when all are
+// done one of them asks the core to combine the parts, which gives exactly the result of the sweep run in one
 // worker (tests/test_experiment_parts.cpp, tests/browser/workers.test.mjs). The page's own
 // workers, idle while the sweep runs, serve first (their module is instantiated and their data
 // loaded already); only the rest of the pool is started for the sweep, and ended after it, so
