@@ -12,7 +12,7 @@ namespace bnlab {
 
 class MaxPool2d : public Layer {
  public:
-  // Throws Error unless kernel_size >= 1 and stride >= 0.
+  // Throws Error unless 1 <= kernel_size <= 16 (a window's position fits a byte) and stride >= 0.
   explicit MaxPool2d(int kernel_size, int stride = 0);
 
   std::string kind() const override { return "maxpool"; }
@@ -25,7 +25,7 @@ class MaxPool2d : public Layer {
  private:
   int kernel_, stride_;
   Shape in_shape_;               // (N, C, H, W) of the last input
-  std::vector<int32_t> argmax_;  // (N, C, Ho, Wo): index h*W + w of each window's maximum
+  std::vector<uint8_t> argmax_;  // (N, C, Ho, Wo): each window's maximum at kh*k + kw in it
   Tensor y_;                     // (N, C, Ho, Wo)
   Tensor dx_;                    // (N, C, H, W); empty when needs_input_grad() is false
 };
