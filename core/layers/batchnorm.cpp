@@ -247,6 +247,7 @@ const Tensor& BatchNorm::backward(const Tensor& dy) {
   if (dy.shape() != shape)
     throw Error(kind() + ": backward got dy " + dy.shape().str() + " for an output " +
                 shape.str() + " (call forward first)");
+  if (!input_) throw Error(kind() + ": backward before any forward");
   if (input_->shape() != shape)
     throw Error(kind() + ": the input of the last forward changed shape before backward");
   const int C = channels_;
