@@ -137,7 +137,11 @@ void max_pool_2x2(const float* x, Shape in, Shape out, float* y, uint8_t* arg) {
 // windows (two rows of 8 inputs) per step, the last group of a row overlapping the one before
 // (rewriting the same values). Inputs outside every window (the last row or column of an odd
 // size) get 0. dy + 0 turns a -0 into +0, as 0 + dy did when the gradient was added to zeros.
-void max_pool_2x2_backward(const float* dy, const uint8_t* arg, Shape in, Shape out, float* dx) {
+// Relu: through the ReLU before the pooling too (MaxPool2d::relu_input_grad): 0 where the
+// window's maximum y is not above 0.
+template <bool Relu>
+void max_pool_2x2_backward(const float* dy, const uint8_t* arg, const float* y, Shape in,
+                           Shape out, float* dx) {
   const int w = in.w, ho = out.h, wo = out.w;
   const f4 zero = {};
   for (int64_t plane = 0; plane < int64_t(out.n) * out.c; ++plane) {
@@ -147,7 +151,8 @@ void max_pool_2x2_backward(const float* dy, const uint8_t* arg, Shape in, Shape 
       for (int group = 0; group < wo; group += 4) {
         const int ow = std::min(group, wo - 4);
         const int64_t o = (plane * ho + oh) * wo + ow;
-        const f4 g = simd4::load(dy + o) + zero;
+        f4 g = simd4::load(dy + o) + zero;
+        if (Relu) g = simd4::select(simd4::load(y + o) > zero, g, zero);
         const i4 at = load_positions(arg + o);
         const f4 p0 = simd4::select(at == 0, g, zero), p1 = simd4::select(at == 1, g, zero);
         const f4 p2 = simd4::select(at == 2, g, zero), p3 = simd4::select(at == 3, g, zero);
@@ -165,15 +170,16 @@ void max_pool_2x2_backward(const float* dy, const uint8_t* arg, Shape in, Shape 
 
 // The gradient of non-overlapping k x k windows (stride k) in one pass, as above for any k:
 // each window's k*k inputs written once, the inputs outside every window 0.
-void max_pool_backward_tiled(const float* dy, const uint8_t* arg, Shape in, Shape out, int k,
-                             float* dx) {
+template <bool Relu>
+void max_pool_backward_tiled(const float* dy, const uint8_t* arg, const float* y, Shape in,
+                             Shape out, int k, float* dx) {
   const int w = in.w, ho = out.h, wo = out.w;
   for (int64_t plane = 0; plane < int64_t(out.n) * out.c; ++plane) {
     float* dst = dx + plane * in.spatial();
     for (int oh = 0; oh < ho; ++oh) {
       float* row = dst + int64_t(oh) * k * w;
-      for (int ow = 0; ow < wo; ++ow, ++dy, ++arg) {
-        const float g = *dy + 0.f;
+      for (int ow = 0; ow < wo; ++ow, ++dy, ++arg, ++y) {
+        const float g = Relu && !(*y > 0.f) ? 0.f : *dy + 0.f;
         for (int kh = 0; kh < k; ++kh)
           for (int kw = 0; kw < k; ++kw)
             row[kh * w + ow * k + kw] = kh * k + kw == *arg ? g : 0.f;
@@ -218,11 +224,12 @@ const Tensor& MaxPool2d::backward(const Tensor& dy) {
   const Shape& out = y_.shape();
   const int k = kernel_, s = stride_, w = in_shape_.w;
   if (k == 2 && s == 2 && out.w >= 4) {
-    max_pool_2x2_backward(dy.data(), argmax_.data(), in_shape_, out, dx_.data());
+    max_pool_2x2_backward<false>(dy.data(), argmax_.data(), nullptr, in_shape_, out, dx_.data());
     return dx_;
   }
   if (k == s) {
-    max_pool_backward_tiled(dy.data(), argmax_.data(), in_shape_, out, k, dx_.data());
+    max_pool_backward_tiled<false>(dy.data(), argmax_.data(), y_.data(), in_shape_, out, k,
+                                   dx_.data());
     return dx_;
   }
   dx_.setZero();
@@ -235,6 +242,20 @@ const Tensor& MaxPool2d::backward(const Tensor& dy) {
         dst[(oh * s + *arg / k) * w + ow * s + *arg % k] += *g;
   }
   return dx_;
+}
+
+bool MaxPool2d::relu_input_grad(const Tensor& dy, Tensor& dz) const {
+  if (kernel_ != stride_) return false;
+  if (dy.shape() != y_.shape())
+    throw Error("maxpool: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
+  dz.resize(in_shape_);
+  const Shape& out = y_.shape();
+  if (kernel_ == 2 && out.w >= 4)
+    max_pool_2x2_backward<true>(dy.data(), argmax_.data(), y_.data(), in_shape_, out, dz.data());
+  else
+    max_pool_backward_tiled<true>(dy.data(), argmax_.data(), y_.data(), in_shape_, out, kernel_,
+                                  dz.data());
+  return true;
 }
 
 AvgPool2d::AvgPool2d(int kernel_size, int stride)

@@ -22,6 +22,14 @@ class MaxPool2d : public Layer {
   const Tensor& forward(const Tensor& x, Mode mode) override;
   const Tensor& backward(const Tensor& dy) override;
 
+  // The input gradient of a ReLU whose output was this layer's input, from this layer's dy, in
+  // one pass, without forming this layer's dx (Model's backward takes a ReLU and the pooling
+  // after it so): an input gets dy where it was its window's maximum and that maximum is above
+  // 0, else 0. The same bits as backward() and then the ReLU's backward (the maximum is the
+  // ReLU's output there, which the ReLU's backward tests). Only for windows that neither overlap
+  // nor leave gaps (stride = kernel); returns false, dz untouched, for the others.
+  bool relu_input_grad(const Tensor& dy, Tensor& dz) const;
+
  private:
   int kernel_, stride_;
   Shape in_shape_;               // (N, C, H, W) of the last input
