@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "check.h"
+#include "layers/activation.h"
 #include "layers/pool.h"
 
 using namespace bnlab;
@@ -201,6 +202,48 @@ TEST_CASE("maxpool refuses kernels above 16 with bnlab::Error") {
   CHECK_THROWS_WITH_AS(MaxPool2d(17), "maxpool: kernel 17 is larger than 16", Error);
   MaxPool2d pool(16);
   CHECK(pool.forward(Tensor(Shape{1, 1, 16, 16}, 1.f), Mode::Train).size() == 1);
+}
+
+TEST_CASE("maxpool.relu_input_grad gives backward() then the ReLU's backward, bit for bit") {
+  // The ReLU's output is the pooling's input: values from {-1, 0, 1, 2} with some NaN and -0
+  // through a ReLU (ties at 0 where a window has no positive value), dy with -0 and zeros; k = s
+  // = 1 .. 4 on sizes with and without inputs outside every window; overlapping and gapped
+  // windows are refused. One pair of layers, dz overwritten after each use.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const auto bits_equal = [](const Tensor& a, const Tensor& b) {
+    return a.shape() == b.shape() &&
+           std::memcmp(a.data(), b.data(), sizeof(float) * size_t(a.size())) == 0;
+  };
+  for (int k = 1; k <= 4; ++k) {
+    MaxPool2d pool(k);
+    Activation relu(ActKind::ReLU);
+    Tensor dz;
+    for (Shape in : {Shape{2, 3, 17, 19}, Shape{3, 2, 8, 8}, Shape{1, 2, 9, 13}, Shape{1, 1, 4, 30}}) {
+      CAPTURE(k);
+      CAPTURE(in.str());
+      Tensor z(in);
+      Rng rng(uint32_t(in.size() + k));
+      for (int64_t i = 0; i < z.size(); ++i) {
+        const uint32_t r = rng.below(40);
+        z[i] = r == 0 ? nan : r == 1 ? -0.f : float(int(rng.below(4)) - 1);
+      }
+      const Tensor& y = pool.forward(relu.forward(z, Mode::Train), Mode::Train);
+      Tensor dy(y.shape());
+      for (int64_t i = 0; i < dy.size(); ++i)
+        dy[i] = i % 7 == 0 ? -0.f : i % 7 == 1 ? 0.f : float(int(rng.below(200)) - 100) / 8.f;
+      REQUIRE(pool.relu_input_grad(dy, dz));
+      const Tensor& expected = relu.backward(pool.backward(dy));
+      CHECK(bits_equal(dz, expected));
+      dz.setConstant(99.f);
+    }
+  }
+  for (const auto& ks : {std::pair<int, int>{3, 2}, {2, 1}, {2, 3}}) {
+    MaxPool2d pool(ks.first, ks.second);
+    const Tensor& y = pool.forward(random_tensor(Shape{1, 1, 9, 9}, 5), Mode::Train);
+    Tensor dz;
+    CHECK_FALSE(pool.relu_input_grad(Tensor(y.shape(), 1.f), dz));
+    CHECK(dz.size() == 0);
+  }
 }
 
 TEST_CASE("avgpool.forward matches PyTorch on a strided 3x3 example") {
