@@ -218,7 +218,8 @@ TEST_CASE("maxpool.relu_input_grad gives backward() then the ReLU's backward, bi
     MaxPool2d pool(k);
     Activation relu(ActKind::ReLU);
     Tensor dz;
-    for (Shape in : {Shape{2, 3, 17, 19}, Shape{3, 2, 8, 8}, Shape{1, 2, 9, 13}, Shape{1, 1, 4, 30}}) {
+    for (Shape in :
+         {Shape{2, 3, 17, 19}, Shape{3, 2, 8, 8}, Shape{1, 2, 9, 13}, Shape{1, 1, 4, 30}}) {
       CAPTURE(k);
       CAPTURE(in.str());
       Tensor z(in);

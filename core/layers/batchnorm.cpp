@@ -270,7 +270,8 @@ const Tensor& BatchNorm::backward(const Tensor& dy) {
     const float* x0 = input_->data();
     const float* center = sub_mean_.data() + int64_t(s) * C;
     const float* inv = inv_std_.data() + int64_t(s) * C;
-    const auto vec = [&](int64_t p, int c, int j, int64_t i) {  // p: channel c's plane's first float
+    // p: the first float of channel c's plane; row j & 1 is channel c + (j & 1).
+    const auto vec = [&](int64_t p, int c, int j, int64_t i) {
       const int64_t at = p + (j & 1) * hw + i;
       const f4 g = simd4::load(g0 + at);
       if (j < 2) return g;

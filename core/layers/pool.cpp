@@ -48,8 +48,8 @@ using u8x16 = uint8_t __attribute__((vector_size(16)));
 // shuffle each way (i8x16.shuffle in wasm, where a conversion to a 4-byte vector is scalarized).
 inline void store_positions(uint8_t* p, i4 at) {
   const u8x16 b = u8x16(at);
-  const i4 packed = i4(__builtin_shufflevector(b, b, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4,
-                                               8, 12));
+  const i4 packed =
+      i4(__builtin_shufflevector(b, b, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12));
   const int32_t word = packed[0];
   std::memcpy(p, &word, sizeof word);
 }
@@ -57,8 +57,8 @@ inline i4 load_positions(const uint8_t* p) {
   int32_t word;
   std::memcpy(&word, p, sizeof word);
   const u8x16 b = u8x16(i4{word, 0, 0, 0}), zero = {};
-  return i4(__builtin_shufflevector(b, zero, 0, 16, 16, 16, 1, 16, 16, 16, 2, 16, 16, 16, 3, 16,
-                                    16, 16));
+  return i4(
+      __builtin_shufflevector(b, zero, 0, 16, 16, 16, 1, 16, 16, 16, 2, 16, 16, 16, 3, 16, 16, 16));
 }
 
 // Max pooling of every (n, c) plane of x (shape in) into y and arg (shape out); arg holds the
@@ -140,8 +140,8 @@ void max_pool_2x2(const float* x, Shape in, Shape out, float* y, uint8_t* arg) {
 // Relu: through the ReLU before the pooling too (MaxPool2d::relu_input_grad): 0 where the
 // window's maximum y is not above 0.
 template <bool Relu>
-void max_pool_2x2_backward(const float* dy, const uint8_t* arg, const float* y, Shape in,
-                           Shape out, float* dx) {
+void max_pool_2x2_backward(const float* dy, const uint8_t* arg, const float* y, Shape in, Shape out,
+                           float* dx) {
   const int w = in.w, ho = out.h, wo = out.w;
   const f4 zero = {};
   for (int64_t plane = 0; plane < int64_t(out.n) * out.c; ++plane) {
@@ -181,8 +181,7 @@ void max_pool_backward_tiled(const float* dy, const uint8_t* arg, const float* y
       for (int ow = 0; ow < wo; ++ow, ++dy, ++arg, ++y) {
         const float g = Relu && !(*y > 0.f) ? 0.f : *dy + 0.f;
         for (int kh = 0; kh < k; ++kh)
-          for (int kw = 0; kw < k; ++kw)
-            row[kh * w + ow * k + kw] = kh * k + kw == *arg ? g : 0.f;
+          for (int kw = 0; kw < k; ++kw) row[kh * w + ow * k + kw] = kh * k + kw == *arg ? g : 0.f;
       }
       for (int kh = 0; kh < k; ++kh) std::fill(row + kh * w + wo * k, row + (kh + 1) * w, 0.f);
     }
