@@ -55,4 +55,32 @@ void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, i
              float* c, int64_t ldc, Accumulate accumulate);
 }  // namespace simd4
 
+// Stride-1 convolutions without im2col (layers/conv2d.cpp): over the padded input's width, row
+// p = (ci, kh, kw) of a sample's im2col matrix is contiguous in the padded input, so the kernels
+// read it in place: X(p, j) = x[offsets[p] + j]. Computed at L lanes (4: simd4's kernels, the
+// tiles and summation order above; 8: 8-wide vectors with the build's FMA, tiles of 12
+// accumulators); kLanes is the build's (FIXME figures).
+//
+//   gemm_nx:  C [M, N] (+)= A [M, K] * X [K, N]        X's rows at offsets (the conv forward)
+//   gemm_xn:  C [M, N] (+)= X [M, K] * B [K, N]        X's rows at offsets (its weight gradient)
+//   gemm_tn_lanes: gemm_tn at L lanes, B read in place  (its input gradient)
+//
+// gemm_xn's k runs over rows k_width wide of which the first k_used columns count (X's columns
+// beyond them are wasted and B's rows there are zero): its blocks of 256 are 256 counted columns,
+// so that C gets the same sums as from the compact matrix (k_used = k_width: plain blocks).
+#if defined(__AVX2__) && defined(__FMA__)
+inline constexpr int kLanes = 8;
+#else
+inline constexpr int kLanes = 4;
+#endif
+template <int L>
+void gemm_nx(int m, int n, int k, const float* a, int64_t lda, const float* x,
+             const int64_t* offsets, float* c, int64_t ldc, Accumulate accumulate);
+template <int L>
+void gemm_xn(int m, int n, int k, const float* x, const int64_t* offsets, const float* b,
+             int64_t ldb, float* c, int64_t ldc, Accumulate accumulate, int k_used, int k_width);
+template <int L>
+void gemm_tn_lanes(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                   float* c, int64_t ldc, Accumulate accumulate);
+
 }  // namespace bnlab

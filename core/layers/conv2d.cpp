@@ -79,6 +79,10 @@ const Tensor& Conv2d::forward(const Tensor& x, Mode) {
     for (int r = pd; r < pad.h - pd; ++r, src += in.w)
       simd4::copy(xpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, src, in.w);
 
+  if (stride_ == 1) {
+    forward_implicit(out);
+    return y_;
+  }
   cols_.resize(Shape{in.n, int(kdim), int(p), 1});
   for (int n = 0; n < in.n; ++n) {
     float* cols = &cols_.at(n, 0);
@@ -119,11 +123,12 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
   const Shape& out = y_.shape();
   const int64_t kdim = int64_t(in_channels_) * kernel_ * kernel_, p = out.spatial();
   if (needs_input_grad_) {
-    dcols_.resize(Shape{1, int(kdim), int(p), 1});
+    dcols_.resize(Shape{1, int(kdim), int(stride_ == 1 ? span() : p), 1});
     dxpad_.resize(xpad_.shape());
     dxpad_.setZero();
   }
-  for (int n = 0; n < out.n; ++n) {
+  if (stride_ == 1) backward_implicit(dy);
+  for (int n = 0; n < out.n && stride_ != 1; ++n) {
     const float* dy_n = dy.data() + n * out_channels_ * p;
     if (has_bias_) dbias_.vec() += ConstMatMap(dy_n, out_channels_, p).rowwise().sum();
     gemm_nt(out_channels_, int(kdim), int(p), dy_n, p, &cols_.at(n, 0), p, dweight_.data(), kdim,
@@ -148,6 +153,106 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
     for (int r = pd; r < pad.h - pd; ++r, dst += w)
       simd4::copy(dst, dxpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, w);
   return dx_;
+}
+
+int64_t Conv2d::span() const {
+  return int64_t(y_.shape().h - 1) * xpad_.shape().w + y_.shape().w;
+}
+
+// y_n = W * X_n + b, X_n read in place from xpad_ (the header), through wide_.
+void Conv2d::forward_implicit(const Shape& out) {
+  const Shape& pad = xpad_.shape();
+  const int kdim = in_channels_ * kernel_ * kernel_, wp = pad.w;
+  const int64_t plane = int64_t(pad.h) * wp, sample = plane * pad.c, cols = span();
+  offsets_.resize(size_t(kdim));
+  for (int ci = 0, p = 0; ci < pad.c; ++ci)
+    for (int kh = 0; kh < kernel_; ++kh)
+      for (int kw = 0; kw < kernel_; ++kw) offsets_[size_t(p++)] = ci * plane + kh * wp + kw;
+  wide_.resize(Shape{1, out_channels_, int(cols), 1});
+  for (int n = 0; n < out.n; ++n) {
+    gemm_nx<kLanes>(out_channels_, int(cols), kdim, weight_.data(), kdim,
+                    xpad_.data() + n * sample, offsets_.data(), wide_.data(), cols,
+                    Accumulate::No);
+    // Each output row is the first Wo columns of a row Wp wide (plus the bias).
+    float* y_n = &y_.at(n, 0);
+    for (int co = 0; co < out_channels_; ++co) {
+      const float* src = wide_.data() + co * cols;
+      for (int oh = 0; oh < out.h; ++oh, y_n += out.w, src += wp)
+        if (has_bias_)
+          simd4::copy_plus(y_n, src, out.w, bias_[co]);
+        else
+          simd4::copy(y_n, src, out.w);
+    }
+  }
+}
+
+namespace {
+
+// t [span, C]: t[oh*wp + ow, c] = d[c, oh, ow] for d (C, ho, wo), 4x4 blocks transposed in
+// registers; the wasted columns ow >= wo of t are left as they are (zero).
+void widen_transposed(const float* d, int ho, int wo, int channels, int wp, float* t) {
+  const int64_t plane = int64_t(ho) * wo;
+  int c = 0;
+  for (; c + 4 <= channels; c += 4)
+    for (int oh = 0; oh < ho; ++oh) {
+      const float* src = d + c * plane + oh * wo;
+      float* dst = t + int64_t(oh) * wp * channels + c;
+      int ow = 0;
+      for (; ow + 4 <= wo; ow += 4) {
+        simd4::f4 r0 = simd4::load(src + ow), r1 = simd4::load(src + plane + ow),
+                  r2 = simd4::load(src + 2 * plane + ow), r3 = simd4::load(src + 3 * plane + ow);
+        simd4::transpose(r0, r1, r2, r3);
+        float* block = dst + int64_t(ow) * channels;
+        simd4::store(block, r0), simd4::store(block + channels, r1);
+        simd4::store(block + 2 * channels, r2), simd4::store(block + 3 * channels, r3);
+      }
+      for (; ow < wo; ++ow)
+        for (int q = 0; q < 4; ++q) dst[int64_t(ow) * channels + q] = src[q * plane + ow];
+    }
+  for (; c < channels; ++c)
+    for (int oh = 0; oh < ho; ++oh)
+      for (int ow = 0; ow < wo; ++ow)
+        t[(int64_t(oh) * wp + ow) * channels + c] = d[c * plane + oh * wo + ow];
+}
+
+}  // namespace
+
+// Per sample, with dy_n over the padded width (wide_, zero in the wasted columns):
+//   db += sum of dy_n,  dW^T [K, Cout] += X_n * dy_n^T,  dxpad_n += W^T dy_n row p at offset p
+void Conv2d::backward_implicit(const Tensor& dy) {
+  const Shape& out = y_.shape();
+  const Shape& pad = xpad_.shape();
+  const int kdim = in_channels_ * kernel_ * kernel_, wp = pad.w, cout = out_channels_;
+  const int64_t sample = int64_t(pad.h) * wp * pad.c, cols = span(), p = out.spatial();
+  if (needs_input_grad_) {
+    wide_.resize(Shape{1, cout, int(cols), 1});
+    wide_.setZero();  // the wasted columns stay zero
+  }
+  wide_t_.resize(Shape{1, int(cols), cout, 1});
+  wide_t_.setZero();
+  // dW^T from dW: the sums are added to what dweight_ held, as before.
+  dweight_t_.resize(Shape{1, kdim, cout, 1});
+  for (int co = 0; co < cout; ++co)
+    for (int q = 0; q < kdim; ++q) dweight_t_[q * cout + co] = dweight_[co * kdim + q];
+  for (int n = 0; n < out.n; ++n) {
+    const float* dy_n = dy.data() + n * cout * p;
+    if (has_bias_) dbias_.vec() += ConstMatMap(dy_n, cout, p).rowwise().sum();
+    widen_transposed(dy_n, out.h, out.w, cout, wp, wide_t_.data());
+    const float* x_n = xpad_.data() + n * sample;
+    gemm_xn<kLanes>(kdim, cout, int(cols), x_n, offsets_.data(), wide_t_.data(), cout,
+                    dweight_t_.data(), cout, Accumulate::Yes, out.w, wp);
+    if (needs_input_grad_) {
+      for (int co = 0; co < cout; ++co)
+        for (int oh = 0; oh < out.h; ++oh)
+          simd4::copy(wide_.data() + co * cols + oh * wp, dy_n + (co * out.h + oh) * out.w, out.w);
+      gemm_tn_lanes<kLanes>(kdim, int(cols), cout, weight_.data(), kdim, wide_.data(), cols,
+                            dcols_.data(), cols, Accumulate::No);
+      float* dx_n = dxpad_.data() + n * sample;
+      for (int q = 0; q < kdim; ++q) simd4::add_to(dx_n + offsets_[size_t(q)], &dcols_[q * cols], int(cols));
+    }
+  }
+  for (int co = 0; co < cout; ++co)
+    for (int q = 0; q < kdim; ++q) dweight_[co * kdim + q] = dweight_t_[q * cout + co];
 }
 
 }  // namespace bnlab
