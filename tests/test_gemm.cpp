@@ -432,6 +432,7 @@ TEST_CASE("gemm_xn over a grid of rows sums the compact matrix's blocks of 256, 
       CAPTURE(width);
       check_grid_blocks<4>(9, 8, rows, used, width, acc);
       check_grid_blocks<4>(72, 16, rows, used, width, acc);
+      check_grid_blocks<4>(9, 7, rows, used, width, acc);
       check_grid_blocks<8>(9, 8, rows, used, width, acc);
       check_grid_blocks<8>(13, 19, rows, used, width, acc);
     }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #ifndef BNLAB_OWN_GEMM
 #include <Eigen/Core>
@@ -68,14 +67,23 @@ template <int L>
 void store(float* p, vec<L> v) {
   std::memcpy(p, &v, sizeof v);
 }
+// (Written out: GCC builds a vector lane by lane from a loop, and vec{} + x would turn -0 into 0.)
+template <int L>
+vec<L> broadcast(float x) {
+  if constexpr (L == 4)
+    return vec<L>{x, x, x, x};
+  else
+    return vec<L>{x, x, x, x, x, x, x, x};
+}
 
 // Accumulators per register tile: 8 for 4-wide SIMD without FMA (wasm: V8 maps it to x86-64's
-// 16 xmm registers, see gemm.h); for 8 lanes with FMA, 12 (FIXME measured below).
+// 16 xmm registers, see gemm.h); 12 for 8 lanes with FMA, in tiles of 6 rows x 2 vectors or
+// 12 x 1 (block_width: no 4-vector tiles at 8 lanes). 12 accumulators, 2 rows of B and a
+// broadcast fit AVX2's 16 ymm registers; 3 x 4 spilled there (conv2's forward 47 GFLOP/s against
+// 89), 16 accumulators spilled too, and 8 left the FMAs waiting (conv2's input gradient 56 against
+// 80 GFLOP/s). Measured with the conv products of gemm_ceiling.cpp (core/README.md).
 template <int L>
-#ifndef BNLAB_ACC8
-#define BNLAB_ACC8 12
-#endif
-constexpr int kAccumulators = L == 4 ? 8 : BNLAB_ACC8;
+constexpr int kAccumulators = L == 4 ? 8 : 12;
 
 // Where the kernels find C(i, j): c[i * ldc + j], or with Transposed c[j * ldc + i] (gemm_nt
 // computing C^T into C, below; 4 lanes only).
@@ -172,7 +180,7 @@ void tile(int k, ARows a, BRows b, float* c, int64_t ldc, bool accumulate) {
     vec<L> row[V];
     for (int v = 0; v < V; ++v) row[v] = load<L>(bp + L * v);
     for (int i = 0; i < R; ++i) {
-      const vec<L> x = vec<L>{} + ai[i][p * step];
+      const vec<L> x = broadcast<L>(ai[i][p * step]);
       for (int v = 0; v < V; ++v) sum[i][v] += x * row[v];
     }
   }
@@ -216,35 +224,38 @@ void column_block(int m, int k, ARows a, BRows b, float* c, int64_t ldc, bool ac
                               accumulate);
 }
 
-// Columns 0 .. w-1 of C (w = 4L, 2L or L) for all m rows. Transposed, 16 columns are done as two
-// blocks of 8, whose 4-row tiles move C in 4x4 blocks.
+// Columns 0 .. w-1 of C (w = 4L at 4 lanes, 2L or L) for all m rows. Transposed, 16 columns are
+// done as two blocks of 8, whose 4-row tiles move C in 4x4 blocks.
 template <int L, bool Transposed, class BRows>
 void column_block(int w, int m, int k, ARows a, BRows b, float* c, int64_t ldc, bool accumulate) {
-  if (w == 4 * L) {
-    if constexpr (Transposed) {
-      column_block<L, 2, true>(m, k, a, b, c, ldc, accumulate);
-      column_block<L, 2, true>(m, k, a, b.from(0, 2 * L), c + 2 * L * ldc, ldc, accumulate);
-    } else {
-      column_block<L, 4, false>(m, k, a, b, c, ldc, accumulate);
+  if constexpr (L == 4) {
+    if (w == 16 && Transposed) {
+      column_block<4, 2, true>(m, k, a, b, c, ldc, accumulate);
+      column_block<4, 2, true>(m, k, a, b.from(0, 8), c + 8 * ldc, ldc, accumulate);
+      return;
     }
-  } else if (w == 2 * L) {
+    if (w == 16) return column_block<4, 4, false>(m, k, a, b, c, ldc, accumulate);
+  }
+  if (w == 2 * L) {
     column_block<L, 2, Transposed>(m, k, a, b, c, ldc, accumulate);
   } else {
     column_block<L, 1, Transposed>(m, k, a, b, c, ldc, accumulate);
   }
 }
 
-// The widest column block that fits in n columns: 4L, 2L, L, or 0 for fewer than L.
+// The widest column block that fits in n columns: 4L (4 lanes only), 2L, L, or 0 for fewer than
+// L.
 template <int L>
 int block_width(int n) {
-  return n >= 4 * L ? 4 * L : n >= 2 * L ? 2 * L : n >= L ? L : 0;
+  constexpr int widest = L == 4 ? 4 : 2;  // vectors
+  return n >= widest * L ? widest * L : n >= 2 * L ? 2 * L : n >= L ? L : 0;
 }
 
-// The last cols < L columns of C for all m rows, from a panel [k, L] whose columns cols .. L-1 are
-// zero: kAccumulators rows at a time through a buffer, since C has no room for a whole vector
-// there.
-template <int L, bool Transposed>
-void narrow_block(int cols, int m, int k, ARows a, const float* panel, float* c, int64_t ldc,
+// The last cols < L columns of C for all m rows, from B [k, L] whose columns cols .. L-1 are zero
+// (a packed panel, or NarrowRows): kAccumulators rows at a time through a buffer, since C has no
+// room for a whole vector there.
+template <int L, bool Transposed, class BRows>
+void narrow_block(int cols, int m, int k, ARows a, BRows b, float* c, int64_t ldc,
                   bool accumulate) {
   constexpr int R = kAccumulators<L>;
   for (int i = 0; i < m; i += R) {
@@ -254,14 +265,28 @@ void narrow_block(int cols, int m, int k, ARows a, const float* panel, float* c,
       for (int q = 0; q < cols && accumulate; ++q)
         t[r * L + q] = *element<Transposed>(c, ldc, i + r, q);
     if (rows == R)
-      tile<L, R, 1, false>(k, a.rows_from(i), DenseRows{panel, L}, t, L, accumulate);
+      tile<L, R, 1, false>(k, a.rows_from(i), b, t, L, accumulate);
     else
       for (int r = 0; r < rows; ++r)
-        tile<L, 1, 1, false>(k, a.rows_from(i + r), DenseRows{panel, L}, t + r * L, L, accumulate);
+        tile<L, 1, 1, false>(k, a.rows_from(i + r), b, t + r * L, L, accumulate);
     for (int r = 0; r < rows; ++r)
       for (int q = 0; q < cols; ++q) *element<Transposed>(c, ldc, i + r, q) = t[r * L + q];
   }
 }
+
+// The first cols < L columns of B's rows, each copied into a row of L floats whose others are
+// zero as the kernel reads it: for a block of k too deep for a packed panel on the stack.
+template <int L, class BRows>
+struct NarrowRows {
+  BRows b;
+  int cols;
+  float* row_buffer;  // L floats
+  const float* row(int p) const {
+    const float* r = b.row(p);
+    for (int q = 0; q < cols; ++q) row_buffer[q] = r[q];
+    return row_buffer;
+  }
+};
 
 // k per block: each element of C gets the sum over at most kDepth k at a time (in order of k,
 // from 0), added to C. Also the depth of the packed panels: at most 16 x 256 floats, 16 KB.
@@ -301,14 +326,14 @@ void product(int m, int n, int k, ARows a, BRows b, float* c, int64_t ldc, bool 
       const bool sum_into_c = accumulate || k0 > 0;
       if (w > 0) {
         column_block<L, false>(w, m, k1 - k0, a_k, b.from(k0, j), c + j, ldc, sum_into_c);
-      } else {
-        // A block over a grid of rows (KBlocks) may be deeper than kDepth: then a panel on the
-        // heap, kept for the next call.
-        thread_local std::vector<float> deep;
-        if (k1 - k0 > kDepth && deep.size() < size_t(k1 - k0) * L) deep.resize(size_t(k1 - k0) * L);
-        float* packed = k1 - k0 > kDepth ? deep.data() : panel;
-        pack_columns<L>(n - j, k1 - k0, b.from(k0, j), packed);
-        narrow_block<L, false>(n - j, m, k1 - k0, a_k, packed, c + j, ldc, sum_into_c);
+      } else if (k1 - k0 <= kDepth) {
+        pack_columns<L>(n - j, k1 - k0, b.from(k0, j), panel);
+        narrow_block<L, false>(n - j, m, k1 - k0, a_k, DenseRows{panel, L}, c + j, ldc,
+                               sum_into_c);
+      } else {  // a block over a grid of rows (KBlocks), deeper than the panel
+        float row[L] = {};
+        narrow_block<L, false>(n - j, m, k1 - k0, a_k, NarrowRows<L, BRows>{b.from(k0, j), n - j, row},
+                               c + j, ldc, sum_into_c);
       }
       k0 = k1;
     }
@@ -367,7 +392,7 @@ void product_nt(int m, int n, int k, const float* a, int64_t lda, const float* b
         lanes::column_block<4, Transposed>(w, m, kc, a_k, DenseRows{panel, w}, block, ldc,
                                            accumulate || k0 > 0);
       else
-        lanes::narrow_block<4, Transposed>(cols, m, kc, a_k, panel, block, ldc,
+        lanes::narrow_block<4, Transposed>(cols, m, kc, a_k, DenseRows{panel, 4}, block, ldc,
                                            accumulate || k0 > 0);
     } while ((k0 += kDepth) < k);
     j += std::min(cols, w);

@@ -50,7 +50,7 @@ inline void transpose(f4& r0, f4& r1, f4& r2, f4& r3) {
 template <class F>
 inline void copy_mapped(float* dst, const float* src, int n, F f) {
   if (n < 4) {
-    for (int i = 0; i < n; ++i) dst[i] = f(f4{} + src[i])[0];
+    for (int i = 0; i < n; ++i) dst[i] = f(broadcast(src[i]))[0];
     return;
   }
   int i = 0;
