@@ -7,11 +7,13 @@
 //
 // Accumulate::No overwrites C, Accumulate::Yes adds the product to it. C must not overlap A or B.
 //
-// The build chooses the implementation. Natively it is Eigen, whose AVX-512 kernels these do not
-// beat. The WebAssembly build defines BNLAB_OWN_GEMM (wasm/CMakeLists.txt) and uses namespace
-// simd4 below: on the reference CNN's products Eigen reaches 18-34 GFLOP/s there (its SSE kernels
-// through Emscripten's SSE headers, repacking both operands of every small per-sample product),
-// simd4 39-58 (the table in wasm/README.md, "Speed").
+// The build chooses the implementation. Natively it is Eigen (the linear layers, and convs of
+// stride > 1). The WebAssembly build defines BNLAB_OWN_GEMM (wasm/CMakeLists.txt) and uses
+// namespace simd4 below: on the reference CNN's products Eigen reaches 18-34 GFLOP/s there (its
+// SSE kernels through Emscripten's SSE headers, repacking both operands of every small per-sample
+// product), simd4 39-58 (the table in wasm/README.md, "Speed"). Stride-1 convs call gemm_nx,
+// gemm_xn and gemm_tn_lanes (below) in every build: BN Lab's kernels at the build's vector width,
+// reading the padded input in place, which Eigen cannot (it packs both operands itself).
 #pragma once
 
 #include <cstdint>
@@ -59,7 +61,12 @@ void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, i
 // p = (ci, kh, kw) of a sample's im2col matrix is contiguous in the padded input, so the kernels
 // read it in place: X(p, j) = x[offsets[p] + j]. Computed at L lanes (4: simd4's kernels, the
 // tiles and summation order above; 8: 8-wide vectors with the build's FMA, tiles of 12
-// accumulators); kLanes is the build's (FIXME figures).
+// accumulators, 6 rows x 16 columns or 12 x 8); kLanes is the build's: 8 natively (AVX2 + FMA,
+// also in an AVX-512 build, where Zen 4 runs 512-bit FMAs as two halves), 4 in wasm. Against
+// Eigen on the same products over im2col columns (tests/bench/gemm_ceiling.cpp, useful GFLOP/s,
+// best of 40 x 32 samples, AMD EPYC Zen 4 at 3.7 GHz, -march=native; wasm/README.md "conv14"):
+// conv2 forward 89 vs 82, weight gradient 101 vs 79, input gradient 80-87 vs 83; conv1 forward
+// 58 vs 57, weight gradient 79-87 vs 43; and no im2col copy, no Eigen packing of it.
 //
 //   gemm_nx:  C [M, N] (+)= A [M, K] * X [K, N]        X's rows at offsets (the conv forward)
 //   gemm_xn:  C [M, N] (+)= X [M, K] * B [K, N]        X's rows at offsets (its weight gradient)

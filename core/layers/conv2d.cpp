@@ -79,7 +79,7 @@ const Tensor& Conv2d::forward(const Tensor& x, Mode) {
     for (int r = pd; r < pad.h - pd; ++r, src += in.w)
       simd4::copy(xpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, src, in.w);
 
-  if (stride_ == 1) {
+  if (implicit()) {
     forward_implicit(out);
     return y_;
   }
@@ -123,12 +123,12 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
   const Shape& out = y_.shape();
   const int64_t kdim = int64_t(in_channels_) * kernel_ * kernel_, p = out.spatial();
   if (needs_input_grad_) {
-    dcols_.resize(Shape{1, int(kdim), int(stride_ == 1 ? span() : p), 1});
+    dcols_.resize(Shape{1, int(kdim), int(implicit() ? span() : p), 1});
     dxpad_.resize(xpad_.shape());
     dxpad_.setZero();
   }
-  if (stride_ == 1) backward_implicit(dy);
-  for (int n = 0; n < out.n && stride_ != 1; ++n) {
+  if (implicit()) backward_implicit(dy);
+  for (int n = 0; n < out.n && !implicit(); ++n) {
     const float* dy_n = dy.data() + n * out_channels_ * p;
     if (has_bias_) dbias_.vec() += ConstMatMap(dy_n, out_channels_, p).rowwise().sum();
     gemm_nt(out_channels_, int(kdim), int(p), dy_n, p, &cols_.at(n, 0), p, dweight_.data(), kdim,

@@ -9,17 +9,18 @@
 // One product per sample writes straight into y's NCHW storage (no reordering copies), and
 // each cols_n is still warm in cache when its product reads it.
 //
-// Stride 1 (every conv of the presets) needs no cols_n: over the padded width Wp, row p =
-// (ci, kh, kw) of cols_n is contiguous in xpad_n, X(p, j) = xpad_n[(ci*Hp + kh)*Wp + kw + j] for
-// j = oh*Wp + ow, so the products read xpad in place (gemm.h gemm_nx, gemm_xn) over the
-// span = (Ho-1)*Wp + Wo columns of that grid, and drop the Wp - Wo wasted columns of each output
-// row (conv2 of ref-cnn: 222 columns for 196). The weight gradient sums the same products in
-// the same blocks as over cols_n (dy is zero in the wasted columns), and the input gradient
-// adds W^T dy_n back row by row of the same grid.
+// Natively (implicit(): 8-lane kernels with FMA), stride 1 (every conv of the presets) needs no
+// cols_n: over the padded width Wp, row p = (ci, kh, kw) of cols_n is contiguous in xpad_n,
+// X(p, j) = xpad_n[(ci*Hp + kh)*Wp + kw + j] for j = oh*Wp + ow, so the products read xpad in
+// place (gemm.h gemm_nx, gemm_xn) over the span = (Ho-1)*Wp + Wo columns of that grid, and drop
+// the Wp - Wo wasted columns of each output row (conv2 of ref-cnn: 222 columns for 196). The
+// weight gradient sums the same products in the same blocks as over cols_n (dy is zero in the
+// wasted columns), and the input gradient adds W^T dy_n back row by row of the same grid.
 #pragma once
 
 #include <vector>
 
+#include "kernels/gemm.h"
 #include "layers/layer.h"
 
 namespace bnlab {
@@ -53,6 +54,11 @@ class Conv2d : public Layer {
   void forward_implicit(const Shape& out);
   void backward_implicit(const Tensor& dy);
   int64_t span() const;  // (Ho-1)*Wp + Wo
+  // Whether this conv reads xpad in place: stride 1, at 8 lanes. At wasm's 4 lanes without FMA
+  // the products are what costs, and the wasted columns (13% more in conv2) and dy's transposed
+  // copies cost more than im2col saved: node, CPU ms per step, conv2 backward 1.06 -> 1.25,
+  // forward 0.51 -> 0.55, conv1 0.19 -> 0.22 and 0.18 -> 0.21 (wasm/README.md, "conv14").
+  bool implicit() const { return stride_ == 1 && kLanes > 4; }
 
   int in_channels_, out_channels_, kernel_, stride_, padding_;
   bool has_bias_;
@@ -60,11 +66,12 @@ class Conv2d : public Layer {
   Tensor bias_, dbias_;      // (Cout, 1, 1, 1); empty without bias
   Tensor xpad_;              // (N, Cin, H + 2p, W + 2p): the last input, padded
   Tensor cols_;              // (N, K, P, 1): cols_n of every sample of the last input, for dW
-                             // (stride > 1 only)
-  std::vector<int64_t> offsets_;  // stride 1: (ci*Hp + kh)*Wp + kw for row p = (ci, kh, kw)
-  Tensor wide_;                   // stride 1: y_n [Cout, span], or dy_n [Cout, span]
-  Tensor wide_t_;                 // stride 1: dy_n^T [span, Cout]
-  Tensor dweight_t_;              // stride 1: dW^T [K, Cout] while backward sums it
+                             // (not implicit() only)
+  // implicit() only:
+  std::vector<int64_t> offsets_;  // (ci*Hp + kh)*Wp + kw for row p = (ci, kh, kw)
+  Tensor wide_;                   // y_n [Cout, span], or dy_n [Cout, span]
+  Tensor wide_t_;                 // dy_n^T [span, Cout]
+  Tensor dweight_t_;              // dW^T [K, Cout] while backward sums it
   Tensor y_;                 // (N, Cout, Ho, Wo)
   Tensor dcols_;             // (1, K, P, 1): W^T * dy_n of the sample being scattered back
   Tensor dxpad_;             // (N, Cin, H + 2p, W + 2p): dL/dxpad, whose interior is dx
