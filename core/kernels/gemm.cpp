@@ -292,12 +292,18 @@ struct NarrowRows {
 // from 0), added to C. Also the depth of the packed panels: at most 16 x 256 floats, 16 KB.
 constexpr int kDepth = 256;
 
-// Where the block of k that starts at k0 ends. Normally kDepth later (or at k). Over an implicit
+// Where the block of k that starts at k0 ends: kDepth later (or at k), or, over an implicit
 // im2col matrix whose k runs over a grid of rows `width` wide of which the first `used` columns
-// count (gemm_xn: a stride-1 convolution's weight gradient over the padded width), a block is
-// kDepth counted columns, so that the sums are those of the compact matrix's blocks.
-struct KBlocks {
-  int used = 1, width = 1;
+// count (gemm_xn: a stride-1 convolution's weight gradient over the padded width), kDepth
+// counted columns later, so that the sums are those of the compact matrix's blocks (GridBlocks,
+// whose blocks can be deeper than kDepth).
+struct PlainBlocks {
+  static constexpr bool kMayBeDeep = false;
+  int end(int k0, int k) const { return std::min(k0 + kDepth, k); }
+};
+struct GridBlocks {
+  static constexpr bool kMayBeDeep = true;
+  int used, width;
   int end(int k0, int k) const {
     const int64_t counted = int64_t(k0 / width) * used + std::min(k0 % width, used) + kDepth;
     const int64_t wide = counted / used * width + counted % used;
@@ -312,11 +318,11 @@ void pack_columns(int cols, int kc, BRows b, float* panel) {
     for (int q = 0; q < L; ++q) panel[p * L + q] = q < cols ? b.row(p)[q] : 0.f;
 }
 
-// C (+)= A * B, B [k, n] read in place: column block by column block, k in blocks (KBlocks),
+// C (+)= A * B, B [k, n] read in place: column block by column block, k in blocks (Blocks),
 // except the last n % L columns, packed.
-template <int L, class BRows>
+template <int L, class BRows, class Blocks = PlainBlocks>
 void product(int m, int n, int k, ARows a, BRows b, float* c, int64_t ldc, bool accumulate,
-             KBlocks blocks = {}) {
+             Blocks blocks = {}) {
   float panel[kDepth * L];
   for (int j = 0; j < n;) {
     const int w = block_width<L>(n - j);  // 0: the last n % L columns
@@ -326,14 +332,15 @@ void product(int m, int n, int k, ARows a, BRows b, float* c, int64_t ldc, bool 
       const bool sum_into_c = accumulate || k0 > 0;
       if (w > 0) {
         column_block<L, false>(w, m, k1 - k0, a_k, b.from(k0, j), c + j, ldc, sum_into_c);
-      } else if (k1 - k0 <= kDepth) {
+      } else if (!Blocks::kMayBeDeep || k1 - k0 <= kDepth) {
         pack_columns<L>(n - j, k1 - k0, b.from(k0, j), panel);
         narrow_block<L, false>(n - j, m, k1 - k0, a_k, DenseRows{panel, L}, c + j, ldc,
                                sum_into_c);
-      } else {  // a block over a grid of rows (KBlocks), deeper than the panel
+      } else if constexpr (Blocks::kMayBeDeep) {  // a block over a grid, deeper than the panel
         float row[L] = {};
-        narrow_block<L, false>(n - j, m, k1 - k0, a_k, NarrowRows<L, BRows>{b.from(k0, j), n - j, row},
-                               c + j, ldc, sum_into_c);
+        narrow_block<L, false>(n - j, m, k1 - k0, a_k,
+                               NarrowRows<L, BRows>{b.from(k0, j), n - j, row}, c + j, ldc,
+                               sum_into_c);
       }
       k0 = k1;
     }
@@ -457,7 +464,7 @@ void gemm_xn(int m, int n, int k, const float* x, const int64_t* offsets, const 
                 std::to_string(k_width) + " columns, which is impossible (1 <= used <= width)");
   if (empty_product(m, n, k, c, ldc, accumulate)) return;
   lanes::product<L>(m, n, k, lanes::ARows{x, 0, 1, offsets}, lanes::DenseRows{b, ldb}, c, ldc,
-                    accumulate == Accumulate::Yes, lanes::KBlocks{k_used, k_width});
+                    accumulate == Accumulate::Yes, lanes::GridBlocks{k_used, k_width});
 }
 
 #define BNLAB_INSTANTIATE(L)                                                                   \
