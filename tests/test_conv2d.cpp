@@ -54,9 +54,14 @@ struct ConvCase {
 
 // Strides 1 and 2, paddings 0, 1, 2, kernels 1, 3, 5, non-square inputs, batches 1 and 3.
 const ConvCase kCases[] = {
-    {1, 1, 2, 5, 5, 3, 1, 1, true}, {3, 2, 3, 7, 6, 3, 2, 0, true},  {1, 2, 2, 6, 7, 5, 1, 2, true},
-    {3, 3, 2, 4, 3, 1, 1, 0, true}, {3, 2, 4, 5, 8, 3, 2, 2, false}, {1, 1, 3, 9, 4, 5, 2, 1, true},
-    {3, 2, 2, 2, 3, 3, 1, 1, true}, {1, 3, 1, 3, 3, 3, 3, 0, true},
+    {1, 1, 2, 5, 5, 3, 1, 1, true},
+    {3, 2, 3, 7, 6, 3, 2, 0, true},
+    {1, 2, 2, 6, 7, 5, 1, 2, true},
+    {3, 3, 2, 4, 3, 1, 1, 0, true},
+    {3, 2, 4, 5, 8, 3, 2, 2, false},
+    {1, 1, 3, 9, 4, 5, 2, 1, true},
+    {3, 2, 2, 2, 3, 3, 1, 1, true},
+    {1, 3, 1, 3, 3, 3, 3, 0, true},
     // span (Ho-1)*Wp + Wo = 448 > 256: the weight gradient's blocks over the padded width
     {2, 1, 3, 20, 20, 3, 1, 1, true},
 };

@@ -388,8 +388,9 @@ void check_grid_blocks(int m, int n, int rows, int used, int width, Accumulate a
   Dense wide(m, kw, 9);
   Dense bw(kw, n, 10);
   for (int i = 0; i < m; ++i)
-    for (int q = 0; q < kc; ++q) wide.v[size_t(i * wide.ld + q / used * width + q % used)] =
-        compact.v[size_t(i * compact.ld + q)];
+    for (int q = 0; q < kc; ++q)
+      wide.v[size_t(i * wide.ld + q / used * width + q % used)] =
+          compact.v[size_t(i * compact.ld + q)];
   for (int q = 0; q < kw; ++q)
     for (int j = 0; j < n; ++j)
       bw.v[size_t(q * bw.ld + j)] =
@@ -416,7 +417,8 @@ void check_grid_blocks(int m, int n, int rows, int used, int width, Accumulate a
 
 }  // namespace
 
-TEST_CASE("gemm implicit-im2col products (nx, xn) and tn_lanes match the definition at 4 and 8 lanes") {
+TEST_CASE(
+    "gemm implicit-im2col products (nx, xn) and tn_lanes match the definition at 4 and 8 lanes") {
   check_lanes<4>();
   check_lanes<8>();
 }
@@ -426,7 +428,7 @@ TEST_CASE("gemm_xn over a grid of rows sums the compact matrix's blocks of 256, 
   // row and at a row's end (used 16: 256 = 16 rows), one column per row.
   for (Accumulate acc : {Accumulate::No, Accumulate::Yes}) {
     for (auto [rows, used, width] : {std::tuple{28, 28, 30}, std::tuple{20, 16, 19},
-                                    std::tuple{300, 1, 3}, std::tuple{3, 5, 5}}) {
+                                     std::tuple{300, 1, 3}, std::tuple{3, 5, 5}}) {
       CAPTURE(rows);
       CAPTURE(used);
       CAPTURE(width);
@@ -458,7 +460,7 @@ TEST_CASE("gemm_xn rejects a grid whose counted columns are impossible with bnla
   CHECK_THROWS_WITH(gemm_xn<kLanes>(2, 2, 4, x.data(), off.data(), b.data(), 2, c.data(), 2,
                                     Accumulate::No, 4, 3),
                     doctest::Contains("impossible"));
-  CHECK_THROWS_AS(gemm_nx<kLanes>(2, 2, 4, x.data(), 3, x.data(), off.data(), c.data(), 2,
-                                  Accumulate::No),
-                  Error);
+  CHECK_THROWS_AS(
+      gemm_nx<kLanes>(2, 2, 4, x.data(), 3, x.data(), off.data(), c.data(), 2, Accumulate::No),
+      Error);
 }

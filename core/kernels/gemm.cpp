@@ -101,7 +101,8 @@ struct ARows {
   const int64_t* offsets;  // null: strided
   const float* row(int i) const { return base + (offsets ? offsets[i] : i * stride); }
   ARows rows_from(int i) const {  // rows i, i+1, ...
-    return offsets ? ARows{base, stride, step, offsets + i} : ARows{base + i * stride, stride, step, nullptr};
+    return offsets ? ARows{base, stride, step, offsets + i}
+                   : ARows{base + i * stride, stride, step, nullptr};
   }
   ARows cols_from(int p) const { return {base + p * step, stride, step, offsets}; }
 };
@@ -218,8 +219,8 @@ void column_block(int m, int k, ARows a, BRows b, float* c, int64_t ldc, bool ac
     tile<L, R, V, Transposed>(k, a.rows_from(i), b, element<Transposed>(c, ldc, i, 0), ldc,
                               accumulate);
   if (i < m && !Transposed && L > 4) {
-    last_rows<L, R, V>(m - i, k, a.rows_from(i), b, element<Transposed>(c, ldc, i, 0),
-                                   ldc, accumulate);
+    last_rows<L, R, V>(m - i, k, a.rows_from(i), b, element<Transposed>(c, ldc, i, 0), ldc,
+                       accumulate);
     return;
   }
   for (; i < m; ++i)
@@ -337,8 +338,7 @@ void product(int m, int n, int k, ARows a, BRows b, float* c, int64_t ldc, bool 
         column_block<L, false>(w, m, k1 - k0, a_k, b.from(k0, j), c + j, ldc, sum_into_c);
       } else if (!Blocks::kMayBeDeep || k1 - k0 <= kDepth) {
         pack_columns<L>(n - j, k1 - k0, b.from(k0, j), panel);
-        narrow_block<L, false>(n - j, m, k1 - k0, a_k, DenseRows{panel, L}, c + j, ldc,
-                               sum_into_c);
+        narrow_block<L, false>(n - j, m, k1 - k0, a_k, DenseRows{panel, L}, c + j, ldc, sum_into_c);
       } else if constexpr (Blocks::kMayBeDeep) {  // a block over a grid, deeper than the panel
         float row[L] = {};
         narrow_block<L, false>(n - j, m, k1 - k0, a_k,
@@ -471,11 +471,11 @@ void gemm_xn(int m, int n, int k, const float* x, const int64_t* offsets, const 
 }
 
 #define BNLAB_INSTANTIATE(L)                                                                   \
-  template void gemm_tn_lanes<L>(int, int, int, const float*, int64_t, const float*, int64_t,    \
-                                 float*, int64_t, Accumulate);                                   \
-  template void gemm_nx<L>(int, int, int, const float*, int64_t, const float*, const int64_t*,   \
-                           float*, int64_t, Accumulate);                                         \
-  template void gemm_xn<L>(int, int, int, const float*, const int64_t*, const float*, int64_t,   \
+  template void gemm_tn_lanes<L>(int, int, int, const float*, int64_t, const float*, int64_t,  \
+                                 float*, int64_t, Accumulate);                                 \
+  template void gemm_nx<L>(int, int, int, const float*, int64_t, const float*, const int64_t*, \
+                           float*, int64_t, Accumulate);                                       \
+  template void gemm_xn<L>(int, int, int, const float*, const int64_t*, const float*, int64_t, \
                            float*, int64_t, Accumulate, int, int);
 BNLAB_INSTANTIATE(4)
 #ifndef __wasm__  // wasm uses 4 lanes only

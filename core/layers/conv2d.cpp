@@ -155,9 +155,7 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
   return dx_;
 }
 
-int64_t Conv2d::span() const {
-  return int64_t(y_.shape().h - 1) * xpad_.shape().w + y_.shape().w;
-}
+int64_t Conv2d::span() const { return int64_t(y_.shape().h - 1) * xpad_.shape().w + y_.shape().w; }
 
 // y_n = W * X_n + b, X_n read in place from xpad_ (the header), through wide_.
 void Conv2d::forward_implicit(const Shape& out) {
@@ -170,9 +168,8 @@ void Conv2d::forward_implicit(const Shape& out) {
       for (int kw = 0; kw < kernel_; ++kw) offsets_[size_t(p++)] = ci * plane + kh * wp + kw;
   wide_.resize(Shape{1, out_channels_, int(cols), 1});
   for (int n = 0; n < out.n; ++n) {
-    gemm_nx<kLanes>(out_channels_, int(cols), kdim, weight_.data(), kdim,
-                    xpad_.data() + n * sample, offsets_.data(), wide_.data(), cols,
-                    Accumulate::No);
+    gemm_nx<kLanes>(out_channels_, int(cols), kdim, weight_.data(), kdim, xpad_.data() + n * sample,
+                    offsets_.data(), wide_.data(), cols, Accumulate::No);
     // Each output row is the first Wo columns of a row Wp wide (plus the bias).
     float* y_n = &y_.at(n, 0);
     for (int co = 0; co < out_channels_; ++co) {
@@ -248,7 +245,8 @@ void Conv2d::backward_implicit(const Tensor& dy) {
       gemm_tn_lanes<kLanes>(kdim, int(cols), cout, weight_.data(), kdim, wide_.data(), cols,
                             dcols_.data(), cols, Accumulate::No);
       float* dx_n = dxpad_.data() + n * sample;
-      for (int q = 0; q < kdim; ++q) simd4::add_to(dx_n + offsets_[size_t(q)], &dcols_[q * cols], int(cols));
+      for (int q = 0; q < kdim; ++q)
+        simd4::add_to(dx_n + offsets_[size_t(q)], &dcols_[q * cols], int(cols));
     }
   }
   for (int co = 0; co < cout; ++co)

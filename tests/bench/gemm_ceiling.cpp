@@ -11,8 +11,9 @@
 // the definition in double; no timing) so that it cannot rot. For figures:
 //
 //   build/native/gemm_ceiling                     (the build's -march=native)
-//   g++ -O3 -march=haswell -std=gnu++17 -Icore -isystem /usr/include/eigen3 -DEIGEN_DONT_PARALLELIZE
-//       tests/bench/gemm_ceiling.cpp core/kernels/gemm.cpp -o build/gemm_ceiling_haswell
+//   g++ -O3 -march=haswell -std=gnu++17 -Icore -isystem /usr/include/eigen3
+//       -DEIGEN_DONT_PARALLELIZE tests/bench/gemm_ceiling.cpp core/kernels/gemm.cpp
+//       -o build/gemm_ceiling_haswell
 //   NODE_PATH=/usr/share/nodejs em++ -O3 -msimd128 -std=gnu++17 -Icore -DBNLAB_OWN_GEMM
 //       -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sWASM_ASYNC_COMPILATION=0
 //       tests/bench/gemm_ceiling.cpp core/kernels/gemm.cpp -o build/gemm_ceiling.cjs
@@ -25,8 +26,8 @@
 // the products over the padded width, which compute Wp - Wo more columns per output row.
 #include <algorithm>
 #include <chrono>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -84,7 +85,8 @@ double ceiling() {
     best = std::min(best, now() - t0);
   }
   const double gflops = double(iterations) * Chains * kCeilingLanes * 2 / best / 1e9;
-  std::printf("  %2d chains of multiply-add on %d lanes: %.1f GFLOP/s\n", Chains, kCeilingLanes, gflops);
+  std::printf("  %2d chains of multiply-add on %d lanes: %.1f GFLOP/s\n", Chains, kCeilingLanes,
+              gflops);
   return gflops;
 }
 
@@ -159,25 +161,38 @@ struct Operands {
   // A(i, p) and B(p, j) of the product's definition.
   double A(int i, int q) const {
     switch (p.form) {
-      case 'a': case 'z': return a[size_t(q) * lda + i];
-      case 'y': return x[size_t(offsets[size_t(i)] + q)];
-      default: return a[size_t(i) * lda + q];
+      case 'a':
+      case 'z':
+        return a[size_t(q) * lda + i];
+      case 'y':
+        return x[size_t(offsets[size_t(i)] + q)];
+      default:
+        return a[size_t(i) * lda + q];
     }
   }
   double B(int q, int j) const {
     switch (p.form) {
-      case 't': return b[size_t(j) * ldb + q];
-      case 'x': return x[size_t(offsets[size_t(q)] + j)];
-      default: return b[size_t(q) * ldb + j];
+      case 't':
+        return b[size_t(j) * ldb + q];
+      case 'x':
+        return x[size_t(offsets[size_t(q)] + j)];
+      default:
+        return b[size_t(q) * ldb + j];
     }
   }
 
   void run_once() {
     const Accumulate acc = p.form == 't' || p.form == 'y' ? Accumulate::Yes : Accumulate::No;
     switch (p.form) {
-      case 'n': gemm_nn(p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n, acc); break;
-      case 't': gemm_nt(p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n, acc); break;
-      case 'a': gemm_tn(p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n, acc); break;
+      case 'n':
+        gemm_nn(p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n, acc);
+        break;
+      case 't':
+        gemm_nt(p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n, acc);
+        break;
+      case 'a':
+        gemm_tn(p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n, acc);
+        break;
       case 'x':
         gemm_nx<kLanes>(p.m, p.n, p.k, a.data(), lda, x.data(), offsets.data(), c.data(), p.n, acc);
         break;
@@ -270,8 +285,9 @@ int main(int argc, char** argv) {
     std::printf("%-44s %7.4f ms  %6.1f GFLOP/s  %5.1f%% of the ceiling\n", q.name, t * 1e3,
                 flop / t / 1e9, 100 * flop / t / 1e9 / ceiling);
   }
-  for (auto [name, ms, flop] : {std::tuple{"all GEMMs of a step, over im2col", old_ms, old_flop},
-                                std::tuple{"all GEMMs of a step, stride 1 in place", new_ms, new_flop}})
+  for (auto [name, ms, flop] :
+       {std::tuple{"all GEMMs of a step, over im2col", old_ms, old_flop},
+        std::tuple{"all GEMMs of a step, stride 1 in place", new_ms, new_flop}})
     std::printf("%-44s %7.4f ms  %6.1f GFLOP/s  %5.1f%% of the ceiling   (%.2f MFLOP)\n", name, ms,
                 flop / ms / 1e6, 100 * flop / ms / 1e6 / ceiling, flop / 1e6);
   std::printf("(sink %g)\n", double(sink));
