@@ -122,13 +122,13 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
     throw Error("conv: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   const Shape& out = y_.shape();
   const int64_t kdim = int64_t(in_channels_) * kernel_ * kernel_, p = out.spatial();
+  if (implicit()) return backward_implicit(dy);
   if (needs_input_grad_) {
-    dcols_.resize(Shape{1, int(kdim), int(implicit() ? span() : p), 1});
+    dcols_.resize(Shape{1, int(kdim), int(p), 1});
     dxpad_.resize(xpad_.shape());
     dxpad_.setZero();
   }
-  if (implicit()) backward_implicit(dy);
-  for (int n = 0; n < out.n && !implicit(); ++n) {
+  for (int n = 0; n < out.n; ++n) {
     const float* dy_n = dy.data() + n * out_channels_ * p;
     if (has_bias_) dbias_.vec() += ConstMatMap(dy_n, out_channels_, p).rowwise().sum();
     gemm_nt(out_channels_, int(kdim), int(p), dy_n, p, &cols_.at(n, 0), p, dweight_.data(), kdim,
@@ -214,23 +214,46 @@ void widen_transposed(const float* d, int ho, int wo, int channels, int wp, floa
 
 }  // namespace
 
-// Per sample, with dy_n over the padded width (wide_, zero in the wasted columns):
-//   db += sum of dy_n,  dW^T [K, Cout] += X_n * dy_n^T,  dxpad_n += W^T dy_n row p at offset p
-void Conv2d::backward_implicit(const Tensor& dy) {
+// Per sample n:
+//   db += sum of dy_n,  dW^T [K, Cout] += X_n * dy_n^T  (dy_n^T over the padded width, wide_t_)
+//   dx_n = the convolution of dy_n, padded by q = k-1-p, with the kernel flipped and its
+//          channels swapped: dx[ci, r, c] = sum over (co, kh, kw) of
+//          W[co, ci, k-1-kh, k-1-kw] * dypad[co, r + kh, c + kw], read in place as in forward
+//          (gemm_nx), straight into dx_ (no dcols, no col2im, no dxpad to clear).
+const Tensor& Conv2d::backward_implicit(const Tensor& dy) {
   const Shape& out = y_.shape();
   const Shape& pad = xpad_.shape();
   const int kdim = in_channels_ * kernel_ * kernel_, wp = pad.w, cout = out_channels_;
   const int64_t sample = int64_t(pad.h) * wp * pad.c, cols = span(), p = out.spatial();
-  if (needs_input_grad_) {
-    wide_.resize(Shape{1, cout, int(cols), 1});
-    wide_.setZero();  // the wasted columns stay zero
-  }
   wide_t_.resize(Shape{1, int(cols), cout, 1});
   wide_t_.setZero();
   // dW^T from dW: the sums are added to what dweight_ held, as before.
   dweight_t_.resize(Shape{1, kdim, cout, 1});
   for (int co = 0; co < cout; ++co)
     for (int q = 0; q < kdim; ++q) dweight_t_[q * cout + co] = dweight_[co * kdim + q];
+
+  // The input gradient's operands: dy_n padded by q on each side, the flipped kernel.
+  const int k = kernel_, q = k - 1 - padding_, hq = out.h + 2 * q, wq = out.w + 2 * q;
+  const int h = pad.h - 2 * padding_, w = pad.w - 2 * padding_, tdim = cout * k * k;
+  const int64_t tcols = int64_t(h - 1) * wq + w;
+  if (needs_input_grad_) {
+    dypad_.resize(Shape{1, cout, hq, wq});
+    dypad_.setZero();  // the border stays zero
+    wflip_.resize(Shape{1, in_channels_, tdim, 1});
+    offsets_t_.resize(size_t(tdim));
+    for (int co = 0, t = 0; co < cout; ++co)
+      for (int kh = 0; kh < k; ++kh)
+        for (int kw = 0; kw < k; ++kw, ++t) {
+          offsets_t_[size_t(t)] = (int64_t(co) * hq + kh) * wq + kw;
+          for (int ci = 0; ci < in_channels_; ++ci)
+            wflip_[int64_t(ci) * tdim + t] = weight_.at(co, ci, k - 1 - kh, k - 1 - kw);
+        }
+    wide_.resize(Shape{1, in_channels_, int(tcols), 1});
+    dx_.resize(Shape{pad.n, pad.c, h, w});
+  } else {
+    dx_.resize(Shape{});
+  }
+
   for (int n = 0; n < out.n; ++n) {
     const float* dy_n = dy.data() + n * cout * p;
     if (has_bias_) dbias_.vec() += ConstMatMap(dy_n, cout, p).rowwise().sum();
@@ -238,19 +261,20 @@ void Conv2d::backward_implicit(const Tensor& dy) {
     const float* x_n = xpad_.data() + n * sample;
     gemm_xn<kLanes>(kdim, cout, int(cols), x_n, offsets_.data(), wide_t_.data(), cout,
                     dweight_t_.data(), cout, Accumulate::Yes, out.w, wp);
-    if (needs_input_grad_) {
-      for (int co = 0; co < cout; ++co)
-        for (int oh = 0; oh < out.h; ++oh)
-          simd4::copy(wide_.data() + co * cols + oh * wp, dy_n + (co * out.h + oh) * out.w, out.w);
-      gemm_tn_lanes<kLanes>(kdim, int(cols), cout, weight_.data(), kdim, wide_.data(), cols,
-                            dcols_.data(), cols, Accumulate::No);
-      float* dx_n = dxpad_.data() + n * sample;
-      for (int q = 0; q < kdim; ++q)
-        simd4::add_to(dx_n + offsets_[size_t(q)], &dcols_[q * cols], int(cols));
-    }
+    if (!needs_input_grad_) continue;
+    for (int co = 0; co < cout; ++co)
+      for (int oh = 0; oh < out.h; ++oh)
+        simd4::copy(&dypad_[(int64_t(co) * hq + q + oh) * wq + q],
+                    dy_n + (int64_t(co) * out.h + oh) * out.w, out.w);
+    gemm_nx<kLanes>(in_channels_, int(tcols), tdim, wflip_.data(), tdim, dypad_.data(),
+                    offsets_t_.data(), wide_.data(), tcols, Accumulate::No);
+    float* dx_n = &dx_.at(n, 0);
+    for (int ci = 0; ci < in_channels_; ++ci)
+      for (int r = 0; r < h; ++r, dx_n += w) simd4::copy(dx_n, &wide_[ci * tcols + r * wq], w);
   }
   for (int co = 0; co < cout; ++co)
-    for (int q = 0; q < kdim; ++q) dweight_[co * kdim + q] = dweight_t_[q * cout + co];
+    for (int t = 0; t < kdim; ++t) dweight_[co * kdim + t] = dweight_t_[t * cout + co];
+  return dx_;
 }
 
 }  // namespace bnlab

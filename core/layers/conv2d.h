@@ -15,7 +15,8 @@
 // place (gemm.h gemm_nx, gemm_xn) over the span = (Ho-1)*Wp + Wo columns of that grid, and drop
 // the Wp - Wo wasted columns of each output row (conv2 of ref-cnn: 222 columns for 196). The
 // weight gradient sums the same products in the same blocks as over cols_n (dy is zero in the
-// wasted columns), and the input gradient adds W^T dy_n back row by row of the same grid.
+// wasted columns). The input gradient is the convolution of dy_n, padded by k-1-p, with the
+// kernel flipped, read in place the same way (padding <= k-1; otherwise im2col).
 #pragma once
 
 #include <vector>
@@ -52,13 +53,14 @@ class Conv2d : public Layer {
   void col2im(int n, const float* dcols);  // dcols: [K, P], added into sample n of dxpad_
   // The stride-1 path (above): forward into y_, backward into dweight_, dbias_ and dxpad_.
   void forward_implicit(const Shape& out);
-  void backward_implicit(const Tensor& dy);
+  const Tensor& backward_implicit(const Tensor& dy);
   int64_t span() const;  // (Ho-1)*Wp + Wo
   // Whether this conv reads xpad in place: stride 1, at 8 lanes. At wasm's 4 lanes without FMA
   // the products are what costs, and the wasted columns (13% more in conv2) and dy's transposed
   // copies cost more than im2col saved: node, CPU ms per step, conv2 backward 1.06 -> 1.25,
   // forward 0.51 -> 0.55, conv1 0.19 -> 0.22 and 0.18 -> 0.21 (wasm/README.md, "conv14").
-  bool implicit() const { return stride_ == 1 && kLanes > 4; }
+  // And padding <= k-1, for the input gradient's padding k-1-p (backward_implicit).
+  bool implicit() const { return stride_ == 1 && kLanes > 4 && padding_ <= kernel_ - 1; }
 
   int in_channels_, out_channels_, kernel_, stride_, padding_;
   bool has_bias_;
@@ -69,9 +71,12 @@ class Conv2d : public Layer {
                              // (not implicit() only)
   // implicit() only:
   std::vector<int64_t> offsets_;  // (ci*Hp + kh)*Wp + kw for row p = (ci, kh, kw)
-  Tensor wide_;                   // y_n [Cout, span], or dy_n [Cout, span]
+  Tensor wide_;                   // y_n [Cout, span] (forward), dx_n over dypad_'s width (backward)
   Tensor wide_t_;                 // dy_n^T [span, Cout]
   Tensor dweight_t_;              // dW^T [K, Cout] while backward sums it
+  Tensor dypad_;                  // dy_n padded by k-1-p: (1, Cout, Ho + 2(k-1-p), ...)
+  Tensor wflip_;                  // [Cin, Cout*k*k]: W flipped, channels swapped
+  std::vector<int64_t> offsets_t_;  // rows (co, kh, kw) of dypad_ over its width
   Tensor y_;                 // (N, Cout, Ho, Wo)
   Tensor dcols_;             // (1, K, P, 1): W^T * dy_n of the sample being scattered back
   Tensor dxpad_;             // (N, Cin, H + 2p, W + 2p): dL/dxpad, whose interior is dx
