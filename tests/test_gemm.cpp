@@ -366,15 +366,6 @@ void check_lanes() {
             check_against_definition("gemm_xn " + size, m, n, k, c0, c, acc,
                                      [&](int i, int j, int p) { return x.at(i, p) * b.at(p, j); });
           }
-          {  // gemm_tn_lanes: C (+)= A^T * B, A stored [k, m]
-            const Dense a(k, m, seed++);
-            const Dense b(k, n, seed++);
-            const std::vector<float> c0 = random_c(m, n, seed++);
-            std::vector<float> c = c0;
-            gemm_tn_lanes<L>(m, n, k, a.v.data(), a.ld, b.v.data(), b.ld, c.data(), n + 1, acc);
-            check_against_definition("gemm_tn_lanes " + size, m, n, k, c0, c, acc,
-                                     [&](int i, int j, int p) { return a.at(p, i) * b.at(p, j); });
-          }
         }
 }
 

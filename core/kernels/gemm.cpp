@@ -421,7 +421,10 @@ void gemm_nn(int m, int n, int k, const float* a, int64_t lda, const float* b, i
 
 void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
              float* c, int64_t ldc, Accumulate accumulate) {
-  gemm_tn_lanes<4>(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+  check_args("gemm_tn", m, n, k, lda, m, ldb, n, ldc);
+  if (empty_product(m, n, k, c, ldc, accumulate)) return;
+  lanes::product<4>(m, n, k, ARows{a, 1, lda, nullptr}, DenseRows{b, ldb}, c, ldc,
+                    accumulate == Accumulate::Yes);
 }
 
 // Packing costs one pass over the packed operand, so the one with fewer rows is packed: B when
@@ -439,16 +442,7 @@ void gemm_nt(int m, int n, int k, const float* a, int64_t lda, const float* b, i
 
 }  // namespace simd4
 
-// The implicit-im2col products and the tn product at L lanes (gemm.h).
-template <int L>
-void gemm_tn_lanes(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                   float* c, int64_t ldc, Accumulate accumulate) {
-  check_args("gemm_tn", m, n, k, lda, m, ldb, n, ldc);
-  if (empty_product(m, n, k, c, ldc, accumulate)) return;
-  lanes::product<L>(m, n, k, lanes::ARows{a, 1, lda, nullptr}, lanes::DenseRows{b, ldb}, c, ldc,
-                    accumulate == Accumulate::Yes);
-}
-
+// The implicit-im2col products at L lanes (gemm.h).
 template <int L>
 void gemm_nx(int m, int n, int k, const float* a, int64_t lda, const float* x,
              const int64_t* offsets, float* c, int64_t ldc, Accumulate accumulate) {
@@ -471,8 +465,6 @@ void gemm_xn(int m, int n, int k, const float* x, const int64_t* offsets, const 
 }
 
 #define BNLAB_INSTANTIATE(L)                                                                   \
-  template void gemm_tn_lanes<L>(int, int, int, const float*, int64_t, const float*, int64_t,  \
-                                 float*, int64_t, Accumulate);                                 \
   template void gemm_nx<L>(int, int, int, const float*, int64_t, const float*, const int64_t*, \
                            float*, int64_t, Accumulate);                                       \
   template void gemm_xn<L>(int, int, int, const float*, const int64_t*, const float*, int64_t, \

@@ -11,9 +11,9 @@
 // stride > 1). The WebAssembly build defines BNLAB_OWN_GEMM (wasm/CMakeLists.txt) and uses
 // namespace simd4 below: on the reference CNN's products Eigen reaches 18-34 GFLOP/s there (its
 // SSE kernels through Emscripten's SSE headers, repacking both operands of every small per-sample
-// product), simd4 39-58 (the table in wasm/README.md, "Speed"). Stride-1 convs call gemm_nx,
-// gemm_xn and gemm_tn_lanes (below) in every build: BN Lab's kernels at the build's vector width,
-// reading the padded input in place, which Eigen cannot (it packs both operands itself).
+// product), simd4 39-58 (the table in wasm/README.md, "Speed"). Natively, stride-1 convs call
+// gemm_nx and gemm_xn (below): BN Lab's kernels at the build's vector width, reading the padded
+// input in place, which Eigen cannot (it packs both operands itself).
 #pragma once
 
 #include <cstdint>
@@ -68,9 +68,9 @@ void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, i
 // conv2 forward 89 vs 82, weight gradient 101 vs 79, input gradient 80-87 vs 83; conv1 forward
 // 58 vs 57, weight gradient 79-87 vs 43; and no im2col copy, no Eigen packing of it.
 //
-//   gemm_nx:  C [M, N] (+)= A [M, K] * X [K, N]        X's rows at offsets (the conv forward)
-//   gemm_xn:  C [M, N] (+)= X [M, K] * B [K, N]        X's rows at offsets (its weight gradient)
-//   gemm_tn_lanes: gemm_tn at L lanes, B read in place  (its input gradient)
+//   gemm_nx:  C [M, N] (+)= A [M, K] * X [K, N]   X's rows at offsets (the conv forward, and its
+//                                                  input gradient over dy padded by k-1-p)
+//   gemm_xn:  C [M, N] (+)= X [M, K] * B [K, N]   X's rows at offsets (its weight gradient)
 //
 // gemm_xn's k runs over rows k_width wide of which the first k_used columns count (X's columns
 // beyond them are wasted and B's rows there are zero): its blocks of 256 are 256 counted columns,
@@ -86,8 +86,5 @@ void gemm_nx(int m, int n, int k, const float* a, int64_t lda, const float* x,
 template <int L>
 void gemm_xn(int m, int n, int k, const float* x, const int64_t* offsets, const float* b,
              int64_t ldb, float* c, int64_t ldc, Accumulate accumulate, int k_used, int k_width);
-template <int L>
-void gemm_tn_lanes(int m, int n, int k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                   float* c, int64_t ldc, Accumulate accumulate);
 
 }  // namespace bnlab

@@ -2,8 +2,8 @@
 // build's vectors (independent chains of vector multiply-adds, nothing loaded or stored), the
 // eight products of one reference training step (core/NUMERICS.md 7) through core/kernels/gemm.h
 // as the layers called them over im2col columns (Eigen natively, BN Lab's simd4 kernels in wasm),
-// and the products the stride-1 convs call now, reading the padded input in place (gemm_nx,
-// gemm_xn, gemm_tn_lanes at the build's kLanes: 8 with AVX2 + FMA, 4 in wasm). The reasoning these
+// and the products the stride-1 convs call natively now, reading the padded input in place
+// (gemm_nx, gemm_xn at the build's kLanes: 8 with AVX2 + FMA; 4 in wasm, which keeps im2col). The reasoning these
 // figures feed is in wasm/README.md, "Speed".
 //
 // Natively it is built with the project (CMake target gemm_ceiling, build/native/gemm_ceiling:
@@ -92,15 +92,17 @@ double ceiling() {
 
 struct Product {
   const char* name;
-  char form;  // 'n' nn, 't' nt, 'a' tn (the build's gemm_*); 'x' nx, 'y' xn, 'z' tn_lanes (kLanes)
+  char form;  // 'n' nn, 't' nt, 'a' tn (the build's gemm_*); 'x' nx, 'y' xn (at kLanes)
   int m, n, k, times;
-  int image = 0;  // x, y, z: the conv's input side (3x3, padding 1, stride 1); Cin = k / 9 (x)
+  int image = 0;  // x, y: the side of the image read in place (3x3, padding 1); its channels k/9
+                  // (x) or m/9 (y)
 };
 
 // The products of one step of ref-cnn at batch 32: first as conv2d.cpp called them over im2col
 // columns (and linear.cpp, whose products are unchanged), then the stride-1 conv products as
-// conv2d.cpp calls them now, over the padded width (conv1: 28x28 -> span 838 of 30-wide rows;
-// conv2: 14x14 -> span 222 of 16-wide rows).
+// conv2d.cpp calls them natively now, over the padded width (conv1: 28x28 -> span 838 of 30-wide
+// rows; conv2: 14x14 -> span 222 of 16-wide rows; its input gradient over dy padded by 1, 16
+// channels of 16x16, into dx's 8 channels).
 const Product kProducts[] = {
     {"conv1 forward, nn 8x784x9, x32", 'n', 8, 784, 9, 32},
     {"conv1 weight grad, nt 8x9x784, x32", 't', 8, 9, 784, 32},
@@ -114,7 +116,7 @@ const Product kProducts[] = {
     {"conv1 weight grad^T, xn 9x8x838, x32", 'y', 9, 8, 838, 32, 28},
     {"conv2 forward, nx 16x222x72, x32", 'x', 16, 222, 72, 32, 14},
     {"conv2 weight grad^T, xn 72x16x222, x32", 'y', 72, 16, 222, 32, 14},
-    {"conv2 input grad, tn_lanes 72x222x16, x32", 'z', 72, 222, 16, 32, 14},
+    {"conv2 input grad, nx 8x222x144, x32", 'x', 8, 222, 144, 32, 14},
 };
 
 // One product's operands and how to run it: A, B dense or the padded input with row offsets.
@@ -139,9 +141,8 @@ struct Operands {
         for (int kh = 0; kh < 3; ++kh)
           for (int kw = 0; kw < 3; ++kw) offsets.push_back(int64_t(ci) * wp * wp + kh * wp + kw);
     }
-    if (p.form == 'y' || p.form == 'z') wp = p.image + 2;
-    const int a_rows = p.form == 'a' || p.form == 'z' ? p.k : p.m;
-    const int a_cols = p.form == 'a' || p.form == 'z' ? p.m : p.k;
+    const int a_rows = p.form == 'a' ? p.k : p.m;
+    const int a_cols = p.form == 'a' ? p.m : p.k;
     const int b_rows = p.form == 't' ? p.n : p.k, b_cols = p.form == 't' ? p.k : p.n;
     lda = a_cols, ldb = b_cols;
     if (p.form != 'y') a.resize(size_t(a_rows) * a_cols);
@@ -149,20 +150,16 @@ struct Operands {
     c.assign(size_t(p.m) * p.n, 0.f);
     for (size_t i = 0; i < a.size(); ++i) a[i] = float(i % 7) * 0.01f - 0.03f;
     for (size_t i = 0; i < b.size(); ++i) b[i] = float(i % 5) * 0.02f - 0.04f;
-    if (p.form == 'y' || p.form == 'z') {  // dy over the padded width: zero in the wasted columns
+    if (p.form == 'y')  // dy^T [span, Cout] over the padded width: zero in the wasted columns
       for (int r = 0; r < b_rows; ++r)
-        for (int q = 0; q < b_cols; ++q) {
-          const int j = p.form == 'y' ? r : q;  // y: B [span, Cout]; z: B [Cout, span]
-          if (j % wp >= p.image) b[size_t(r) * b_cols + q] = 0.f;
-        }
-    }
+        for (int q = 0; q < b_cols; ++q)
+          if (r % wp >= p.image) b[size_t(r) * b_cols + q] = 0.f;
   }
 
   // A(i, p) and B(p, j) of the product's definition.
   double A(int i, int q) const {
     switch (p.form) {
       case 'a':
-      case 'z':
         return a[size_t(q) * lda + i];
       case 'y':
         return x[size_t(offsets[size_t(i)] + q)];
@@ -196,23 +193,20 @@ struct Operands {
       case 'x':
         gemm_nx<kLanes>(p.m, p.n, p.k, a.data(), lda, x.data(), offsets.data(), c.data(), p.n, acc);
         break;
-      case 'y':
+      default:
         gemm_xn<kLanes>(p.m, p.n, p.k, x.data(), offsets.data(), b.data(), ldb, c.data(), p.n, acc,
                         p.image, wp);
-        break;
-      default:
-        gemm_tn_lanes<kLanes>(p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n, acc);
     }
   }
   void run() {
     for (int t = 0; t < p.times; ++t) run_once();
   }
 
-  // The useful flops: over the padded width only Wo of every Wp columns (x: of n; y: of k;
-  // z: of n) count.
+  // The useful flops: over the padded width only Wo of every Wp columns (x: of n; y: of k)
+  // count.
   double flop() const {
     double f = 2.0 * p.m * p.n * p.k * p.times;
-    if (p.form == 'x' || p.form == 'y' || p.form == 'z') {
+    if (p.form == 'x' || p.form == 'y') {
       const int span = p.form == 'y' ? p.k : p.n;
       f *= double(p.image) * p.image / span;
     }
@@ -278,7 +272,7 @@ int main(int argc, char** argv) {
     }
     sink += o.c[0];
     const double flop = o.flop();
-    const bool implicit = q.form == 'x' || q.form == 'y' || q.form == 'z';
+    const bool implicit = q.form == 'x' || q.form == 'y';
     const bool fc = std::strncmp(q.name, "fc", 2) == 0;
     if (!implicit) old_ms += t * 1e3, old_flop += flop;
     if (implicit || fc) new_ms += t * 1e3, new_flop += flop;
