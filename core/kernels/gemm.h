@@ -64,9 +64,11 @@ void gemm_tn(int m, int n, int k, const float* a, int64_t lda, const float* b, i
 // accumulators, 6 rows x 16 columns or 12 x 8); kLanes is the build's: 8 natively (AVX2 + FMA,
 // also in an AVX-512 build, where Zen 4 runs 512-bit FMAs as two halves), 4 in wasm. Against
 // Eigen on the same products over im2col columns (tests/bench/gemm_ceiling.cpp, useful GFLOP/s,
-// best of 40 x 32 samples, AMD EPYC Zen 4 at 3.7 GHz, -march=native; wasm/README.md "conv14"):
-// conv2 forward 89 vs 82, weight gradient 101 vs 79, input gradient 80-87 vs 83; conv1 forward
-// 58 vs 57, weight gradient 79-87 vs 43; and no im2col copy, no Eigen packing of it.
+// best of 40 x 32 samples, AMD EPYC Zen 4 at 3.7 GHz, AVX-512 build; wasm/README.md "conv14"):
+// conv1 forward 61 vs 57, weight gradient 93 vs 43; conv2 forward 90 vs 82, weight gradient 103
+// vs 79, input gradient (over dy padded, 8 rows) 68 vs Eigen's tn 84; all the step's products
+// 0.71 vs 0.78 ms, and no im2col copy, no Eigen packing of it, no col2im. In wasm (4 lanes, no
+// FMA) the convs keep im2col and simd4 (layers/conv2d.h implicit()).
 //
 //   gemm_nx:  C [M, N] (+)= A [M, K] * X [K, N]   X's rows at offsets (the conv forward, and its
 //                                                  input gradient over dy padded by k-1-p)
