@@ -11,9 +11,10 @@
 // stride > 1). The WebAssembly build defines BNLAB_OWN_GEMM (wasm/CMakeLists.txt) and uses
 // namespace simd4 below: on the reference CNN's products Eigen reaches 18-34 GFLOP/s there (its
 // SSE kernels through Emscripten's SSE headers, repacking both operands of every small per-sample
-// product), simd4 39-58 (the table in wasm/README.md, "Speed"). Natively, stride-1 convs call
-// gemm_nx and gemm_xn (below): BN Lab's kernels at the build's vector width, reading the padded
-// input in place, which Eigen cannot (it packs both operands itself).
+// product), simd4 39-58 (the table in wasm/README.md, "Speed"). Natively (AVX2 + FMA), stride-1
+// convs with padding <= k-1 call gemm_nx and gemm_xn (below): BN Lab's kernels at the build's
+// vector width, reading the padded input in place, which Eigen cannot (it packs both operands
+// itself).
 #pragma once
 
 #include <cstdint>
