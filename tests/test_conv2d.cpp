@@ -54,9 +54,16 @@ struct ConvCase {
 
 // Strides 1 and 2, paddings 0, 1, 2, kernels 1, 3, 5, non-square inputs, batches 1 and 3.
 const ConvCase kCases[] = {
-    {1, 1, 2, 5, 5, 3, 1, 1, true}, {3, 2, 3, 7, 6, 3, 2, 0, true},  {1, 2, 2, 6, 7, 5, 1, 2, true},
-    {3, 3, 2, 4, 3, 1, 1, 0, true}, {3, 2, 4, 5, 8, 3, 2, 2, false}, {1, 1, 3, 9, 4, 5, 2, 1, true},
-    {3, 2, 2, 2, 3, 3, 1, 1, true}, {1, 3, 1, 3, 3, 3, 3, 0, true},
+    {1, 1, 2, 5, 5, 3, 1, 1, true},
+    {3, 2, 3, 7, 6, 3, 2, 0, true},
+    {1, 2, 2, 6, 7, 5, 1, 2, true},
+    {3, 3, 2, 4, 3, 1, 1, 0, true},
+    {3, 2, 4, 5, 8, 3, 2, 2, false},
+    {1, 1, 3, 9, 4, 5, 2, 1, true},
+    {3, 2, 2, 2, 3, 3, 1, 1, true},
+    {1, 3, 1, 3, 3, 3, 3, 0, true},
+    // span (Ho-1)*Wp + Wo = 448 > 256: the weight gradient's blocks over the padded width
+    {2, 1, 3, 20, 20, 3, 1, 1, true},
 };
 
 std::string name(const ConvCase& c) {
@@ -160,23 +167,28 @@ TEST_CASE("conv2d without needs_input_grad gives the same parameter gradients an
 }
 
 TEST_CASE("conv2d.backward accumulates parameter gradients until zero_grad") {
-  Conv2d conv = random_conv(2, 3, 3, 2, 1, true, 51);
-  const Tensor x = random_tensor(Shape{3, 2, 6, 5}, 52);
-  const Tensor dy = random_tensor(conv.forward(x, Mode::Train).shape(), 53);
-  const Tensor dx1 = conv.backward(dy);
-  std::vector<Tensor> twice;
-  for (auto& p : conv.params()) {
-    twice.push_back(*p.grad);
-    twice.back().vec() *= 2.f;
+  // Stride 2 lowers through cols_n; stride 1 reads the padded input in place natively (its dW^T
+  // starts from what dW held).
+  for (int stride : {2, 1}) {
+    CAPTURE(stride);
+    Conv2d conv = random_conv(2, 3, 3, stride, 1, true, 51);
+    const Tensor x = random_tensor(Shape{3, 2, 6, 5}, 52);
+    const Tensor dy = random_tensor(conv.forward(x, Mode::Train).shape(), 53);
+    const Tensor dx1 = conv.backward(dy);
+    std::vector<Tensor> twice;
+    for (auto& p : conv.params()) {
+      twice.push_back(*p.grad);
+      twice.back().vec() *= 2.f;
+    }
+    conv.backward(dy);
+    auto params = conv.params();
+    for (size_t i = 0; i < params.size(); ++i)
+      check_close(*params[i].grad, twice[i], 1e-6, 1e-6, params[i].name + " after two calls");
+    // dx is not accumulated: it is recomputed each call.
+    check_close(conv.backward(dy), dx1, 0, 0, "dx of a third call");
+    conv.zero_grad();
+    for (auto& p : conv.params()) CHECK(p.grad->vec().cwiseAbs().maxCoeff() == 0.f);
   }
-  conv.backward(dy);
-  auto params = conv.params();
-  for (size_t i = 0; i < params.size(); ++i)
-    check_close(*params[i].grad, twice[i], 1e-6, 1e-6, params[i].name + " after two calls");
-  // dx is not accumulated: it is recomputed each call.
-  check_close(conv.backward(dy), dx1, 0, 0, "dx of a third call");
-  conv.zero_grad();
-  for (auto& p : conv.params()) CHECK(p.grad->vec().cwiseAbs().maxCoeff() == 0.f);
 }
 
 TEST_CASE("conv2d.params carry PyTorch names, shapes and ranks") {

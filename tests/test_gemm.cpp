@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -261,4 +262,196 @@ TEST_CASE("gemm.simd4 lane_sums sums each row in its fixed order, to the bit, fo
       prod[size_t(i)] = v[size_t(j * 100 + i)] * v[size_t(2000 + j * 100 + i)];
     CHECK(out[j] == lane_sum_definition(prod.data(), n));
   }
+}
+
+namespace {
+
+// An implicit im2col matrix X [rows, cols]: row r at x[offsets[r]], rows 3 floats apart and so
+// overlapping as a convolution's do (row r's column j is row r+1's column j-3), NaN after the
+// last row's end (a kernel that reads past a row shows as NaN).
+struct Implicit {
+  std::vector<float> x;
+  std::vector<int64_t> offsets;
+  Implicit(int rows, int cols, uint32_t seed) {
+    offsets.resize(size_t(rows));
+    for (int r = 0; r < rows; ++r) offsets[size_t(r)] = 3 * r;
+    const int64_t end = rows > 0 ? 3 * int64_t(rows - 1) + cols : 0;
+    x.assign(size_t(end + 16), NAN);
+    Rng rng(seed);
+    for (int64_t i = 0; i < end; ++i) x[size_t(i)] = float(rng.normal());
+  }
+  double at(int r, int j) const { return x[size_t(offsets[size_t(r)] + j)]; }
+};
+
+// A dense matrix [rows, cols] with rows ld = cols + 2 apart, NaN in the padding.
+struct Dense {
+  int64_t ld;
+  std::vector<float> v;
+  Dense(int rows, int cols, uint32_t seed) : ld(cols + 2) {
+    v.assign(size_t(rows * ld + 1), NAN);
+    Rng rng(seed);
+    for (int r = 0; r < rows; ++r)
+      for (int q = 0; q < cols; ++q) v[size_t(r * ld + q)] = float(rng.normal());
+  }
+  double at(int r, int q) const { return v[size_t(r * ld + q)]; }
+};
+
+// C [m, n] with rows n + 1 apart: random values, 777 in the padding column.
+std::vector<float> random_c(int m, int n, uint32_t seed) {
+  std::vector<float> c(size_t(m * (n + 1)), 777.f);
+  Rng rng(seed);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) c[size_t(i * (n + 1) + j)] = float(rng.normal());
+  return c;
+}
+
+// Compares C after a product with the definition in double, as check_product does;
+// term(i, j, p) is the product's term p of C(i, j).
+template <class Term>
+void check_against_definition(const std::string& what, int m, int n, int k,
+                              const std::vector<float>& c0, const std::vector<float>& c,
+                              Accumulate acc, Term term) {
+  double worst = 0.0;
+  bool padding_kept = true;
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      double exact = acc == Accumulate::Yes ? c0[size_t(i * (n + 1) + j)] : 0.0;
+      double scale = std::fabs(exact);
+      for (int p = 0; p < k; ++p) {
+        exact += term(i, j, p);
+        scale += std::fabs(term(i, j, p));
+      }
+      const double err = std::fabs(c[size_t(i * (n + 1) + j)] - exact) / (scale + 1e-30);
+      worst = std::isnan(err) ? INFINITY : std::max(worst, err);
+    }
+    padding_kept = padding_kept && c[size_t(i * (n + 1) + n)] == 777.f;
+  }
+  CHECK_MESSAGE(worst <= 1e-5, what << ": largest relative error " << worst);
+  CHECK_MESSAGE(padding_kept, what << ": padding of C overwritten");
+}
+
+// Sizes around the 8-lane tiles as well: 12 accumulators in tiles of 3, 6, 12 rows and 32, 16, 8
+// columns, the rows left in one tile, fewer than 8 (or 4) trailing columns.
+const int kLaneRows[] = {1, 2, 3, 5, 7, 9, 13, 25};
+const int kLaneCols[] = {1, 3, 4, 7, 8, 9, 17, 33, 45};
+const int kLaneDepths[] = {0, 1, 9, 72, 300};
+
+template <int L>
+void check_lanes() {
+  uint32_t seed = 100;
+  for (int m : kLaneRows)
+    for (int n : kLaneCols)
+      for (int k : kLaneDepths)
+        for (Accumulate acc : {Accumulate::No, Accumulate::Yes}) {
+          const std::string size = std::to_string(L) + " lanes M " + std::to_string(m) + " N " +
+                                   std::to_string(n) + " K " + std::to_string(k) +
+                                   (acc == Accumulate::Yes ? " +=" : " =");
+          {  // gemm_nx: C (+)= A [m, k] * X [k, n]
+            const Dense a(m, k, seed++);
+            const Implicit x(k, n, seed++);
+            const std::vector<float> c0 = random_c(m, n, seed++);
+            std::vector<float> c = c0;
+            gemm_nx<L>(m, n, k, a.v.data(), a.ld, x.x.data(), x.offsets.data(), c.data(), n + 1,
+                       acc);
+            check_against_definition("gemm_nx " + size, m, n, k, c0, c, acc,
+                                     [&](int i, int j, int p) { return a.at(i, p) * x.at(p, j); });
+          }
+          {  // gemm_xn: C (+)= X [m, k] * B [k, n]
+            const Implicit x(m, k, seed++);
+            const Dense b(k, n, seed++);
+            const std::vector<float> c0 = random_c(m, n, seed++);
+            std::vector<float> c = c0;
+            gemm_xn<L>(m, n, k, x.x.data(), x.offsets.data(), b.v.data(), b.ld, c.data(), n + 1,
+                       acc, 1, 1);
+            check_against_definition("gemm_xn " + size, m, n, k, c0, c, acc,
+                                     [&](int i, int j, int p) { return x.at(i, p) * b.at(p, j); });
+          }
+        }
+}
+
+// gemm_xn over a grid (k_used of every k_width columns counted, B zero in the others) against the
+// compact matrix: the same bits. rows x used is the compact k.
+template <int L>
+void check_grid_blocks(int m, int n, int rows, int used, int width, Accumulate acc) {
+  const int kc = rows * used, kw = (rows - 1) * width + used;
+  Dense compact(m, kc, 7), bc(kc, n, 8);
+  // The wide X: compact values in the counted columns, finite junk in the others.
+  Dense wide(m, kw, 9);
+  Dense bw(kw, n, 10);
+  for (int i = 0; i < m; ++i)
+    for (int q = 0; q < kc; ++q)
+      wide.v[size_t(i * wide.ld + q / used * width + q % used)] =
+          compact.v[size_t(i * compact.ld + q)];
+  for (int q = 0; q < kw; ++q)
+    for (int j = 0; j < n; ++j)
+      bw.v[size_t(q * bw.ld + j)] =
+          q % width < used ? bc.v[size_t((q / width * used + q % width) * bc.ld + j)] : 0.f;
+  std::vector<int64_t> off_c(static_cast<size_t>(m)), off_w(static_cast<size_t>(m));
+  for (int i = 0; i < m; ++i) off_c[size_t(i)] = i * compact.ld, off_w[size_t(i)] = i * wide.ld;
+  std::vector<float> c_compact = random_c(m, n, 11), c_wide = c_compact;
+  gemm_xn<L>(m, n, kc, compact.v.data(), off_c.data(), bc.v.data(), bc.ld, c_compact.data(), n + 1,
+             acc, kc, kc);
+  gemm_xn<L>(m, n, kw, wide.v.data(), off_w.data(), bw.v.data(), bw.ld, c_wide.data(), n + 1, acc,
+             used, width);
+  CHECK(std::memcmp(c_compact.data(), c_wide.data(), c_wide.size() * sizeof(float)) == 0);
+  if (L == 4) {
+    // ... and simd4's gemm_nt (the weight gradient over cols_n, as before stride 1 read xpad in
+    // place): C = X * (B^T)^T, B^T stored [n, kc].
+    std::vector<float> bt(size_t(n * kc));
+    for (int q = 0; q < kc; ++q)
+      for (int j = 0; j < n; ++j) bt[size_t(j * kc + q)] = bc.v[size_t(q * bc.ld + j)];
+    std::vector<float> c_nt = random_c(m, n, 11);
+    simd4::gemm_nt(m, n, kc, compact.v.data(), compact.ld, bt.data(), kc, c_nt.data(), n + 1, acc);
+    CHECK(std::memcmp(c_nt.data(), c_wide.data(), c_wide.size() * sizeof(float)) == 0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "gemm implicit-im2col products (nx, xn) and tn_lanes match the definition at 4 and 8 lanes") {
+  check_lanes<4>();
+  check_lanes<8>();
+}
+
+TEST_CASE("gemm_xn over a grid of rows sums the compact matrix's blocks of 256, to the bit") {
+  // conv1 of ref-cnn (28 of every 30 columns, k = 838 for 784), a grid whose blocks end inside a
+  // row and at a row's end (used 16: 256 = 16 rows), one column per row.
+  for (Accumulate acc : {Accumulate::No, Accumulate::Yes}) {
+    for (auto [rows, used, width] : {std::tuple{28, 28, 30}, std::tuple{20, 16, 19},
+                                     std::tuple{300, 1, 3}, std::tuple{3, 5, 5}}) {
+      CAPTURE(rows);
+      CAPTURE(used);
+      CAPTURE(width);
+      check_grid_blocks<4>(9, 8, rows, used, width, acc);
+      check_grid_blocks<4>(72, 16, rows, used, width, acc);
+      check_grid_blocks<4>(9, 7, rows, used, width, acc);
+      check_grid_blocks<8>(9, 8, rows, used, width, acc);
+      check_grid_blocks<8>(13, 19, rows, used, width, acc);
+    }
+  }
+}
+
+TEST_CASE("gemm_nx at 4 lanes gives simd4's gemm_nn to the bit (wasm's conv forward unchanged)") {
+  const Dense a(16, 72, 1), b(72, 222, 2);
+  std::vector<int64_t> off(72);
+  for (int p = 0; p < 72; ++p) off[size_t(p)] = p * b.ld;
+  std::vector<float> c1 = random_c(16, 222, 3), c2 = c1;
+  gemm_nx<4>(16, 222, 72, a.v.data(), a.ld, b.v.data(), off.data(), c1.data(), 223, Accumulate::No);
+  simd4::gemm_nn(16, 222, 72, a.v.data(), a.ld, b.v.data(), b.ld, c2.data(), 223, Accumulate::No);
+  CHECK(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("gemm_xn rejects a grid whose counted columns are impossible with bnlab::Error") {
+  std::vector<float> x(64), b(64), c(64);
+  std::vector<int64_t> off(4, 0);
+  CHECK_THROWS_WITH(gemm_xn<kLanes>(2, 2, 4, x.data(), off.data(), b.data(), 2, c.data(), 2,
+                                    Accumulate::No, 0, 3),
+                    doctest::Contains("gemm_xn: k counts 0 of every 3 columns"));
+  CHECK_THROWS_WITH(gemm_xn<kLanes>(2, 2, 4, x.data(), off.data(), b.data(), 2, c.data(), 2,
+                                    Accumulate::No, 4, 3),
+                    doctest::Contains("impossible"));
+  CHECK_THROWS_AS(
+      gemm_nx<kLanes>(2, 2, 4, x.data(), 3, x.data(), off.data(), c.data(), 2, Accumulate::No),
+      Error);
 }

@@ -44,17 +44,26 @@ inline void transpose(f4& r0, f4& r1, f4& r2, f4& r3) {
   r3 = __builtin_shufflevector(t2, t3, 2, 3, 6, 7);
 }
 
-// dst[0 .. n) = src[0 .. n) (not overlapping) for short rows, where a call of memcpy would cost
-// more than the copy: whole vectors, the last one overlapping the one before when n is not a
-// multiple of 4 (rewriting some values, which = allows and += would not).
-inline void copy(float* dst, const float* src, int n) {
+// dst[0 .. n) = f(src[0 .. n)) (not overlapping, f lane by lane) for short rows, where a call of
+// memcpy would cost more than the copy: whole vectors, the last one overlapping the one before
+// when n is not a multiple of 4 (rewriting some values, which = allows and += would not).
+template <class F>
+inline void copy_mapped(float* dst, const float* src, int n, F f) {
   if (n < 4) {
-    for (int i = 0; i < n; ++i) dst[i] = src[i];
+    for (int i = 0; i < n; ++i) dst[i] = f(broadcast(src[i]))[0];
     return;
   }
   int i = 0;
-  for (; i + 4 <= n; i += 4) store(dst + i, load(src + i));
-  if (i < n) store(dst + n - 4, load(src + n - 4));
+  for (; i + 4 <= n; i += 4) store(dst + i, f(load(src + i)));
+  if (i < n) store(dst + n - 4, f(load(src + n - 4)));
+}
+inline void copy(float* dst, const float* src, int n) {
+  copy_mapped(dst, src, n, [](f4 v) { return v; });
+}
+// dst[0 .. n) = src[0 .. n) + b (a conv's output row and its bias).
+inline void copy_plus(float* dst, const float* src, int n, float b) {
+  const f4 bv = broadcast(b);
+  copy_mapped(dst, src, n, [bv](f4 v) { return v + bv; });
 }
 
 // dst[0 .. n) += src[0 .. n) for any n: whole vectors, then one value at a time.

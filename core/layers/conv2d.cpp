@@ -79,6 +79,10 @@ const Tensor& Conv2d::forward(const Tensor& x, Mode) {
     for (int r = pd; r < pad.h - pd; ++r, src += in.w)
       simd4::copy(xpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, src, in.w);
 
+  if (implicit()) {
+    forward_implicit(out);
+    return y_;
+  }
   cols_.resize(Shape{in.n, int(kdim), int(p), 1});
   for (int n = 0; n < in.n; ++n) {
     float* cols = &cols_.at(n, 0);
@@ -118,6 +122,7 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
     throw Error("conv: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   const Shape& out = y_.shape();
   const int64_t kdim = int64_t(in_channels_) * kernel_ * kernel_, p = out.spatial();
+  if (implicit()) return backward_implicit(dy);
   if (needs_input_grad_) {
     dcols_.resize(Shape{1, int(kdim), int(p), 1});
     dxpad_.resize(xpad_.shape());
@@ -147,6 +152,128 @@ const Tensor& Conv2d::backward(const Tensor& dy) {
   for (int plane = 0; plane < pad.n * pad.c; ++plane)
     for (int r = pd; r < pad.h - pd; ++r, dst += w)
       simd4::copy(dst, dxpad_.data() + (int64_t(plane) * pad.h + r) * pad.w + pd, w);
+  return dx_;
+}
+
+int64_t Conv2d::span() const { return int64_t(y_.shape().h - 1) * xpad_.shape().w + y_.shape().w; }
+
+// y_n = W * X_n + b, X_n read in place from xpad_ (the header), through wide_.
+void Conv2d::forward_implicit(const Shape& out) {
+  const Shape& pad = xpad_.shape();
+  const int kdim = in_channels_ * kernel_ * kernel_, wp = pad.w;
+  const int64_t plane = int64_t(pad.h) * wp, sample = plane * pad.c, cols = span();
+  offsets_.resize(size_t(kdim));
+  for (int ci = 0, p = 0; ci < pad.c; ++ci)
+    for (int kh = 0; kh < kernel_; ++kh)
+      for (int kw = 0; kw < kernel_; ++kw) offsets_[size_t(p++)] = ci * plane + kh * wp + kw;
+  wide_.resize(Shape{1, out_channels_, int(cols), 1});
+  for (int n = 0; n < out.n; ++n) {
+    gemm_nx<kLanes>(out_channels_, int(cols), kdim, weight_.data(), kdim, xpad_.data() + n * sample,
+                    offsets_.data(), wide_.data(), cols, Accumulate::No);
+    // Each output row is the first Wo columns of a row Wp wide (plus the bias).
+    float* y_n = &y_.at(n, 0);
+    for (int co = 0; co < out_channels_; ++co) {
+      const float* src = wide_.data() + co * cols;
+      for (int oh = 0; oh < out.h; ++oh, y_n += out.w, src += wp)
+        if (has_bias_)
+          simd4::copy_plus(y_n, src, out.w, bias_[co]);
+        else
+          simd4::copy(y_n, src, out.w);
+    }
+  }
+}
+
+namespace {
+
+// t [span, C]: t[oh*wp + ow, c] = d[c, oh, ow] for d (C, ho, wo), 4x4 blocks transposed in
+// registers; the wasted columns ow >= wo of t are left as they are (zero).
+void widen_transposed(const float* d, int ho, int wo, int channels, int wp, float* t) {
+  const int64_t plane = int64_t(ho) * wo;
+  int c = 0;
+  for (; c + 4 <= channels; c += 4)
+    for (int oh = 0; oh < ho; ++oh) {
+      const float* src = d + c * plane + oh * wo;
+      float* dst = t + int64_t(oh) * wp * channels + c;
+      int ow = 0;
+      for (; ow + 4 <= wo; ow += 4) {
+        simd4::f4 r0 = simd4::load(src + ow), r1 = simd4::load(src + plane + ow),
+                  r2 = simd4::load(src + 2 * plane + ow), r3 = simd4::load(src + 3 * plane + ow);
+        simd4::transpose(r0, r1, r2, r3);
+        float* block = dst + int64_t(ow) * channels;
+        simd4::store(block, r0), simd4::store(block + channels, r1);
+        simd4::store(block + 2 * channels, r2), simd4::store(block + 3 * channels, r3);
+      }
+      for (; ow < wo; ++ow)
+        for (int q = 0; q < 4; ++q) dst[int64_t(ow) * channels + q] = src[q * plane + ow];
+    }
+  for (; c < channels; ++c)
+    for (int oh = 0; oh < ho; ++oh)
+      for (int ow = 0; ow < wo; ++ow)
+        t[(int64_t(oh) * wp + ow) * channels + c] = d[c * plane + oh * wo + ow];
+}
+
+}  // namespace
+
+// Per sample n:
+//   db += sum of dy_n,  dW^T [K, Cout] += X_n * dy_n^T  (dy_n^T over the padded width, wide_t_)
+//   dx_n = the convolution of dy_n, padded by q = k-1-p, with the kernel flipped and its
+//          channels swapped: dx[ci, r, c] = sum over (co, kh, kw) of
+//          W[co, ci, k-1-kh, k-1-kw] * dypad[co, r + kh, c + kw], read in place as in forward
+//          (gemm_nx), straight into dx_ (no dcols, no col2im, no dxpad to clear).
+const Tensor& Conv2d::backward_implicit(const Tensor& dy) {
+  const Shape& out = y_.shape();
+  const Shape& pad = xpad_.shape();
+  const int kdim = in_channels_ * kernel_ * kernel_, wp = pad.w, cout = out_channels_;
+  const int64_t sample = int64_t(pad.h) * wp * pad.c, cols = span(), p = out.spatial();
+  wide_t_.resize(Shape{1, int(cols), cout, 1});
+  wide_t_.setZero();
+  // dW^T from dW: the sums are added to what dweight_ held, as before.
+  dweight_t_.resize(Shape{1, kdim, cout, 1});
+  for (int co = 0; co < cout; ++co)
+    for (int q = 0; q < kdim; ++q) dweight_t_[q * cout + co] = dweight_[co * kdim + q];
+
+  // The input gradient's operands: dy_n padded by q on each side, the flipped kernel.
+  const int k = kernel_, q = k - 1 - padding_, hq = out.h + 2 * q, wq = out.w + 2 * q;
+  const int h = pad.h - 2 * padding_, w = pad.w - 2 * padding_, tdim = cout * k * k;
+  const int64_t tcols = int64_t(h - 1) * wq + w;
+  if (needs_input_grad_) {
+    dypad_.resize(Shape{1, cout, hq, wq});
+    dypad_.setZero();  // the border stays zero
+    wflip_.resize(Shape{1, in_channels_, tdim, 1});
+    offsets_t_.resize(size_t(tdim));
+    for (int co = 0, t = 0; co < cout; ++co)
+      for (int kh = 0; kh < k; ++kh)
+        for (int kw = 0; kw < k; ++kw, ++t) {
+          offsets_t_[size_t(t)] = (int64_t(co) * hq + kh) * wq + kw;
+          for (int ci = 0; ci < in_channels_; ++ci)
+            wflip_[int64_t(ci) * tdim + t] = weight_.at(co, ci, k - 1 - kh, k - 1 - kw);
+        }
+    wide_.resize(Shape{1, in_channels_, int(tcols), 1});
+    dx_.resize(Shape{pad.n, pad.c, h, w});
+  } else {
+    dx_.resize(Shape{});
+  }
+
+  for (int n = 0; n < out.n; ++n) {
+    const float* dy_n = dy.data() + n * cout * p;
+    if (has_bias_) dbias_.vec() += ConstMatMap(dy_n, cout, p).rowwise().sum();
+    widen_transposed(dy_n, out.h, out.w, cout, wp, wide_t_.data());
+    const float* x_n = xpad_.data() + n * sample;
+    gemm_xn<kLanes>(kdim, cout, int(cols), x_n, offsets_.data(), wide_t_.data(), cout,
+                    dweight_t_.data(), cout, Accumulate::Yes, out.w, wp);
+    if (!needs_input_grad_) continue;
+    for (int co = 0; co < cout; ++co)
+      for (int oh = 0; oh < out.h; ++oh)
+        simd4::copy(&dypad_[(int64_t(co) * hq + q + oh) * wq + q],
+                    dy_n + (int64_t(co) * out.h + oh) * out.w, out.w);
+    gemm_nx<kLanes>(in_channels_, int(tcols), tdim, wflip_.data(), tdim, dypad_.data(),
+                    offsets_t_.data(), wide_.data(), tcols, Accumulate::No);
+    float* dx_n = &dx_.at(n, 0);
+    for (int ci = 0; ci < in_channels_; ++ci)
+      for (int r = 0; r < h; ++r, dx_n += w) simd4::copy(dx_n, &wide_[ci * tcols + r * wq], w);
+  }
+  for (int co = 0; co < cout; ++co)
+    for (int t = 0; t < kdim; ++t) dweight_[co * kdim + t] = dweight_t_[t * cout + co];
   return dx_;
 }
 

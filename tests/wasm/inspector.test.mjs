@@ -107,8 +107,8 @@ test('trace and whatIf leave no memory behind', async () => {
   const sim = lab.createSide(SMALL, data);
   try {
     sim.setTrace(true);
-    const work = (n) => {
-      for (let i = 0; i < n; i++) {
+    const work = (n, from = 0) => {
+      for (let i = from; i < from + n; i++) {
         sim.step(1);
         sim.measure();
         sim.trace('bn1', { n: i % 8, c: i % 4, h: 3, w: 5 });
@@ -120,9 +120,17 @@ test('trace and whatIf leave no memory behind', async () => {
     // this run's 8, so every layer's buffers grow), then it stays.
     sim.step(1000);
     work(60);
-    const before = lab.heap().in_use;
-    work(50);
-    assert.equal(lab.heap().in_use, before);
+    // After it, the bytes in use may differ by a few bytes from one call to the next (the
+    // allocator's rounding of buffers whose size depends on what was asked: 726,232 / 240 / 248
+    // bytes in turn, seen at 1df7527), but never drift: a leak of the smallest block (8 bytes)
+    // per round would spread them by 400 bytes over these 50 rounds.
+    const inUse = [];
+    for (let i = 0; i < 50; i++) {
+      work(1, 60 + i);
+      inUse.push(lab.heap().in_use);
+    }
+    const spread = Math.max(...inUse) - Math.min(...inUse);
+    assert.ok(spread <= 64, `bytes in use spread by ${spread} over 50 rounds: ${inUse.join(' ')}`);
     sim.dispose();
   } finally {
     data.dispose();
