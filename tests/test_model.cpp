@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "base/error.h"
@@ -211,6 +212,72 @@ TEST_CASE("model.backward matches finite differences of the whole network's loss
         ana.push_back(analytic[i]);
       }
       test::check_close(ana, num, 2e-3, 3e-2, p.name);
+    }
+  }
+}
+
+TEST_CASE("model.backward takes a ReLU and the max pooling after it in one pass, with the bits of "
+          "the two layers' backward") {
+  // Against the layers' own backward in reverse order (the pooling's dx formed, then the ReLU's):
+  // every parameter gradient and every output gradient the fused backward forms, bit for bit.
+  // ReLU then pool2 (four windows per vector, and fewer), pool3 (any k), tanh then pool (not
+  // fused), BN after the ReLU (placement after: not adjacent).
+  const auto bits_equal = [](const Tensor& a, const Tensor& b) {
+    return a.shape() == b.shape() &&
+           std::memcmp(a.data(), b.data(), sizeof(float) * size_t(a.size())) == 0;
+  };
+  for (const char* spec : {"ref-cnn", "conv4-bn-relu-pool3 conv4-relu-pool2 fc",
+                           "conv4-relu-pool2 conv4-tanh-pool2 fc8-relu fc"}) {
+    for (const char* placement : {"before", "after"}) {
+      CAPTURE(spec);
+      CAPTURE(placement);
+      Config config = config_for(spec);
+      config.placement = std::string(placement) == "after" ? Placement::After : Placement::Before;
+      Model fused(config, kMnist, 10), layered(config, kMnist, 10);
+      fused.init_weights(7);
+      layered.init_weights(7);
+      const Tensor x = test::random_tensor(Shape{5, 1, 28, 28}, 8);
+      const Tensor dlogits = test::random_tensor(Shape{5, 10, 1, 1}, 9);
+      fused.forward(x, Mode::Train);
+      layered.forward(x, Mode::Train);
+      fused.zero_grad();
+      layered.zero_grad();
+      fused.backward(dlogits);
+      std::vector<const Tensor*> dy(size_t(layered.num_layers()));
+      const Tensor* grad = &dlogits;
+      for (int i = layered.num_layers(); i-- > 0;) {
+        dy[size_t(i)] = grad;
+        grad = &layered.layer(i).backward(*grad);
+      }
+      int taken_together = 0;
+      for (int i = 0; i < fused.num_layers(); ++i) {
+        CAPTURE(fused.layer_name(i));
+        const bool relu_before_pool = fused.layer(i).kind() == "relu" &&
+                                      i + 1 < fused.num_layers() &&
+                                      fused.layer(i + 1).kind() == "maxpool";
+        if (relu_before_pool) {
+          ++taken_together;
+          CHECK_THROWS_WITH_AS(fused.layer_output_grad(i),
+                               ("layer_output_grad: " + fused.layer_name(i) +
+                                "'s output gradient is not formed (its gradient is taken through "
+                                "the max pooling after it in one pass)")
+                                   .c_str(),
+                               Error);
+        } else {
+          CHECK(bits_equal(fused.layer_output_grad(i), *dy[size_t(i)]));
+        }
+      }
+      // ReLU-pool pairs: ref-cnn 2 (none with BN after the ReLU), the pool3 spec 2 (1 after),
+      // the tanh spec 1.
+      const bool after = std::string(placement) == "after";
+      int expected = after ? 1 : 2;
+      if (std::string(spec) == "ref-cnn") expected = after ? 0 : 2;
+      if (std::string(spec).find("tanh") != std::string::npos) expected = 1;
+      CHECK(taken_together == expected);
+      for (size_t k = 0; k < fused.params().size(); ++k) {
+        CAPTURE(fused.params()[k].name);
+        CHECK(bits_equal(*fused.params()[k].param.grad, *layered.params()[k].param.grad));
+      }
     }
   }
 }

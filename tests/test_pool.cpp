@@ -1,10 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "base/error.h"
 #include "check.h"
+#include "layers/activation.h"
 #include "layers/pool.h"
 
 using namespace bnlab;
@@ -135,6 +137,113 @@ TEST_CASE("maxpool 2x2 on rows of 4 or more windows follows PyTorch's rule with 
     const Tensor& dx = pool.backward(dy);
     check_close(dx, dx_expected, 0, 0, "dx");
     const_cast<Tensor&>(dx).setConstant(99.f);
+  }
+}
+
+TEST_CASE("maxpool's every path gives the naive scatter's y and dx, bit for bit") {
+  // Non-overlapping windows (s = k) write each input once instead of clearing dx and adding;
+  // 2x2 takes four windows at a time from 4 windows per row. Against the definition written out
+  // (PyTorch's rule forward; dx cleared, then dx[argmax] += dy), compared bit for bit (signed
+  // zeros included: dy holds -0, which 0 + dy makes +0), on values from {-1, 0, 1, 2} (many
+  // ties) with some NaN, for k = s = 1 .. 4, overlapping (3, 2), (2, 1) and gapped (2, 3)
+  // windows, on sizes with and without inputs outside every window. One layer per (k, s), the
+  // largest shape first and dx overwritten after each use, so that stale values would show.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const auto bits = [](float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+  };
+  const int configs[][2] = {{1, 1}, {2, 2}, {3, 3}, {4, 4}, {3, 2}, {2, 1}, {2, 3}};
+  for (const auto& ks : configs) {
+    const int k = ks[0], s = ks[1];
+    MaxPool2d pool(k, s);
+    for (Shape in : {Shape{2, 3, 17, 19}, Shape{3, 2, 8, 8}, Shape{1, 2, 9, 13}, Shape{2, 1, 5, 7},
+                     Shape{1, 1, 4, 30}}) {
+      CAPTURE(k);
+      CAPTURE(s);
+      CAPTURE(in.str());
+      Tensor x(in);
+      Rng rng(uint32_t(in.size() + k * 10 + s));
+      for (int64_t i = 0; i < x.size(); ++i)
+        x[i] = rng.below(40) == 0 ? nan : float(int(rng.below(4)) - 1);
+      const Tensor& y = pool.forward(x, Mode::Train);
+      const Shape out = y.shape();
+      REQUIRE(out == Shape{in.n, in.c, (in.h - k) / s + 1, (in.w - k) / s + 1});
+      Tensor dy(out), y_expected(out), dx_expected(in);  // dx_expected starts at 0
+      for (int64_t i = 0; i < dy.size(); ++i)
+        dy[i] = i % 5 == 0 ? -0.f : float(int(rng.below(200)) - 100) / 8.f;
+      for (int n = 0; n < out.n; ++n)
+        for (int c = 0; c < out.c; ++c)
+          for (int oh = 0; oh < out.h; ++oh)
+            for (int ow = 0; ow < out.w; ++ow) {
+              float best = -std::numeric_limits<float>::infinity();
+              int bh = oh * s, bw = ow * s;
+              for (int h = oh * s; h < oh * s + k; ++h)
+                for (int w = ow * s; w < ow * s + k; ++w)
+                  if (x.at(n, c, h, w) > best || std::isnan(x.at(n, c, h, w)))
+                    best = x.at(n, c, h, w), bh = h, bw = w;
+              y_expected.at(n, c, oh, ow) = best;
+              dx_expected.at(n, c, bh, bw) += dy.at(n, c, oh, ow);
+            }
+      int y_differ = 0, dx_differ = 0;
+      for (int64_t i = 0; i < y.size(); ++i) y_differ += bits(y[i]) != bits(y_expected[i]);
+      const Tensor& dx = pool.backward(dy);
+      REQUIRE(dx.shape() == in);
+      for (int64_t i = 0; i < dx.size(); ++i) dx_differ += bits(dx[i]) != bits(dx_expected[i]);
+      CHECK(y_differ == 0);
+      CHECK(dx_differ == 0);
+      const_cast<Tensor&>(dx).setConstant(99.f);
+    }
+  }
+}
+
+TEST_CASE("maxpool refuses kernels above 16 with bnlab::Error") {
+  CHECK_THROWS_WITH_AS(MaxPool2d(17), "maxpool: kernel 17 is larger than 16", Error);
+  MaxPool2d pool(16);
+  CHECK(pool.forward(Tensor(Shape{1, 1, 16, 16}, 1.f), Mode::Train).size() == 1);
+}
+
+TEST_CASE("maxpool.relu_input_grad gives backward() then the ReLU's backward, bit for bit") {
+  // The ReLU's output is the pooling's input: values from {-1, 0, 1, 2} with some NaN and -0
+  // through a ReLU (ties at 0 where a window has no positive value), dy with -0 and zeros; k = s
+  // = 1 .. 4 on sizes with and without inputs outside every window; overlapping and gapped
+  // windows are refused. One pair of layers, dz overwritten after each use.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const auto bits_equal = [](const Tensor& a, const Tensor& b) {
+    return a.shape() == b.shape() &&
+           std::memcmp(a.data(), b.data(), sizeof(float) * size_t(a.size())) == 0;
+  };
+  for (int k = 1; k <= 4; ++k) {
+    MaxPool2d pool(k);
+    Activation relu(ActKind::ReLU);
+    Tensor dz;
+    for (Shape in :
+         {Shape{2, 3, 17, 19}, Shape{3, 2, 8, 8}, Shape{1, 2, 9, 13}, Shape{1, 1, 4, 30}}) {
+      CAPTURE(k);
+      CAPTURE(in.str());
+      Tensor z(in);
+      Rng rng(uint32_t(in.size() + k));
+      for (int64_t i = 0; i < z.size(); ++i) {
+        const uint32_t r = rng.below(40);
+        z[i] = r == 0 ? nan : r == 1 ? -0.f : float(int(rng.below(4)) - 1);
+      }
+      const Tensor& y = pool.forward(relu.forward(z, Mode::Train), Mode::Train);
+      Tensor dy(y.shape());
+      for (int64_t i = 0; i < dy.size(); ++i)
+        dy[i] = i % 7 == 0 ? -0.f : i % 7 == 1 ? 0.f : float(int(rng.below(200)) - 100) / 8.f;
+      REQUIRE(pool.relu_input_grad(dy, dz));
+      const Tensor& expected = relu.backward(pool.backward(dy));
+      CHECK(bits_equal(dz, expected));
+      dz.setConstant(99.f);
+    }
+  }
+  for (const auto& ks : {std::pair<int, int>{3, 2}, {2, 1}, {2, 3}}) {
+    MaxPool2d pool(ks.first, ks.second);
+    const Tensor& y = pool.forward(random_tensor(Shape{1, 1, 9, 9}, 5), Mode::Train);
+    Tensor dz;
+    CHECK_FALSE(pool.relu_input_grad(Tensor(y.shape(), 1.f), dz));
+    CHECK(dz.size() == 0);
   }
 }
 

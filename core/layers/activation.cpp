@@ -40,6 +40,15 @@ const Tensor& Activation::forward(const Tensor& x, Mode) {
   return y_;
 }
 
+const Tensor* Activation::backward_through(const MaxPool2d& pool, const Tensor& pool_dy) {
+  if (kind_ != ActKind::ReLU) return nullptr;
+  if (!needs_input_grad_) {
+    dx_.resize(Shape{});
+    return &dx_;
+  }
+  return pool.relu_input_grad(pool_dy, dx_) ? &dx_ : nullptr;
+}
+
 // dx = dy * f'(x), with f' from the output y:
 //   relu:    f' = 1 if y > 0 else 0   (0 at x = 0, like PyTorch)
 //   sigmoid: f' = y (1 - y)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "layers/layer.h"
+#include "layers/pool.h"
 
 namespace bnlab {
 
@@ -17,6 +18,10 @@ class Activation : public Layer {
 
   const Tensor& forward(const Tensor& x, Mode mode) override;
   const Tensor& backward(const Tensor& dy) override;
+  // backward() of a ReLU followed by `pool`, from the pool's dy in one pass (Model's backward;
+  // MaxPool2d::relu_input_grad); nullptr where that does not apply (not a ReLU, or windows that
+  // overlap): then the pool's backward and this one's.
+  const Tensor* backward_through(const MaxPool2d& pool, const Tensor& pool_dy);
 
  private:
   ActKind kind_;

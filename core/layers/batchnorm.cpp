@@ -170,7 +170,7 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
   const bool renorm = kind_ == NormKind::Renorm && used_batch_stats_;
   const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
 
-  xhat_.resize(shape);
+  input_ = &x;
   y_.resize(shape);
   inv_std_.resize(Shape{subs, C, 1, 1});
   sub_mean_.resize(Shape{subs, C, 1, 1});
@@ -214,18 +214,18 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
       batch_mean_[c] += float(weight * mean[size_t(c)]);
       batch_var_[c] += float(weight * var[size_t(c)]);
     }
-    // The output in memory order too (sample by sample).
+    // The output in memory order too (sample by sample). xhat is not stored: backward and
+    // xhat() form it again from x, with the same float operations (one pass of stores fewer).
     for (int n = n0; n < n1; ++n)
       for (int c = 0; c < C; ++c) {
         const float center = sub_mean_[int64_t(s) * C + c], inv = inv_std_[int64_t(s) * C + c];
         const float scale = gamma_[c] * r_[c], shift = gamma_[c] * d_[c] + beta_[c];
         const int64_t plane = n * chw + c * hw;  // the H*W values of (n, c)
         const float* xp = x.data() + plane;
-        float* xhat = xhat_.data() + plane;
         float* y = y_.data() + plane;
         for (int64_t i = 0; i < hw; ++i) {
-          xhat[i] = (xp[i] - center) * inv;
-          y[i] = scale * xhat[i] + shift;
+          const float xhat = (xp[i] - center) * inv;
+          y[i] = scale * xhat + shift;
         }
       }
   }
@@ -243,10 +243,13 @@ const Tensor& BatchNorm::forward(const Tensor& x, Mode mode) {
 // The first form gives, per channel, sum dx = 0 and sum dx * xhat = 0 (up to a factor
 // eps / (var + eps), since sum xhat^2 = m * var / (var + eps)).
 const Tensor& BatchNorm::backward(const Tensor& dy) {
-  const Shape shape = xhat_.shape();  // (N, C, H, W) of the last forward
+  const Shape shape = y_.shape();  // (N, C, H, W) of the last forward
   if (dy.shape() != shape)
     throw Error(kind() + ": backward got dy " + dy.shape().str() + " for an output " +
                 shape.str() + " (call forward first)");
+  if (!input_) throw Error(kind() + ": backward before any forward");
+  if (input_->shape() != shape)
+    throw Error(kind() + ": the input of the last forward changed shape before backward");
   const int C = channels_;
   const int64_t hw = shape.spatial(), chw = shape.per_sample();
   const int subs = (shape.n + sub_batch_ - 1) / sub_batch_;
@@ -262,15 +265,25 @@ const Tensor& BatchNorm::backward(const Tensor& dy) {
     // sample by sample, two channels' planes at a time, each with its sum of g (rows 0, 1) and
     // of g * xhat (rows 2, 3); each channel's order of additions is that of summing its planes
     // one channel at a time.
+    // xhat as forward formed it, (x - mean) * inv_std in float, of channel c.
     const float* g0 = dy.data();
-    const float* x0 = xhat_.data();
-    const auto vec = [&](int64_t p, int j, int64_t i) {  // p: the first plane's first float
-      const f4 g = simd4::load(g0 + p + (j & 1) * hw + i);
-      return j < 2 ? g : g * simd4::load(x0 + p + (j & 1) * hw + i);
-    };
-    const auto one = [&](int64_t p, int j, int64_t i) {
+    const float* x0 = input_->data();
+    const float* center = sub_mean_.data() + int64_t(s) * C;
+    const float* inv = inv_std_.data() + int64_t(s) * C;
+    // p: the first float of channel c's plane; row j & 1 is channel c + (j & 1).
+    const auto vec = [&](int64_t p, int c, int j, int64_t i) {
       const int64_t at = p + (j & 1) * hw + i;
-      return j < 2 ? g0[at] : g0[at] * x0[at];
+      const f4 g = simd4::load(g0 + at);
+      if (j < 2) return g;
+      const int cj = c + (j & 1);
+      return g * ((simd4::load(x0 + at) - simd4::broadcast(center[cj])) *
+                  simd4::broadcast(inv[cj]));
+    };
+    const auto one = [&](int64_t p, int c, int j, int64_t i) {
+      const int64_t at = p + (j & 1) * hw + i;
+      if (j < 2) return g0[at];
+      const int cj = c + (j & 1);
+      return g0[at] * ((x0[at] - center[cj]) * inv[cj]);
     };
     double* sum_g = sum_g_.data();
     double* sum_gx = sum_gx_.data();
@@ -280,14 +293,14 @@ const Tensor& BatchNorm::backward(const Tensor& dy) {
       int c = 0;
       if (hw == 1)  // a dense layer: each plane's sums are its one term, exactly
         for (; c < C; ++c) {
-          sum_g[c] += double(one(n * chw + c, 0, 0));
-          sum_gx[c] += double(one(n * chw + c, 2, 0));
+          sum_g[c] += double(one(n * chw + c, c, 0, 0));
+          sum_gx[c] += double(one(n * chw + c, c, 2, 0));
         }
       for (; c + 2 <= C; c += 2) {
         const int64_t p = n * chw + c * hw;
         simd4::lane_sums<4>(
-            hw, [&](int j, int64_t i) { return vec(p, j, i); },
-            [&](int j, int64_t i) { return one(p, j, i); }, part);
+            hw, [&](int j, int64_t i) { return vec(p, c, j, i); },
+            [&](int j, int64_t i) { return one(p, c, j, i); }, part);
         sum_g[c] += part[0];
         sum_g[c + 1] += part[1];
         sum_gx[c] += part[2];
@@ -296,8 +309,8 @@ const Tensor& BatchNorm::backward(const Tensor& dy) {
       if (c < C) {  // the last channel of an odd count: rows 0 and 2 only
         const int64_t p = n * chw + c * hw;
         simd4::lane_sums<4>(
-            hw, [&](int j, int64_t i) { return vec(p, j & 2, i); },
-            [&](int j, int64_t i) { return one(p, j & 2, i); }, part);
+            hw, [&](int j, int64_t i) { return vec(p, c, j & 2, i); },
+            [&](int j, int64_t i) { return one(p, c, j & 2, i); }, part);
         sum_g[c] += part[0];
         sum_gx[c] += part[2];
       }
@@ -318,14 +331,34 @@ const Tensor& BatchNorm::backward(const Tensor& dy) {
     for (int n = n0; n < n1; ++n)
       for (int c = 0; c < C; ++c) {
         const float k = coef[3 * c], mean_g = coef[3 * c + 1], mean_gx = coef[3 * c + 2];
+        const float mu = center[c], is = inv[c];
         const int64_t plane = n * chw + c * hw;  // the H*W values of (n, c)
         const float* g = dy.data() + plane;
-        const float* xhat = xhat_.data() + plane;
+        const float* xp = x0 + plane;
         float* dx = dx_.data() + plane;
-        for (int64_t i = 0; i < hw; ++i) dx[i] = k * (g[i] - mean_g - xhat[i] * mean_gx);
+        for (int64_t i = 0; i < hw; ++i) {
+          const float xhat = (xp[i] - mu) * is;
+          dx[i] = k * (g[i] - mean_g - xhat * mean_gx);
+        }
       }
   }
   return dx_;
+}
+
+Tensor BatchNorm::xhat() const {
+  Tensor out(y_.shape());
+  if (!input_ || out.size() == 0) return out;
+  const Shape shape = y_.shape();
+  const int C = channels_;
+  const int64_t hw = shape.spatial(), chw = shape.per_sample();
+  for (int n = 0; n < shape.n; ++n)
+    for (int c = 0; c < C; ++c) {
+      const int64_t sc = int64_t(n / sub_batch_) * C + c;
+      const float center = sub_mean_[sc], inv = inv_std_[sc];
+      const int64_t plane = n * chw + c * hw;
+      for (int64_t i = 0; i < hw; ++i) out[plane + i] = (input_->data()[plane + i] - center) * inv;
+    }
+  return out;
 }
 
 std::vector<Param> BatchNorm::params() {

@@ -73,7 +73,9 @@ class BatchNorm : public Layer {
   // beta() after the backward).
   const Tensor& forward_gamma() const { return forward_gamma_; }
   const Tensor& forward_beta() const { return forward_beta_; }
-  const Tensor& xhat() const { return xhat_; }      // (N, C, H, W) before r and d
+  // (N, C, H, W) before r and d, formed again from the last forward's input as forward and
+  // backward form it (not stored: that saved a pass of stores per forward).
+  Tensor xhat() const;
   const Tensor& output() const { return y_; }       // (N, C, H, W)
   const Tensor& input_grad() const { return dx_; }  // (N, C, H, W) of the last backward
   const Tensor& dgamma() const { return dgamma_; }  // accumulated since zero_grad()
@@ -100,9 +102,10 @@ class BatchNorm : public Layer {
   Tensor running_mean_, running_var_;   // {C, 1, 1, 1}: start at 0 and 1
   int64_t num_batches_tracked_ = 0;
 
-  // Forward cache.
-  Tensor xhat_;       // (N, C, H, W): (x - mean) / sqrt(var + eps) with the statistics used
-                      //   (for Renorm: before r and d are applied)
+  // Forward cache. xhat = (x - mean) * inv_std (for Renorm before r and d) is formed from the
+  // input again where needed, so the input must outlive the backward unchanged (the model's
+  // inputs are the previous layers' outputs, which do; Layer's contract).
+  const Tensor* input_ = nullptr;  // the last forward's input x
   Tensor inv_std_;    // {S, C, 1, 1}: 1 / sqrt(var + eps) of sub-batch s (S = 1 unless Ghost)
   Tensor r_, d_;      // {C, 1, 1, 1}: Renorm's corrections, constants in backward
   Tensor sub_mean_, sub_var_;  // {S, C, 1, 1}: the statistics used (see sub_mean())

@@ -3,7 +3,10 @@
 // A layer owns its parameters, their gradients, its output y_ and input gradient dx_, and exactly
 // the forward cache its backward needs. forward() returns a reference to y_ and backward() one to
 // dx_; both stay valid until the next call of the same method. Members are resized to the same
-// shapes every step, so after the first step a training step allocates nothing.
+// shapes every step, so after the first step a training step allocates nothing. The input x of a
+// forward must outlive the backward that follows it, unchanged: BatchNorm reads it again rather
+// than keep a copy of its size (in a Model each input is the previous layer's output, as
+// Model::layer_input() relies on too).
 //
 // Gradients of parameters accumulate (+=) in backward(); zero_grad() clears them. The 1/N of the
 // mean loss is applied once, in the loss gradient, never in a layer.

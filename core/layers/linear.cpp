@@ -35,10 +35,9 @@ std::vector<Param> Linear::params() {
 // Y [N, out] = X [N, in] * W^T [in, out] + b
 const Tensor& Linear::forward(const Tensor& x, Mode) {
   const Shape out = output_shape(x.shape());
-  x_.resize(x.shape());
-  x_.vec() = x.vec();
+  input_ = &x;  // read again by backward, not copied (Layer's contract)
   y_.resize(out);
-  gemm_nt(out.n, out_features_, in_features_, x_.data(), in_features_, weight_.data(), in_features_,
+  gemm_nt(out.n, out_features_, in_features_, x.data(), in_features_, weight_.data(), in_features_,
           y_.data(), out_features_, Accumulate::No);
   if (has_bias_) y_.mat(out.n, out_features_).rowwise() += bias_.vec().transpose();
   return y_;
@@ -52,15 +51,18 @@ const Tensor& Linear::backward(const Tensor& dy) {
   if (dy.shape() != y_.shape())
     throw Error("fc: backward got dy " + dy.shape().str() + ", expected " + y_.shape().str());
   const int n = y_.shape().n;
+  if (!input_) throw Error("fc: backward before any forward");
+  if (input_->shape().n != n || input_->shape().per_sample() != in_features_)
+    throw Error("fc: the input of the last forward changed shape before backward");
   const auto dy_mat = dy.mat(n, out_features_);
   if (has_bias_) dbias_.vec() += dy_mat.colwise().sum().transpose();
-  gemm_tn(out_features_, in_features_, n, dy.data(), out_features_, x_.data(), in_features_,
+  gemm_tn(out_features_, in_features_, n, dy.data(), out_features_, input_->data(), in_features_,
           dweight_.data(), in_features_, Accumulate::Yes);
   if (!needs_input_grad_) {
     dx_.resize(Shape{});
     return dx_;
   }
-  dx_.resize(x_.shape());
+  dx_.resize(input_->shape());
   gemm_nn(n, in_features_, out_features_, dy.data(), out_features_, weight_.data(), in_features_,
           dx_.data(), in_features_, Accumulate::No);
   return dx_;

@@ -32,11 +32,12 @@ class Linear : public Layer {
  private:
   int in_features_, out_features_;
   bool has_bias_;
-  Tensor weight_, dweight_;  // (out, in, 1, 1), seen as W [out, in]
-  Tensor bias_, dbias_;      // (out, 1, 1, 1); empty without bias
-  Tensor x_;                 // the last input, any shape with per_sample() = in, seen as X [N, in]
-  Tensor y_;                 // (N, out, 1, 1), seen as Y [N, out]
-  Tensor dx_;                // shape of x_; empty when needs_input_grad() is false
+  Tensor weight_, dweight_;        // (out, in, 1, 1), seen as W [out, in]
+  Tensor bias_, dbias_;            // (out, 1, 1, 1); empty without bias
+  const Tensor* input_ = nullptr;  // the last input, any shape with per_sample() = in, seen as
+                                   //   X [N, in]; read again by backward, not copied
+  Tensor y_;                       // (N, out, 1, 1), seen as Y [N, out]
+  Tensor dx_;                      // shape of the input; empty when needs_input_grad() is false
 };
 
 }  // namespace bnlab

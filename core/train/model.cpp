@@ -227,6 +227,10 @@ Model::Model(const Config& config, Shape input, int num_classes)
   layers_.front()->set_needs_input_grad(false);
   inputs_.assign(layers_.size(), nullptr);
   output_grads_.assign(layers_.size(), nullptr);
+  relu_pool_.assign(layers_.size(), nullptr);
+  for (size_t i = 1; i < layers_.size(); ++i)
+    if (auto* pool = dynamic_cast<MaxPool2d*>(layers_[i].get()))
+      if (dynamic_cast<Activation*>(layers_[i - 1].get())) relu_pool_[i] = pool;
 
   for (size_t i = 0; i < layers_.size(); ++i) {
     for (const Param& p : layers_[i]->params()) params_.push_back({names_[i] + "." + p.name, p});
@@ -290,15 +294,32 @@ const Tensor& Model::forward(const Tensor& x, Mode mode) {
 
 void Model::backward(const Tensor& dlogits) {
   const Tensor* grad = &dlogits;
-  for (size_t i = layers_.size(); i-- > 0;) {
-    output_grads_[i] = grad;
-    grad = &layers_[i]->backward(*grad);
+  for (int i = num_layers(); i-- > 0;) grad = &backward_from(i, *grad);
+}
+
+// A ReLU followed by max pooling is taken in one pass where the pooling can (MaxPool2d::
+// relu_input_grad: the same bits, and the pass over the pooling's dx and the ReLU's read of it
+// saved); the pooling's dx, the ReLU's output gradient, is then not formed.
+const Tensor& Model::backward_from(int& i, const Tensor& dy) {
+  backward_ran_ = true;
+  output_grads_[size_t(i)] = &dy;
+  if (MaxPool2d* pool = relu_pool_[size_t(i)]) {
+    auto& activation = static_cast<Activation&>(*layers_[size_t(i) - 1]);
+    if (const Tensor* dz = activation.backward_through(*pool, dy)) {
+      output_grads_[size_t(--i)] = nullptr;
+      return *dz;
+    }
   }
+  return layers_[size_t(i)]->backward(dy);
 }
 
 const Tensor& Model::layer_output_grad(int i) const {
   if (i < 0 || i >= num_layers()) throw Error("layer_output_grad: no layer " + std::to_string(i));
-  if (!output_grads_[size_t(i)]) throw Error("layer_output_grad: no backward has run yet");
+  if (!output_grads_[size_t(i)]) {
+    if (!backward_ran_) throw Error("layer_output_grad: no backward has run yet");
+    throw Error("layer_output_grad: " + names_[size_t(i)] + "'s output gradient is not formed " +
+                "(its gradient is taken through the max pooling after it in one pass)");
+  }
   return *output_grads_[size_t(i)];
 }
 

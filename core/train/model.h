@@ -12,6 +12,8 @@
 
 namespace bnlab {
 
+class MaxPool2d;
+
 // A parameter, buffer or counter under its full PyTorch-style name ("conv1.weight",
 // "bn1.running_mean", "bn1.num_batches_tracked").
 struct NamedParam {
@@ -86,6 +88,10 @@ class Model {
   const Tensor& forward(const Tensor& x, Mode mode);
   // dlogits: dL/dlogits of the last forward; accumulates every parameter gradient.
   void backward(const Tensor& dlogits);
+  // One part of backward: layer i's backward of dy, returning the gradient for the layer below;
+  // a ReLU and the max pooling after it (at i) are taken together in one pass where the pooling
+  // can, and i is then left at the ReLU's index (bnlab bench --profile times the parts so).
+  const Tensor& backward_from(int& i, const Tensor& dy);
   void zero_grad();
 
   int num_layers() const { return int(layers_.size()); }
@@ -96,7 +102,9 @@ class Model {
   // The input the layer saw in the last forward (the data for layer 0).
   const Tensor& layer_input(int i) const { return *inputs_[size_t(i)]; }
   // dL/dy the layer got in the last backward (dlogits for the last layer); valid until the
-  // next backward. Throws Error before any backward.
+  // next backward. Throws Error before any backward, and for a ReLU whose gradient was taken
+  // through the max pooling after it (backward_from), which does not form the pooling's dx.
+  // Only the normalizers' are read (measure/trace), and a ReLU is never one.
   const Tensor& layer_output_grad(int i) const;
   // Whether forward has run since the model was built (before that layer_input has nothing).
   bool has_run() const { return !inputs_.empty() && inputs_[0] != nullptr; }
@@ -132,6 +140,8 @@ class Model {
   std::string spec_;
   std::vector<const Tensor*> inputs_;
   std::vector<const Tensor*> output_grads_;  // the dy each layer got in the last backward
+  bool backward_ran_ = false;
+  std::vector<MaxPool2d*> relu_pool_;  // at i: layer i, a MaxPool2d after an Activation
   std::vector<NamedParam> params_;
   std::vector<NamedBuffer> buffers_;
   std::vector<NamedCounter> counters_;

@@ -25,11 +25,14 @@ test('20,000 steps do not grow the heap after warm-up', async () => {
   const data = await lab.loadData(config);
   const sim = lab.createSide(config, data);
   try {
-    workLikeTheWorker(sim, 1000);  // warm-up: every buffer gets its size
+    // Warm-up: every buffer gets its size, and the heavy measurement runs twice: where its
+    // buffers land in the heap settles at its second run (once, in one build, the first left 8
+    // bytes more in use than every later one: allocator rounding, not growth).
+    workLikeTheWorker(sim, 6000);
     const before = lab.heap();
     workLikeTheWorker(sim, 20000);
     const after = lab.heap();
-    assert.equal(sim.stepCount, 21000);
+    assert.equal(sim.stepCount, 26000);
     assert.equal(sim.status, 'training');
     assert.equal(after.size, before.size, 'wasm memory grew');
     assert.equal(after.in_use, before.in_use, 'bytes allocated changed');
