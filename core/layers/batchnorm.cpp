@@ -349,6 +349,10 @@ Tensor BatchNorm::xhat() const {
   Tensor out(y_.shape());
   if (!input_ || out.size() == 0) return out;
   const Shape shape = y_.shape();
+  // The input is read in place (Layer's contract); a forward of the layer before this one that
+  // failed after resizing its output would leave it another shape: an error, not a wrong read.
+  if (input_->shape() != shape)
+    throw Error(kind() + ": the input of the last forward changed shape; xhat cannot be formed");
   const int C = channels_;
   const int64_t hw = shape.spatial(), chw = shape.per_sample();
   for (int n = 0; n < shape.n; ++n)
