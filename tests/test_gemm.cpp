@@ -418,8 +418,11 @@ TEST_CASE("gemm_xn over a grid of rows sums the compact matrix's blocks of 256, 
   // conv1 of ref-cnn (28 of every 30 columns, k = 838 for 784), a grid whose blocks end inside a
   // row and at a row's end (used 16: 256 = 16 rows), one column per row.
   for (Accumulate acc : {Accumulate::No, Accumulate::Yes}) {
-    for (auto [rows, used, width] : {std::tuple{28, 28, 30}, std::tuple{20, 16, 19},
-                                     std::tuple{300, 1, 3}, std::tuple{3, 5, 5}}) {
+    for (auto grid : {std::tuple{28, 28, 30}, std::tuple{20, 16, 19}, std::tuple{300, 1, 3},
+                      std::tuple{3, 5, 5}}) {
+      // Plain variables: CAPTURE's lambda cannot capture structured bindings before C++20
+      // (clang 14, the sanitizer build, refuses them).
+      const int rows = std::get<0>(grid), used = std::get<1>(grid), width = std::get<2>(grid);
       CAPTURE(rows);
       CAPTURE(used);
       CAPTURE(width);
